@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what Herald needs (Debian packages), builds everything with the tests and runs the
+# whole suite through CTest. The last line is CTest's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "${HERALD_BUILD_JOBS:-2}"
+cd build
+ctest --output-on-failure --timeout 600 -j "${HERALD_TEST_JOBS:-2}"

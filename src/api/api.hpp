@@ -1,0 +1,90 @@
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/account_service.hpp"
+#include "app/auth_service.hpp"
+#include "app/post_service.hpp"
+#include "net/http.hpp"
+#include "queue/dispatcher.hpp"
+
+namespace herald::api {
+
+/// Turns an error into the one JSON shape {"error":{"code","message","details"}} and its status.
+/// The ErrorCode → HTTP status table lives here and nowhere else.
+int HttpStatus(core::ErrorCode code);
+net::Response ErrorResponse(const core::Error& e);
+net::Response JsonResponse(int status, const nlohmann::json& body);
+
+struct ApiDeps {
+    app::AuthService& auth;
+    app::AccountService& accounts;
+    app::PostService& posts;
+    app::Store& store;
+    const core::Clock& clock;
+    const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz
+    int64_t ready_max_lag_seconds = 60;
+};
+
+/// The HTTP API: routing, authentication, and one handler per endpoint.
+class Api {
+public:
+    explicit Api(ApiDeps deps);
+
+    net::Response Handle(const net::Request& request);
+    /// WebSocket /api/v1/events: the topic is the caller's workspace.
+    std::optional<std::string> AcceptEvents(const net::Request& request, net::Response& reject);
+
+    static std::string TopicFor(const std::string& workspace_id) { return "workspace:" + workspace_id; }
+
+private:
+    using Params = std::vector<std::string>;
+    using Authed = std::function<net::Response(const net::Request&, const app::Principal&, const Params&)>;
+    using Open = std::function<net::Response(const net::Request&, const Params&)>;
+    struct Route {
+        std::string method;
+        std::vector<std::string> segments;  ///< "{}" matches one path segment
+        Authed authed;
+        Open open;
+    };
+    void AddAuthed(std::string method, std::string pattern, Authed h);
+    void AddOpen(std::string method, std::string pattern, Open h);
+    net::Response Dispatch(const net::Request& request);
+    core::Result<app::Principal> Authenticate(const net::Request& request);
+
+    // health_handlers.cpp
+    net::Response Healthz(const net::Request&, const Params&);
+    net::Response Readyz(const net::Request&, const Params&);
+    net::Response OpenApi(const net::Request&, const Params&);
+    // auth_handlers.cpp
+    net::Response Register(const net::Request&, const Params&);
+    net::Response Login(const net::Request&, const Params&);
+    net::Response RefreshSession(const net::Request&, const Params&);
+    net::Response Logout(const net::Request&, const Params&);
+    net::Response Me(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListTokens(const net::Request&, const app::Principal&, const Params&);
+    net::Response CreateToken(const net::Request&, const app::Principal&, const Params&);
+    net::Response RevokeToken(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListMembers(const net::Request&, const app::Principal&, const Params&);
+    net::Response AddMember(const net::Request&, const app::Principal&, const Params&);
+    // account_handlers.cpp
+    net::Response CreateAccount(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListAccounts(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetAccount(const net::Request&, const app::Principal&, const Params&);
+    net::Response SandboxPosts(const net::Request&, const app::Principal&, const Params&);
+    // post_handlers.cpp
+    net::Response CreatePost(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListPosts(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetPost(const net::Request&, const app::Principal&, const Params&);
+    net::Response UpdatePost(const net::Request&, const app::Principal&, const Params&);
+    net::Response DeletePost(const net::Request&, const app::Principal&, const Params&);
+
+    ApiDeps deps_;
+    std::vector<Route> routes_;
+};
+
+}  // namespace herald::api

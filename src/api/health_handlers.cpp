@@ -1,0 +1,38 @@
+#include "api/api.hpp"
+
+namespace herald::api {
+
+extern const std::string_view kOpenApiJson;
+
+net::Response Api::Healthz(const net::Request&, const Params&) { return JsonResponse(200, {{"status", "ok"}}); }
+
+net::Response Api::Readyz(const net::Request&, const Params&) {
+    nlohmann::json body;
+    bool ready = true;
+    auto ping = deps_.store.Ping();
+    body["database"] = ping ? "ok" : "unreachable";
+    ready = ready && ping.has_value();
+    const bool scheduler_running = deps_.dispatcher != nullptr && deps_.dispatcher->running();
+    body["scheduler"] = scheduler_running ? "running" : "stopped";
+    ready = ready && scheduler_running;
+    if (ping) {
+        auto age = deps_.store.OldestDueAge(deps_.clock.Now());
+        if (age) {
+            const double seconds = static_cast<double>(age->count()) / 1000.0;
+            body["oldest_due_job_age_seconds"] = seconds;
+            body["max_lag_seconds"] = deps_.ready_max_lag_seconds;
+            // Due work that nobody picks up is the failure users feel; report it, don't hide it.
+            if (seconds > static_cast<double>(deps_.ready_max_lag_seconds)) ready = false;
+        } else {
+            ready = false;
+        }
+    }
+    body["status"] = ready ? "ready" : "not_ready";
+    return JsonResponse(ready ? 200 : 503, body);
+}
+
+net::Response Api::OpenApi(const net::Request&, const Params&) {
+    return net::Response{200, "application/json", std::string(kOpenApiJson), {}};
+}
+
+}  // namespace herald::api

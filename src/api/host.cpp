@@ -1,0 +1,137 @@
+#include "api/host.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "api/api.hpp"
+#include "auth/secret_key.hpp"
+#include "net/server.hpp"
+#include "platforms/registry.hpp"
+#include "storage/store.hpp"
+
+namespace herald::api {
+namespace {
+
+/// Sends events to the workspace's WebSocket topic and wakes the scheduler on post changes.
+class HostEvents final : public app::EventSink {
+public:
+    void Publish(const app::Event& e) override {
+        if (server) {
+            server->Publish(Api::TopicFor(e.workspace_id),
+                            R"({"type":")" + e.type + R"(","data":)" + e.data_json + "}");
+        }
+        if (dispatcher && e.type.rfind("post.", 0) == 0) dispatcher->Notify();
+    }
+    net::Server* server = nullptr;
+    queue::Dispatcher* dispatcher = nullptr;
+};
+
+}  // namespace
+
+struct Host::Parts {
+    core::Config config;
+    core::SystemClock clock;
+    std::unique_ptr<app::Store> store;
+    std::unique_ptr<auth::JwtSigner> signer;
+    std::unique_ptr<auth::TokenVault> vault;
+    std::unique_ptr<platforms::Registry> platforms;
+    HostEvents events;
+    std::unique_ptr<app::AuthService> auth;
+    std::unique_ptr<app::AccountService> accounts;
+    std::unique_ptr<app::PostService> posts;
+    std::unique_ptr<queue::Dispatcher> dispatcher;
+    std::unique_ptr<Api> api;
+    std::unique_ptr<net::Server> server;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool terminate = false;
+    bool stopped = false;
+};
+
+Host::Host(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Host::~Host() { Stop(); }
+
+core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
+    auto p = std::make_unique<Parts>();
+    p->config = config;
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+        return core::Fail(core::ErrorCode::kUnavailable,
+                          "cannot create data directory '" + config.data_dir + "': " + ec.message());
+    }
+    auto key = auth::LoadOrCreateSecretKey(config.secret_key, config.data_dir + "/secret.key");
+    if (!key) return tl::unexpected(key.error());
+    p->signer = std::make_unique<auth::JwtSigner>(auth::DeriveKey(*key, auth::kJwtSubkey, auth::kKdfContext));
+    p->vault = std::make_unique<auth::TokenVault>(auth::DeriveKey(*key, auth::kVaultSubkey, auth::kKdfContext));
+
+    auto store = storage::OpenStore(config.DatabaseUrl(), storage::StoreOptions{config.retry_max_attempts});
+    if (!store) return tl::unexpected(store.error());
+    p->store = std::move(*store);
+    p->platforms = platforms::BuiltinRegistry(*p->store, p->clock);
+    p->auth = std::make_unique<app::AuthService>(
+        *p->store, p->clock, *p->signer,
+        app::AuthSettings{config.access_token_ttl_seconds, config.refresh_token_ttl_seconds});
+    p->accounts = std::make_unique<app::AccountService>(*p->store, p->clock, *p->platforms, *p->vault);
+    p->posts = std::make_unique<app::PostService>(*p->store, p->clock, *p->platforms, p->events);
+
+    queue::DispatcherSettings ds;
+    ds.workers = config.workers;
+    ds.retry = queue::RetryPolicy{config.retry_max_attempts, std::chrono::seconds(config.retry_base_seconds)};
+    p->dispatcher =
+        std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
+    p->events.dispatcher = p->dispatcher.get();
+
+    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->store, p->clock,
+                                           p->dispatcher.get(), config.ready_max_lag_seconds});
+    net::ServerOptions so;
+    so.host = config.listen_host;
+    so.port = config.listen_port;
+    so.max_body_bytes = config.max_body_bytes;
+    Api* api = p->api.get();
+    p->server = std::make_unique<net::Server>(
+        so, [api](const net::Request& r) { return api->Handle(r); },
+        [api](const net::Request& r, net::Response& reject) { return api->AcceptEvents(r, reject); });
+    p->events.server = p->server.get();
+    if (auto ok = p->server->Start(); !ok) return tl::unexpected(ok.error());
+    Parts* raw = p.get();
+    p->server->OnTerminate([raw] {
+        {
+            std::lock_guard lock(raw->mu);
+            raw->terminate = true;
+        }
+        raw->cv.notify_all();
+    });
+    p->dispatcher->Start();
+    spdlog::info("event=listening url=http://{}:{} database={}", config.listen_host, p->server->Port(),
+                 config.DatabaseUrl().substr(0, config.DatabaseUrl().find(':')));
+    return std::unique_ptr<Host>(new Host(std::move(p)));
+}
+
+uint16_t Host::Port() const { return parts_->server->Port(); }
+
+void Host::WaitForTermination() {
+    {
+        std::unique_lock lock(parts_->mu);
+        parts_->cv.wait(lock, [&] { return parts_->terminate; });
+    }
+    Stop();
+}
+
+void Host::Stop() {
+    if (parts_->stopped) return;
+    parts_->stopped = true;
+    const auto grace = std::chrono::seconds(parts_->config.shutdown_timeout_seconds);
+    spdlog::info("event=shutting_down grace_s={}", grace.count());
+    // HTTP first, so no new work arrives; then the jobs already running.
+    parts_->server->Stop(grace);
+    parts_->dispatcher->Stop(grace);
+    spdlog::info("event=stopped");
+}
+
+}  // namespace herald::api

@@ -1,0 +1,139 @@
+#include <charconv>
+
+#include "api/api.hpp"
+#include "api/json_body.hpp"
+#include "app/json_views.hpp"
+#include "domain/time.hpp"
+
+namespace herald::api {
+namespace {
+
+// Reads scheduled_at / local_time / timezone; `set` tells whether the body named any of them.
+core::Result<app::ScheduleInput> ReadSchedule(JsonBody& body, bool* set) {
+    if (set) *set = body.Has("scheduled_at") || body.Has("local_time") || body.Has("timezone");
+    app::ScheduleInput s;
+    auto at = body.OptString("scheduled_at");
+    if (!at) return tl::unexpected(at.error());
+    auto local = body.OptString("local_time");
+    if (!local) return tl::unexpected(local.error());
+    auto tz = body.OptString("timezone");
+    if (!tz) return tl::unexpected(tz.error());
+    s.scheduled_at = *at;
+    s.local_time = *local;
+    s.timezone = *tz;
+    return s;
+}
+
+bool IsId(const std::string& s) {
+    return s.size() == 26 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+net::Response Api::CreatePost(const net::Request& r, const app::Principal& who, const Params&) {
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    app::CreatePostInput in;
+    auto text = body->String("text");
+    if (!text) return ErrorResponse(text.error());
+    in.text = *text;
+    auto variants = body->OptStringMap("variants");
+    if (!variants) return ErrorResponse(variants.error());
+    if (*variants) in.variants = **variants;
+    auto accounts = body->OptStringArray("account_ids");
+    if (!accounts) return ErrorResponse(accounts.error());
+    if (*accounts) in.account_ids = **accounts;
+    auto schedule = ReadSchedule(*body, nullptr);
+    if (!schedule) return ErrorResponse(schedule.error());
+    in.schedule = *schedule;
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto post = deps_.posts.Create(who, in);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(201, app::ToJson(*post));
+}
+
+net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, const Params&) {
+    app::PostFilter f;
+    for (const auto& [key, value] : r.query) {
+        if (key == "status") {
+            f.status = domain::ParseDeliveryStatus(value);
+            if (!f.status) {
+                return ErrorResponse(core::FieldError("status", "enum",
+                                                      "status must be one of draft, scheduled, queued, publishing, "
+                                                      "published, failed, needs_approval, cancelled, unconfirmed")
+                                         .value());
+            }
+        } else if (key == "account_id") {
+            f.account_id = value;
+        } else if (key == "from" || key == "to") {
+            auto t = domain::ParseRfc3339(value, key);
+            if (!t) return ErrorResponse(t.error());
+            (key == "from" ? f.from : f.to) = *t;
+        } else if (key == "cursor") {
+            if (!IsId(value)) {
+                return ErrorResponse(core::FieldError("cursor", "cursor", "cursor is not one this server gave out").value());
+            }
+            f.after_id = value;
+        } else if (key == "limit") {
+            int n = 0;
+            auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > 200) {
+                return ErrorResponse(core::FieldError("limit", "range", "limit must be a whole number from 1 to 200").value());
+            }
+            f.limit = n;
+        } else {
+            return ErrorResponse(core::FieldError(key, "unknown_parameter",
+                                                  "unknown query parameter '" + key +
+                                                      "' (known: status, account_id, from, to, cursor, limit)")
+                                     .value());
+        }
+    }
+    auto posts = deps_.posts.List(who, f);
+    if (!posts) return ErrorResponse(posts.error());
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& p : *posts) items.push_back(app::ToJson(p));
+    nlohmann::json next = nullptr;
+    if (static_cast<int>(posts->size()) == f.limit) next = posts->back().id;
+    return JsonResponse(200, {{"items", items}, {"next_cursor", next}});
+}
+
+net::Response Api::GetPost(const net::Request&, const app::Principal& who, const Params& p) {
+    auto post = deps_.posts.Get(who, p[0]);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
+}
+
+net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, const Params& p) {
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    app::UpdatePostInput in;
+    if (body->Has("text")) {
+        auto text = body->String("text");
+        if (!text) return ErrorResponse(text.error());
+        in.text = *text;
+    }
+    if (body->Has("variants")) {
+        auto variants = body->OptStringMap("variants");
+        if (!variants) return ErrorResponse(variants.error());
+        in.variants = variants->value_or(std::map<std::string, std::string>{});
+    }
+    if (body->Has("account_ids")) {
+        auto accounts = body->OptStringArray("account_ids");
+        if (!accounts) return ErrorResponse(accounts.error());
+        in.account_ids = accounts->value_or(std::vector<std::string>{});
+    }
+    auto schedule = ReadSchedule(*body, &in.schedule_set);
+    if (!schedule) return ErrorResponse(schedule.error());
+    in.schedule = *schedule;
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto post = deps_.posts.Update(who, p[0], in);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
+}
+
+net::Response Api::DeletePost(const net::Request&, const app::Principal& who, const Params& p) {
+    if (auto ok = deps_.posts.Delete(who, p[0]); !ok) return ErrorResponse(ok.error());
+    return net::Response{204, "", "", {}};
+}
+
+}  // namespace herald::api

@@ -1,0 +1,58 @@
+#include "app/account_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/ids.hpp"
+#include "domain/text.hpp"
+
+namespace herald::app {
+
+core::Result<domain::Account> AccountService::Connect(const Principal& p, const ConnectAccountInput& in) {
+    if (auto ok = Require(p, domain::Role::kAdmin); !ok) return tl::unexpected(ok.error());
+    PlatformAdapter* adapter = platforms_.Find(in.platform);
+    if (adapter == nullptr) {
+        std::string known;
+        for (const auto& n : platforms_.Names()) known += (known.empty() ? "" : ", ") + n;
+        return core::FieldError("platform", "known_platform",
+                                "platform '" + in.platform + "' is not available; this server has: " + known);
+    }
+    auto len = domain::CountCodePoints(in.name, "name");
+    if (!len) return tl::unexpected(len.error());
+    if (*len == 0 || *len > 200) {
+        return core::FieldError("name", "length", "name must be between 1 and 200 characters");
+    }
+    if (auto ok = adapter->ValidateSettings(in.settings_json); !ok) return tl::unexpected(ok.error());
+    domain::Account a;
+    a.id = core::NewId(clock_.Now());
+    a.workspace_id = p.workspace_id;
+    a.platform = in.platform;
+    a.name = in.name;
+    a.settings_json = in.settings_json;
+    a.has_credentials = !in.credentials_json.empty();
+    a.created_at = clock_.Now();
+    const std::string sealed = in.credentials_json.empty() ? "" : vault_.Seal(in.credentials_json);
+    if (auto ok = store_.InsertAccount(a, sealed); !ok) return tl::unexpected(ok.error());
+    spdlog::info("event=account_connected workspace_id={} account_id={} platform={}", p.workspace_id, a.id,
+                 a.platform);
+    return a;
+}
+
+core::Result<domain::Account> AccountService::Get(const Principal& p, const std::string& id) {
+    return store_.GetAccount(p.workspace_id, id);
+}
+
+core::Result<std::vector<domain::Account>> AccountService::List(const Principal& p) {
+    return store_.ListAccounts(p.workspace_id);
+}
+
+core::Result<std::vector<SandboxPost>> AccountService::SandboxPosts(const Principal& p, const std::string& account_id) {
+    auto a = store_.GetAccount(p.workspace_id, account_id);
+    if (!a) return tl::unexpected(a.error());
+    if (a->platform != "sandbox") {
+        return core::Fail(core::ErrorCode::kFailedPrecondition,
+                          "account " + account_id + " is a " + a->platform + " account, not a sandbox account");
+    }
+    return store_.SandboxList(account_id);
+}
+
+}  // namespace herald::app

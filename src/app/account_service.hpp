@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/ports.hpp"
+#include "app/principal.hpp"
+#include "auth/vault.hpp"
+
+namespace herald::app {
+
+struct ConnectAccountInput {
+    std::string platform;
+    std::string name;
+    std::string settings_json = "{}";  ///< JSON object, adapter-specific
+    std::string credentials_json;      ///< JSON object or empty; sealed before it is stored
+};
+
+class AccountService {
+public:
+    AccountService(Store& store, const core::Clock& clock, const PlatformRegistry& platforms,
+                   const auth::TokenVault& vault)
+        : store_(store), clock_(clock), platforms_(platforms), vault_(vault) {}
+
+    /// Admins and owners connect accounts.
+    core::Result<domain::Account> Connect(const Principal& p, const ConnectAccountInput& in);
+    core::Result<domain::Account> Get(const Principal& p, const std::string& id);
+    core::Result<std::vector<domain::Account>> List(const Principal& p);
+    /// What the sandbox platform holds for one of the caller's sandbox accounts.
+    core::Result<std::vector<SandboxPost>> SandboxPosts(const Principal& p, const std::string& account_id);
+
+private:
+    Store& store_;
+    const core::Clock& clock_;
+    const PlatformRegistry& platforms_;
+    const auth::TokenVault& vault_;
+};
+
+}  // namespace herald::app

@@ -1,0 +1,24 @@
+#pragma once
+
+// How domain values look as JSON: one definition used by API responses and live events alike.
+
+#include <nlohmann/json.hpp>
+
+#include "app/ports.hpp"
+#include "domain/account.hpp"
+#include "domain/post.hpp"
+
+namespace herald::app {
+
+nlohmann::json ToJson(const domain::Delivery& d);
+nlohmann::json ToJson(const domain::Post& p);
+nlohmann::json ToJson(const domain::Account& a);
+nlohmann::json ToJson(const domain::User& u);
+nlohmann::json ToJson(const domain::Workspace& w);
+nlohmann::json ToJson(const domain::Member& m);
+nlohmann::json ToJson(const SandboxPost& s);
+nlohmann::json ToJson(const ApiTokenRecord& t);
+/// The live event for a delivery that changed state.
+nlohmann::json DeliveryEventJson(const DeliveryChange& c);
+
+}  // namespace herald::app

@@ -1,0 +1,247 @@
+#pragma once
+
+// The ports: what the services need from the outside world. storage/ implements Store,
+// platforms/ implements PlatformAdapter and the registry, net/ implements EventSink.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "domain/account.hpp"
+#include "domain/job.hpp"
+#include "domain/post.hpp"
+#include "domain/text.hpp"
+
+namespace herald::app {
+
+// ---- platform adapters --------------------------------------------------------------------
+
+/// What an adapter gets to publish one delivery.
+struct PublishRequest {
+    std::string delivery_id;
+    std::string account_id;
+    std::string account_settings_json;  ///< non-secret settings
+    std::string credentials;            ///< decrypted, never logged
+    std::string text;                   ///< the variant for this platform, or the post's text
+    std::string idempotency_key;        ///< stable across retries of the same delivery
+    int attempt = 1;                    ///< 1-based
+};
+
+struct Published {
+    std::string remote_id;
+    std::string url;
+};
+struct Retryable {
+    std::string reason;
+};
+struct RateLimited {
+    core::TimePoint until;
+    std::string reason;
+};
+struct AuthExpired {
+    std::string reason;
+};
+struct Rejected {
+    std::string reason;  ///< in plain words, shown to the user
+};
+struct Unknown {
+    std::string reason;  ///< sent, no answer: the platform may have the post
+};
+
+/// The typed outcome of a platform call. The queue decides from the type alone.
+using PublishOutcome = std::variant<Published, Retryable, RateLimited, AuthExpired, Rejected, Unknown>;
+
+class PlatformAdapter {
+public:
+    virtual ~PlatformAdapter() = default;
+    virtual std::string_view Name() const = 0;
+    virtual domain::PlatformLimits Limits() const = 0;
+    /// Checks adapter settings given when connecting or updating an account (JSON object text).
+    virtual core::Status ValidateSettings(const std::string& settings_json) const = 0;
+    /// Blocking; called on a worker thread, never on an I/O thread.
+    virtual PublishOutcome Publish(const PublishRequest& request) = 0;
+};
+
+class PlatformRegistry {
+public:
+    virtual ~PlatformRegistry() = default;
+    /// nullptr when no adapter has that name.
+    virtual PlatformAdapter* Find(std::string_view name) const = 0;
+    virtual std::vector<std::string> Names() const = 0;
+};
+
+// ---- events -------------------------------------------------------------------------------
+
+/// A change a workspace's members may watch live (WebSocket /api/v1/events).
+struct Event {
+    std::string workspace_id;
+    std::string type;       ///< "post.updated", "delivery.updated", …
+    std::string data_json;  ///< JSON object
+};
+
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    /// Must not block: called from request handlers and workers.
+    virtual void Publish(const Event& event) = 0;
+};
+
+// ---- storage ------------------------------------------------------------------------------
+
+struct UserRecord {
+    domain::User user;
+    std::string password_hash;
+};
+
+struct Membership {
+    domain::Workspace workspace;
+    domain::Role role = domain::Role::kViewer;
+};
+
+struct RefreshTokenRecord {
+    std::string token_hash;
+    std::string user_id;
+    std::string workspace_id;
+    std::string family_id;  ///< all tokens descended from one login; reuse revokes the family
+    core::TimePoint expires_at{};
+};
+
+struct ApiTokenRecord {
+    std::string id;
+    std::string name;
+    std::string token_hash;
+    std::string user_id;
+    std::string workspace_id;
+    core::TimePoint created_at{};
+    std::optional<core::TimePoint> last_used_at;
+    bool revoked = false;
+};
+
+struct PostFilter {
+    std::optional<domain::PostStatus> status;
+    std::optional<std::string> account_id;
+    std::optional<core::TimePoint> from;  ///< scheduled_at ≥ from
+    std::optional<core::TimePoint> to;    ///< scheduled_at < to
+    std::optional<std::string> after_id;  ///< cursor: posts with smaller ids (older)
+    int limit = 50;
+};
+
+/// A claimed publish job with what the worker needs to run it.
+struct ClaimedJob {
+    domain::Job job;
+    domain::Delivery delivery;
+    domain::Account account;
+    std::string sealed_credentials;
+    std::string text;  ///< variant for the account's platform, or the post's text
+};
+
+/// What a recorded outcome did, for events and logs.
+struct DeliveryChange {
+    std::string workspace_id;
+    std::string post_id;
+    domain::PostStatus post_status = domain::PostStatus::kDraft;
+    domain::Delivery delivery;
+};
+
+/// How a finished attempt is written back.
+struct OutcomeRecord {
+    domain::DeliveryStatus status;                 ///< published, failed, scheduled (retry), unconfirmed
+    std::optional<std::string> remote_id;
+    std::optional<std::string> url;
+    std::optional<std::string> error;
+    std::optional<core::TimePoint> next_attempt_at;  ///< for a retry
+    bool job_dead = false;                           ///< failed for good
+};
+
+struct SandboxPost {
+    std::string remote_id;
+    std::string account_id;
+    std::string text;
+    std::string idempotency_key;
+    core::TimePoint created_at{};
+};
+
+/// One storage contract, implemented by SQLite now and PostgreSQL later. Every method is one
+/// transaction; every method is blocking (call it off the I/O threads).
+class Store {
+public:
+    virtual ~Store() = default;
+
+    virtual core::Status Ping() = 0;
+
+    // users, workspaces, members
+    virtual core::Status CreateUserWithWorkspace(const domain::User& user, const std::string& password_hash,
+                                                 const domain::Workspace& workspace) = 0;
+    virtual core::Result<UserRecord> FindUserByEmail(const std::string& email) = 0;
+    virtual core::Result<domain::User> GetUser(const std::string& user_id) = 0;
+    /// The first workspace the user joined (the one created with them).
+    virtual core::Result<Membership> PrimaryMembership(const std::string& user_id) = 0;
+    virtual core::Result<Membership> GetMembership(const std::string& user_id, const std::string& workspace_id) = 0;
+    virtual core::Result<std::vector<domain::Member>> ListMembers(const std::string& workspace_id) = 0;
+    virtual core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) = 0;
+
+    // tokens
+    virtual core::Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
+    /// Consumes `old_hash` and stores `next` in its family. A token already consumed or revoked
+    /// revokes its whole family (someone replayed it) and fails with kUnauthenticated.
+    virtual core::Result<RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash,
+                                                                RefreshTokenRecord next, core::TimePoint now) = 0;
+    virtual core::Status RevokeRefreshFamily(const std::string& token_hash) = 0;
+    virtual core::Status InsertApiToken(const ApiTokenRecord& token) = 0;
+    virtual core::Result<ApiTokenRecord> FindApiToken(const std::string& token_hash) = 0;
+    virtual core::Result<std::vector<ApiTokenRecord>> ListApiTokens(const std::string& workspace_id,
+                                                                    const std::string& user_id) = 0;
+    virtual core::Status RevokeApiToken(const std::string& workspace_id, const std::string& user_id,
+                                        const std::string& token_id) = 0;
+
+    // accounts
+    virtual core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) = 0;
+    virtual core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) = 0;
+    virtual core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) = 0;
+
+    // posts and their deliveries; jobs follow from deliveries: a scheduled delivery has one
+    // pending publish job due at the post's time, written in the same transaction.
+    virtual core::Status CreatePost(const domain::Post& post) = 0;
+    virtual core::Result<domain::Post> GetPost(const std::string& workspace_id, const std::string& id) = 0;
+    virtual core::Result<std::vector<domain::Post>> ListPosts(const std::string& workspace_id,
+                                                              const PostFilter& filter) = 0;
+    /// Reads the post and calls `edit` inside the transaction, so the check in `edit` and the
+    /// write cannot be split by a worker publishing meanwhile.
+    virtual core::Result<domain::Post> UpdatePost(const std::string& workspace_id, const std::string& id,
+                                                  const std::function<core::Result<domain::Post>(const domain::Post&)>&
+                                                      edit) = 0;
+    virtual core::Status DeletePost(const std::string& workspace_id, const std::string& id,
+                                    const std::function<core::Status(const domain::Post&)>& check) = 0;
+
+    // the queue
+    virtual core::Result<std::optional<core::TimePoint>> NextDueAt() = 0;
+    /// Claims up to `limit` due pending jobs (highest priority, then earliest), marks their
+    /// deliveries queued and leases them until `lease_until`.
+    virtual core::Result<std::vector<ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
+                                                               core::TimePoint lease_until) = 0;
+    /// Moves a claimed delivery to publishing just before the platform call. Empty when the
+    /// claim is no longer ours (the post was cancelled or edited meanwhile): do not send.
+    virtual core::Result<std::optional<DeliveryChange>> MarkPublishing(const std::string& job_id,
+                                                                       core::TimePoint now) = 0;
+    virtual core::Result<DeliveryChange> RecordOutcome(const std::string& job_id, const OutcomeRecord& outcome,
+                                                       core::TimePoint now) = 0;
+    /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled.
+    virtual core::Result<DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) = 0;
+    /// Jobs whose lease ran out (their worker died). Queued → pending again (nothing was sent);
+    /// publishing → the delivery becomes unconfirmed (it may have been sent).
+    virtual core::Result<std::vector<DeliveryChange>> RescueExpiredLeases(core::TimePoint now) = 0;
+    /// Age of the oldest job that is due and not being worked on; zero when there is none.
+    virtual core::Result<core::Millis> OldestDueAge(core::TimePoint now) = 0;
+
+    // the sandbox platform's own storage: what it "published"
+    /// Inserts unless a post with this idempotency key exists; returns the stored post either way.
+    virtual core::Result<SandboxPost> SandboxInsert(const SandboxPost& post) = 0;
+    virtual core::Result<std::vector<SandboxPost>> SandboxList(const std::string& account_id) = 0;
+};
+
+}  // namespace herald::app

@@ -1,0 +1,201 @@
+#include "app/post_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "app/json_views.hpp"
+#include "core/ids.hpp"
+#include "domain/time.hpp"
+
+namespace herald::app {
+namespace {
+
+using core::FieldError;
+using domain::DeliveryStatus;
+
+constexpr size_t kMaxAccountsPerPost = 100;
+constexpr size_t kMaxTextBytes = 100000;
+// A time slightly in the past is "now" from a client with a skewed clock; further back is a mistake.
+constexpr auto kPastGrace = std::chrono::minutes(5);
+
+}  // namespace
+
+core::Status PostService::Prepare(const Principal& p, domain::Post& post, const std::vector<std::string>& account_ids,
+                                  const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous) {
+    const auto now = clock_.Now();
+    if (post.text.size() > kMaxTextBytes) {
+        return FieldError("text", "max_length", "text must be at most " + std::to_string(kMaxTextBytes) + " bytes");
+    }
+
+    // When.
+    post.scheduled_at.reset();
+    post.local_time.reset();
+    post.time_zone.reset();
+    if (schedule.scheduled_at && (schedule.local_time || schedule.timezone)) {
+        return FieldError("scheduled_at", "one_of",
+                          "give either scheduled_at, or local_time with timezone, not both");
+    }
+    if (schedule.scheduled_at) {
+        auto t = domain::ParseRfc3339(*schedule.scheduled_at, "scheduled_at");
+        if (!t) return tl::unexpected(t.error());
+        post.scheduled_at = *t;
+    } else if (schedule.local_time || schedule.timezone) {
+        if (!schedule.local_time) return FieldError("local_time", "required", "local_time is required with timezone");
+        if (!schedule.timezone) return FieldError("timezone", "required", "timezone is required with local_time");
+        auto t = domain::ResolveLocalTime(*schedule.local_time, *schedule.timezone);
+        if (!t) return tl::unexpected(t.error());
+        post.scheduled_at = *t;
+        post.local_time = schedule.local_time;
+        post.time_zone = schedule.timezone;
+    }
+    if (post.scheduled_at && *post.scheduled_at < now - kPastGrace) {
+        const std::string field = post.local_time ? "local_time" : "scheduled_at";
+        auto e = FieldError(field, "not_in_past",
+                            field + " is in the past (" + domain::FormatRfc3339(*post.scheduled_at) +
+                                "); choose a future time");
+        return e;
+    }
+
+    // Where.
+    if (account_ids.empty()) {
+        return FieldError("account_ids", "required", "account_ids must name at least one account");
+    }
+    if (account_ids.size() > kMaxAccountsPerPost) {
+        return FieldError("account_ids", "max_items",
+                          "a post can target at most " + std::to_string(kMaxAccountsPerPost) + " accounts");
+    }
+    std::set<std::string> seen;
+    std::set<std::string> platforms_used;
+    std::vector<domain::Delivery> deliveries;
+    for (size_t i = 0; i < account_ids.size(); ++i) {
+        const auto& id = account_ids[i];
+        const std::string field = "account_ids[" + std::to_string(i) + "]";
+        if (!seen.insert(id).second) return FieldError(field, "unique", field + " repeats account " + id);
+        auto account = store_.GetAccount(p.workspace_id, id);
+        if (!account) {
+            if (account.error().code == core::ErrorCode::kNotFound) {
+                return FieldError(field, "existing_account", field + ": no account " + id + " in this workspace");
+            }
+            return tl::unexpected(account.error());
+        }
+        PlatformAdapter* adapter = platforms_.Find(account->platform);
+        if (adapter == nullptr) {
+            return FieldError(field, "known_platform",
+                              field + ": platform " + account->platform + " is not available on this server");
+        }
+        platforms_used.insert(account->platform);
+        auto variant = post.variants.find(account->platform);
+        const bool has_variant = variant != post.variants.end();
+        const std::string& text = has_variant ? variant->second : post.text;
+        if (auto ok = domain::ValidateText(text, adapter->Limits(), account->platform,
+                                           has_variant ? "variants." + account->platform : "text");
+            !ok) {
+            return ok;
+        }
+        domain::Delivery d;
+        for (const auto& prev : previous) {
+            if (prev.account_id == id) d = prev;
+        }
+        if (d.id.empty()) d.id = core::NewId(now);
+        d.post_id = post.id;
+        d.account_id = id;
+        d.status = post.scheduled_at ? DeliveryStatus::kScheduled : DeliveryStatus::kDraft;
+        // An edit starts the delivery afresh: old attempts and errors were about the old version.
+        d.attempts = 0;
+        d.error.reset();
+        d.next_attempt_at.reset();
+        d.remote_id.reset();
+        d.url.reset();
+        d.updated_at = now;
+        deliveries.push_back(std::move(d));
+    }
+    for (const auto& [platform, text] : post.variants) {
+        if (platforms_.Find(platform) == nullptr) {
+            return FieldError("variants." + platform, "known_platform", "variants names an unknown platform " + platform);
+        }
+        if (!platforms_used.count(platform)) {
+            return FieldError("variants." + platform, "targeted_platform",
+                              "variants." + platform + " is given but no target account is on " + platform);
+        }
+    }
+    post.deliveries = std::move(deliveries);
+    std::vector<DeliveryStatus> states;
+    for (const auto& d : post.deliveries) states.push_back(d.status);
+    post.status = domain::SummarizeStatus(states, post.scheduled_at.has_value());
+    post.updated_at = now;
+    return {};
+}
+
+void PostService::Emit(const domain::Post& post, const std::string& type) {
+    events_.Publish(Event{post.workspace_id, type, ToJson(post).dump()});
+}
+
+core::Result<domain::Post> PostService::Create(const Principal& p, const CreatePostInput& in) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    domain::Post post;
+    post.id = core::NewId(clock_.Now());
+    post.workspace_id = p.workspace_id;
+    post.created_by = p.user_id;
+    post.text = in.text;
+    post.variants = in.variants;
+    post.created_at = clock_.Now();
+    if (auto ok = Prepare(p, post, in.account_ids, in.schedule, {}); !ok) return tl::unexpected(ok.error());
+    if (auto ok = store_.CreatePost(post); !ok) return tl::unexpected(ok.error());
+    spdlog::info("event=post_created workspace_id={} post_id={} status={} deliveries={}", p.workspace_id, post.id,
+                 domain::ToString(post.status), post.deliveries.size());
+    Emit(post, "post.created");
+    return post;
+}
+
+core::Result<domain::Post> PostService::Get(const Principal& p, const std::string& id) {
+    return store_.GetPost(p.workspace_id, id);
+}
+
+core::Result<std::vector<domain::Post>> PostService::List(const Principal& p, const PostFilter& filter) {
+    return store_.ListPosts(p.workspace_id, filter);
+}
+
+core::Result<domain::Post> PostService::Update(const Principal& p, const std::string& id, const UpdatePostInput& in) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    auto updated = store_.UpdatePost(p.workspace_id, id, [&](const domain::Post& current) -> core::Result<domain::Post> {
+        if (auto ok = domain::CheckEditable(current); !ok) return tl::unexpected(ok.error());
+        domain::Post next = current;
+        if (in.text) next.text = *in.text;
+        if (in.variants) next.variants = *in.variants;
+        std::vector<std::string> account_ids;
+        if (in.account_ids) {
+            account_ids = *in.account_ids;
+        } else {
+            for (const auto& d : current.deliveries) account_ids.push_back(d.account_id);
+        }
+        ScheduleInput schedule = in.schedule;
+        if (!in.schedule_set) {
+            // Keep the time as the user gave it: a zone-local time is re-resolved (tz rules may
+            // have changed since), an instant stays the instant.
+            if (current.local_time && current.time_zone) {
+                schedule = ScheduleInput{std::nullopt, current.local_time, current.time_zone};
+            } else if (current.scheduled_at) {
+                schedule = ScheduleInput{domain::FormatRfc3339(*current.scheduled_at), std::nullopt, std::nullopt};
+            }
+        }
+        if (auto ok = Prepare(p, next, account_ids, schedule, current.deliveries); !ok) return tl::unexpected(ok.error());
+        return next;
+    });
+    if (!updated) return updated;
+    spdlog::info("event=post_updated workspace_id={} post_id={} status={}", p.workspace_id, id,
+                 domain::ToString(updated->status));
+    Emit(*updated, "post.updated");
+    return updated;
+}
+
+core::Status PostService::Delete(const Principal& p, const std::string& id) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return ok;
+    auto ok = store_.DeletePost(p.workspace_id, id, [](const domain::Post& current) { return domain::CheckEditable(current); });
+    if (!ok) return ok;
+    spdlog::info("event=post_deleted workspace_id={} post_id={}", p.workspace_id, id);
+    events_.Publish(Event{p.workspace_id, "post.deleted", nlohmann::json{{"id", id}}.dump()});
+    return {};
+}
+
+}  // namespace herald::app

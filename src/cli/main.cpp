@@ -1,0 +1,167 @@
+// herald: one binary, subcommands (DESIGN.md "One binary, two deployments").
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "api/host.hpp"
+#include "app/auth_service.hpp"
+#include "auth/jwt.hpp"
+#include "auth/secret_key.hpp"
+#include "core/config.hpp"
+#include "storage/store.hpp"
+
+namespace {
+
+using herald::core::Config;
+
+struct ConfigFlags {
+    std::string config_file;
+    std::map<std::string, std::string> values;
+};
+
+// Registers one --flag per config key; only the ones given land in `flags.values`.
+void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
+    cmd->add_option("--config", flags.config_file, "JSON config file (keys as below, snake_case); env HERALD_CONFIG");
+    struct Opt {
+        const char* key;
+        const char* help;
+    };
+    static const Opt opts[] = {
+        {"listen", "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one); env HERALD_LISTEN"},
+        {"data_dir", "directory for the database, media and secret key (default ./data); env HERALD_DATA_DIR"},
+        {"database", "database URL, sqlite:PATH (default: sqlite in the data dir); env HERALD_DATABASE_URL"},
+        {"secret_key", "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
+                       "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},
+        {"max_body_bytes", "largest request body accepted, bytes (default 1048576)"},
+        {"ready_max_lag_seconds", "/readyz fails when due work waits longer than this (default 60)"},
+        {"retry_base_seconds", "first retry delay of a failed publish, doubled each time (default 600)"},
+        {"retry_max_attempts", "publish attempts before a delivery fails for good (default 3)"},
+        {"access_token_ttl_seconds", "access token lifetime (default 900)"},
+        {"refresh_token_ttl_seconds", "refresh token lifetime (default 2592000)"},
+        {"workers", "publishing jobs run at once (default 4)"},
+        {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
+        {"log_level", "trace, debug, info, warn or error (default info)"},
+    };
+    for (const auto& o : opts) {
+        std::string flag = std::string("--") + o.key;
+        for (auto& c : flag) c = c == '_' ? '-' : c;
+        std::string key = o.key;
+        cmd->add_option_function<std::string>(
+            flag, [&flags, key](const std::string& v) { flags.values[key] = v; }, o.help);
+    }
+}
+
+herald::core::Result<Config> ResolveConfig(const ConfigFlags& flags) {
+    std::string file = flags.config_file;
+    if (file.empty()) {
+        if (const char* env = std::getenv("HERALD_CONFIG")) file = env;
+    }
+    return herald::core::LoadConfig(file, flags.values, herald::core::ConfigFromEnvironment());
+}
+
+void SetupLogging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("herald");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int Fail(const herald::core::Error& e) {
+    std::cerr << "herald: " << e.message << "\n";
+    return 1;
+}
+
+int Serve(const ConfigFlags& flags) {
+    auto config = ResolveConfig(flags);
+    if (!config) return Fail(config.error());
+    SetupLogging(config->log_level);
+    auto host = herald::api::Host::Start(*config);
+    if (!host) return Fail(host.error());
+    const std::string url = "http://" + config->listen_host + ":" + std::to_string((*host)->Port());
+    std::cout << "Herald is running at " << url << "\n"
+              << "  Create your account:  curl -X POST " << url
+              << "/api/v1/auth/register -H 'Content-Type: application/json' "
+                 "-d '{\"email\":\"you@example.com\",\"password\":\"a long password\",\"name\":\"You\"}'\n"
+              << "  or from the shell:    herald user add --email you@example.com --name You\n"
+              << "  Then log in:          POST " << url << "/api/v1/auth/login {email, password}\n"
+              << "  API description:      " << url << "/api/v1/openapi.json\n"
+              << "  Stop with Ctrl-C (in-flight work finishes first).\n"
+              << std::flush;
+    (*host)->WaitForTermination();
+    return 0;
+}
+
+int Migrate(const ConfigFlags& flags) {
+    auto config = ResolveConfig(flags);
+    if (!config) return Fail(config.error());
+    SetupLogging(config->log_level);
+    std::error_code ec;
+    std::filesystem::create_directories(config->data_dir, ec);
+    auto applied = herald::storage::Migrate(config->DatabaseUrl());
+    if (!applied) return Fail(applied.error());
+    std::cout << "migrations applied: " << *applied << "\n";
+    return 0;
+}
+
+int UserAdd(const ConfigFlags& flags, const std::string& email, const std::string& name, std::string password) {
+    auto config = ResolveConfig(flags);
+    if (!config) return Fail(config.error());
+    SetupLogging(config->log_level);
+    if (password.empty()) {
+        // Read from stdin so the password stays out of the process list and shell history.
+        if (isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
+        std::getline(std::cin, password);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(config->data_dir, ec);
+    auto key = herald::auth::LoadOrCreateSecretKey(config->secret_key, config->data_dir + "/secret.key");
+    if (!key) return Fail(key.error());
+    auto store = herald::storage::OpenStore(config->DatabaseUrl(), {config->retry_max_attempts});
+    if (!store) return Fail(store.error());
+    herald::core::SystemClock clock;
+    herald::auth::JwtSigner signer(
+        herald::auth::DeriveKey(*key, herald::auth::kJwtSubkey, herald::auth::kKdfContext));
+    herald::app::AuthService auth(**store, clock, signer, {});
+    auto session = auth.Register(email, password, name);
+    if (!session) return Fail(session.error());
+    std::cout << "user " << session->user.email << " created (id " << session->user.id << ", workspace "
+              << session->workspace.id << ")\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Herald: self-hosted social media scheduling and publishing server"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "herald 0.1.0");
+
+    ConfigFlags serve_flags;
+    auto* serve = app.add_subcommand("serve", "run the HTTP API, WebSocket events, scheduler and workers");
+    AddConfigOptions(serve, serve_flags);
+
+    ConfigFlags migrate_flags;
+    auto* migrate = app.add_subcommand("migrate", "apply database schema migrations and exit");
+    AddConfigOptions(migrate, migrate_flags);
+
+    ConfigFlags user_flags;
+    auto* user = app.add_subcommand("user", "manage users");
+    user->require_subcommand(1);
+    auto* user_add = user->add_subcommand("add", "create a user with their own workspace (they become its owner)");
+    std::string email, name, password;
+    user_add->add_option("--email", email, "email address (login name)")->required();
+    user_add->add_option("--name", name, "display name")->required();
+    user_add->add_option("--password", password,
+                         "password (min 8 characters); omit to read it from standard input (safer)");
+    AddConfigOptions(user_add, user_flags);
+
+    CLI11_PARSE(app, argc, argv);
+    if (serve->parsed()) return Serve(serve_flags);
+    if (migrate->parsed()) return Migrate(migrate_flags);
+    if (user_add->parsed()) return UserAdd(user_flags, email, name, password);
+    return 1;
+}

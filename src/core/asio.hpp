@@ -1,0 +1,7 @@
+#pragma once
+
+// The one place Asio comes in. Boost 1.74's Asio uses std::exchange without including
+// <utility>, so it goes first. Only net/ (and tests of net/) include this.
+#include <utility>
+
+#include <boost/asio.hpp>

@@ -1,0 +1,147 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+
+namespace herald::core {
+namespace {
+
+template <typename T>
+Result<T> ParseNumber(const std::string& key, const std::string& value, const std::string& source, T min, T max) {
+    T out{};
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (ec != std::errc() || ptr != value.data() + value.size() || out < min || out > max) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "config " + key + " (from " + source + ") must be a whole number between " + std::to_string(min) +
+                        " and " + std::to_string(max) + ", got '" + value + "'",
+                    {{"field", key}, {"rule", "range"}});
+    }
+    return out;
+}
+
+Status Apply(Config& c, const std::string& key, const std::string& value, const std::string& source) {
+    auto assign = [&](auto& field, auto min, auto max) -> Status {
+        using T = std::decay_t<decltype(field)>;
+        auto n = ParseNumber<T>(key, value, source, static_cast<T>(min), static_cast<T>(max));
+        if (!n) return tl::unexpected(n.error());
+        field = *n;
+        return {};
+    };
+    if (key == "listen") {
+        auto colon = value.rfind(':');
+        if (colon == std::string::npos || colon == 0) {
+            return Fail(ErrorCode::kInvalidArgument,
+                        "config listen (from " + source + ") must be HOST:PORT, got '" + value + "'",
+                        {{"field", key}, {"rule", "host_port"}});
+        }
+        auto port = ParseNumber<uint16_t>(key, value.substr(colon + 1), source, 0, 65535);
+        if (!port) return tl::unexpected(port.error());
+        c.listen_host = value.substr(0, colon);
+        if (c.listen_host.size() > 2 && c.listen_host.front() == '[' && c.listen_host.back() == ']') {
+            c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+        }
+        c.listen_port = *port;
+        return {};
+    }
+    if (key == "data_dir") {
+        if (value.empty()) return Fail(ErrorCode::kInvalidArgument, "config data_dir must not be empty");
+        c.data_dir = value;
+        return {};
+    }
+    if (key == "database") {
+        c.database_url = value;
+        return {};
+    }
+    if (key == "secret_key") {
+        c.secret_key = value;
+        return {};
+    }
+    if (key == "log_level") {
+        static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+        if (std::find(levels.begin(), levels.end(), value) == levels.end()) {
+            return Fail(ErrorCode::kInvalidArgument,
+                        "config log_level (from " + source + ") must be trace, debug, info, warn or error",
+                        {{"field", key}, {"rule", "enum"}});
+        }
+        c.log_level = value;
+        return {};
+    }
+    if (key == "max_body_bytes") return assign(c.max_body_bytes, 1024, uint64_t{1} << 32);
+    if (key == "ready_max_lag_seconds") return assign(c.ready_max_lag_seconds, 1, 86400);
+    if (key == "retry_base_seconds") return assign(c.retry_base_seconds, 1, 86400);
+    if (key == "retry_max_attempts") return assign(c.retry_max_attempts, 1, 100);
+    if (key == "access_token_ttl_seconds") return assign(c.access_token_ttl_seconds, 10, 86400);
+    if (key == "refresh_token_ttl_seconds") return assign(c.refresh_token_ttl_seconds, 60, 400 * 86400);
+    if (key == "workers") return assign(c.workers, 1, 256);
+    if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
+    return Fail(ErrorCode::kInvalidArgument, "unknown config key '" + key + "' (from " + source + ")",
+                {{"field", key}, {"rule", "unknown_key"}});
+}
+
+}  // namespace
+
+std::string Config::DatabaseUrl() const {
+    if (!database_url.empty()) return database_url;
+    return "sqlite:" + data_dir + "/herald.db";
+}
+
+const std::vector<std::string>& ConfigKeys() {
+    static const std::vector<std::string> keys = {
+        "listen",           "data_dir",          "database", "secret_key", "max_body_bytes", "ready_max_lag_seconds",
+        "retry_base_seconds", "retry_max_attempts", "access_token_ttl_seconds", "refresh_token_ttl_seconds",
+        "workers",          "shutdown_timeout_seconds", "log_level"};
+    return keys;
+}
+
+std::map<std::string, std::string> ConfigFromEnvironment() {
+    std::map<std::string, std::string> out;
+    for (const auto& key : ConfigKeys()) {
+        std::string name = "HERALD_" + key;
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::toupper(ch); });
+        // HERALD_DATABASE_URL is the documented name of the database variable.
+        if (key == "database") name = "HERALD_DATABASE_URL";
+        if (const char* v = std::getenv(name.c_str())) out[key] = v;
+    }
+    return out;
+}
+
+Result<Config> LoadConfig(const std::string& config_file, const std::map<std::string, std::string>& flags,
+                          const std::map<std::string, std::string>& environment) {
+    Config c;
+    if (!config_file.empty()) {
+        std::ifstream in(config_file);
+        if (!in) {
+            return Fail(ErrorCode::kInvalidArgument, "cannot read config file '" + config_file + "'");
+        }
+        nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (doc.is_discarded() || !doc.is_object()) {
+            return Fail(ErrorCode::kInvalidArgument, "config file '" + config_file + "' is not a JSON object");
+        }
+        for (auto& [key, value] : doc.items()) {
+            std::string text;
+            if (value.is_string()) {
+                text = value.get<std::string>();
+            } else if (value.is_number_integer() || value.is_number_unsigned()) {
+                text = value.dump();
+            } else {
+                return Fail(ErrorCode::kInvalidArgument,
+                            "config key '" + key + "' in '" + config_file + "' must be a string or an integer",
+                            {{"field", key}, {"rule", "type"}});
+            }
+            if (auto s = Apply(c, key, text, "config file " + config_file); !s) return tl::unexpected(s.error());
+        }
+    }
+    for (const auto& [key, value] : environment) {
+        if (auto s = Apply(c, key, value, "environment"); !s) return tl::unexpected(s.error());
+    }
+    for (const auto& [key, value] : flags) {
+        if (auto s = Apply(c, key, value, "command line"); !s) return tl::unexpected(s.error());
+    }
+    return c;
+}
+
+}  // namespace herald::core

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace herald::core {
+
+/// Everything `herald serve` can be told. Each field has one key, used alike in the config
+/// file (JSON), in the environment (HERALD_<KEY upper-cased>) and as a flag (--key-with-dashes).
+struct Config {
+    std::string listen_host = "127.0.0.1";   ///< listen: HOST:PORT to bind (port 0 picks a free one)
+    uint16_t listen_port = 8080;
+    std::string data_dir = "./data";         ///< data_dir: database, media, secret key file
+    std::string database_url;                ///< database: sqlite:PATH; empty means DATA_DIR/herald.db
+    std::string secret_key;                  ///< secret_key: 32 bytes, hex or base64; else DATA_DIR/secret.key
+    uint64_t max_body_bytes = 1 << 20;       ///< max_body_bytes: larger request bodies get 413
+    int64_t ready_max_lag_seconds = 60;      ///< ready_max_lag_seconds: /readyz fails when due work is older
+    int64_t retry_base_seconds = 600;        ///< retry_base_seconds: first retry delay, doubled each attempt
+    int retry_max_attempts = 3;              ///< retry_max_attempts: publish attempts before failing for good
+    int64_t access_token_ttl_seconds = 900;  ///< access_token_ttl_seconds: JWT lifetime
+    int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
+    int workers = 4;                         ///< workers: publishing jobs run at once
+    int64_t shutdown_timeout_seconds = 30;   ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
+    std::string log_level = "info";          ///< log_level: trace, debug, info, warn, error
+
+    std::string DatabaseUrl() const;
+};
+
+/// The keys Config understands, for help texts and for rejecting unknown ones.
+const std::vector<std::string>& ConfigKeys();
+
+/// Builds a Config from three layers, lowest precedence first: the JSON config file (if
+/// `config_file` is not empty), the environment (HERALD_* variables), then `flags` (key → value
+/// as typed on the command line). Unknown keys in the file, bad values anywhere: an error that
+/// names the key and where it came from.
+Result<Config> LoadConfig(const std::string& config_file, const std::map<std::string, std::string>& flags,
+                          const std::map<std::string, std::string>& environment);
+
+/// The HERALD_* variables of this process, keyed by config key (HERALD_DATA_DIR → data_dir).
+std::map<std::string, std::string> ConfigFromEnvironment();
+
+}  // namespace herald::core

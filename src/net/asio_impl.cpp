@@ -1,0 +1,6 @@
+// Asio and Beast are header-only by default; with *_SEPARATE_COMPILATION their bodies are
+// compiled here, once, instead of in every translation unit that uses them.
+#include "core/asio.hpp"
+
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

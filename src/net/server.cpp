@@ -1,0 +1,366 @@
+#include "net/server.hpp"
+
+#include "core/asio.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace herald::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kMaxQueuedWsMessages = 1000;
+
+std::string NewRequestId() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+    return buf;
+}
+
+bool SaneRequestId(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    }
+    return true;
+}
+
+std::string ErrorJson(const std::string& code, const std::string& message) {
+    // Hand-built to keep nlohmann out of this translation unit; both strings are our own constants.
+    return R"({"error":{"code":")" + code + R"(","message":")" + message + R"(","details":{}}})";
+}
+
+Request Convert(const http::request<http::string_body>& req) {
+    Request r;
+    r.method = std::string(req.method_string());
+    std::string_view target(req.target().data(), req.target().size());
+    auto q = target.find('?');
+    r.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) {
+        std::string_view rest = target.substr(q + 1);
+        while (!rest.empty()) {
+            auto amp = rest.find('&');
+            std::string_view pair = rest.substr(0, amp);
+            auto eq = pair.find('=');
+            auto key = PercentDecode(pair.substr(0, eq));
+            auto value = eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(pair.substr(eq + 1));
+            if (key && value && !key->empty()) r.query[*key] = *value;
+            if (amp == std::string_view::npos) break;
+            rest = rest.substr(amp + 1);
+        }
+    }
+    for (const auto& field : req) {
+        std::string name(field.name_string().data(), field.name_string().size());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers[name] = std::string(field.value().data(), field.value().size());
+    }
+    r.body = req.body();
+    auto rid = r.headers.find("x-request-id");
+    r.request_id = (rid != r.headers.end() && SaneRequestId(rid->second)) ? rid->second : NewRequestId();
+    return r;
+}
+
+http::response<http::string_body> ToBeast(const Response& resp, unsigned version, bool keep_alive,
+                                          const std::string& request_id) {
+    http::response<http::string_body> out{static_cast<http::status>(resp.status), version};
+    out.set(http::field::server, "herald");
+    if (!resp.content_type.empty()) out.set(http::field::content_type, resp.content_type);
+    out.set("X-Request-Id", request_id);
+    for (const auto& [k, v] : resp.headers) out.set(k, v);
+    out.body() = resp.body;
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+struct WsSession : std::enable_shared_from_this<WsSession> {
+    explicit WsSession(beast::tcp_stream&& stream) : ws(std::move(stream)) {}
+
+    // Called from any thread; the write happens on the I/O thread, one at a time.
+    void Send(std::string text) {
+        asio::post(ws.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable {
+            if (self->closed) return;
+            if (self->queue.size() >= kMaxQueuedWsMessages) {
+                // A client that cannot keep up is cut off rather than making the server hold
+                // unbounded memory for it; it can reconnect and re-read state over HTTP.
+                spdlog::warn("event=ws_slow_consumer_dropped");
+                self->Close();
+                return;
+            }
+            self->queue.push_back(std::move(t));
+            if (!self->writing) self->WriteNext();
+        });
+    }
+
+    void WriteNext() {
+        writing = true;
+        ws.text(true);
+        ws.async_write(asio::buffer(queue.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
+            self->queue.pop_front();
+            if (ec || self->queue.empty()) {
+                self->writing = false;
+                return;
+            }
+            self->WriteNext();
+        });
+    }
+
+    void Close() {
+        asio::post(ws.get_executor(), [self = shared_from_this()] {
+            if (self->closed) return;
+            self->closed = true;
+            self->ws.async_close(websocket::close_code::going_away, [self](beast::error_code) {});
+        });
+    }
+
+    websocket::stream<beast::tcp_stream> ws;
+    std::deque<std::string> queue;
+    bool writing = false;
+    bool closed = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+    Impl(ServerOptions o, HttpHandler h, WsAcceptor w)
+        : options(std::move(o)), http(std::move(h)), ws_accept(std::move(w)), pool(options.handler_threads) {}
+
+    ServerOptions options;
+    HttpHandler http;
+    WsAcceptor ws_accept;
+    asio::io_context ioc{1};
+    asio::thread_pool pool;
+    tcp::acceptor acceptor{ioc};
+    asio::signal_set signals{ioc, SIGINT, SIGTERM};
+    std::thread io_thread;
+    std::atomic<int> inflight{0};
+    std::atomic<bool> stopping{false};
+    bool stopped = false;
+    uint16_t port = 0;
+    std::function<void()> on_terminate;
+
+    std::mutex hub_mu;
+    std::unordered_map<std::string, std::vector<std::weak_ptr<WsSession>>> hub;
+
+    // Runs `fn` on the handler pool and resumes on the I/O thread with its result.
+    template <typename T, typename Fn>
+    asio::awaitable<T> OnPool(Fn fn) {
+        co_return co_await asio::co_spawn(
+            pool, [fn = std::move(fn)]() -> asio::awaitable<T> { co_return fn(); }, asio::use_awaitable);
+    }
+
+    asio::awaitable<void> Listen() {
+        for (;;) {
+            beast::error_code ec;
+            tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+                spdlog::warn("event=accept_failed error=\"{}\"", ec.message());
+                continue;
+            }
+            asio::co_spawn(ioc, Session(std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> WriteError(beast::tcp_stream& stream, http::status status, const std::string& code,
+                                     const std::string& message) {
+        http::response<http::string_body> res{status, 11};
+        res.set(http::field::content_type, "application/json");
+        res.body() = ErrorJson(code, message);
+        res.keep_alive(false);
+        res.prepare_payload();
+        beast::error_code ec;
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    asio::awaitable<void> Session(tcp::socket socket) {
+        beast::tcp_stream stream(std::move(socket));
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(options.max_body_bytes);
+            parser.header_limit(32 * 1024);
+            stream.expires_after(options.read_timeout);
+            beast::error_code ec;
+            co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == http::error::body_limit) {
+                co_await WriteError(stream, http::status::payload_too_large, "payload_too_large",
+                                    "request body is larger than the limit of " +
+                                        std::to_string(options.max_body_bytes) + " bytes");
+                break;
+            }
+            if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+                ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+                break;
+            }
+            if (ec) {
+                co_await WriteError(stream, http::status::bad_request, "invalid_argument", "malformed HTTP request");
+                break;
+            }
+            auto& req = parser.get();
+            if (websocket::is_upgrade(req)) {
+                co_await WebSocket(std::move(stream), parser.release());
+                co_return;
+            }
+            ++inflight;
+            Request r = Convert(req);
+            Response resp;
+            try {
+                resp = co_await OnPool<Response>([this, &r] { return http(r); });
+            } catch (const std::exception& e) {
+                spdlog::error("event=handler_threw request_id={} error=\"{}\"", r.request_id, e.what());
+                resp = Response{500, "application/json", ErrorJson("internal", "internal error"), {}};
+            }
+            const bool keep_alive = req.keep_alive() && !stopping;
+            auto out = ToBeast(resp, req.version(), keep_alive, r.request_id);
+            co_await http::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+            --inflight;
+            if (ec || !keep_alive) break;
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    asio::awaitable<void> WebSocket(beast::tcp_stream stream, http::request<http::string_body> req) {
+        Request r = Convert(req);
+        Response reject;
+        std::optional<std::string> topic;
+        try {
+            topic = co_await OnPool<std::optional<std::string>>([this, &r, &reject] { return ws_accept(r, reject); });
+        } catch (const std::exception& e) {
+            spdlog::error("event=ws_accept_threw error=\"{}\"", e.what());
+            reject = Response{500, "application/json", ErrorJson("internal", "internal error"), {}};
+        }
+        beast::error_code ec;
+        if (!topic) {
+            auto out = ToBeast(reject, req.version(), false, r.request_id);
+            co_await http::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+            co_return;
+        }
+        stream.expires_never();
+        auto session = std::make_shared<WsSession>(std::move(stream));
+        session->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        co_await session->ws.async_accept(req, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        {
+            std::lock_guard lock(hub_mu);
+            auto& list = hub[*topic];
+            std::erase_if(list, [](const auto& w) { return w.expired(); });
+            list.push_back(session);
+        }
+        spdlog::debug("event=ws_connected topic={}", *topic);
+        beast::flat_buffer buffer;
+        for (;;) {
+            // Clients only listen; reading keeps control frames (ping, close) flowing.
+            co_await session->ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            buffer.consume(buffer.size());
+        }
+        session->closed = true;
+    }
+};
+
+Server::Server(ServerOptions options, HttpHandler http, WsAcceptor ws)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(http), std::move(ws))) {}
+
+Server::~Server() { Stop(std::chrono::milliseconds(0)); }
+
+core::Status Server::Start() {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(impl_->options.host, ec);
+    if (ec) {
+        return core::Fail(core::ErrorCode::kInvalidArgument,
+                          "listen address '" + impl_->options.host + "' is not an IP address");
+    }
+    tcp::endpoint endpoint{address, impl_->options.port};
+    impl_->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) impl_->acceptor.bind(endpoint, ec);
+    if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return core::Fail(core::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
+                                                             std::to_string(impl_->options.port) + ": " +
+                                                             ec.message());
+    }
+    impl_->port = impl_->acceptor.local_endpoint().port();
+    impl_->signals.async_wait([this](beast::error_code e, int signal) {
+        if (e) return;
+        spdlog::info("event=signal_received signal={}", signal);
+        if (impl_->on_terminate) impl_->on_terminate();
+    });
+    asio::co_spawn(impl_->ioc, impl_->Listen(), asio::detached);
+    impl_->io_thread = std::thread([this] { impl_->ioc.run(); });
+    return {};
+}
+
+uint16_t Server::Port() const { return impl_->port; }
+
+void Server::OnTerminate(std::function<void()> on_signal) { impl_->on_terminate = std::move(on_signal); }
+
+void Server::Publish(const std::string& topic, std::string text) {
+    std::vector<std::shared_ptr<WsSession>> targets;
+    {
+        std::lock_guard lock(impl_->hub_mu);
+        auto it = impl_->hub.find(topic);
+        if (it == impl_->hub.end()) return;
+        for (auto& w : it->second) {
+            if (auto s = w.lock()) targets.push_back(std::move(s));
+        }
+    }
+    for (auto& s : targets) s->Send(text);
+}
+
+void Server::Stop(std::chrono::milliseconds grace) {
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->stopping = true;
+    if (impl_->io_thread.joinable()) {
+        asio::post(impl_->ioc, [this] {
+            beast::error_code ec;
+            impl_->acceptor.close(ec);
+            impl_->signals.cancel(ec);
+        });
+        const auto deadline = std::chrono::steady_clock::now() + grace;
+        while (impl_->inflight > 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        {
+            std::lock_guard lock(impl_->hub_mu);
+            for (auto& [_, list] : impl_->hub) {
+                for (auto& w : list) {
+                    if (auto s = w.lock()) s->Close();
+                }
+            }
+            impl_->hub.clear();
+        }
+        // Give close frames a moment to leave, then stop the loop.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        impl_->ioc.stop();
+        impl_->io_thread.join();
+    }
+    impl_->pool.join();
+}
+
+}  // namespace herald::net

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+#include "net/http.hpp"
+
+namespace herald::net {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;  ///< 0 picks a free port; Port() tells which
+    uint64_t max_body_bytes = 1 << 20;
+    int handler_threads = 4;
+    std::chrono::seconds read_timeout{30};
+    std::string websocket_path = "/api/v1/events";
+};
+
+/// HTTP/1.1 and WebSocket on one port (Beast, C++20 coroutines, one I/O thread). Handlers run
+/// on a separate pool so a slow database call never stalls the I/O thread.
+class Server {
+public:
+    Server(ServerOptions options, HttpHandler http, WsAcceptor ws);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds and starts serving on background threads.
+    core::Status Start();
+    uint16_t Port() const;
+
+    /// Sends `text` to every WebSocket connection listening to `topic`. Thread-safe, non-blocking.
+    void Publish(const std::string& topic, std::string text);
+
+    /// Graceful stop: closes the listener, lets in-flight requests finish (up to `grace`),
+    /// closes WebSockets, joins threads. Idempotent.
+    void Stop(std::chrono::milliseconds grace);
+
+    /// Calls `on_signal` (on the I/O thread) at the first SIGTERM or SIGINT.
+    void OnTerminate(std::function<void()> on_signal);
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald::net

@@ -1,0 +1,29 @@
+#include "platforms/registry.hpp"
+
+#include "platforms/sandbox.hpp"
+
+namespace herald::platforms {
+
+void Registry::Add(std::unique_ptr<app::PlatformAdapter> adapter) {
+    std::string name(adapter->Name());
+    adapters_[name] = std::move(adapter);
+}
+
+app::PlatformAdapter* Registry::Find(std::string_view name) const {
+    auto it = adapters_.find(name);
+    return it == adapters_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Registry::Names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, _] : adapters_) out.push_back(name);
+    return out;
+}
+
+std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& clock) {
+    auto r = std::make_unique<Registry>();
+    r->Add(std::make_unique<SandboxAdapter>(store, clock));
+    return r;
+}
+
+}  // namespace herald::platforms

@@ -1,0 +1,116 @@
+#include "platforms/sandbox.hpp"
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/ids.hpp"
+
+namespace herald::platforms {
+namespace {
+
+core::Result<int> IntSetting(const nlohmann::json& v, const std::string& key, int min, int max) {
+    if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
+        return core::FieldError("settings." + key, "range",
+                                "settings." + key + " must be a whole number from " + std::to_string(min) + " to " +
+                                    std::to_string(max));
+    }
+    return static_cast<int>(v.get<int64_t>());
+}
+
+}  // namespace
+
+core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
+    SandboxSettings s;
+    auto doc = nlohmann::json::parse(json.empty() ? "{}" : json, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        return core::FieldError("settings", "object", "settings must be a JSON object");
+    }
+    for (auto& [key, v] : doc.items()) {
+        if (key == "mode") {
+            static const std::pair<const char*, SandboxSettings::Mode> kModes[] = {
+                {"ok", SandboxSettings::Mode::kOk},
+                {"transient", SandboxSettings::Mode::kTransient},
+                {"reject", SandboxSettings::Mode::kReject},
+                {"rate_limit", SandboxSettings::Mode::kRateLimit},
+                {"timeout_after_accept", SandboxSettings::Mode::kTimeoutAfterAccept}};
+            bool found = false;
+            for (const auto& [name, mode] : kModes) {
+                if (v.is_string() && v.get<std::string>() == name) {
+                    s.mode = mode;
+                    found = true;
+                }
+            }
+            if (!found) {
+                return core::FieldError("settings.mode", "enum",
+                                        "settings.mode must be one of ok, transient, reject, rate_limit, "
+                                        "timeout_after_accept");
+            }
+        } else if (key == "delay_ms") {
+            auto n = IntSetting(v, key, 0, 120000);
+            if (!n) return tl::unexpected(n.error());
+            s.delay_ms = *n;
+        } else if (key == "fail_attempts") {
+            auto n = IntSetting(v, key, 0, 1000000);
+            if (!n) return tl::unexpected(n.error());
+            s.fail_attempts = *n;
+        } else if (key == "retry_after_seconds") {
+            auto n = IntSetting(v, key, 1, 86400);
+            if (!n) return tl::unexpected(n.error());
+            s.retry_after_seconds = *n;
+        } else if (key == "reject_reason") {
+            if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 500) {
+                return core::FieldError("settings.reject_reason", "string",
+                                        "settings.reject_reason must be a text of 1 to 500 characters");
+            }
+            s.reject_reason = v.get<std::string>();
+        } else {
+            return core::FieldError("settings." + key, "unknown_field",
+                                    "settings." + key +
+                                        " is not a sandbox setting (known: mode, delay_ms, fail_attempts, "
+                                        "retry_after_seconds, reject_reason)");
+        }
+    }
+    return s;
+}
+
+core::Status SandboxAdapter::ValidateSettings(const std::string& settings_json) const {
+    auto s = ParseSandboxSettings(settings_json);
+    if (!s) return tl::unexpected(s.error());
+    return {};
+}
+
+app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) {
+    auto settings = ParseSandboxSettings(req.account_settings_json);
+    if (!settings) return app::Rejected{"the sandbox account's settings are invalid: " + settings.error().message};
+    // "Slow" is real time on purpose: it exercises timeouts and in-flight shutdown.
+    if (settings->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(settings->delay_ms));
+
+    const bool misbehave = req.attempt <= settings->fail_attempts;
+    using Mode = SandboxSettings::Mode;
+    if (misbehave) {
+        switch (settings->mode) {
+            case Mode::kOk:
+                break;
+            case Mode::kTransient:
+                return app::Retryable{"the sandbox is temporarily unavailable (HTTP 503)"};
+            case Mode::kReject:
+                return app::Rejected{settings->reject_reason};
+            case Mode::kRateLimit:
+                return app::RateLimited{clock_.Now() + std::chrono::seconds(settings->retry_after_seconds),
+                                        "the sandbox rate limit was hit (HTTP 429, Retry-After " +
+                                            std::to_string(settings->retry_after_seconds) + "s)"};
+            case Mode::kTimeoutAfterAccept:
+                break;  // accepted below, then no answer
+        }
+    }
+    app::SandboxPost post{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()};
+    auto stored = store_.SandboxInsert(post);
+    if (!stored) return app::Retryable{"the sandbox could not store the post: " + stored.error().message};
+    if (misbehave && settings->mode == Mode::kTimeoutAfterAccept) {
+        return app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
+    }
+    return app::Published{stored->remote_id,
+                          "https://sandbox.herald.invalid/" + req.account_id + "/posts/" + stored->remote_id};
+}
+
+}  // namespace herald::platforms

@@ -1,0 +1,58 @@
+#include "queue/decide.hpp"
+
+#include "domain/time.hpp"
+
+namespace herald::queue {
+
+app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const RetryPolicy& policy,
+                          core::TimePoint now) {
+    using domain::DeliveryStatus;
+    app::OutcomeRecord r{DeliveryStatus::kFailed};
+    auto retry_at = [&](core::TimePoint when, const std::string& reason) {
+        r.status = DeliveryStatus::kScheduled;
+        r.next_attempt_at = when;
+        r.error = reason + "; trying again at " + domain::FormatRfc3339(when) + " (attempt " +
+                  std::to_string(attempt + 1) + " of " + std::to_string(policy.max_attempts) + ")";
+    };
+    auto give_up = [&](const std::string& reason) {
+        r.status = DeliveryStatus::kFailed;
+        r.error = reason;
+        r.job_dead = true;
+    };
+    std::visit(
+        [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, app::Published>) {
+                r.status = DeliveryStatus::kPublished;
+                r.remote_id = o.remote_id;
+                r.url = o.url;
+            } else if constexpr (std::is_same_v<T, app::Retryable>) {
+                if (attempt < policy.max_attempts) {
+                    retry_at(now + domain::RetryDelay(attempt, policy.base), o.reason);
+                } else {
+                    give_up(o.reason + " (gave up after " + std::to_string(attempt) + " attempts)");
+                }
+            } else if constexpr (std::is_same_v<T, app::RateLimited>) {
+                if (attempt < policy.max_attempts * 4) {
+                    retry_at(std::max(o.until, now), o.reason);
+                } else {
+                    give_up(o.reason + " (still rate limited after " + std::to_string(attempt) + " attempts)");
+                }
+            } else if constexpr (std::is_same_v<T, app::AuthExpired>) {
+                give_up("the account's authorization has expired; reconnect the account, then retry (" + o.reason +
+                        ")");
+            } else if constexpr (std::is_same_v<T, app::Rejected>) {
+                give_up(o.reason);
+            } else if constexpr (std::is_same_v<T, app::Unknown>) {
+                r.status = DeliveryStatus::kUnconfirmed;
+                r.error = o.reason +
+                          ". The platform may or may not have published it, so Herald will not send it again "
+                          "by itself: check the account, then retry or mark it as published.";
+                r.job_dead = true;
+            }
+        },
+        outcome);
+    return r;
+}
+
+}  // namespace herald::queue

@@ -1,0 +1,132 @@
+#include "storage/sqlite/db.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace herald::storage::sqlite {
+
+Stmt::~Stmt() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+Stmt& Stmt::Bind(int index, std::string_view v) {
+    sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+
+Stmt& Stmt::Bind(int index, int64_t v) {
+    sqlite3_bind_int64(stmt_, index, v);
+    return *this;
+}
+
+Stmt& Stmt::BindNull(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+}
+
+bool Stmt::Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    const std::string msg = std::string("sql=") + name_ + " error=" + sqlite3_errmsg(db_->raw());
+    if (sqlite3_extended_errcode(db_->raw()) == SQLITE_CONSTRAINT_UNIQUE ||
+        sqlite3_extended_errcode(db_->raw()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        constraint_violation_ = true;
+        throw ConstraintError(msg);
+    }
+    throw DbError(msg);
+}
+
+int Stmt::Run() {
+    while (Step()) {
+    }
+    return sqlite3_changes(db_->raw());
+}
+
+std::string Stmt::Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    if (p == nullptr) return {};
+    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+std::optional<std::string> Stmt::OptText(int col) const {
+    if (IsNull(col)) return std::nullopt;
+    return Text(col);
+}
+
+int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::optional<int64_t> Stmt::OptInt(int col) const {
+    if (IsNull(col)) return std::nullopt;
+    return Int(col);
+}
+
+bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+core::Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
+        sqlite3_close(raw);
+        return core::Fail(core::ErrorCode::kUnavailable, "cannot open database '" + path + "': " + msg);
+    }
+    auto db = std::unique_ptr<Db>(new Db(raw));
+    sqlite3_busy_timeout(raw, 5000);
+    try {
+        // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable,
+        // including a recorded publish, across a power loss and not only a process crash.
+        db->Exec("PRAGMA journal_mode=WAL");
+        db->Exec("PRAGMA synchronous=FULL");
+        db->Exec("PRAGMA foreign_keys=ON");
+    } catch (const DbError& e) {
+        return core::Fail(core::ErrorCode::kUnavailable, "cannot use database '" + path + "': " + e.what());
+    }
+    return db;
+}
+
+Db::~Db() {
+    for (auto& [_, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+}
+
+Stmt Db::Prepare(const Sql& sql) {
+    auto it = cache_.find(sql.text);
+    if (it == cache_.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v3(db_, sql.text, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+            throw DbError(std::string("sql=") + sql.name + " prepare error=" + sqlite3_errmsg(db_));
+        }
+        it = cache_.emplace(sql.text, stmt).first;
+    }
+    return Stmt(*this, it->second, sql.name);
+}
+
+void Db::Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw DbError(std::string("exec error=") + msg);
+    }
+}
+
+Transaction::Transaction(Db& db) : db_(db) { db_.Exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+    if (!done_) {
+        try {
+            db_.Exec("ROLLBACK");
+        } catch (const DbError& e) {
+            spdlog::error("event=rollback_failed error=\"{}\"", e.what());
+        }
+    }
+}
+
+void Transaction::Commit() {
+    db_.Exec("COMMIT");
+    done_ = true;
+}
+
+}  // namespace herald::storage::sqlite

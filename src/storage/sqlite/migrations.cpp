@@ -1,0 +1,164 @@
+#include "storage/sqlite/migrations.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace herald::storage::sqlite {
+namespace {
+
+struct Migration {
+    int version;
+    const char* name;
+    const char* sql;
+};
+
+// Append only: a released migration never changes. Times are Unix milliseconds (UTC).
+const std::vector<Migration> kMigrations = {
+    {1, "core", R"SQL(
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE members (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('viewer','editor','admin','owner')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, user_id)
+);
+CREATE INDEX members_by_user ON members(user_id, created_at);
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    family_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens(family_id);
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    platform TEXT NOT NULL,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    credentials TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX accounts_by_workspace ON accounts(workspace_id, id);
+CREATE TABLE posts (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    text TEXT NOT NULL,
+    variants TEXT NOT NULL,
+    scheduled_at INTEGER,
+    local_time TEXT,
+    time_zone TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX posts_by_workspace ON posts(workspace_id, id);
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    post_id TEXT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    remote_id TEXT,
+    url TEXT,
+    error TEXT,
+    next_attempt_at INTEGER,
+    published_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (post_id, account_id)
+);
+CREATE INDEX deliveries_by_account ON deliveries(account_id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+-- The claim reads only pending jobs by due time: index exactly that.
+CREATE INDEX jobs_due ON jobs(due_at, priority) WHERE state = 'pending';
+CREATE INDEX jobs_leased ON jobs(lease_until) WHERE state = 'running';
+CREATE INDEX jobs_by_delivery ON jobs(delivery_id);
+CREATE TABLE sandbox_posts (
+    remote_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (account_id, idempotency_key)
+);
+)SQL"},
+};
+
+}  // namespace
+
+core::Result<int> ApplyMigrations(Db& db) {
+    db.Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)");
+    int current = 0;
+    {
+        static constexpr Sql kCurrentVersion{"current_schema_version",
+                                             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"};
+        auto stmt = db.Prepare(kCurrentVersion);
+        if (stmt.Step()) current = static_cast<int>(stmt.Int(0));
+    }
+    const int latest = kMigrations.back().version;
+    if (current > latest) {
+        return core::Fail(core::ErrorCode::kFailedPrecondition,
+                          "the database is at schema version " + std::to_string(current) +
+                              " but this herald knows only up to " + std::to_string(latest) +
+                              ": upgrade herald, or restore a backup made for this version");
+    }
+    int applied = 0;
+    for (const auto& m : kMigrations) {
+        if (m.version <= current) continue;
+        Transaction tx(db);
+        db.Exec(m.sql);
+        static constexpr Sql kRecord{"record_migration",
+                                     "INSERT INTO schema_migrations(version, name, applied_at) "
+                                     "VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"};
+        db.Prepare(kRecord).Bind(1, m.version).Bind(2, m.name).Run();
+        tx.Commit();
+        spdlog::info("event=migration_applied version={} name={}", m.version, m.name);
+        ++applied;
+    }
+    return applied;
+}
+
+}  // namespace herald::storage::sqlite

@@ -1,0 +1,1010 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/ids.hpp"
+
+namespace herald::storage::sqlite {
+namespace {
+
+using core::ErrorCode;
+using core::Fail;
+using core::FromUnixMillis;
+using core::ToUnixMillis;
+using domain::DeliveryStatus;
+
+std::optional<int64_t> OptMillis(const std::optional<core::TimePoint>& t) {
+    if (!t) return std::nullopt;
+    return ToUnixMillis(*t);
+}
+
+std::optional<core::TimePoint> OptTime(const std::optional<int64_t>& ms) {
+    if (!ms) return std::nullopt;
+    return FromUnixMillis(*ms);
+}
+
+std::string S(DeliveryStatus s) { return std::string(domain::ToString(s)); }
+
+DeliveryStatus ParseStatus(const std::string& s) {
+    auto st = domain::ParseDeliveryStatus(s);
+    if (!st) throw DbError("unknown delivery status in database: " + s);
+    return *st;
+}
+
+// ---- named statements ----------------------------------------------------------------------
+
+constexpr Sql kPing{"ping", "SELECT 1"};
+constexpr Sql kInsertUser{"insert_user",
+                          "INSERT INTO users(id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"};
+constexpr Sql kInsertWorkspace{"insert_workspace", "INSERT INTO workspaces(id, name, created_at) VALUES (?1, ?2, ?3)"};
+constexpr Sql kInsertMember{"insert_member",
+                            "INSERT INTO members(workspace_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)"};
+constexpr Sql kUserByEmail{"user_by_email",
+                           "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1"};
+constexpr Sql kUserById{"user_by_id", "SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?1"};
+constexpr Sql kPrimaryMembership{"primary_membership",
+                                 "SELECT w.id, w.name, w.created_at, m.role FROM members m "
+                                 "JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1 "
+                                 "ORDER BY m.created_at, w.id LIMIT 1"};
+constexpr Sql kMembership{"membership",
+                          "SELECT w.id, w.name, w.created_at, m.role FROM members m "
+                          "JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1 AND m.workspace_id = ?2"};
+constexpr Sql kListMembers{"list_members",
+                           "SELECT u.id, u.email, u.name, m.role FROM members m JOIN users u ON u.id = m.user_id "
+                           "WHERE m.workspace_id = ?1 ORDER BY m.created_at, u.id"};
+
+constexpr Sql kInsertRefresh{"insert_refresh_token",
+                             "INSERT INTO refresh_tokens(token_hash, user_id, workspace_id, family_id, expires_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5)"};
+constexpr Sql kRefreshByHash{"refresh_token_by_hash",
+                             "SELECT user_id, workspace_id, family_id, expires_at, used_at, revoked "
+                             "FROM refresh_tokens WHERE token_hash = ?1"};
+constexpr Sql kUseRefresh{"use_refresh_token", "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1"};
+constexpr Sql kRevokeFamily{"revoke_refresh_family", "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?1"};
+
+constexpr Sql kInsertApiToken{"insert_api_token",
+                              "INSERT INTO api_tokens(id, name, token_hash, user_id, workspace_id, created_at) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
+constexpr Sql kApiTokenByHash{"api_token_by_hash",
+                              "SELECT id, name, token_hash, user_id, workspace_id, created_at, last_used_at, revoked "
+                              "FROM api_tokens WHERE token_hash = ?1"};
+constexpr Sql kListApiTokens{"list_api_tokens",
+                             "SELECT id, name, token_hash, user_id, workspace_id, created_at, last_used_at, revoked "
+                             "FROM api_tokens WHERE workspace_id = ?1 AND user_id = ?2 ORDER BY id"};
+constexpr Sql kRevokeApiToken{"revoke_api_token",
+                              "UPDATE api_tokens SET revoked = 1 WHERE id = ?1 AND workspace_id = ?2 AND user_id = ?3"};
+
+constexpr Sql kInsertAccount{"insert_account",
+                             "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Sql kAccountById{"account_by_id",
+                           "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
+                           "FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kListAccounts{"list_accounts",
+                            "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
+                            "FROM accounts WHERE workspace_id = ?1 ORDER BY id"};
+constexpr Sql kAccountWithCredentials{"account_with_credentials",
+                                      "SELECT id, workspace_id, platform, name, settings, credentials != '', "
+                                      "created_at, credentials FROM accounts WHERE id = ?1"};
+
+constexpr Sql kInsertPost{"insert_post",
+                          "INSERT INTO posts(id, workspace_id, created_by, text, variants, scheduled_at, local_time, "
+                          "time_zone, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                          "?10, ?11)"};
+constexpr Sql kUpdatePost{"update_post",
+                          "UPDATE posts SET text = ?3, variants = ?4, scheduled_at = ?5, local_time = ?6, "
+                          "time_zone = ?7, status = ?8, updated_at = ?9 WHERE workspace_id = ?2 AND id = ?1"};
+constexpr Sql kPostById{"post_by_id",
+                        "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
+                        "status, created_at, updated_at FROM posts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kListPosts{"list_posts",
+                         "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
+                         "status, created_at, updated_at FROM posts WHERE workspace_id = ?1 "
+                         "AND (?2 IS NULL OR status = ?2) "
+                         "AND (?3 IS NULL OR id IN (SELECT post_id FROM deliveries WHERE account_id = ?3)) "
+                         "AND (?4 IS NULL OR scheduled_at >= ?4) AND (?5 IS NULL OR scheduled_at < ?5) "
+                         "AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"};
+constexpr Sql kDeletePost{"delete_post", "DELETE FROM posts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kPostScheduleOf{"post_schedule_of", "SELECT scheduled_at FROM posts WHERE id = ?1"};
+constexpr Sql kSetPostStatus{"set_post_status", "UPDATE posts SET status = ?2, updated_at = ?3 WHERE id = ?1"};
+
+constexpr Sql kDeliveriesOfPost{"deliveries_of_post",
+                                "SELECT id, post_id, account_id, status, attempts, remote_id, url, error, "
+                                "next_attempt_at, published_at, updated_at FROM deliveries WHERE post_id = ?1 "
+                                "ORDER BY id"};
+constexpr Sql kDeliveryById{"delivery_by_id",
+                            "SELECT id, post_id, account_id, status, attempts, remote_id, url, error, "
+                            "next_attempt_at, published_at, updated_at FROM deliveries WHERE id = ?1"};
+constexpr Sql kDeliveryStatuses{"delivery_statuses", "SELECT status FROM deliveries WHERE post_id = ?1"};
+constexpr Sql kUpsertDelivery{"upsert_delivery",
+                              "INSERT INTO deliveries(id, post_id, account_id, status, attempts, remote_id, url, "
+                              "error, next_attempt_at, published_at, updated_at) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                              "ON CONFLICT(id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, "
+                              "remote_id = excluded.remote_id, url = excluded.url, error = excluded.error, "
+                              "next_attempt_at = excluded.next_attempt_at, published_at = excluded.published_at, "
+                              "updated_at = excluded.updated_at"};
+constexpr Sql kDeleteDelivery{"delete_delivery", "DELETE FROM deliveries WHERE id = ?1"};
+constexpr Sql kDeleteJobsOfPost{"delete_jobs_of_post",
+                                "DELETE FROM jobs WHERE delivery_id IN (SELECT id FROM deliveries WHERE post_id = ?1) "
+                                "AND state IN ('pending', 'running')"};
+constexpr Sql kInsertJob{"insert_job",
+                         "INSERT INTO jobs(id, kind, workspace_id, delivery_id, state, priority, attempts, "
+                         "max_attempts, due_at, created_at, updated_at) "
+                         "VALUES (?1, 'publish', ?2, ?3, 'pending', 5, ?4, ?5, ?6, ?7, ?7)"};
+
+constexpr Sql kNextDue{"next_due", "SELECT MIN(due_at) FROM jobs WHERE state = 'pending'"};
+constexpr Sql kNextLeaseEnd{"next_lease_end", "SELECT MIN(lease_until) FROM jobs WHERE state = 'running'"};
+constexpr Sql kClaimJobs{"claim_jobs",
+                         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, "
+                         "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ?1 "
+                         "ORDER BY priority DESC, due_at LIMIT ?3) "
+                         "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at"};
+constexpr Sql kJobById{"job_by_id",
+                       "SELECT id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at, "
+                       "lease_until FROM jobs WHERE id = ?1"};
+constexpr Sql kSetDeliveryQueued{"set_delivery_queued",
+                                 "UPDATE deliveries SET status = 'queued', attempts = ?2, updated_at = ?3 "
+                                 "WHERE id = ?1 AND status = 'scheduled'"};
+constexpr Sql kSetDeliveryPublishing{"set_delivery_publishing",
+                                     "UPDATE deliveries SET status = 'publishing', updated_at = ?2 "
+                                     "WHERE id = ?1 AND status = 'queued'"};
+constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
+                                  "UPDATE deliveries SET status = ?2, remote_id = COALESCE(?3, remote_id), "
+                                  "url = COALESCE(?4, url), error = ?5, next_attempt_at = ?6, "
+                                  "published_at = ?7, updated_at = ?8 WHERE id = ?1"};
+constexpr Sql kPostTextForDelivery{"post_text_for_delivery",
+                                   "SELECT p.text, p.variants FROM deliveries d JOIN posts p ON p.id = d.post_id "
+                                   "WHERE d.id = ?1"};
+constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
+constexpr Sql kRetryJob{"retry_job",
+                        "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
+                        "updated_at = ?4 WHERE id = ?1"};
+constexpr Sql kKillJob{"kill_job",
+                       "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?2, updated_at = ?3 "
+                       "WHERE id = ?1"};
+constexpr Sql kReleaseJob{"release_job",
+                          "UPDATE jobs SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_until = NULL, "
+                          "updated_at = ?2 WHERE id = ?1"};
+constexpr Sql kExpiredLeases{"expired_leases",
+                             "SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 ORDER BY lease_until"};
+constexpr Sql kOldestDue{"oldest_due", "SELECT MIN(due_at) FROM jobs WHERE state = 'pending' AND due_at <= ?1"};
+
+constexpr Sql kSandboxInsert{"sandbox_insert",
+                             "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, idempotency_key) DO NOTHING"};
+constexpr Sql kSandboxByKey{"sandbox_by_key",
+                            "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
+                            "WHERE account_id = ?1 AND idempotency_key = ?2"};
+constexpr Sql kSandboxList{"sandbox_list",
+                           "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
+                           "WHERE account_id = ?1 ORDER BY created_at, remote_id"};
+
+// ---- row readers ---------------------------------------------------------------------------
+
+domain::Post ReadPost(const Stmt& s) {
+    domain::Post p;
+    p.id = s.Text(0);
+    p.workspace_id = s.Text(1);
+    p.created_by = s.Text(2);
+    p.text = s.Text(3);
+    auto variants = nlohmann::json::parse(s.Text(4), nullptr, false);
+    if (variants.is_object()) {
+        for (auto& [k, v] : variants.items()) {
+            if (v.is_string()) p.variants[k] = v.get<std::string>();
+        }
+    }
+    p.scheduled_at = OptTime(s.OptInt(5));
+    p.local_time = s.OptText(6);
+    p.time_zone = s.OptText(7);
+    p.status = ParseStatus(s.Text(8));
+    p.created_at = FromUnixMillis(s.Int(9));
+    p.updated_at = FromUnixMillis(s.Int(10));
+    return p;
+}
+
+domain::Delivery ReadDelivery(const Stmt& s) {
+    domain::Delivery d;
+    d.id = s.Text(0);
+    d.post_id = s.Text(1);
+    d.account_id = s.Text(2);
+    d.status = ParseStatus(s.Text(3));
+    d.attempts = static_cast<int>(s.Int(4));
+    d.remote_id = s.OptText(5);
+    d.url = s.OptText(6);
+    d.error = s.OptText(7);
+    d.next_attempt_at = OptTime(s.OptInt(8));
+    d.published_at = OptTime(s.OptInt(9));
+    d.updated_at = FromUnixMillis(s.Int(10));
+    return d;
+}
+
+domain::Account ReadAccount(const Stmt& s) {
+    domain::Account a;
+    a.id = s.Text(0);
+    a.workspace_id = s.Text(1);
+    a.platform = s.Text(2);
+    a.name = s.Text(3);
+    a.settings_json = s.Text(4);
+    a.has_credentials = s.Int(5) != 0;
+    a.created_at = FromUnixMillis(s.Int(6));
+    return a;
+}
+
+app::ApiTokenRecord ReadApiToken(const Stmt& s) {
+    app::ApiTokenRecord t;
+    t.id = s.Text(0);
+    t.name = s.Text(1);
+    t.token_hash = s.Text(2);
+    t.user_id = s.Text(3);
+    t.workspace_id = s.Text(4);
+    t.created_at = FromUnixMillis(s.Int(5));
+    t.last_used_at = OptTime(s.OptInt(6));
+    t.revoked = s.Int(7) != 0;
+    return t;
+}
+
+app::SandboxPost ReadSandbox(const Stmt& s) {
+    return app::SandboxPost{s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMillis(s.Int(4))};
+}
+
+domain::Job ReadJob(const Stmt& s) {
+    domain::Job j;
+    j.id = s.Text(0);
+    j.workspace_id = s.Text(1);
+    j.delivery_id = s.Text(2);
+    j.state = s.Text(3) == "running" ? domain::JobState::kRunning
+              : s.Text(3) == "dead"  ? domain::JobState::kDead
+              : s.Text(3) == "done"  ? domain::JobState::kDone
+                                     : domain::JobState::kPending;
+    j.priority = static_cast<int>(s.Int(4));
+    j.attempts = static_cast<int>(s.Int(5));
+    j.max_attempts = static_cast<int>(s.Int(6));
+    j.due_at = FromUnixMillis(s.Int(7));
+    j.lease_until = OptTime(s.OptInt(8));
+    return j;
+}
+
+core::Result<app::Membership> ReadMembership(Stmt& s) {
+    if (!s.Step()) return Fail(ErrorCode::kNotFound, "workspace not found");
+    app::Membership m;
+    m.workspace = domain::Workspace{s.Text(0), s.Text(1), FromUnixMillis(s.Int(2))};
+    m.role = domain::ParseRole(s.Text(3)).value_or(domain::Role::kViewer);
+    return m;
+}
+
+std::string VariantsJson(const domain::Post& p) {
+    nlohmann::json v = nlohmann::json::object();
+    for (const auto& [k, t] : p.variants) v[k] = t;
+    return v.dump();
+}
+
+}  // namespace
+
+template <typename Fn>
+auto SqliteStore::Locked(const char* op, Fn&& fn) -> decltype(fn()) {
+    std::lock_guard lock(mu_);
+    try {
+        return fn();
+    } catch (const ConstraintError& e) {
+        spdlog::warn("event=store_constraint op={} error=\"{}\"", op, e.what());
+        return Fail(ErrorCode::kAlreadyExists, "that already exists");
+    } catch (const DbError& e) {
+        spdlog::error("event=store_error op={} error=\"{}\"", op, e.what());
+        return Fail(ErrorCode::kUnavailable, "the database failed; try again");
+    }
+}
+
+core::Status SqliteStore::Ping() {
+    return Locked("ping", [&]() -> core::Status {
+        auto s = db_->Prepare(kPing);
+        s.Step();
+        return {};
+    });
+}
+
+// ---- users ----------------------------------------------------------------------------------
+
+core::Status SqliteStore::CreateUserWithWorkspace(const domain::User& user, const std::string& password_hash,
+                                                  const domain::Workspace& ws) {
+    return Locked("create_user", [&]() -> core::Status {
+        Transaction tx(*db_);
+        {
+            auto existing = db_->Prepare(kUserByEmail);
+            existing.Bind(1, user.email);
+            if (existing.Step()) {
+                return core::FieldError("email", "unique", "an account with this email already exists");
+            }
+        }
+        db_->Prepare(kInsertUser)
+            .Bind(1, user.id)
+            .Bind(2, user.email)
+            .Bind(3, user.name)
+            .Bind(4, password_hash)
+            .Bind(5, ToUnixMillis(user.created_at))
+            .Run();
+        db_->Prepare(kInsertWorkspace).Bind(1, ws.id).Bind(2, ws.name).Bind(3, ToUnixMillis(ws.created_at)).Run();
+        db_->Prepare(kInsertMember)
+            .Bind(1, ws.id)
+            .Bind(2, user.id)
+            .Bind(3, "owner")
+            .Bind(4, ToUnixMillis(user.created_at))
+            .Run();
+        tx.Commit();
+        return {};
+    }).map_error([](core::Error e) {
+        if (e.code == ErrorCode::kAlreadyExists) {
+            e.details = {{"field", "email"}, {"rule", "unique"}};
+            e.message = "an account with this email already exists";
+        }
+        return e;
+    });
+}
+
+core::Result<app::UserRecord> SqliteStore::FindUserByEmail(const std::string& email) {
+    return Locked("find_user", [&]() -> core::Result<app::UserRecord> {
+        auto s = db_->Prepare(kUserByEmail);
+        s.Bind(1, email);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "user not found");
+        return app::UserRecord{domain::User{s.Text(0), s.Text(1), s.Text(2), FromUnixMillis(s.Int(4))}, s.Text(3)};
+    });
+}
+
+core::Result<domain::User> SqliteStore::GetUser(const std::string& user_id) {
+    return Locked("get_user", [&]() -> core::Result<domain::User> {
+        auto s = db_->Prepare(kUserById);
+        s.Bind(1, user_id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "user not found");
+        return domain::User{s.Text(0), s.Text(1), s.Text(2), FromUnixMillis(s.Int(4))};
+    });
+}
+
+core::Result<app::Membership> SqliteStore::PrimaryMembership(const std::string& user_id) {
+    return Locked("primary_membership", [&]() -> core::Result<app::Membership> {
+        auto s = db_->Prepare(kPrimaryMembership);
+        s.Bind(1, user_id);
+        return ReadMembership(s);
+    });
+}
+
+core::Result<app::Membership> SqliteStore::GetMembership(const std::string& user_id,
+                                                         const std::string& workspace_id) {
+    return Locked("membership", [&]() -> core::Result<app::Membership> {
+        auto s = db_->Prepare(kMembership);
+        s.Bind(1, user_id).Bind(2, workspace_id);
+        return ReadMembership(s);
+    });
+}
+
+core::Result<std::vector<domain::Member>> SqliteStore::ListMembers(const std::string& workspace_id) {
+    return Locked("list_members", [&]() -> core::Result<std::vector<domain::Member>> {
+        auto s = db_->Prepare(kListMembers);
+        s.Bind(1, workspace_id);
+        std::vector<domain::Member> out;
+        while (s.Step()) {
+            out.push_back(domain::Member{s.Text(0), s.Text(1), s.Text(2),
+                                         domain::ParseRole(s.Text(3)).value_or(domain::Role::kViewer)});
+        }
+        return out;
+    });
+}
+
+core::Status SqliteStore::AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) {
+    return Locked("add_member", [&]() -> core::Status {
+        db_->Prepare(kInsertMember)
+            .Bind(1, workspace_id)
+            .Bind(2, user_id)
+            .Bind(3, domain::ToString(role))
+            .Bind(4, ToUnixMillis(core::SystemClock().Now()))
+            .Run();
+        return {};
+    });
+}
+
+// ---- tokens ---------------------------------------------------------------------------------
+
+core::Status SqliteStore::InsertRefreshToken(const app::RefreshTokenRecord& t) {
+    return Locked("insert_refresh_token", [&]() -> core::Status {
+        db_->Prepare(kInsertRefresh)
+            .Bind(1, t.token_hash)
+            .Bind(2, t.user_id)
+            .Bind(3, t.workspace_id)
+            .Bind(4, t.family_id)
+            .Bind(5, ToUnixMillis(t.expires_at))
+            .Run();
+        return {};
+    });
+}
+
+core::Result<app::RefreshTokenRecord> SqliteStore::RotateRefreshToken(const std::string& old_hash,
+                                                                      app::RefreshTokenRecord next,
+                                                                      core::TimePoint now) {
+    return Locked("rotate_refresh_token", [&]() -> core::Result<app::RefreshTokenRecord> {
+        Transaction tx(*db_);
+        auto s = db_->Prepare(kRefreshByHash);
+        s.Bind(1, old_hash);
+        if (!s.Step()) return Fail(ErrorCode::kUnauthenticated, "refresh token is not valid");
+        const std::string user_id = s.Text(0), workspace_id = s.Text(1), family = s.Text(2);
+        const int64_t expires_at = s.Int(3);
+        const bool used = !s.IsNull(4), revoked = s.Int(5) != 0;
+        if (used || revoked) {
+            // A consumed token presented again means it leaked: end every session of that login.
+            db_->Prepare(kRevokeFamily).Bind(1, family).Run();
+            tx.Commit();
+            spdlog::warn("event=refresh_token_reuse user_id={}", user_id);
+            return Fail(ErrorCode::kUnauthenticated,
+                        "refresh token was already used or revoked; sign in again (sessions from that login "
+                        "were signed out)");
+        }
+        if (expires_at <= ToUnixMillis(now)) return Fail(ErrorCode::kUnauthenticated, "refresh token expired");
+        db_->Prepare(kUseRefresh).Bind(1, old_hash).Bind(2, ToUnixMillis(now)).Run();
+        next.user_id = user_id;
+        next.workspace_id = workspace_id;
+        next.family_id = family;
+        db_->Prepare(kInsertRefresh)
+            .Bind(1, next.token_hash)
+            .Bind(2, next.user_id)
+            .Bind(3, next.workspace_id)
+            .Bind(4, next.family_id)
+            .Bind(5, ToUnixMillis(next.expires_at))
+            .Run();
+        tx.Commit();
+        return next;
+    });
+}
+
+core::Status SqliteStore::RevokeRefreshFamily(const std::string& token_hash) {
+    return Locked("revoke_refresh_family", [&]() -> core::Status {
+        auto s = db_->Prepare(kRefreshByHash);
+        s.Bind(1, token_hash);
+        if (!s.Step()) return Fail(ErrorCode::kUnauthenticated, "refresh token is not valid");
+        const std::string family = s.Text(2);
+        db_->Prepare(kRevokeFamily).Bind(1, family).Run();
+        return {};
+    });
+}
+
+core::Status SqliteStore::InsertApiToken(const app::ApiTokenRecord& t) {
+    return Locked("insert_api_token", [&]() -> core::Status {
+        db_->Prepare(kInsertApiToken)
+            .Bind(1, t.id)
+            .Bind(2, t.name)
+            .Bind(3, t.token_hash)
+            .Bind(4, t.user_id)
+            .Bind(5, t.workspace_id)
+            .Bind(6, ToUnixMillis(t.created_at))
+            .Run();
+        return {};
+    });
+}
+
+core::Result<app::ApiTokenRecord> SqliteStore::FindApiToken(const std::string& token_hash) {
+    return Locked("find_api_token", [&]() -> core::Result<app::ApiTokenRecord> {
+        auto s = db_->Prepare(kApiTokenByHash);
+        s.Bind(1, token_hash);
+        if (!s.Step()) return Fail(ErrorCode::kUnauthenticated, "API token is not valid");
+        return ReadApiToken(s);
+    });
+}
+
+core::Result<std::vector<app::ApiTokenRecord>> SqliteStore::ListApiTokens(const std::string& workspace_id,
+                                                                          const std::string& user_id) {
+    return Locked("list_api_tokens", [&]() -> core::Result<std::vector<app::ApiTokenRecord>> {
+        auto s = db_->Prepare(kListApiTokens);
+        s.Bind(1, workspace_id).Bind(2, user_id);
+        std::vector<app::ApiTokenRecord> out;
+        while (s.Step()) out.push_back(ReadApiToken(s));
+        return out;
+    });
+}
+
+core::Status SqliteStore::RevokeApiToken(const std::string& workspace_id, const std::string& user_id,
+                                         const std::string& token_id) {
+    return Locked("revoke_api_token", [&]() -> core::Status {
+        if (db_->Prepare(kRevokeApiToken).Bind(1, token_id).Bind(2, workspace_id).Bind(3, user_id).Run() == 0) {
+            return Fail(ErrorCode::kNotFound, "API token not found");
+        }
+        return {};
+    });
+}
+
+// ---- accounts -------------------------------------------------------------------------------
+
+core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::string& sealed_credentials) {
+    return Locked("insert_account", [&]() -> core::Status {
+        db_->Prepare(kInsertAccount)
+            .Bind(1, a.id)
+            .Bind(2, a.workspace_id)
+            .Bind(3, a.platform)
+            .Bind(4, a.name)
+            .Bind(5, a.settings_json)
+            .Bind(6, sealed_credentials)
+            .Bind(7, ToUnixMillis(a.created_at))
+            .Run();
+        return {};
+    });
+}
+
+core::Result<domain::Account> SqliteStore::GetAccount(const std::string& workspace_id, const std::string& id) {
+    return Locked("get_account", [&]() -> core::Result<domain::Account> {
+        auto s = db_->Prepare(kAccountById);
+        s.Bind(1, workspace_id).Bind(2, id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", id}});
+        return ReadAccount(s);
+    });
+}
+
+core::Result<std::vector<domain::Account>> SqliteStore::ListAccounts(const std::string& workspace_id) {
+    return Locked("list_accounts", [&]() -> core::Result<std::vector<domain::Account>> {
+        auto s = db_->Prepare(kListAccounts);
+        s.Bind(1, workspace_id);
+        std::vector<domain::Account> out;
+        while (s.Step()) out.push_back(ReadAccount(s));
+        return out;
+    });
+}
+
+// ---- posts ----------------------------------------------------------------------------------
+
+std::vector<domain::Delivery> SqliteStore::LoadDeliveries(const std::string& post_id) {
+    auto s = db_->Prepare(kDeliveriesOfPost);
+    s.Bind(1, post_id);
+    std::vector<domain::Delivery> out;
+    while (s.Step()) out.push_back(ReadDelivery(s));
+    return out;
+}
+
+std::optional<domain::Post> SqliteStore::LoadPost(const std::string& workspace_id, const std::string& id) {
+    std::optional<domain::Post> post;
+    {
+        auto s = db_->Prepare(kPostById);
+        s.Bind(1, workspace_id).Bind(2, id);
+        if (!s.Step()) return std::nullopt;
+        post = ReadPost(s);
+    }
+    post->deliveries = LoadDeliveries(id);
+    return post;
+}
+
+void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
+    if (insert) {
+        db_->Prepare(kInsertPost)
+            .Bind(1, p.id)
+            .Bind(2, p.workspace_id)
+            .Bind(3, p.created_by)
+            .Bind(4, p.text)
+            .Bind(5, VariantsJson(p))
+            .Bind(6, OptMillis(p.scheduled_at))
+            .Bind(7, p.local_time)
+            .Bind(8, p.time_zone)
+            .Bind(9, S(p.status))
+            .Bind(10, ToUnixMillis(p.created_at))
+            .Bind(11, ToUnixMillis(p.updated_at))
+            .Run();
+    } else {
+        db_->Prepare(kUpdatePost)
+            .Bind(1, p.id)
+            .Bind(2, p.workspace_id)
+            .Bind(3, p.text)
+            .Bind(4, VariantsJson(p))
+            .Bind(5, OptMillis(p.scheduled_at))
+            .Bind(6, p.local_time)
+            .Bind(7, p.time_zone)
+            .Bind(8, S(p.status))
+            .Bind(9, ToUnixMillis(p.updated_at))
+            .Run();
+    }
+}
+
+void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
+    for (const auto& d : p.deliveries) {
+        db_->Prepare(kUpsertDelivery)
+            .Bind(1, d.id)
+            .Bind(2, p.id)
+            .Bind(3, d.account_id)
+            .Bind(4, S(d.status))
+            .Bind(5, d.attempts)
+            .Bind(6, d.remote_id)
+            .Bind(7, d.url)
+            .Bind(8, d.error)
+            .Bind(9, OptMillis(d.next_attempt_at))
+            .Bind(10, OptMillis(d.published_at))
+            .Bind(11, ToUnixMillis(d.updated_at))
+            .Run();
+        if (d.status == DeliveryStatus::kScheduled && p.scheduled_at) {
+            db_->Prepare(kInsertJob)
+                .Bind(1, core::NewId(p.updated_at))
+                .Bind(2, p.workspace_id)
+                .Bind(3, d.id)
+                .Bind(4, d.attempts)
+                .Bind(5, options_.publish_max_attempts)
+                .Bind(6, ToUnixMillis(*p.scheduled_at))
+                .Bind(7, ToUnixMillis(p.updated_at))
+                .Run();
+        }
+    }
+}
+
+core::Status SqliteStore::CreatePost(const domain::Post& post) {
+    return Locked("create_post", [&]() -> core::Status {
+        Transaction tx(*db_);
+        WritePostRow(post, /*insert=*/true);
+        WriteDeliveriesAndJobs(post);
+        tx.Commit();
+        return {};
+    });
+}
+
+core::Result<domain::Post> SqliteStore::GetPost(const std::string& workspace_id, const std::string& id) {
+    return Locked("get_post", [&]() -> core::Result<domain::Post> {
+        auto p = LoadPost(workspace_id, id);
+        if (!p) return Fail(ErrorCode::kNotFound, "post not found", {{"post_id", id}});
+        return *p;
+    });
+}
+
+core::Result<std::vector<domain::Post>> SqliteStore::ListPosts(const std::string& workspace_id,
+                                                               const app::PostFilter& f) {
+    return Locked("list_posts", [&]() -> core::Result<std::vector<domain::Post>> {
+        std::vector<domain::Post> out;
+        {
+            auto s = db_->Prepare(kListPosts);
+            s.Bind(1, workspace_id);
+            if (f.status) {
+                s.Bind(2, S(*f.status));
+            } else {
+                s.BindNull(2);
+            }
+            s.Bind(3, f.account_id).Bind(4, OptMillis(f.from)).Bind(5, OptMillis(f.to)).Bind(6, f.after_id);
+            s.Bind(7, f.limit);
+            while (s.Step()) out.push_back(ReadPost(s));
+        }
+        for (auto& p : out) p.deliveries = LoadDeliveries(p.id);
+        return out;
+    });
+}
+
+core::Result<domain::Post> SqliteStore::UpdatePost(
+    const std::string& workspace_id, const std::string& id,
+    const std::function<core::Result<domain::Post>(const domain::Post&)>& edit) {
+    return Locked("update_post", [&]() -> core::Result<domain::Post> {
+        Transaction tx(*db_);
+        auto current = LoadPost(workspace_id, id);
+        if (!current) return Fail(ErrorCode::kNotFound, "post not found", {{"post_id", id}});
+        auto next = edit(*current);
+        if (!next) return next;
+        // Pending or claimed jobs belong to the old version: drop them. A worker holding a claim
+        // finds its job gone at MarkPublishing and sends nothing.
+        db_->Prepare(kDeleteJobsOfPost).Bind(1, id).Run();
+        for (const auto& old : current->deliveries) {
+            bool kept = false;
+            for (const auto& d : next->deliveries) kept = kept || d.id == old.id;
+            if (!kept) db_->Prepare(kDeleteDelivery).Bind(1, old.id).Run();
+        }
+        WritePostRow(*next, /*insert=*/false);
+        WriteDeliveriesAndJobs(*next);
+        tx.Commit();
+        return next;
+    });
+}
+
+core::Status SqliteStore::DeletePost(const std::string& workspace_id, const std::string& id,
+                                     const std::function<core::Status(const domain::Post&)>& check) {
+    return Locked("delete_post", [&]() -> core::Status {
+        Transaction tx(*db_);
+        auto current = LoadPost(workspace_id, id);
+        if (!current) return Fail(ErrorCode::kNotFound, "post not found", {{"post_id", id}});
+        if (auto ok = check(*current); !ok) return ok;
+        db_->Prepare(kDeletePost).Bind(1, workspace_id).Bind(2, id).Run();
+        tx.Commit();
+        return {};
+    });
+}
+
+// ---- queue ----------------------------------------------------------------------------------
+
+domain::PostStatus SqliteStore::RefreshPostStatus(const std::string& post_id, core::TimePoint now) {
+    bool has_schedule = false;
+    {
+        auto s = db_->Prepare(kPostScheduleOf);
+        s.Bind(1, post_id);
+        if (s.Step()) has_schedule = !s.IsNull(0);
+    }
+    std::vector<DeliveryStatus> statuses;
+    {
+        auto s = db_->Prepare(kDeliveryStatuses);
+        s.Bind(1, post_id);
+        while (s.Step()) statuses.push_back(ParseStatus(s.Text(0)));
+    }
+    auto status = domain::SummarizeStatus(statuses, has_schedule);
+    db_->Prepare(kSetPostStatus).Bind(1, post_id).Bind(2, S(status)).Bind(3, ToUnixMillis(now)).Run();
+    return status;
+}
+
+app::DeliveryChange SqliteStore::ChangeFor(const std::string& delivery_id) {
+    app::DeliveryChange change;
+    auto s = db_->Prepare(kDeliveryById);
+    s.Bind(1, delivery_id);
+    if (!s.Step()) throw DbError("delivery vanished inside a transaction: " + delivery_id);
+    change.delivery = ReadDelivery(s);
+    change.post_id = change.delivery.post_id;
+    return change;
+}
+
+core::Result<std::optional<core::TimePoint>> SqliteStore::NextDueAt() {
+    return Locked("next_due", [&]() -> core::Result<std::optional<core::TimePoint>> {
+        std::optional<int64_t> due, lease;
+        {
+            auto s = db_->Prepare(kNextDue);
+            if (s.Step()) due = s.OptInt(0);
+        }
+        {
+            // A lease running out is also a moment the scheduler must wake for (rescue).
+            auto s = db_->Prepare(kNextLeaseEnd);
+            if (s.Step()) lease = s.OptInt(0);
+        }
+        if (due && lease) return FromUnixMillis(std::min(*due, *lease));
+        if (due) return FromUnixMillis(*due);
+        if (lease) return FromUnixMillis(*lease);
+        return std::optional<core::TimePoint>{};
+    });
+}
+
+core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimePoint now, int limit,
+                                                                     core::TimePoint lease_until) {
+    return Locked("claim_jobs", [&]() -> core::Result<std::vector<app::ClaimedJob>> {
+        Transaction tx(*db_);
+        std::vector<app::ClaimedJob> out;
+        {
+            auto s = db_->Prepare(kClaimJobs);
+            s.Bind(1, ToUnixMillis(now)).Bind(2, ToUnixMillis(lease_until)).Bind(3, limit);
+            while (s.Step()) {
+                app::ClaimedJob c;
+                c.job.id = s.Text(0);
+                c.job.workspace_id = s.Text(1);
+                c.job.delivery_id = s.Text(2);
+                c.job.state = domain::JobState::kRunning;
+                c.job.priority = static_cast<int>(s.Int(3));
+                c.job.attempts = static_cast<int>(s.Int(4));
+                c.job.max_attempts = static_cast<int>(s.Int(5));
+                c.job.due_at = FromUnixMillis(s.Int(6));
+                c.job.lease_until = lease_until;
+                out.push_back(std::move(c));
+            }
+        }
+        for (auto& c : out) {
+            db_->Prepare(kSetDeliveryQueued).Bind(1, c.job.delivery_id).Bind(2, c.job.attempts).Bind(3,
+                                                                                                   ToUnixMillis(now)).Run();
+            c.delivery = ChangeFor(c.job.delivery_id).delivery;
+            {
+                auto s = db_->Prepare(kAccountWithCredentials);
+                s.Bind(1, c.delivery.account_id);
+                if (!s.Step()) throw DbError("account vanished: " + c.delivery.account_id);
+                c.account = ReadAccount(s);
+                c.sealed_credentials = s.Text(7);
+            }
+            {
+                auto s = db_->Prepare(kPostTextForDelivery);
+                s.Bind(1, c.job.delivery_id);
+                if (!s.Step()) throw DbError("post vanished for delivery: " + c.job.delivery_id);
+                c.text = s.Text(0);
+                auto variants = nlohmann::json::parse(s.Text(1), nullptr, false);
+                if (variants.is_object() && variants.contains(c.account.platform) &&
+                    variants[c.account.platform].is_string()) {
+                    c.text = variants[c.account.platform].get<std::string>();
+                }
+            }
+            RefreshPostStatus(c.delivery.post_id, now);
+        }
+        tx.Commit();
+        return out;
+    });
+}
+
+core::Result<std::optional<app::DeliveryChange>> SqliteStore::MarkPublishing(const std::string& job_id,
+                                                                             core::TimePoint now) {
+    return Locked("mark_publishing", [&]() -> core::Result<std::optional<app::DeliveryChange>> {
+        Transaction tx(*db_);
+        std::string delivery_id, workspace_id;
+        {
+            auto s = db_->Prepare(kJobById);
+            s.Bind(1, job_id);
+            if (!s.Step() || s.Text(3) != "running") return std::optional<app::DeliveryChange>{};
+            workspace_id = s.Text(1);
+            delivery_id = s.Text(2);
+        }
+        if (db_->Prepare(kSetDeliveryPublishing).Bind(1, delivery_id).Bind(2, ToUnixMillis(now)).Run() == 0) {
+            // The delivery moved on without this job (cancelled, edited): the job is stale.
+            db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+            tx.Commit();
+            return std::optional<app::DeliveryChange>{};
+        }
+        auto change = ChangeFor(delivery_id);
+        change.workspace_id = workspace_id;
+        change.post_status = RefreshPostStatus(change.post_id, now);
+        tx.Commit();
+        return std::optional<app::DeliveryChange>(std::move(change));
+    });
+}
+
+core::Result<app::DeliveryChange> SqliteStore::RecordOutcome(const std::string& job_id,
+                                                             const app::OutcomeRecord& o, core::TimePoint now) {
+    return Locked("record_outcome", [&]() -> core::Result<app::DeliveryChange> {
+        Transaction tx(*db_);
+        std::string delivery_id, workspace_id;
+        {
+            auto s = db_->Prepare(kJobById);
+            s.Bind(1, job_id);
+            if (!s.Step()) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", job_id}});
+            workspace_id = s.Text(1);
+            delivery_id = s.Text(2);
+        }
+        std::optional<int64_t> published_at;
+        if (o.status == DeliveryStatus::kPublished) published_at = ToUnixMillis(now);
+        db_->Prepare(kSetDeliveryOutcome)
+            .Bind(1, delivery_id)
+            .Bind(2, S(o.status))
+            .Bind(3, o.remote_id)
+            .Bind(4, o.url)
+            .Bind(5, o.error)
+            .Bind(6, OptMillis(o.next_attempt_at))
+            .Bind(7, published_at)
+            .Bind(8, ToUnixMillis(now))
+            .Run();
+        if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
+            db_->Prepare(kRetryJob)
+                .Bind(1, job_id)
+                .Bind(2, ToUnixMillis(*o.next_attempt_at))
+                .Bind(3, o.error)
+                .Bind(4, ToUnixMillis(now))
+                .Run();
+        } else if (o.job_dead) {
+            db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
+        } else {
+            db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+        }
+        auto change = ChangeFor(delivery_id);
+        change.workspace_id = workspace_id;
+        change.post_status = RefreshPostStatus(change.post_id, now);
+        tx.Commit();
+        return change;
+    });
+}
+
+core::Result<app::DeliveryChange> SqliteStore::ReleaseJob(const std::string& job_id, core::TimePoint now) {
+    return Locked("release_job", [&]() -> core::Result<app::DeliveryChange> {
+        Transaction tx(*db_);
+        std::string delivery_id, workspace_id;
+        {
+            auto s = db_->Prepare(kJobById);
+            s.Bind(1, job_id);
+            if (!s.Step()) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", job_id}});
+            workspace_id = s.Text(1);
+            delivery_id = s.Text(2);
+        }
+        db_->Prepare(kReleaseJob).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
+        auto change = ChangeFor(delivery_id);
+        if (change.delivery.status == DeliveryStatus::kQueued) {
+            db_->Prepare(kSetDeliveryOutcome)
+                .Bind(1, delivery_id)
+                .Bind(2, S(DeliveryStatus::kScheduled))
+                .BindNull(3)
+                .BindNull(4)
+                .Bind(5, change.delivery.error)
+                .Bind(6, OptMillis(change.delivery.next_attempt_at))
+                .BindNull(7)
+                .Bind(8, ToUnixMillis(now))
+                .Run();
+            change = ChangeFor(delivery_id);
+        }
+        change.workspace_id = workspace_id;
+        change.post_status = RefreshPostStatus(change.post_id, now);
+        tx.Commit();
+        return change;
+    });
+}
+
+core::Result<std::vector<app::DeliveryChange>> SqliteStore::RescueExpiredLeases(core::TimePoint now) {
+    return Locked("rescue_expired_leases", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
+        Transaction tx(*db_);
+        std::vector<std::string> job_ids;
+        {
+            auto s = db_->Prepare(kExpiredLeases);
+            s.Bind(1, ToUnixMillis(now));
+            while (s.Step()) job_ids.push_back(s.Text(0));
+        }
+        std::vector<app::DeliveryChange> out;
+        for (const auto& job_id : job_ids) {
+            domain::Job job;
+            {
+                auto s = db_->Prepare(kJobById);
+                s.Bind(1, job_id);
+                if (!s.Step()) continue;
+                job = ReadJob(s);
+            }
+            auto change = ChangeFor(job.delivery_id);
+            if (change.delivery.status == DeliveryStatus::kPublishing) {
+                // The platform call may have gone through: never send it again blindly.
+                const std::string why =
+                    "Herald stopped while this post was being sent, so it cannot tell whether the platform "
+                    "published it. Check the account, then retry or mark it as published.";
+                db_->Prepare(kSetDeliveryOutcome)
+                    .Bind(1, job.delivery_id)
+                    .Bind(2, S(DeliveryStatus::kUnconfirmed))
+                    .BindNull(3)
+                    .BindNull(4)
+                    .Bind(5, why)
+                    .BindNull(6)
+                    .BindNull(7)
+                    .Bind(8, ToUnixMillis(now))
+                    .Run();
+                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, why).Bind(3, ToUnixMillis(now)).Run();
+            } else {
+                // Claimed but never sent: safe to run again.
+                db_->Prepare(kReleaseJob).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
+                if (change.delivery.status == DeliveryStatus::kQueued) {
+                    db_->Prepare(kSetDeliveryOutcome)
+                        .Bind(1, job.delivery_id)
+                        .Bind(2, S(DeliveryStatus::kScheduled))
+                        .BindNull(3)
+                        .BindNull(4)
+                        .Bind(5, change.delivery.error)
+                        .BindNull(6)
+                        .BindNull(7)
+                        .Bind(8, ToUnixMillis(now))
+                        .Run();
+                }
+            }
+            change = ChangeFor(job.delivery_id);
+            change.workspace_id = job.workspace_id;
+            change.post_status = RefreshPostStatus(change.post_id, now);
+            out.push_back(std::move(change));
+        }
+        tx.Commit();
+        return out;
+    });
+}
+
+core::Result<core::Millis> SqliteStore::OldestDueAge(core::TimePoint now) {
+    return Locked("oldest_due", [&]() -> core::Result<core::Millis> {
+        auto s = db_->Prepare(kOldestDue);
+        s.Bind(1, ToUnixMillis(now));
+        if (s.Step() && !s.IsNull(0)) return core::Millis(ToUnixMillis(now) - s.Int(0));
+        return core::Millis(0);
+    });
+}
+
+// ---- sandbox --------------------------------------------------------------------------------
+
+core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost& p) {
+    return Locked("sandbox_insert", [&]() -> core::Result<app::SandboxPost> {
+        Transaction tx(*db_);
+        db_->Prepare(kSandboxInsert)
+            .Bind(1, p.remote_id)
+            .Bind(2, p.account_id)
+            .Bind(3, p.text)
+            .Bind(4, p.idempotency_key)
+            .Bind(5, ToUnixMillis(p.created_at))
+            .Run();
+        auto s = db_->Prepare(kSandboxByKey);
+        s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
+        if (!s.Step()) throw DbError("sandbox post vanished after insert");
+        auto out = ReadSandbox(s);
+        tx.Commit();
+        return out;
+    });
+}
+
+core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxList(const std::string& account_id) {
+    return Locked("sandbox_list", [&]() -> core::Result<std::vector<app::SandboxPost>> {
+        auto s = db_->Prepare(kSandboxList);
+        s.Bind(1, account_id);
+        std::vector<app::SandboxPost> out;
+        while (s.Step()) out.push_back(ReadSandbox(s));
+        return out;
+    });
+}
+
+}  // namespace herald::storage::sqlite

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "app/ports.hpp"
+#include "storage/sqlite/db.hpp"
+#include "storage/store.hpp"
+
+namespace herald::storage::sqlite {
+
+/// The embedded store. One connection, one writer at a time: SQLite allows no more, and a
+/// mutex in-process is cheaper than SQLITE_BUSY retries.
+class SqliteStore final : public app::Store {
+public:
+    SqliteStore(std::unique_ptr<Db> db, StoreOptions options) : db_(std::move(db)), options_(options) {}
+
+    core::Status Ping() override;
+
+    core::Status CreateUserWithWorkspace(const domain::User& user, const std::string& password_hash,
+                                         const domain::Workspace& workspace) override;
+    core::Result<app::UserRecord> FindUserByEmail(const std::string& email) override;
+    core::Result<domain::User> GetUser(const std::string& user_id) override;
+    core::Result<app::Membership> PrimaryMembership(const std::string& user_id) override;
+    core::Result<app::Membership> GetMembership(const std::string& user_id, const std::string& workspace_id) override;
+    core::Result<std::vector<domain::Member>> ListMembers(const std::string& workspace_id) override;
+    core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) override;
+
+    core::Status InsertRefreshToken(const app::RefreshTokenRecord& token) override;
+    core::Result<app::RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash,
+                                                             app::RefreshTokenRecord next,
+                                                             core::TimePoint now) override;
+    core::Status RevokeRefreshFamily(const std::string& token_hash) override;
+    core::Status InsertApiToken(const app::ApiTokenRecord& token) override;
+    core::Result<app::ApiTokenRecord> FindApiToken(const std::string& token_hash) override;
+    core::Result<std::vector<app::ApiTokenRecord>> ListApiTokens(const std::string& workspace_id,
+                                                                 const std::string& user_id) override;
+    core::Status RevokeApiToken(const std::string& workspace_id, const std::string& user_id,
+                                const std::string& token_id) override;
+
+    core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) override;
+    core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) override;
+    core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) override;
+
+    core::Status CreatePost(const domain::Post& post) override;
+    core::Result<domain::Post> GetPost(const std::string& workspace_id, const std::string& id) override;
+    core::Result<std::vector<domain::Post>> ListPosts(const std::string& workspace_id,
+                                                      const app::PostFilter& filter) override;
+    core::Result<domain::Post> UpdatePost(
+        const std::string& workspace_id, const std::string& id,
+        const std::function<core::Result<domain::Post>(const domain::Post&)>& edit) override;
+    core::Status DeletePost(const std::string& workspace_id, const std::string& id,
+                            const std::function<core::Status(const domain::Post&)>& check) override;
+
+    core::Result<std::optional<core::TimePoint>> NextDueAt() override;
+    core::Result<std::vector<app::ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
+                                                            core::TimePoint lease_until) override;
+    core::Result<std::optional<app::DeliveryChange>> MarkPublishing(const std::string& job_id,
+                                                                    core::TimePoint now) override;
+    core::Result<app::DeliveryChange> RecordOutcome(const std::string& job_id, const app::OutcomeRecord& outcome,
+                                                    core::TimePoint now) override;
+    core::Result<app::DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) override;
+    core::Result<std::vector<app::DeliveryChange>> RescueExpiredLeases(core::TimePoint now) override;
+    core::Result<core::Millis> OldestDueAge(core::TimePoint now) override;
+
+    core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post) override;
+    core::Result<std::vector<app::SandboxPost>> SandboxList(const std::string& account_id) override;
+
+private:
+    // Runs `fn` under the connection lock and turns infrastructure failures into errors.
+    template <typename Fn>
+    auto Locked(const char* op, Fn&& fn) -> decltype(fn());
+
+    std::optional<domain::Post> LoadPost(const std::string& workspace_id, const std::string& id);
+    std::vector<domain::Delivery> LoadDeliveries(const std::string& post_id);
+    void WritePostRow(const domain::Post& post, bool insert);
+    void WriteDeliveriesAndJobs(const domain::Post& post);
+    domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
+    app::DeliveryChange ChangeFor(const std::string& delivery_id);
+
+    std::mutex mu_;
+    std::unique_ptr<Db> db_;
+    StoreOptions options_;
+};
+
+}  // namespace herald::storage::sqlite

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/ports.hpp"
+#include "core/error.hpp"
+
+namespace herald::storage {
+
+struct StoreOptions {
+    int publish_max_attempts = 3;  ///< written into each new publish job
+};
+
+/// Opens the store a URL names and applies pending migrations: "sqlite:PATH" (PATH is created
+/// if missing; its directory must exist). "postgres://…" is refused with a clear error until
+/// the PostgreSQL backend exists.
+core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, const StoreOptions& options);
+
+/// Applies pending migrations without opening a full store (for `herald migrate`); returns how
+/// many were applied.
+core::Result<int> Migrate(const std::string& url);
+
+}  // namespace herald::storage
