@@ -53,13 +53,17 @@ net::Response JsonResponse(int status, const nlohmann::json& body) {
 net::Response ErrorResponse(const core::Error& e) {
     nlohmann::json details = nlohmann::json::object();
     for (const auto& [k, v] : e.details) details[k] = v;
-    auto resp = JsonResponse(HttpStatus(e.code), {{"error", {{"code", core::ToString(e.code)}, {"message", e.message}, {"details", details}}}});
+    auto resp =
+        JsonResponse(HttpStatus(e.code),
+                     {{"error", {{"code", core::ToString(e.code)}, {"message", e.message}, {"details", details}}}});
     if (e.code == core::ErrorCode::kUnauthenticated) resp.headers.emplace_back("WWW-Authenticate", "Bearer");
     return resp;
 }
 
 Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
-    auto open = [this](auto fn) { return [this, fn](const net::Request& r, const Params& p) { return (this->*fn)(r, p); }; };
+    auto open = [this](auto fn) {
+        return [this, fn](const net::Request& r, const Params& p) { return (this->*fn)(r, p); };
+    };
     auto authed = [this](auto fn) {
         return [this, fn](const net::Request& r, const app::Principal& who, const Params& p) {
             return (this->*fn)(r, who, p);
@@ -118,7 +122,8 @@ net::Response Api::Handle(const net::Request& r) {
         // The request boundary: a bug or broken infrastructure, never an expected failure.
         spdlog::error("event=request_failed request_id={} method={} path={} error=\"{}\"", r.request_id, r.method,
                       r.path, e.what());
-        resp = ErrorResponse(core::Error{core::ErrorCode::kInternal, "internal error; see the server log", {{"request_id", r.request_id}}});
+        resp = ErrorResponse(core::Error{
+            core::ErrorCode::kInternal, "internal error; see the server log", {{"request_id", r.request_id}}});
     }
     const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     spdlog::debug("event=request request_id={} method={} path={} status={} duration_us={}", r.request_id, r.method,
@@ -136,7 +141,8 @@ net::Response Api::Dispatch(const net::Request& r) {
         for (size_t i = 0; i < segments.size() && match; ++i) {
             if (route.segments[i] == "{}") {
                 auto decoded = net::PercentDecode(segments[i]);
-                if (!decoded) return ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument, "malformed path", {}});
+                if (!decoded)
+                    return ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument, "malformed path", {}});
                 params.push_back(*decoded);
             } else {
                 match = route.segments[i] == segments[i];
@@ -165,8 +171,8 @@ net::Response Api::Dispatch(const net::Request& r) {
     if (!allowed.empty()) {
         std::string allow;
         for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-        auto resp = ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument,
-                                              r.method + " is not allowed here; use " + allow, {}});
+        auto resp = ErrorResponse(
+            core::Error{core::ErrorCode::kInvalidArgument, r.method + " is not allowed here; use " + allow, {}});
         resp.status = 405;
         resp.headers.emplace_back("Allow", allow);
         return resp;

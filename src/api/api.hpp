@@ -32,7 +32,7 @@ struct ApiDeps {
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.
 class Api {
-public:
+  public:
     explicit Api(ApiDeps deps);
 
     net::Response Handle(const net::Request& request);
@@ -41,7 +41,7 @@ public:
 
     static std::string TopicFor(const std::string& workspace_id) { return "workspace:" + workspace_id; }
 
-private:
+  private:
     using Params = std::vector<std::string>;
     using Authed = std::function<net::Response(const net::Request&, const app::Principal&, const Params&)>;
     using Open = std::function<net::Response(const net::Request&, const Params&)>;

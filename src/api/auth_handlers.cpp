@@ -39,8 +39,10 @@ net::Response Api::Login(const net::Request& r, const Params&) {
     if (!email) return ErrorResponse(email.error());
     auto password = body->String("password");
     if (!password) return ErrorResponse(password.error());
+    auto workspace_id = body->OptString("workspace_id");
+    if (!workspace_id) return ErrorResponse(workspace_id.error());
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto s = deps_.auth.Login(*email, *password);
+    auto s = deps_.auth.Login(*email, *password, *workspace_id);
     if (!s) return ErrorResponse(s.error());
     return SessionResponse(200, *s);
 }
@@ -71,9 +73,9 @@ net::Response Api::Me(const net::Request&, const app::Principal& who, const Para
     if (!user) return ErrorResponse(user.error());
     auto m = deps_.store.GetMembership(who.user_id, who.workspace_id);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(200, {{"user", app::ToJson(*user)},
-                              {"workspace", app::ToJson(m->workspace)},
-                              {"role", domain::ToString(m->role)}});
+    return JsonResponse(
+        200,
+        {{"user", app::ToJson(*user)}, {"workspace", app::ToJson(m->workspace)}, {"role", domain::ToString(m->role)}});
 }
 
 net::Response Api::ListTokens(const net::Request&, const app::Principal& who, const Params&) {
@@ -119,7 +121,8 @@ net::Response Api::AddMember(const net::Request& r, const app::Principal& who, c
     if (!role_text) return ErrorResponse(role_text.error());
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto role = domain::ParseRole(*role_text);
-    if (!role) return ErrorResponse(core::FieldError("role", "enum", "role must be viewer, editor, admin or owner").value());
+    if (!role)
+        return ErrorResponse(core::FieldError("role", "enum", "role must be viewer, editor, admin or owner").value());
     auto m = deps_.auth.AddMember(who, *email, *role);
     if (!m) return ErrorResponse(m.error());
     return JsonResponse(201, app::ToJson(*m));

@@ -18,7 +18,7 @@ namespace {
 
 /// Sends events to the workspace's WebSocket topic and wakes the scheduler on post changes.
 class HostEvents final : public app::EventSink {
-public:
+  public:
     void Publish(const app::Event& e) override {
         if (server) {
             server->Publish(Api::TopicFor(e.workspace_id),
@@ -83,12 +83,11 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     queue::DispatcherSettings ds;
     ds.workers = config.workers;
     ds.retry = queue::RetryPolicy{config.retry_max_attempts, std::chrono::seconds(config.retry_base_seconds)};
-    p->dispatcher =
-        std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
+    p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 
-    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->store, p->clock,
-                                           p->dispatcher.get(), config.ready_max_lag_seconds});
+    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->store, p->clock, p->dispatcher.get(),
+                                           config.ready_max_lag_seconds});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;

@@ -12,7 +12,7 @@ namespace herald::api {
 /// Everything `herald serve` runs, wired together: store, services, dispatcher, HTTP server.
 /// Tests start it in-process on port 0.
 class Host {
-public:
+  public:
     /// Opens the store (migrating it), loads the secret key, binds, starts the dispatcher.
     static core::Result<std::unique_ptr<Host>> Start(const core::Config& config);
     ~Host();
@@ -26,7 +26,7 @@ public:
 
     struct Parts;
 
-private:
+  private:
     explicit Host(std::unique_ptr<Parts> parts);
     std::unique_ptr<Parts> parts_;
 };

@@ -14,7 +14,7 @@ namespace herald::api {
 /// A request body read strictly: it must be a JSON object, every field must have the right
 /// type, and Finish() refuses fields nobody asked for. Every error names the field.
 class JsonBody {
-public:
+  public:
     static core::Result<JsonBody> Parse(const std::string& body);
 
     bool Has(const std::string& key) const { return doc_.contains(key); }
@@ -31,7 +31,7 @@ public:
     /// Fails on the first field that was not read.
     core::Status Finish() const;
 
-private:
+  private:
     nlohmann::json doc_;
     std::set<std::string> seen_;
 };

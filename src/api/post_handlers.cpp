@@ -71,14 +71,16 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
             (key == "from" ? f.from : f.to) = *t;
         } else if (key == "cursor") {
             if (!IsId(value)) {
-                return ErrorResponse(core::FieldError("cursor", "cursor", "cursor is not one this server gave out").value());
+                return ErrorResponse(
+                    core::FieldError("cursor", "cursor", "cursor is not one this server gave out").value());
             }
             f.after_id = value;
         } else if (key == "limit") {
             int n = 0;
             auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
             if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > 200) {
-                return ErrorResponse(core::FieldError("limit", "range", "limit must be a whole number from 1 to 200").value());
+                return ErrorResponse(
+                    core::FieldError("limit", "range", "limit must be a whole number from 1 to 200").value());
             }
             f.limit = n;
         } else {

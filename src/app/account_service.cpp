@@ -32,8 +32,7 @@ core::Result<domain::Account> AccountService::Connect(const Principal& p, const 
     a.created_at = clock_.Now();
     const std::string sealed = in.credentials_json.empty() ? "" : vault_.Seal(in.credentials_json);
     if (auto ok = store_.InsertAccount(a, sealed); !ok) return tl::unexpected(ok.error());
-    spdlog::info("event=account_connected workspace_id={} account_id={} platform={}", p.workspace_id, a.id,
-                 a.platform);
+    spdlog::info("event=account_connected workspace_id={} account_id={} platform={}", p.workspace_id, a.id, a.platform);
     return a;
 }
 

@@ -17,7 +17,7 @@ struct ConnectAccountInput {
 };
 
 class AccountService {
-public:
+  public:
     AccountService(Store& store, const core::Clock& clock, const PlatformRegistry& platforms,
                    const auth::TokenVault& vault)
         : store_(store), clock_(clock), platforms_(platforms), vault_(vault) {}
@@ -29,7 +29,7 @@ public:
     /// What the sandbox platform holds for one of the caller's sandbox accounts.
     core::Result<std::vector<SandboxPost>> SandboxPosts(const Principal& p, const std::string& account_id);
 
-private:
+  private:
     Store& store_;
     const core::Clock& clock_;
     const PlatformRegistry& platforms_;

@@ -19,7 +19,8 @@ core::Status CheckName(const std::string& name, const std::string& field, size_t
     auto n = domain::CountCodePoints(name, field);
     if (!n) return tl::unexpected(n.error());
     if (*n == 0) return core::FieldError(field, "required", field + " must not be empty");
-    if (*n > max) return core::FieldError(field, "max_length", field + " must be at most " + std::to_string(max) + " characters");
+    if (*n > max)
+        return core::FieldError(field, "max_length", field + " must be at most " + std::to_string(max) + " characters");
     return {};
 }
 
@@ -73,7 +74,8 @@ core::Result<Session> AuthService::Register(const std::string& email_in, const s
     return IssueSession(user, Membership{ws, domain::Role::kOwner}, core::NewId(now));
 }
 
-core::Result<Session> AuthService::Login(const std::string& email_in, const std::string& password) {
+core::Result<Session> AuthService::Login(const std::string& email_in, const std::string& password,
+                                         const std::optional<std::string>& workspace_id) {
     static const std::string kBadLogin = "email or password is wrong";
     auto email = NormalizeEmail(email_in);
     if (!email) return Fail(ErrorCode::kUnauthenticated, kBadLogin);
@@ -86,8 +88,14 @@ core::Result<Session> AuthService::Login(const std::string& email_in, const std:
         return Fail(ErrorCode::kUnauthenticated, kBadLogin);
     }
     if (!auth::VerifyPassword(password, rec->password_hash)) return Fail(ErrorCode::kUnauthenticated, kBadLogin);
-    auto m = store_.PrimaryMembership(rec->user.id);
-    if (!m) return tl::unexpected(m.error());
+    auto m = workspace_id ? store_.GetMembership(rec->user.id, *workspace_id) : store_.PrimaryMembership(rec->user.id);
+    if (!m) {
+        if (m.error().code == ErrorCode::kNotFound) {
+            return Fail(ErrorCode::kPermissionDenied, "you are not a member of that workspace",
+                        {{"field", "workspace_id"}});
+        }
+        return tl::unexpected(m.error());
+    }
     return IssueSession(rec->user, *m, core::NewId(clock_.Now()));
 }
 
@@ -148,8 +156,14 @@ core::Result<NewApiToken> AuthService::CreateApiToken(const Principal& p, const 
     if (auto ok = CheckName(name, "name", 100); !ok) return tl::unexpected(ok.error());
     NewApiToken out;
     out.token = auth::NewOpaqueToken(auth::kApiTokenPrefix);
-    out.record = ApiTokenRecord{core::NewId(clock_.Now()), name, auth::HashToken(out.token), p.user_id,
-                                p.workspace_id, clock_.Now(), std::nullopt, false};
+    out.record = ApiTokenRecord{core::NewId(clock_.Now()),
+                                name,
+                                auth::HashToken(out.token),
+                                p.user_id,
+                                p.workspace_id,
+                                clock_.Now(),
+                                std::nullopt,
+                                false};
     if (auto ok = store_.InsertApiToken(out.record); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=api_token_created user_id={} token_id={}", p.user_id, out.record.id);
     return out;
@@ -178,12 +192,11 @@ core::Result<domain::Member> AuthService::AddMember(const Principal& p, const st
     auto rec = store_.FindUserByEmail(*email);
     if (!rec) {
         if (rec.error().code == ErrorCode::kNotFound) {
-            return core::FieldError("email", "registered_user",
-                                    "no user has this email; they must register first");
+            return core::FieldError("email", "registered_user", "no user has this email; they must register first");
         }
         return tl::unexpected(rec.error());
     }
-    if (auto ok = store_.AddMember(p.workspace_id, rec->user.id, role); !ok) {
+    if (auto ok = store_.AddMember(p.workspace_id, rec->user.id, role, clock_.Now()); !ok) {
         if (ok.error().code == ErrorCode::kAlreadyExists) {
             return Fail(ErrorCode::kAlreadyExists, "this user is already a member of the workspace");
         }

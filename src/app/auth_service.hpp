@@ -32,12 +32,14 @@ struct NewApiToken {
 };
 
 class AuthService {
-public:
+  public:
     AuthService(Store& store, const core::Clock& clock, const auth::JwtSigner& signer, AuthSettings settings)
         : store_(store), clock_(clock), signer_(signer), settings_(settings) {}
 
     core::Result<Session> Register(const std::string& email, const std::string& password, const std::string& name);
-    core::Result<Session> Login(const std::string& email, const std::string& password);
+    /// Signs in to `workspace_id` if given (the user must be a member), else to the user's first workspace.
+    core::Result<Session> Login(const std::string& email, const std::string& password,
+                                const std::optional<std::string>& workspace_id = std::nullopt);
     core::Result<Session> Refresh(const std::string& refresh_token);
     core::Status Logout(const std::string& refresh_token);
 
@@ -53,7 +55,7 @@ public:
     /// only an owner may make another owner.
     core::Result<domain::Member> AddMember(const Principal& p, const std::string& email, domain::Role role);
 
-private:
+  private:
     core::Result<Session> IssueSession(const domain::User& user, const Membership& m, const std::string& family_id);
 
     Store& store_;

@@ -79,10 +79,8 @@ nlohmann::json ToJson(const SandboxPost& s) {
 }
 
 nlohmann::json ToJson(const ApiTokenRecord& t) {
-    return {{"id", t.id},
-            {"name", t.name},
-            {"created_at", domain::FormatRfc3339(t.created_at)},
-            {"revoked", t.revoked}};
+    return {
+        {"id", t.id}, {"name", t.name}, {"created_at", domain::FormatRfc3339(t.created_at)}, {"revoked", t.revoked}};
 }
 
 nlohmann::json DeliveryEventJson(const DeliveryChange& c) {

@@ -57,7 +57,7 @@ struct Unknown {
 using PublishOutcome = std::variant<Published, Retryable, RateLimited, AuthExpired, Rejected, Unknown>;
 
 class PlatformAdapter {
-public:
+  public:
     virtual ~PlatformAdapter() = default;
     virtual std::string_view Name() const = 0;
     virtual domain::PlatformLimits Limits() const = 0;
@@ -68,7 +68,7 @@ public:
 };
 
 class PlatformRegistry {
-public:
+  public:
     virtual ~PlatformRegistry() = default;
     /// nullptr when no adapter has that name.
     virtual PlatformAdapter* Find(std::string_view name) const = 0;
@@ -85,7 +85,7 @@ struct Event {
 };
 
 class EventSink {
-public:
+  public:
     virtual ~EventSink() = default;
     /// Must not block: called from request handlers and workers.
     virtual void Publish(const Event& event) = 0;
@@ -150,7 +150,7 @@ struct DeliveryChange {
 
 /// How a finished attempt is written back.
 struct OutcomeRecord {
-    domain::DeliveryStatus status;                 ///< published, failed, scheduled (retry), unconfirmed
+    domain::DeliveryStatus status;  ///< published, failed, scheduled (retry), unconfirmed
     std::optional<std::string> remote_id;
     std::optional<std::string> url;
     std::optional<std::string> error;
@@ -169,7 +169,7 @@ struct SandboxPost {
 /// One storage contract, implemented by SQLite now and PostgreSQL later. Every method is one
 /// transaction; every method is blocking (call it off the I/O threads).
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     virtual core::Status Ping() = 0;
@@ -183,14 +183,15 @@ public:
     virtual core::Result<Membership> PrimaryMembership(const std::string& user_id) = 0;
     virtual core::Result<Membership> GetMembership(const std::string& user_id, const std::string& workspace_id) = 0;
     virtual core::Result<std::vector<domain::Member>> ListMembers(const std::string& workspace_id) = 0;
-    virtual core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) = 0;
+    virtual core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
+                                   core::TimePoint now) = 0;
 
     // tokens
     virtual core::Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
     /// Consumes `old_hash` and stores `next` in its family. A token already consumed or revoked
     /// revokes its whole family (someone replayed it) and fails with kUnauthenticated.
-    virtual core::Result<RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash,
-                                                                RefreshTokenRecord next, core::TimePoint now) = 0;
+    virtual core::Result<RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash, RefreshTokenRecord next,
+                                                                core::TimePoint now) = 0;
     virtual core::Status RevokeRefreshFamily(const std::string& token_hash) = 0;
     virtual core::Status InsertApiToken(const ApiTokenRecord& token) = 0;
     virtual core::Result<ApiTokenRecord> FindApiToken(const std::string& token_hash) = 0;
@@ -211,10 +212,11 @@ public:
     virtual core::Result<std::vector<domain::Post>> ListPosts(const std::string& workspace_id,
                                                               const PostFilter& filter) = 0;
     /// Reads the post and calls `edit` inside the transaction, so the check in `edit` and the
-    /// write cannot be split by a worker publishing meanwhile.
-    virtual core::Result<domain::Post> UpdatePost(const std::string& workspace_id, const std::string& id,
-                                                  const std::function<core::Result<domain::Post>(const domain::Post&)>&
-                                                      edit) = 0;
+    /// write cannot be split by a worker publishing meanwhile. `edit` may call this store's read
+    /// methods (same thread, same transaction).
+    virtual core::Result<domain::Post> UpdatePost(
+        const std::string& workspace_id, const std::string& id,
+        const std::function<core::Result<domain::Post>(const domain::Post&)>& edit) = 0;
     virtual core::Status DeletePost(const std::string& workspace_id, const std::string& id,
                                     const std::function<core::Status(const domain::Post&)>& check) = 0;
 

@@ -33,8 +33,7 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     post.local_time.reset();
     post.time_zone.reset();
     if (schedule.scheduled_at && (schedule.local_time || schedule.timezone)) {
-        return FieldError("scheduled_at", "one_of",
-                          "give either scheduled_at, or local_time with timezone, not both");
+        return FieldError("scheduled_at", "one_of", "give either scheduled_at, or local_time with timezone, not both");
     }
     if (schedule.scheduled_at) {
         auto t = domain::ParseRfc3339(*schedule.scheduled_at, "scheduled_at");
@@ -51,9 +50,9 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     }
     if (post.scheduled_at && *post.scheduled_at < now - kPastGrace) {
         const std::string field = post.local_time ? "local_time" : "scheduled_at";
-        auto e = FieldError(field, "not_in_past",
-                            field + " is in the past (" + domain::FormatRfc3339(*post.scheduled_at) +
-                                "); choose a future time");
+        auto e = FieldError(
+            field, "not_in_past",
+            field + " is in the past (" + domain::FormatRfc3339(*post.scheduled_at) + "); choose a future time");
         return e;
     }
 
@@ -112,7 +111,8 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     }
     for (const auto& [platform, text] : post.variants) {
         if (platforms_.Find(platform) == nullptr) {
-            return FieldError("variants." + platform, "known_platform", "variants names an unknown platform " + platform);
+            return FieldError("variants." + platform, "known_platform",
+                              "variants names an unknown platform " + platform);
         }
         if (!platforms_used.count(platform)) {
             return FieldError("variants." + platform, "targeted_platform",
@@ -158,30 +158,32 @@ core::Result<std::vector<domain::Post>> PostService::List(const Principal& p, co
 
 core::Result<domain::Post> PostService::Update(const Principal& p, const std::string& id, const UpdatePostInput& in) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
-    auto updated = store_.UpdatePost(p.workspace_id, id, [&](const domain::Post& current) -> core::Result<domain::Post> {
-        if (auto ok = domain::CheckEditable(current); !ok) return tl::unexpected(ok.error());
-        domain::Post next = current;
-        if (in.text) next.text = *in.text;
-        if (in.variants) next.variants = *in.variants;
-        std::vector<std::string> account_ids;
-        if (in.account_ids) {
-            account_ids = *in.account_ids;
-        } else {
-            for (const auto& d : current.deliveries) account_ids.push_back(d.account_id);
-        }
-        ScheduleInput schedule = in.schedule;
-        if (!in.schedule_set) {
-            // Keep the time as the user gave it: a zone-local time is re-resolved (tz rules may
-            // have changed since), an instant stays the instant.
-            if (current.local_time && current.time_zone) {
-                schedule = ScheduleInput{std::nullopt, current.local_time, current.time_zone};
-            } else if (current.scheduled_at) {
-                schedule = ScheduleInput{domain::FormatRfc3339(*current.scheduled_at), std::nullopt, std::nullopt};
+    auto updated =
+        store_.UpdatePost(p.workspace_id, id, [&](const domain::Post& current) -> core::Result<domain::Post> {
+            if (auto ok = domain::CheckEditable(current); !ok) return tl::unexpected(ok.error());
+            domain::Post next = current;
+            if (in.text) next.text = *in.text;
+            if (in.variants) next.variants = *in.variants;
+            std::vector<std::string> account_ids;
+            if (in.account_ids) {
+                account_ids = *in.account_ids;
+            } else {
+                for (const auto& d : current.deliveries) account_ids.push_back(d.account_id);
             }
-        }
-        if (auto ok = Prepare(p, next, account_ids, schedule, current.deliveries); !ok) return tl::unexpected(ok.error());
-        return next;
-    });
+            ScheduleInput schedule = in.schedule;
+            if (!in.schedule_set) {
+                // Keep the time as the user gave it: a zone-local time is re-resolved (tz rules may
+                // have changed since), an instant stays the instant.
+                if (current.local_time && current.time_zone) {
+                    schedule = ScheduleInput{std::nullopt, current.local_time, current.time_zone};
+                } else if (current.scheduled_at) {
+                    schedule = ScheduleInput{domain::FormatRfc3339(*current.scheduled_at), std::nullopt, std::nullopt};
+                }
+            }
+            if (auto ok = Prepare(p, next, account_ids, schedule, current.deliveries); !ok)
+                return tl::unexpected(ok.error());
+            return next;
+        });
     if (!updated) return updated;
     spdlog::info("event=post_updated workspace_id={} post_id={} status={}", p.workspace_id, id,
                  domain::ToString(updated->status));
@@ -191,7 +193,8 @@ core::Result<domain::Post> PostService::Update(const Principal& p, const std::st
 
 core::Status PostService::Delete(const Principal& p, const std::string& id) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return ok;
-    auto ok = store_.DeletePost(p.workspace_id, id, [](const domain::Post& current) { return domain::CheckEditable(current); });
+    auto ok = store_.DeletePost(p.workspace_id, id,
+                                [](const domain::Post& current) { return domain::CheckEditable(current); });
     if (!ok) return ok;
     spdlog::info("event=post_deleted workspace_id={} post_id={}", p.workspace_id, id);
     events_.Publish(Event{p.workspace_id, "post.deleted", nlohmann::json{{"id", id}}.dump()});

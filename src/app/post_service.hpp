@@ -35,7 +35,7 @@ struct UpdatePostInput {
 };
 
 class PostService {
-public:
+  public:
     PostService(Store& store, const core::Clock& clock, const PlatformRegistry& platforms, EventSink& events)
         : store_(store), clock_(clock), platforms_(platforms), events_(events) {}
 
@@ -45,7 +45,7 @@ public:
     core::Result<domain::Post> Update(const Principal& p, const std::string& id, const UpdatePostInput& in);
     core::Status Delete(const Principal& p, const std::string& id);
 
-private:
+  private:
     // Checks everything that does not need the current post; fills scheduled_at/local_time/zone
     // and builds deliveries (reusing `previous` ones for accounts still targeted).
     core::Status Prepare(const Principal& p, domain::Post& post, const std::vector<std::string>& account_ids,

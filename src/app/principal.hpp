@@ -16,10 +16,11 @@ struct Principal {
 
 inline core::Status Require(const Principal& p, domain::Role need) {
     if (domain::RoleAtLeast(p.role, need)) return {};
-    return core::Fail(core::ErrorCode::kPermissionDenied,
-                      "your role (" + std::string(domain::ToString(p.role)) + ") cannot do this; it needs " +
-                          std::string(domain::ToString(need)) + " or above",
-                      {{"role", std::string(domain::ToString(p.role))}, {"required", std::string(domain::ToString(need))}});
+    return core::Fail(
+        core::ErrorCode::kPermissionDenied,
+        "your role (" + std::string(domain::ToString(p.role)) + ") cannot do this; it needs " +
+            std::string(domain::ToString(need)) + " or above",
+        {{"role", std::string(domain::ToString(p.role))}, {"required", std::string(domain::ToString(need))}});
 }
 
 }  // namespace herald::app

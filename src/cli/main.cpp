@@ -34,8 +34,9 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"listen", "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one); env HERALD_LISTEN"},
         {"data_dir", "directory for the database, media and secret key (default ./data); env HERALD_DATA_DIR"},
         {"database", "database URL, sqlite:PATH (default: sqlite in the data dir); env HERALD_DATABASE_URL"},
-        {"secret_key", "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
-                       "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},
+        {"secret_key",
+         "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
+         "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},
         {"max_body_bytes", "largest request body accepted, bytes (default 1048576)"},
         {"ready_max_lag_seconds", "/readyz fails when due work waits longer than this (default 60)"},
         {"retry_base_seconds", "first retry delay of a failed publish, doubled each time (default 600)"},
@@ -123,8 +124,7 @@ int UserAdd(const ConfigFlags& flags, const std::string& email, const std::strin
     auto store = herald::storage::OpenStore(config->DatabaseUrl(), {config->retry_max_attempts});
     if (!store) return Fail(store.error());
     herald::core::SystemClock clock;
-    herald::auth::JwtSigner signer(
-        herald::auth::DeriveKey(*key, herald::auth::kJwtSubkey, herald::auth::kKdfContext));
+    herald::auth::JwtSigner signer(herald::auth::DeriveKey(*key, herald::auth::kJwtSubkey, herald::auth::kKdfContext));
     herald::app::AuthService auth(**store, clock, signer, {});
     auto session = auth.Register(email, password, name);
     if (!session) return Fail(session.error());

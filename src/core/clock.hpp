@@ -15,20 +15,18 @@ inline TimePoint FromUnixMillis(int64_t ms) { return TimePoint(Millis(ms)); }
 /// The only source of "now". Production uses SystemClock; tests use FakeClock and move time
 /// by hand instead of sleeping.
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual TimePoint Now() const = 0;
 };
 
 class SystemClock final : public Clock {
-public:
-    TimePoint Now() const override {
-        return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
-    }
+  public:
+    TimePoint Now() const override { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); }
 };
 
 class FakeClock final : public Clock {
-public:
+  public:
     explicit FakeClock(TimePoint start) : now_(start) {}
     TimePoint Now() const override {
         std::lock_guard lock(mu_);
@@ -43,7 +41,7 @@ public:
         now_ = t;
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     TimePoint now_;
 };

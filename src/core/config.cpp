@@ -6,7 +6,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-
 namespace herald::core {
 namespace {
 
@@ -90,10 +89,19 @@ std::string Config::DatabaseUrl() const {
 }
 
 const std::vector<std::string>& ConfigKeys() {
-    static const std::vector<std::string> keys = {
-        "listen",           "data_dir",          "database", "secret_key", "max_body_bytes", "ready_max_lag_seconds",
-        "retry_base_seconds", "retry_max_attempts", "access_token_ttl_seconds", "refresh_token_ttl_seconds",
-        "workers",          "shutdown_timeout_seconds", "log_level"};
+    static const std::vector<std::string> keys = {"listen",
+                                                  "data_dir",
+                                                  "database",
+                                                  "secret_key",
+                                                  "max_body_bytes",
+                                                  "ready_max_lag_seconds",
+                                                  "retry_base_seconds",
+                                                  "retry_max_attempts",
+                                                  "access_token_ttl_seconds",
+                                                  "refresh_token_ttl_seconds",
+                                                  "workers",
+                                                  "shutdown_timeout_seconds",
+                                                  "log_level"};
     return keys;
 }
 

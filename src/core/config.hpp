@@ -12,7 +12,7 @@ namespace herald::core {
 /// Everything `herald serve` can be told. Each field has one key, used alike in the config
 /// file (JSON), in the environment (HERALD_<KEY upper-cased>) and as a flag (--key-with-dashes).
 struct Config {
-    std::string listen_host = "127.0.0.1";   ///< listen: HOST:PORT to bind (port 0 picks a free one)
+    std::string listen_host = "127.0.0.1";  ///< listen: HOST:PORT to bind (port 0 picks a free one)
     uint16_t listen_port = 8080;
     std::string data_dir = "./data";         ///< data_dir: database, media, secret key file
     std::string database_url;                ///< database: sqlite:PATH; empty means DATA_DIR/herald.db
@@ -23,9 +23,9 @@ struct Config {
     int retry_max_attempts = 3;              ///< retry_max_attempts: publish attempts before failing for good
     int64_t access_token_ttl_seconds = 900;  ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
-    int workers = 4;                         ///< workers: publishing jobs run at once
-    int64_t shutdown_timeout_seconds = 30;   ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
-    std::string log_level = "info";          ///< log_level: trace, debug, info, warn, error
+    int workers = 4;                                     ///< workers: publishing jobs run at once
+    int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
+    std::string log_level = "info";         ///< log_level: trace, debug, info, warn, error
 
     std::string DatabaseUrl() const;
 };

@@ -37,13 +37,15 @@ using Result = tl::expected<T, Error>;
 
 using Status = tl::expected<void, Error>;
 
-inline tl::unexpected<Error> Fail(ErrorCode code, std::string message, std::map<std::string, std::string> details = {}) {
+inline tl::unexpected<Error> Fail(ErrorCode code, std::string message,
+                                  std::map<std::string, std::string> details = {}) {
     return tl::unexpected<Error>(Error{code, std::move(message), std::move(details)});
 }
 
 /// A field failed validation: names the field and the rule, as the API promises.
 inline tl::unexpected<Error> FieldError(std::string field, std::string rule, std::string message) {
-    return Fail(ErrorCode::kInvalidArgument, std::move(message), {{"field", std::move(field)}, {"rule", std::move(rule)}});
+    return Fail(ErrorCode::kInvalidArgument, std::move(message),
+                {{"field", std::move(field)}, {"rule", std::move(rule)}});
 }
 
 }  // namespace herald::core

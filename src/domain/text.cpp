@@ -50,10 +50,10 @@ core::Status ValidateText(std::string_view text, const PlatformLimits& limits, s
         return core::FieldError(std::string(field), "required", std::string(field) + " must not be empty");
     }
     if (*n > limits.max_text_chars) {
-        auto e = core::FieldError(std::string(field), "max_length",
-                                  std::string(field) + " has " + std::to_string(*n) + " characters; " +
-                                      std::string(platform) + " allows at most " +
-                                      std::to_string(limits.max_text_chars));
+        auto e =
+            core::FieldError(std::string(field), "max_length",
+                             std::string(field) + " has " + std::to_string(*n) + " characters; " +
+                                 std::string(platform) + " allows at most " + std::to_string(limits.max_text_chars));
         e.value().details["platform"] = std::string(platform);
         e.value().details["limit"] = std::to_string(limits.max_text_chars);
         e.value().details["actual"] = std::to_string(*n);

@@ -137,9 +137,9 @@ core::Result<core::TimePoint> ResolveLocalTime(std::string_view local_time, std:
     } catch (const std::exception&) {
     }
     if (zone == nullptr) {
-        return FieldError("timezone", "iana_time_zone",
-                          "timezone must be an IANA time zone such as Europe/Berlin, got '" + std::string(time_zone) +
-                              "'");
+        return FieldError(
+            "timezone", "iana_time_zone",
+            "timezone must be an IANA time zone such as Europe/Berlin, got '" + std::string(time_zone) + "'");
     }
     size_t pos = 0;
     auto civil = ParseCivil(local_time, pos, /*seconds_required=*/false);

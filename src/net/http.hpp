@@ -12,8 +12,8 @@
 namespace herald::net {
 
 struct Request {
-    std::string method;  ///< "GET", "POST", …
-    std::string path;    ///< without the query, not percent-decoded
+    std::string method;                          ///< "GET", "POST", …
+    std::string path;                            ///< without the query, not percent-decoded
     std::map<std::string, std::string> query;    ///< percent-decoded
     std::map<std::string, std::string> headers;  ///< keys lower-cased
     std::string body;

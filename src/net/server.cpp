@@ -1,7 +1,13 @@
 #include "net/server.hpp"
 
-#include "core/asio.hpp"
+// clang-format off
+#include "core/asio.hpp"  // before any other Boost header (see core/asio.hpp)
+// clang-format on
 
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -11,15 +17,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
 #include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
 #include <unordered_map>
 
+// clang-format off
+#include "core/asio.hpp"  // must come before any other Boost header
+// clang-format on
 namespace herald::net {
 
 namespace asio = boost::asio;
@@ -65,7 +71,8 @@ Request Convert(const http::request<http::string_body>& req) {
             std::string_view pair = rest.substr(0, amp);
             auto eq = pair.find('=');
             auto key = PercentDecode(pair.substr(0, eq));
-            auto value = eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(pair.substr(eq + 1));
+            auto value =
+                eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(pair.substr(eq + 1));
             if (key && value && !key->empty()) r.query[*key] = *value;
             if (amp == std::string_view::npos) break;
             rest = rest.substr(amp + 1);
@@ -195,6 +202,20 @@ struct Server::Impl {
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     }
 
+    // After refusing a request early, read (and drop) what the client is still sending for a
+    // short while, so it sees our answer instead of a connection reset.
+    asio::awaitable<void> Drain(beast::tcp_stream& stream) {
+        beast::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        std::array<char, 16384> sink;
+        size_t drained = 0;
+        stream.expires_after(std::chrono::seconds(2));
+        while (!ec && drained < 64 * 1024 * 1024) {
+            drained +=
+                co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
+
     asio::awaitable<void> Session(tcp::socket socket) {
         beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
@@ -206,9 +227,10 @@ struct Server::Impl {
             beast::error_code ec;
             co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
             if (ec == http::error::body_limit) {
-                co_await WriteError(stream, http::status::payload_too_large, "payload_too_large",
-                                    "request body is larger than the limit of " +
-                                        std::to_string(options.max_body_bytes) + " bytes");
+                co_await WriteError(
+                    stream, http::status::payload_too_large, "payload_too_large",
+                    "request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
+                co_await Drain(stream);
                 break;
             }
             if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
@@ -301,8 +323,7 @@ core::Status Server::Start() {
     if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         return core::Fail(core::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.host + ":" +
-                                                             std::to_string(impl_->options.port) + ": " +
-                                                             ec.message());
+                                                             std::to_string(impl_->options.port) + ": " + ec.message());
     }
     impl_->port = impl_->acceptor.local_endpoint().port();
     impl_->signals.async_wait([this](beast::error_code e, int signal) {

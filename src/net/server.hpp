@@ -22,7 +22,7 @@ struct ServerOptions {
 /// HTTP/1.1 and WebSocket on one port (Beast, C++20 coroutines, one I/O thread). Handlers run
 /// on a separate pool so a slow database call never stalls the I/O thread.
 class Server {
-public:
+  public:
     Server(ServerOptions options, HttpHandler http, WsAcceptor ws);
     ~Server();
     Server(const Server&) = delete;
@@ -44,7 +44,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

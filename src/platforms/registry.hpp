@@ -9,12 +9,12 @@
 namespace herald::platforms {
 
 class Registry final : public app::PlatformRegistry {
-public:
+  public:
     void Add(std::unique_ptr<app::PlatformAdapter> adapter);
     app::PlatformAdapter* Find(std::string_view name) const override;
     std::vector<std::string> Names() const override;
 
-private:
+  private:
     std::map<std::string, std::unique_ptr<app::PlatformAdapter>, std::less<>> adapters_;
 };
 

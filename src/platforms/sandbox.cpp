@@ -10,9 +10,9 @@ namespace {
 
 core::Result<int> IntSetting(const nlohmann::json& v, const std::string& key, int min, int max) {
     if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
-        return core::FieldError("settings." + key, "range",
-                                "settings." + key + " must be a whole number from " + std::to_string(min) + " to " +
-                                    std::to_string(max));
+        return core::FieldError(
+            "settings." + key, "range",
+            "settings." + key + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
     }
     return static_cast<int>(v.get<int64_t>());
 }

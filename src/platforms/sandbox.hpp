@@ -11,9 +11,9 @@ namespace herald::platforms {
 struct SandboxSettings {
     enum class Mode { kOk, kTransient, kReject, kRateLimit, kTimeoutAfterAccept };
     Mode mode = Mode::kOk;
-    int delay_ms = 0;                 ///< wait this long before answering ("slow")
-    int fail_attempts = 1000000;      ///< the mode applies to attempts 1..N, then it behaves (ok)
-    int retry_after_seconds = 60;     ///< for rate_limit: the Retry-After it answers with
+    int delay_ms = 0;              ///< wait this long before answering ("slow")
+    int fail_attempts = 1000000;   ///< the mode applies to attempts 1..N, then it behaves (ok)
+    int retry_after_seconds = 60;  ///< for rate_limit: the Retry-After it answers with
     std::string reject_reason = "the sandbox rejected this post (mode reject)";
 };
 
@@ -24,14 +24,14 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json);
 /// A platform that keeps what it publishes in Herald's own database (sandbox_posts), with the
 /// limits of a real one (500 characters, 4 media). It deduplicates by idempotency key.
 class SandboxAdapter final : public app::PlatformAdapter {
-public:
+  public:
     SandboxAdapter(app::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
     std::string_view Name() const override { return "sandbox"; }
     domain::PlatformLimits Limits() const override { return {500, 4}; }
     core::Status ValidateSettings(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
 
-private:
+  private:
     app::Store& store_;
     const core::Clock& clock_;
 };

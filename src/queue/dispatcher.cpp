@@ -75,7 +75,8 @@ void Dispatcher::Rescue() {
         return;
     }
     for (const auto& c : *rescued) {
-        spdlog::warn("event=lease_expired delivery_id={} status={}", c.delivery.id, domain::ToString(c.delivery.status));
+        spdlog::warn("event=lease_expired delivery_id={} status={}", c.delivery.id,
+                     domain::ToString(c.delivery.status));
         EmitChange(c);
     }
 }
@@ -181,7 +182,7 @@ void Dispatcher::Run(const app::ClaimedJob& c) {
         }
     }
     if (!outcome) {
-        app::PublishRequest req{c.delivery.id, c.account.id, c.account.settings_json, credentials,
+        app::PublishRequest req{c.delivery.id, c.account.id,  c.account.settings_json, credentials,
                                 c.text,        c.delivery.id, c.job.attempts};
         try {
             outcome = adapter->Publish(req);
@@ -199,10 +200,11 @@ void Dispatcher::Run(const app::ClaimedJob& c) {
         spdlog::error("event=record_outcome_failed job_id={} error=\"{}\"", c.job.id, change.error().message);
         return;
     }
-    spdlog::info("event=publish_attempt job_id={} delivery_id={} platform={} attempt={} status={} lateness_ms={} "
-                 "duration_ms={}",
-                 c.job.id, c.delivery.id, c.account.platform, c.job.attempts, domain::ToString(record.status),
-                 (started - c.job.due_at).count(), (finished - started).count());
+    spdlog::info(
+        "event=publish_attempt job_id={} delivery_id={} platform={} attempt={} status={} lateness_ms={} "
+        "duration_ms={}",
+        c.job.id, c.delivery.id, c.account.platform, c.job.attempts, domain::ToString(record.status),
+        (started - c.job.due_at).count(), (finished - started).count());
     EmitChange(*change);
 }
 

@@ -26,7 +26,7 @@ struct DispatcherSettings {
 /// claims due jobs in a batch, and hands them to workers, which publish through the adapter and
 /// record the outcome in one transaction.
 class Dispatcher {
-public:
+  public:
     Dispatcher(app::Store& store, const core::Clock& clock, const app::PlatformRegistry& platforms,
                app::EventSink& events, const auth::TokenVault& vault, DispatcherSettings settings);
     ~Dispatcher();
@@ -44,7 +44,7 @@ public:
 
     bool running() const { return running_.load(); }
 
-private:
+  private:
     void SchedulerLoop();
     void WorkerLoop();
     void Rescue();

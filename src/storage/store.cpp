@@ -14,8 +14,8 @@ core::Result<std::unique_ptr<sqlite::Db>> OpenMigrated(const std::string& url, i
                           "(leave --database unset) or sqlite:PATH");
     }
     if (url.rfind(kSqlite, 0) != 0 || url.size() == kSqlite.size()) {
-        return core::Fail(core::ErrorCode::kInvalidArgument,
-                          "database URL must be sqlite:PATH (got '" + url + "')", {{"field", "database"}});
+        return core::Fail(core::ErrorCode::kInvalidArgument, "database URL must be sqlite:PATH (got '" + url + "')",
+                          {{"field", "database"}});
     }
     auto db = sqlite::Db::Open(url.substr(kSqlite.size()));
     if (!db) return tl::unexpected(db.error());

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,7 +26,7 @@ struct Sql {
 class Db;
 
 class Stmt {
-public:
+  public:
     Stmt(Db& db, sqlite3_stmt* stmt, const char* name) : db_(&db), stmt_(stmt), name_(name) {}
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
@@ -55,7 +55,7 @@ public:
     /// True when the last Step/Run failed on a UNIQUE or PRIMARY KEY constraint.
     bool constraint_violation() const { return constraint_violation_; }
 
-private:
+  private:
     Db* db_;
     sqlite3_stmt* stmt_;
     const char* name_;
@@ -73,7 +73,7 @@ struct ConstraintError : DbError {
 };
 
 class Db {
-public:
+  public:
     static core::Result<std::unique_ptr<Db>> Open(const std::string& path);
     ~Db();
     Db(const Db&) = delete;
@@ -84,7 +84,7 @@ public:
     void Exec(const char* sql);
     sqlite3* raw() { return db_; }
 
-private:
+  private:
     explicit Db(sqlite3* db) : db_(db) {}
     sqlite3* db_;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
@@ -93,12 +93,12 @@ private:
 /// BEGIN IMMEDIATE … COMMIT, rolled back unless Commit() is called (an early return or a
 /// throw leaves nothing behind).
 class Transaction {
-public:
+  public:
     explicit Transaction(Db& db);
     ~Transaction();
     void Commit();
 
-private:
+  private:
     Db& db_;
     bool done_ = false;
 };

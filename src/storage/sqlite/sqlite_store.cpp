@@ -76,9 +76,10 @@ constexpr Sql kListApiTokens{"list_api_tokens",
 constexpr Sql kRevokeApiToken{"revoke_api_token",
                               "UPDATE api_tokens SET revoked = 1 WHERE id = ?1 AND workspace_id = ?2 AND user_id = ?3"};
 
-constexpr Sql kInsertAccount{"insert_account",
-                             "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, created_at) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Sql kInsertAccount{
+    "insert_account",
+    "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
 constexpr Sql kAccountById{"account_by_id",
                            "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                            "FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
@@ -309,38 +310,45 @@ core::Status SqliteStore::Ping() {
 
 core::Status SqliteStore::CreateUserWithWorkspace(const domain::User& user, const std::string& password_hash,
                                                   const domain::Workspace& ws) {
-    return Locked("create_user", [&]() -> core::Status {
-        Transaction tx(*db_);
-        {
-            auto existing = db_->Prepare(kUserByEmail);
-            existing.Bind(1, user.email);
-            if (existing.Step()) {
-                return core::FieldError("email", "unique", "an account with this email already exists");
+    return Locked("create_user",
+                  [&]() -> core::Status {
+                      Transaction tx(*db_);
+                      {
+                          auto existing = db_->Prepare(kUserByEmail);
+                          existing.Bind(1, user.email);
+                          if (existing.Step()) {
+                              return Fail(ErrorCode::kAlreadyExists, "an account with this email already exists",
+                                          {{"field", "email"}, {"rule", "unique"}});
+                          }
+                      }
+                      db_->Prepare(kInsertUser)
+                          .Bind(1, user.id)
+                          .Bind(2, user.email)
+                          .Bind(3, user.name)
+                          .Bind(4, password_hash)
+                          .Bind(5, ToUnixMillis(user.created_at))
+                          .Run();
+                      db_->Prepare(kInsertWorkspace)
+                          .Bind(1, ws.id)
+                          .Bind(2, ws.name)
+                          .Bind(3, ToUnixMillis(ws.created_at))
+                          .Run();
+                      db_->Prepare(kInsertMember)
+                          .Bind(1, ws.id)
+                          .Bind(2, user.id)
+                          .Bind(3, "owner")
+                          .Bind(4, ToUnixMillis(user.created_at))
+                          .Run();
+                      tx.Commit();
+                      return {};
+                  })
+        .map_error([](core::Error e) {
+            if (e.code == ErrorCode::kAlreadyExists) {
+                e.details = {{"field", "email"}, {"rule", "unique"}};
+                e.message = "an account with this email already exists";
             }
-        }
-        db_->Prepare(kInsertUser)
-            .Bind(1, user.id)
-            .Bind(2, user.email)
-            .Bind(3, user.name)
-            .Bind(4, password_hash)
-            .Bind(5, ToUnixMillis(user.created_at))
-            .Run();
-        db_->Prepare(kInsertWorkspace).Bind(1, ws.id).Bind(2, ws.name).Bind(3, ToUnixMillis(ws.created_at)).Run();
-        db_->Prepare(kInsertMember)
-            .Bind(1, ws.id)
-            .Bind(2, user.id)
-            .Bind(3, "owner")
-            .Bind(4, ToUnixMillis(user.created_at))
-            .Run();
-        tx.Commit();
-        return {};
-    }).map_error([](core::Error e) {
-        if (e.code == ErrorCode::kAlreadyExists) {
-            e.details = {{"field", "email"}, {"rule", "unique"}};
-            e.message = "an account with this email already exists";
-        }
-        return e;
-    });
+            return e;
+        });
 }
 
 core::Result<app::UserRecord> SqliteStore::FindUserByEmail(const std::string& email) {
@@ -369,8 +377,7 @@ core::Result<app::Membership> SqliteStore::PrimaryMembership(const std::string& 
     });
 }
 
-core::Result<app::Membership> SqliteStore::GetMembership(const std::string& user_id,
-                                                         const std::string& workspace_id) {
+core::Result<app::Membership> SqliteStore::GetMembership(const std::string& user_id, const std::string& workspace_id) {
     return Locked("membership", [&]() -> core::Result<app::Membership> {
         auto s = db_->Prepare(kMembership);
         s.Bind(1, user_id).Bind(2, workspace_id);
@@ -391,13 +398,14 @@ core::Result<std::vector<domain::Member>> SqliteStore::ListMembers(const std::st
     });
 }
 
-core::Status SqliteStore::AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) {
+core::Status SqliteStore::AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
+                                    core::TimePoint now) {
     return Locked("add_member", [&]() -> core::Status {
         db_->Prepare(kInsertMember)
             .Bind(1, workspace_id)
             .Bind(2, user_id)
             .Bind(3, domain::ToString(role))
-            .Bind(4, ToUnixMillis(core::SystemClock().Now()))
+            .Bind(4, ToUnixMillis(now))
             .Run();
         return {};
     });
@@ -775,8 +783,11 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
             }
         }
         for (auto& c : out) {
-            db_->Prepare(kSetDeliveryQueued).Bind(1, c.job.delivery_id).Bind(2, c.job.attempts).Bind(3,
-                                                                                                   ToUnixMillis(now)).Run();
+            db_->Prepare(kSetDeliveryQueued)
+                .Bind(1, c.job.delivery_id)
+                .Bind(2, c.job.attempts)
+                .Bind(3, ToUnixMillis(now))
+                .Run();
             c.delivery = ChangeFor(c.job.delivery_id).delivery;
             {
                 auto s = db_->Prepare(kAccountWithCredentials);
@@ -829,8 +840,8 @@ core::Result<std::optional<app::DeliveryChange>> SqliteStore::MarkPublishing(con
     });
 }
 
-core::Result<app::DeliveryChange> SqliteStore::RecordOutcome(const std::string& job_id,
-                                                             const app::OutcomeRecord& o, core::TimePoint now) {
+core::Result<app::DeliveryChange> SqliteStore::RecordOutcome(const std::string& job_id, const app::OutcomeRecord& o,
+                                                             core::TimePoint now) {
     return Locked("record_outcome", [&]() -> core::Result<app::DeliveryChange> {
         Transaction tx(*db_);
         std::string delivery_id, workspace_id;

@@ -12,7 +12,7 @@ namespace herald::storage::sqlite {
 /// The embedded store. One connection, one writer at a time: SQLite allows no more, and a
 /// mutex in-process is cheaper than SQLITE_BUSY retries.
 class SqliteStore final : public app::Store {
-public:
+  public:
     SqliteStore(std::unique_ptr<Db> db, StoreOptions options) : db_(std::move(db)), options_(options) {}
 
     core::Status Ping() override;
@@ -24,11 +24,11 @@ public:
     core::Result<app::Membership> PrimaryMembership(const std::string& user_id) override;
     core::Result<app::Membership> GetMembership(const std::string& user_id, const std::string& workspace_id) override;
     core::Result<std::vector<domain::Member>> ListMembers(const std::string& workspace_id) override;
-    core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role) override;
+    core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
+                           core::TimePoint now) override;
 
     core::Status InsertRefreshToken(const app::RefreshTokenRecord& token) override;
-    core::Result<app::RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash,
-                                                             app::RefreshTokenRecord next,
+    core::Result<app::RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash, app::RefreshTokenRecord next,
                                                              core::TimePoint now) override;
     core::Status RevokeRefreshFamily(const std::string& token_hash) override;
     core::Status InsertApiToken(const app::ApiTokenRecord& token) override;
@@ -66,7 +66,7 @@ public:
     core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post) override;
     core::Result<std::vector<app::SandboxPost>> SandboxList(const std::string& account_id) override;
 
-private:
+  private:
     // Runs `fn` under the connection lock and turns infrastructure failures into errors.
     template <typename Fn>
     auto Locked(const char* op, Fn&& fn) -> decltype(fn());
@@ -78,7 +78,9 @@ private:
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
 
-    std::mutex mu_;
+    // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
+    // GetAccount) inside the same transaction, on the same thread.
+    std::recursive_mutex mu_;
     std::unique_ptr<Db> db_;
     StoreOptions options_;
 };

@@ -1,0 +1,443 @@
+// The publish pipeline end to end: PostService schedules, Dispatcher::RunOnce publishes through
+// the real sandbox adapter into a real SQLite store. Time moves only when a test advances the
+// fake clock; nothing sleeps.
+
+#include "queue/dispatcher.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/ports.hpp"
+#include "app/post_service.hpp"
+#include "auth/vault.hpp"
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "domain/time.hpp"
+#include "platforms/registry.hpp"
+#include "scratch_database.hpp"
+#include "storage/store.hpp"
+
+namespace herald::queue {
+namespace {
+
+using core::TimePoint;
+using domain::DeliveryStatus;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+TimePoint Utc(int y, unsigned m, unsigned d, int hour = 0, int minute = 0, int second = 0) {
+    return std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}} +
+           std::chrono::hours{hour} + std::chrono::minutes{minute} + std::chrono::seconds{second};
+}
+
+const TimePoint kStart = Utc(2026, 1, 5, 12);
+
+/// Keeps every event, for assertions on what watchers would have seen.
+class RecordingEvents final : public app::EventSink {
+  public:
+    void Publish(const app::Event& event) override {
+        std::lock_guard lock(mu_);
+        events_.push_back(event);
+    }
+
+    std::vector<app::Event> All() const {
+        std::lock_guard lock(mu_);
+        return events_;
+    }
+
+    /// The data of every delivery.updated event, in order.
+    std::vector<nlohmann::json> DeliveryUpdates() const {
+        std::vector<nlohmann::json> out;
+        for (const auto& e : All()) {
+            if (e.type == "delivery.updated") out.push_back(nlohmann::json::parse(e.data_json));
+        }
+        return out;
+    }
+
+  private:
+    mutable std::mutex mu_;
+    std::vector<app::Event> events_;
+};
+
+auth::SecretKey FixedKey() {
+    auth::SecretKey key;
+    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<unsigned char>(i * 7 + 1);
+    return key;
+}
+
+class DispatcherFlow : public ::testing::Test {
+  protected:
+    DispatcherFlow() : clock_(kStart), vault_(FixedKey()) {}
+
+    void SetUp() override {
+        auto opened = storage::OpenStore(db_.url(), storage::StoreOptions{3});
+        ASSERT_TRUE(opened.has_value()) << opened.error().message;
+        store_ = std::move(*opened);
+        registry_ = platforms::BuiltinRegistry(*store_, clock_);
+        posts_ = std::make_unique<app::PostService>(*store_, clock_, *registry_, events_);
+        DispatcherSettings settings;
+        settings.workers = 1;
+        settings.lease = 5min;
+        settings.retry = RetryPolicy{3, 10min};
+        dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, *registry_, events_, vault_, settings);
+
+        const domain::User user{core::NewId(kStart), "owner@example.com", "Owner", kStart};
+        const domain::Workspace ws{core::NewId(kStart), "Owner's workspace", kStart};
+        ASSERT_TRUE(store_->CreateUserWithWorkspace(user, "unused-hash", ws).has_value());
+        principal_ = app::Principal{user.id, ws.id, domain::Role::kOwner};
+    }
+
+    // A sandbox account with these settings and sealed credentials, as AccountService stores them.
+    std::string AddSandboxAccount(const std::string& settings_json) {
+        const domain::Account account{core::NewId(clock_.Now()),
+                                      principal_.workspace_id,
+                                      "sandbox",
+                                      "test account",
+                                      settings_json,
+                                      true,
+                                      clock_.Now()};
+        auto ok = store_->InsertAccount(account, vault_.Seal(R"({"token":"sandbox-secret"})"));
+        EXPECT_TRUE(ok.has_value()) << ok.error().message;
+        return account.id;
+    }
+
+    domain::Post Schedule(const std::string& account_id, TimePoint at, const std::string& text = "hello, sandbox") {
+        app::CreatePostInput in;
+        in.text = text;
+        in.account_ids = {account_id};
+        in.schedule.scheduled_at = domain::FormatRfc3339(at);
+        auto post = posts_->Create(principal_, in);
+        EXPECT_TRUE(post.has_value()) << post.error().message;
+        return post ? *post : domain::Post{};
+    }
+
+    domain::Post Reload(const std::string& post_id) {
+        auto post = store_->GetPost(principal_.workspace_id, post_id);
+        EXPECT_TRUE(post.has_value()) << post.error().message;
+        return post ? *post : domain::Post{};
+    }
+
+    domain::Delivery DeliveryOf(const std::string& post_id) {
+        auto post = Reload(post_id);
+        if (post.deliveries.size() != 1) {
+            ADD_FAILURE() << "expected one delivery, got " << post.deliveries.size();
+            return {};
+        }
+        return post.deliveries.front();
+    }
+
+    std::vector<app::SandboxPost> SandboxPosts(const std::string& account_id) {
+        auto list = store_->SandboxList(account_id);
+        EXPECT_TRUE(list.has_value()) << list.error().message;
+        return list ? *list : std::vector<app::SandboxPost>{};
+    }
+
+    // Moves to `at` and runs one round.
+    int RunAt(TimePoint at) {
+        clock_.Set(at);
+        return dispatcher_->RunOnce();
+    }
+
+    test_support::ScratchSqliteFile db_;
+    core::FakeClock clock_;
+    auth::TokenVault vault_;
+    RecordingEvents events_;
+    std::unique_ptr<app::Store> store_;
+    std::unique_ptr<platforms::Registry> registry_;
+    std::unique_ptr<app::PostService> posts_;
+    std::unique_ptr<Dispatcher> dispatcher_;
+    app::Principal principal_;
+};
+
+TEST_F(DispatcherFlow, PublishesWhenDueAndOnlyOnce) {
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due, "first post");
+    ASSERT_EQ(post.status, DeliveryStatus::kScheduled);
+
+    EXPECT_EQ(dispatcher_->RunOnce(), 0);
+    EXPECT_EQ(RunAt(due - 1ms), 0);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kScheduled);
+    EXPECT_THAT(SandboxPosts(account), IsEmpty());
+
+    EXPECT_EQ(RunAt(due + 1s), 1);
+    const auto published = Reload(post.id);
+    EXPECT_EQ(published.status, DeliveryStatus::kPublished);
+    ASSERT_THAT(published.deliveries, SizeIs(1));
+    const auto& d = published.deliveries[0];
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.published_at, due + 1s);
+    EXPECT_FALSE(d.error.has_value());
+    ASSERT_TRUE(d.remote_id.has_value());
+    ASSERT_TRUE(d.url.has_value());
+    EXPECT_THAT(*d.url, HasSubstr(*d.remote_id));
+
+    auto stored = SandboxPosts(account);
+    ASSERT_THAT(stored, SizeIs(1));
+    EXPECT_EQ(stored[0].remote_id, *d.remote_id);
+    EXPECT_EQ(stored[0].text, "first post");
+    EXPECT_EQ(stored[0].idempotency_key, d.id);
+
+    // Later rounds find nothing more to do.
+    EXPECT_EQ(dispatcher_->RunOnce(), 0);
+    EXPECT_EQ(RunAt(due + 24h), 0);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+
+    // Watchers saw the post created, then the delivery go publishing → published.
+    const auto all = events_.All();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.front().type, "post.created");
+    for (const auto& e : all) EXPECT_EQ(e.workspace_id, principal_.workspace_id);
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_THAT(updates, SizeIs(2));
+    EXPECT_EQ(updates[0]["delivery"]["status"], "publishing");
+    EXPECT_EQ(updates[1]["post_id"], post.id);
+    EXPECT_EQ(updates[1]["post_status"], "published");
+    EXPECT_EQ(updates[1]["delivery"]["status"], "published");
+    EXPECT_EQ(updates[1]["delivery"]["remote_id"], *d.remote_id);
+}
+
+TEST_F(DispatcherFlow, TransientFailureRetriesAfterBackoffThenPublishes) {
+    const auto account = AddSandboxAccount(R"({"mode":"transient","fail_attempts":1})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due);
+
+    EXPECT_EQ(RunAt(due), 1);
+    auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.next_attempt_at, due + 10min);
+    ASSERT_TRUE(d.error.has_value());
+    EXPECT_THAT(*d.error, HasSubstr("temporarily unavailable"));
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kScheduled);
+    EXPECT_THAT(SandboxPosts(account), IsEmpty());
+
+    EXPECT_EQ(RunAt(due + 10min - 1ms), 0);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kScheduled);
+
+    EXPECT_EQ(RunAt(due + 10min), 1);
+    d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(d.attempts, 2);
+    EXPECT_FALSE(d.error.has_value());
+    EXPECT_FALSE(d.next_attempt_at.has_value());
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back()["delivery"]["status"], "published");
+    EXPECT_EQ(updates.back()["delivery"]["attempts"], 2);
+}
+
+TEST_F(DispatcherFlow, TransientFailureGivesUpAfterMaxAttempts) {
+    const auto account = AddSandboxAccount(R"({"mode":"transient"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due);
+
+    EXPECT_EQ(RunAt(due), 1);
+    EXPECT_EQ(DeliveryOf(post.id).next_attempt_at, due + 10min);
+    // Backoff doubles: 10 minutes before the 2nd attempt, 20 before the 3rd.
+    EXPECT_EQ(RunAt(due + 10min), 1);
+    EXPECT_EQ(DeliveryOf(post.id).next_attempt_at, due + 30min);
+    EXPECT_EQ(RunAt(due + 30min - 1ms), 0);
+    EXPECT_EQ(RunAt(due + 30min), 1);
+
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kFailed);
+    EXPECT_EQ(d.attempts, 3);
+    EXPECT_FALSE(d.next_attempt_at.has_value());
+    ASSERT_TRUE(d.error.has_value());
+    EXPECT_THAT(*d.error, HasSubstr("temporarily unavailable"));
+    EXPECT_THAT(*d.error, HasSubstr("gave up after 3 attempts"));
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kFailed);
+
+    EXPECT_EQ(RunAt(due + 7 * 24h), 0);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kFailed);
+    EXPECT_THAT(SandboxPosts(account), IsEmpty());
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back()["delivery"]["status"], "failed");
+    EXPECT_EQ(updates.back()["post_status"], "failed");
+}
+
+TEST_F(DispatcherFlow, RejectFailsAtOnceWithTheReason) {
+    const auto account = AddSandboxAccount(R"({"mode":"reject","reject_reason":"links are not allowed here"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due);
+
+    EXPECT_EQ(RunAt(due), 1);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kFailed);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.error, "links are not allowed here");
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kFailed);
+
+    EXPECT_EQ(RunAt(due + 24h), 0);
+    EXPECT_THAT(SandboxPosts(account), IsEmpty());
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back()["delivery"]["status"], "failed");
+    EXPECT_EQ(updates.back()["delivery"]["error"], "links are not allowed here");
+}
+
+TEST_F(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
+    const auto account = AddSandboxAccount(R"({"mode":"rate_limit","retry_after_seconds":120,"fail_attempts":1})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due);
+
+    const TimePoint ran_at = due + 3s;
+    EXPECT_EQ(RunAt(ran_at), 1);
+    auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(d.next_attempt_at, ran_at + 120s);
+    ASSERT_TRUE(d.error.has_value());
+    EXPECT_THAT(*d.error, HasSubstr("rate limit"));
+
+    EXPECT_EQ(RunAt(ran_at + 120s - 1ms), 0);
+    EXPECT_EQ(RunAt(ran_at + 120s), 1);
+    d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(d.attempts, 2);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+}
+
+TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResent) {
+    const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due, "maybe posted");
+
+    EXPECT_EQ(RunAt(due), 1);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kUnconfirmed);
+    EXPECT_FALSE(d.remote_id.has_value());
+    ASSERT_TRUE(d.error.has_value());
+    EXPECT_THAT(*d.error, HasSubstr("never answered"));
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kUnconfirmed);
+
+    // The platform did take it, once, and nothing sends it again by itself.
+    EXPECT_EQ(RunAt(due + 7 * 24h), 0);
+    auto stored = SandboxPosts(account);
+    ASSERT_THAT(stored, SizeIs(1));
+    EXPECT_EQ(stored[0].text, "maybe posted");
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kUnconfirmed);
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back()["delivery"]["status"], "unconfirmed");
+    EXPECT_EQ(updates.back()["post_status"], "unconfirmed");
+}
+
+TEST_F(DispatcherFlow, CrashWhilePublishingBecomesUnconfirmedNeverTwice) {
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due, "sent before the crash");
+
+    // A worker claims the job, marks it publishing, makes the platform call, and dies before it
+    // can record the answer.
+    clock_.Set(due);
+    auto claimed = store_->ClaimDueJobs(due, 10, due + 5min);
+    ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+    ASSERT_THAT(*claimed, SizeIs(1));
+    const auto& job = (*claimed)[0];
+    auto marked = store_->MarkPublishing(job.job.id, due);
+    ASSERT_TRUE(marked.has_value()) << marked.error().message;
+    ASSERT_TRUE(marked->has_value());
+    auto* sandbox = registry_->Find("sandbox");
+    ASSERT_NE(sandbox, nullptr);
+    auto sent = sandbox->Publish(app::PublishRequest{job.delivery.id, account, job.account.settings_json, "", job.text,
+                                                     job.delivery.id, job.job.attempts});
+    ASSERT_TRUE(std::holds_alternative<app::Published>(sent));
+    ASSERT_THAT(SandboxPosts(account), SizeIs(1));
+
+    // While the lease runs, the job belongs to the dead worker.
+    EXPECT_EQ(RunAt(due + 5min - 1ms), 0);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kPublishing);
+
+    EXPECT_EQ(RunAt(due + 5min + 1ms), 0);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kUnconfirmed);
+    ASSERT_TRUE(d.error.has_value());
+    EXPECT_FALSE(d.error->empty());
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kUnconfirmed);
+    auto updates = events_.DeliveryUpdates();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back()["delivery"]["status"], "unconfirmed");
+
+    EXPECT_EQ(RunAt(due + 7 * 24h), 0);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kUnconfirmed);
+}
+
+TEST_F(DispatcherFlow, CrashBeforeSendingIsRetriedAfterTheLease) {
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due);
+
+    // Claimed, never marked publishing: nothing reached the platform.
+    auto claimed = store_->ClaimDueJobs(due, 10, due + 5min);
+    ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+    ASSERT_THAT(*claimed, SizeIs(1));
+    EXPECT_EQ(RunAt(due + 1min), 0);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kQueued);
+
+    // The round after the lease rescues the job and runs it.
+    EXPECT_EQ(RunAt(due + 5min + 1ms), 1);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+}
+
+TEST_F(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    auto create = [&](const std::string& local) {
+        app::CreatePostInput in;
+        in.text = "local " + local;
+        in.account_ids = {account};
+        in.schedule.local_time = local;
+        in.schedule.timezone = "Europe/Berlin";
+        auto post = posts_->Create(principal_, in);
+        EXPECT_TRUE(post.has_value()) << post.error().message;
+        return post ? *post : domain::Post{};
+    };
+
+    // 02:30 does not exist on 2026-03-29 in Berlin (02:00 CET jumps to 03:00 CEST): the post goes
+    // out when the clocks jump, 01:00 UTC.
+    const auto gap = create("2026-03-29T02:30");
+    const TimePoint gap_at = Utc(2026, 3, 29, 1, 0);
+    EXPECT_EQ(gap.scheduled_at, gap_at);
+    EXPECT_EQ(gap.local_time, "2026-03-29T02:30");
+    EXPECT_EQ(gap.time_zone, "Europe/Berlin");
+
+    // 02:30 happens twice on 2026-10-25 (03:00 CEST falls back to 02:00 CET): the earlier one,
+    // 00:30 UTC.
+    const auto overlap = create("2026-10-25T02:30");
+    const TimePoint overlap_at = Utc(2026, 10, 25, 0, 30);
+    EXPECT_EQ(overlap.scheduled_at, overlap_at);
+
+    auto stored = store_->GetPost(principal_.workspace_id, gap.id);
+    ASSERT_TRUE(stored.has_value()) << stored.error().message;
+    EXPECT_EQ(stored->scheduled_at, gap_at);
+
+    // The dispatcher runs them at those instants.
+    EXPECT_EQ(RunAt(gap_at - 1ms), 0);
+    EXPECT_EQ(RunAt(gap_at), 1);
+    EXPECT_EQ(DeliveryOf(gap.id).status, DeliveryStatus::kPublished);
+    EXPECT_EQ(RunAt(overlap_at - 1ms), 0);
+    EXPECT_EQ(RunAt(overlap_at), 1);
+    EXPECT_EQ(DeliveryOf(overlap.id).status, DeliveryStatus::kPublished);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(2));
+}
+
+}  // namespace
+}  // namespace herald::queue

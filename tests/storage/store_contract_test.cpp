@@ -1,0 +1,1059 @@
+// The storage contract (app::Store), written against the interface only so every backend runs the
+// same cases. Today that is SQLite in a fresh temp file; PostgreSQL joins by adding a Backend.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "app/ports.hpp"
+#include "core/ids.hpp"
+#include "scratch_database.hpp"
+#include "storage/store.hpp"
+
+namespace herald::storage {
+namespace {
+
+using app::Store;
+using core::ErrorCode;
+using core::TimePoint;
+using domain::DeliveryStatus;
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+// ---- backends -------------------------------------------------------------------------------
+
+/// A new, empty database of one backend, named by a URL OpenStore understands. Destroying it
+/// removes the database.
+class ScratchDatabase {
+  public:
+    virtual ~ScratchDatabase() = default;
+    virtual std::string Url() const = 0;
+};
+
+class SqliteScratch final : public ScratchDatabase {
+  public:
+    std::string Url() const override { return file_.url(); }
+
+  private:
+    test_support::ScratchSqliteFile file_;
+};
+
+struct Backend {
+    std::string name;
+    /// nullptr when the backend is not available on this machine: its cases are skipped.
+    std::function<std::unique_ptr<ScratchDatabase>()> make;
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+// ---- helpers --------------------------------------------------------------------------------
+
+TimePoint Utc(int y, unsigned m, unsigned d, int hour = 0, int minute = 0) {
+    return std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}} +
+           std::chrono::hours{hour} + std::chrono::minutes{minute};
+}
+
+// Early enough that the store's own wall-clock stamps (AddMember) come later.
+const TimePoint kT0 = Utc(2026, 1, 5, 12);
+
+template <typename T>
+::testing::AssertionResult Ok(const core::Result<T>& r) {
+    if (r) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "error " << core::ToString(r.error().code) << ": " << r.error().message;
+}
+
+template <typename T>
+::testing::AssertionResult FailsWith(const core::Result<T>& r, ErrorCode code) {
+    if (r) return ::testing::AssertionFailure() << "succeeded, expected " << core::ToString(code);
+    if (r.error().code == code) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "failed with " << core::ToString(r.error().code) << " ("
+                                         << r.error().message << "), expected " << core::ToString(code);
+}
+
+struct Tenant {
+    domain::User user;
+    domain::Workspace workspace;
+};
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+  protected:
+    void SetUp() override {
+        db_ = GetParam().make();
+        if (!db_) GTEST_SKIP() << GetParam().name << " is not available here";
+        auto opened = OpenStore(db_->Url(), StoreOptions{3});
+        ASSERT_TRUE(Ok(opened));
+        store_ = std::move(*opened);
+    }
+
+    Store& store() { return *store_; }
+
+    Tenant AddTenant(const std::string& email, TimePoint at = kT0) {
+        Tenant t{domain::User{core::NewId(at), email, "User " + email, at},
+                 domain::Workspace{core::NewId(at), "Workspace of " + email, at}};
+        EXPECT_TRUE(Ok(store().CreateUserWithWorkspace(t.user, "hash-of-" + email, t.workspace)));
+        return t;
+    }
+
+    domain::Account AddAccount(const std::string& workspace_id, const std::string& name,
+                               const std::string& sealed = "v1:sealed-credentials") {
+        domain::Account a{core::NewId(kT0), workspace_id, "sandbox", name, R"({"mode":"ok"})", !sealed.empty(), kT0};
+        EXPECT_TRUE(Ok(store().InsertAccount(a, sealed)));
+        return a;
+    }
+
+    // A post with one delivery per account: scheduled when `at` is given, else a draft. Ids are
+    // made at `id_time`, so posts built with increasing times list in that order.
+    static domain::Post NewPost(const Tenant& t, const std::vector<std::string>& account_ids,
+                                std::optional<TimePoint> at, TimePoint id_time = kT0) {
+        domain::Post p;
+        p.id = core::NewId(id_time);
+        p.workspace_id = t.workspace.id;
+        p.created_by = t.user.id;
+        p.text = "hello from " + p.id;
+        p.scheduled_at = at;
+        p.status = at ? DeliveryStatus::kScheduled : DeliveryStatus::kDraft;
+        p.created_at = id_time;
+        p.updated_at = id_time;
+        for (const auto& account_id : account_ids) {
+            domain::Delivery d;
+            d.id = core::NewId(id_time);
+            d.post_id = p.id;
+            d.account_id = account_id;
+            d.status = p.status;
+            d.updated_at = id_time;
+            p.deliveries.push_back(d);
+        }
+        return p;
+    }
+
+    domain::Post AddPost(const Tenant& t, const std::vector<std::string>& account_ids, std::optional<TimePoint> at,
+                         TimePoint id_time = kT0) {
+        auto p = NewPost(t, account_ids, at, id_time);
+        EXPECT_TRUE(Ok(store().CreatePost(p)));
+        return p;
+    }
+
+    std::vector<app::ClaimedJob> Claim(TimePoint now, int limit = 10, core::Millis lease = 5min) {
+        auto claimed = store().ClaimDueJobs(now, limit, now + lease);
+        EXPECT_TRUE(Ok(claimed));
+        return claimed ? *claimed : std::vector<app::ClaimedJob>{};
+    }
+
+    std::optional<TimePoint> NextDue() {
+        auto next = store().NextDueAt();
+        EXPECT_TRUE(Ok(next));
+        return next ? *next : std::nullopt;
+    }
+
+    domain::Delivery OnlyDelivery(const std::string& workspace_id, const std::string& post_id) {
+        auto post = store().GetPost(workspace_id, post_id);
+        EXPECT_TRUE(Ok(post));
+        if (!post || post->deliveries.size() != 1) {
+            ADD_FAILURE() << "expected exactly one delivery";
+            return {};
+        }
+        return post->deliveries.front();
+    }
+
+    std::unique_ptr<ScratchDatabase> db_;
+    std::unique_ptr<Store> store_;  // declared last: closed before its database is removed
+};
+
+std::vector<std::string> Ids(const std::vector<domain::Post>& posts) {
+    std::vector<std::string> out;
+    for (const auto& p : posts) out.push_back(p.id);
+    return out;
+}
+
+// ---- users, workspaces, members -------------------------------------------------------------
+
+TEST_P(StoreContract, PingAnswers) { EXPECT_TRUE(Ok(store().Ping())); }
+
+TEST_P(StoreContract, CreatesUserWithWorkspaceAsOwner) {
+    const Tenant t = AddTenant("ana@example.com");
+
+    auto found = store().FindUserByEmail("ana@example.com");
+    ASSERT_TRUE(Ok(found));
+    EXPECT_EQ(found->user.id, t.user.id);
+    EXPECT_EQ(found->user.name, t.user.name);
+    EXPECT_EQ(found->user.created_at, kT0);
+    EXPECT_EQ(found->password_hash, "hash-of-ana@example.com");
+
+    auto user = store().GetUser(t.user.id);
+    ASSERT_TRUE(Ok(user));
+    EXPECT_EQ(user->email, "ana@example.com");
+
+    auto primary = store().PrimaryMembership(t.user.id);
+    ASSERT_TRUE(Ok(primary));
+    EXPECT_EQ(primary->workspace.id, t.workspace.id);
+    EXPECT_EQ(primary->workspace.name, t.workspace.name);
+    EXPECT_EQ(primary->role, domain::Role::kOwner);
+
+    EXPECT_TRUE(FailsWith(store().FindUserByEmail("nobody@example.com"), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().GetUser("no-such-user"), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().PrimaryMembership("no-such-user"), ErrorCode::kNotFound));
+}
+
+TEST_P(StoreContract, DuplicateEmailIgnoringCaseIsAlreadyExistsOnField) {
+    AddTenant("Ana@Example.com");
+    const domain::User again{core::NewId(kT0), "ana@example.COM", "Another Ana", kT0};
+    const domain::Workspace ws{core::NewId(kT0), "Second workspace", kT0};
+
+    auto created = store().CreateUserWithWorkspace(again, "hash", ws);
+    ASSERT_TRUE(FailsWith(created, ErrorCode::kAlreadyExists));
+    EXPECT_EQ(created.error().details["field"], "email");
+
+    // Nothing of the refused registration was written.
+    EXPECT_TRUE(FailsWith(store().GetUser(again.id), ErrorCode::kNotFound));
+    auto members = store().ListMembers(ws.id);
+    ASSERT_TRUE(Ok(members));
+    EXPECT_THAT(*members, IsEmpty());
+}
+
+TEST_P(StoreContract, MembershipsAndMembers) {
+    const Tenant ana = AddTenant("ana@example.com");
+    const Tenant bo = AddTenant("bo@example.com", kT0 + 1s);
+
+    ASSERT_TRUE(Ok(store().AddMember(ana.workspace.id, bo.user.id, domain::Role::kEditor, kT0 + 2s)));
+
+    auto bo_in_ana = store().GetMembership(bo.user.id, ana.workspace.id);
+    ASSERT_TRUE(Ok(bo_in_ana));
+    EXPECT_EQ(bo_in_ana->workspace.id, ana.workspace.id);
+    EXPECT_EQ(bo_in_ana->role, domain::Role::kEditor);
+
+    // Joining another workspace does not change which one is primary.
+    auto bo_primary = store().PrimaryMembership(bo.user.id);
+    ASSERT_TRUE(Ok(bo_primary));
+    EXPECT_EQ(bo_primary->workspace.id, bo.workspace.id);
+    EXPECT_EQ(bo_primary->role, domain::Role::kOwner);
+
+    EXPECT_TRUE(FailsWith(store().GetMembership(ana.user.id, bo.workspace.id), ErrorCode::kNotFound));
+
+    auto members = store().ListMembers(ana.workspace.id);
+    ASSERT_TRUE(Ok(members));
+    ASSERT_THAT(*members, SizeIs(2));
+    EXPECT_EQ((*members)[0].user_id, ana.user.id);
+    EXPECT_EQ((*members)[0].email, "ana@example.com");
+    EXPECT_EQ((*members)[0].role, domain::Role::kOwner);
+    EXPECT_EQ((*members)[1].user_id, bo.user.id);
+    EXPECT_EQ((*members)[1].name, bo.user.name);
+    EXPECT_EQ((*members)[1].role, domain::Role::kEditor);
+
+    auto bo_members = store().ListMembers(bo.workspace.id);
+    ASSERT_TRUE(Ok(bo_members));
+    ASSERT_THAT(*bo_members, SizeIs(1));
+    EXPECT_EQ((*bo_members)[0].user_id, bo.user.id);
+
+    EXPECT_TRUE(FailsWith(store().AddMember(ana.workspace.id, bo.user.id, domain::Role::kAdmin, kT0 + 3s),
+                          ErrorCode::kAlreadyExists));
+    auto unchanged = store().GetMembership(bo.user.id, ana.workspace.id);
+    ASSERT_TRUE(Ok(unchanged));
+    EXPECT_EQ(unchanged->role, domain::Role::kEditor);
+}
+
+// ---- tokens ---------------------------------------------------------------------------------
+
+TEST_P(StoreContract, RefreshTokenRotationAndReplay) {
+    const Tenant t = AddTenant("ana@example.com");
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"hash-1", t.user.id, t.workspace.id, "family-1", kT0 + 24h})));
+
+    // The caller's identity fields in `next` are overwritten from the consumed token.
+    auto second = store().RotateRefreshToken("hash-1", {"hash-2", "ignored", "ignored", "ignored", kT0 + 48h}, kT0);
+    ASSERT_TRUE(Ok(second));
+    EXPECT_EQ(second->token_hash, "hash-2");
+    EXPECT_EQ(second->user_id, t.user.id);
+    EXPECT_EQ(second->workspace_id, t.workspace.id);
+    EXPECT_EQ(second->family_id, "family-1");
+    EXPECT_EQ(second->expires_at, kT0 + 48h);
+
+    // The new token works once...
+    auto third = store().RotateRefreshToken("hash-2", {"hash-3", "", "", "", kT0 + 72h}, kT0 + 1min);
+    ASSERT_TRUE(Ok(third));
+    EXPECT_EQ(third->family_id, "family-1");
+
+    // ...and replaying a consumed one revokes the whole family, the newest token included.
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("hash-1", {"hash-x", "", "", "", kT0 + 72h}, kT0 + 2min),
+                          ErrorCode::kUnauthenticated));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("hash-3", {"hash-4", "", "", "", kT0 + 72h}, kT0 + 3min),
+                          ErrorCode::kUnauthenticated));
+    // The refused rotations stored nothing usable.
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("hash-x", {"hash-5", "", "", "", kT0 + 72h}, kT0 + 4min),
+                          ErrorCode::kUnauthenticated));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("hash-4", {"hash-6", "", "", "", kT0 + 72h}, kT0 + 4min),
+                          ErrorCode::kUnauthenticated));
+}
+
+TEST_P(StoreContract, ReplayDoesNotTouchOtherFamilies) {
+    const Tenant t = AddTenant("ana@example.com");
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"a-1", t.user.id, t.workspace.id, "family-a", kT0 + 24h})));
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"b-1", t.user.id, t.workspace.id, "family-b", kT0 + 24h})));
+    ASSERT_TRUE(Ok(store().RotateRefreshToken("a-1", {"a-2", "", "", "", kT0 + 24h}, kT0)));
+    EXPECT_TRUE(
+        FailsWith(store().RotateRefreshToken("a-1", {"a-3", "", "", "", kT0 + 24h}, kT0), ErrorCode::kUnauthenticated));
+
+    auto other = store().RotateRefreshToken("b-1", {"b-2", "", "", "", kT0 + 24h}, kT0);
+    ASSERT_TRUE(Ok(other));
+    EXPECT_EQ(other->family_id, "family-b");
+}
+
+TEST_P(StoreContract, RefreshTokenExpiresAndCanBeRevoked) {
+    const Tenant t = AddTenant("ana@example.com");
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"old", t.user.id, t.workspace.id, "family-1", kT0 + 1h})));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("old", {"new", "", "", "", kT0 + 3h}, kT0 + 2h),
+                          ErrorCode::kUnauthenticated));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("never-issued", {"new2", "", "", "", kT0 + 2h}, kT0),
+                          ErrorCode::kUnauthenticated));
+
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"live", t.user.id, t.workspace.id, "family-2", kT0 + 1h})));
+    ASSERT_TRUE(Ok(store().RevokeRefreshFamily("live")));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("live", {"new3", "", "", "", kT0 + 2h}, kT0),
+                          ErrorCode::kUnauthenticated));
+    EXPECT_TRUE(FailsWith(store().RevokeRefreshFamily("never-issued"), ErrorCode::kUnauthenticated));
+}
+
+TEST_P(StoreContract, ApiTokensInsertFindListRevoke) {
+    const Tenant ana = AddTenant("ana@example.com");
+    const Tenant bo = AddTenant("bo@example.com");
+    const app::ApiTokenRecord first{core::NewId(kT0), "ci", "token-hash-1", ana.user.id,
+                                    ana.workspace.id, kT0,  std::nullopt,   false};
+    const app::ApiTokenRecord second{core::NewId(kT0 + 1s), "laptop", "token-hash-2", ana.user.id,
+                                     ana.workspace.id,      kT0 + 1s, std::nullopt,   false};
+    const app::ApiTokenRecord bos{core::NewId(kT0), "bo", "token-hash-3", bo.user.id,
+                                  bo.workspace.id,  kT0,  std::nullopt,   false};
+    ASSERT_TRUE(Ok(store().InsertApiToken(first)));
+    ASSERT_TRUE(Ok(store().InsertApiToken(second)));
+    ASSERT_TRUE(Ok(store().InsertApiToken(bos)));
+
+    auto found = store().FindApiToken("token-hash-1");
+    ASSERT_TRUE(Ok(found));
+    EXPECT_EQ(found->id, first.id);
+    EXPECT_EQ(found->name, "ci");
+    EXPECT_EQ(found->user_id, ana.user.id);
+    EXPECT_EQ(found->workspace_id, ana.workspace.id);
+    EXPECT_EQ(found->created_at, kT0);
+    EXPECT_FALSE(found->last_used_at.has_value());
+    EXPECT_FALSE(found->revoked);
+    EXPECT_TRUE(FailsWith(store().FindApiToken("unknown-hash"), ErrorCode::kUnauthenticated));
+
+    auto listed = store().ListApiTokens(ana.workspace.id, ana.user.id);
+    ASSERT_TRUE(Ok(listed));
+    ASSERT_THAT(*listed, SizeIs(2));
+    EXPECT_EQ((*listed)[0].id, first.id);
+    EXPECT_EQ((*listed)[1].id, second.id);
+
+    // Revoking is scoped to the owner's workspace and user.
+    EXPECT_TRUE(FailsWith(store().RevokeApiToken(bo.workspace.id, bo.user.id, first.id), ErrorCode::kNotFound));
+    EXPECT_TRUE(
+        FailsWith(store().RevokeApiToken(ana.workspace.id, ana.user.id, "no-such-token"), ErrorCode::kNotFound));
+    ASSERT_TRUE(Ok(store().RevokeApiToken(ana.workspace.id, ana.user.id, first.id)));
+
+    auto revoked = store().FindApiToken("token-hash-1");
+    ASSERT_TRUE(Ok(revoked));
+    EXPECT_TRUE(revoked->revoked);
+    auto still = store().FindApiToken("token-hash-2");
+    ASSERT_TRUE(Ok(still));
+    EXPECT_FALSE(still->revoked);
+
+    app::ApiTokenRecord clash = second;
+    clash.id = core::NewId(kT0 + 2s);
+    EXPECT_TRUE(FailsWith(store().InsertApiToken(clash), ErrorCode::kAlreadyExists));
+}
+
+// ---- accounts -------------------------------------------------------------------------------
+
+TEST_P(StoreContract, AccountsAreScopedToTheirWorkspace) {
+    const Tenant ana = AddTenant("ana@example.com");
+    const Tenant bo = AddTenant("bo@example.com");
+    const auto with_creds = AddAccount(ana.workspace.id, "main");
+    const auto without_creds = AddAccount(ana.workspace.id, "plain", "");
+    const auto bos = AddAccount(bo.workspace.id, "bo's");
+
+    auto got = store().GetAccount(ana.workspace.id, with_creds.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->name, "main");
+    EXPECT_EQ(got->platform, "sandbox");
+    EXPECT_EQ(got->settings_json, R"({"mode":"ok"})");
+    EXPECT_EQ(got->workspace_id, ana.workspace.id);
+    EXPECT_EQ(got->created_at, kT0);
+    EXPECT_TRUE(got->has_credentials);
+
+    auto plain = store().GetAccount(ana.workspace.id, without_creds.id);
+    ASSERT_TRUE(Ok(plain));
+    EXPECT_FALSE(plain->has_credentials);
+
+    EXPECT_TRUE(FailsWith(store().GetAccount(ana.workspace.id, bos.id), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().GetAccount(bo.workspace.id, with_creds.id), ErrorCode::kNotFound));
+
+    auto listed = store().ListAccounts(ana.workspace.id);
+    ASSERT_TRUE(Ok(listed));
+    ASSERT_THAT(*listed, SizeIs(2));
+    for (const auto& a : *listed) EXPECT_EQ(a.workspace_id, ana.workspace.id);
+    auto bo_listed = store().ListAccounts(bo.workspace.id);
+    ASSERT_TRUE(Ok(bo_listed));
+    ASSERT_THAT(*bo_listed, SizeIs(1));
+    EXPECT_EQ((*bo_listed)[0].id, bos.id);
+}
+
+// ---- posts ----------------------------------------------------------------------------------
+
+TEST_P(StoreContract, CreatePostWritesDeliveriesAndAJobOnlyWhenScheduled) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+
+    const auto draft = AddPost(t, {a.id, b.id}, std::nullopt);
+    EXPECT_EQ(NextDue(), std::nullopt);
+    EXPECT_THAT(Claim(kT0 + 365 * 24h), IsEmpty());
+
+    auto got = store().GetPost(t.workspace.id, draft.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->status, DeliveryStatus::kDraft);
+    EXPECT_FALSE(got->scheduled_at.has_value());
+    ASSERT_THAT(got->deliveries, SizeIs(2));
+    for (const auto& d : got->deliveries) EXPECT_EQ(d.status, DeliveryStatus::kDraft);
+
+    auto scheduled = NewPost(t, {a.id, b.id}, kT0 + 1h, kT0 + 1s);
+    scheduled.variants["sandbox"] = "short text";
+    scheduled.local_time = "2026-01-05T13:00";
+    scheduled.time_zone = "UTC";
+    ASSERT_TRUE(Ok(store().CreatePost(scheduled)));
+    EXPECT_EQ(NextDue(), kT0 + 1h);
+
+    got = store().GetPost(t.workspace.id, scheduled.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->workspace_id, t.workspace.id);
+    EXPECT_EQ(got->created_by, t.user.id);
+    EXPECT_EQ(got->text, scheduled.text);
+    EXPECT_EQ(got->variants, scheduled.variants);
+    EXPECT_EQ(got->scheduled_at, kT0 + 1h);
+    EXPECT_EQ(got->local_time, "2026-01-05T13:00");
+    EXPECT_EQ(got->time_zone, "UTC");
+    EXPECT_EQ(got->status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(got->created_at, kT0 + 1s);
+    ASSERT_THAT(got->deliveries, SizeIs(2));
+    for (const auto& d : got->deliveries) {
+        EXPECT_EQ(d.post_id, scheduled.id);
+        EXPECT_EQ(d.status, DeliveryStatus::kScheduled);
+        EXPECT_EQ(d.attempts, 0);
+    }
+
+    // One job per scheduled delivery, and none for the draft.
+    EXPECT_THAT(Claim(kT0 + 1h - 1ms), IsEmpty());
+    EXPECT_THAT(Claim(kT0 + 1h), SizeIs(2));
+}
+
+TEST_P(StoreContract, GetPostIsScopedToItsWorkspace) {
+    const Tenant ana = AddTenant("ana@example.com");
+    const Tenant bo = AddTenant("bo@example.com");
+    const auto a = AddAccount(ana.workspace.id, "a");
+    const auto post = AddPost(ana, {a.id}, kT0 + 1h);
+
+    EXPECT_TRUE(Ok(store().GetPost(ana.workspace.id, post.id)));
+    EXPECT_TRUE(FailsWith(store().GetPost(bo.workspace.id, post.id), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().GetPost(ana.workspace.id, "no-such-post"), ErrorCode::kNotFound));
+    auto bo_list = store().ListPosts(bo.workspace.id, {});
+    ASSERT_TRUE(Ok(bo_list));
+    EXPECT_THAT(*bo_list, IsEmpty());
+}
+
+TEST_P(StoreContract, ListPostsFiltersAndPagesNewestFirst) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+    const auto p1 = AddPost(t, {a.id}, std::nullopt, kT0 + 1s);
+    const auto p2 = AddPost(t, {a.id}, kT0 + 1h, kT0 + 2s);
+    const auto p3 = AddPost(t, {b.id}, kT0 + 2h, kT0 + 3s);
+    const auto p4 = AddPost(t, {a.id, b.id}, kT0 + 3h, kT0 + 4s);
+
+    auto list = [&](app::PostFilter f) {
+        auto r = store().ListPosts(t.workspace.id, f);
+        EXPECT_TRUE(Ok(r));
+        return r ? Ids(*r) : std::vector<std::string>{};
+    };
+
+    EXPECT_THAT(list({}), ElementsAre(p4.id, p3.id, p2.id, p1.id));
+
+    app::PostFilter f;
+    f.status = DeliveryStatus::kScheduled;
+    EXPECT_THAT(list(f), ElementsAre(p4.id, p3.id, p2.id));
+    f = {};
+    f.status = DeliveryStatus::kDraft;
+    EXPECT_THAT(list(f), ElementsAre(p1.id));
+    f = {};
+    f.status = DeliveryStatus::kPublished;
+    EXPECT_THAT(list(f), IsEmpty());
+
+    f = {};
+    f.account_id = b.id;
+    EXPECT_THAT(list(f), ElementsAre(p4.id, p3.id));
+    f.account_id = a.id;
+    EXPECT_THAT(list(f), ElementsAre(p4.id, p2.id, p1.id));
+
+    f = {};
+    f.from = kT0 + 2h;
+    EXPECT_THAT(list(f), ElementsAre(p4.id, p3.id));
+    f = {};
+    f.to = kT0 + 2h;
+    EXPECT_THAT(list(f), ElementsAre(p2.id));
+    f = {};
+    f.from = kT0 + 2h;
+    f.to = kT0 + 3h;
+    EXPECT_THAT(list(f), ElementsAre(p3.id));
+
+    f = {};
+    f.limit = 2;
+    EXPECT_THAT(list(f), ElementsAre(p4.id, p3.id));
+    f.after_id = p3.id;
+    EXPECT_THAT(list(f), ElementsAre(p2.id, p1.id));
+    f.after_id = p1.id;
+    EXPECT_THAT(list(f), IsEmpty());
+
+    // Filters combine, and listed posts carry their deliveries.
+    f = {};
+    f.account_id = a.id;
+    f.status = DeliveryStatus::kScheduled;
+    f.limit = 1;
+    auto r = store().ListPosts(t.workspace.id, f);
+    ASSERT_TRUE(Ok(r));
+    ASSERT_THAT(*r, SizeIs(1));
+    EXPECT_EQ((*r)[0].id, p4.id);
+    EXPECT_THAT((*r)[0].deliveries, SizeIs(2));
+}
+
+TEST_P(StoreContract, UpdatePostReplacesTheJob) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1h);
+    ASSERT_EQ(NextDue(), kT0 + 1h);
+
+    auto updated = store().UpdatePost(t.workspace.id, post.id, [&](const domain::Post& current) {
+        domain::Post next = current;
+        next.text = "edited";
+        next.scheduled_at = kT0 + 2h;
+        next.updated_at = kT0 + 1min;
+        return core::Result<domain::Post>(next);
+    });
+    ASSERT_TRUE(Ok(updated));
+    EXPECT_EQ(updated->text, "edited");
+    EXPECT_EQ(NextDue(), kT0 + 2h);
+
+    auto got = store().GetPost(t.workspace.id, post.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->text, "edited");
+    EXPECT_EQ(got->scheduled_at, kT0 + 2h);
+    EXPECT_EQ(got->updated_at, kT0 + 1min);
+
+    // The old job is gone, not merely joined by a new one.
+    EXPECT_THAT(Claim(kT0 + 1h), IsEmpty());
+    auto claimed = Claim(kT0 + 3h);
+    ASSERT_THAT(claimed, SizeIs(1));
+    EXPECT_EQ(claimed[0].job.due_at, kT0 + 2h);
+    EXPECT_EQ(claimed[0].text, "edited");
+}
+
+TEST_P(StoreContract, UpdatePostToDraftDropsTheJobAndRemovedDeliveries) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+    const auto post = AddPost(t, {a.id, b.id}, kT0 + 1h);
+
+    auto updated = store().UpdatePost(t.workspace.id, post.id, [&](const domain::Post& current) {
+        domain::Post next = current;
+        next.scheduled_at.reset();
+        next.status = DeliveryStatus::kDraft;
+        next.deliveries.clear();
+        for (auto d : current.deliveries) {
+            if (d.account_id != a.id) continue;
+            d.status = DeliveryStatus::kDraft;
+            next.deliveries.push_back(d);
+        }
+        return core::Result<domain::Post>(next);
+    });
+    ASSERT_TRUE(Ok(updated));
+    EXPECT_EQ(NextDue(), std::nullopt);
+    auto d = OnlyDelivery(t.workspace.id, post.id);
+    EXPECT_EQ(d.account_id, a.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kDraft);
+}
+
+TEST_P(StoreContract, UpdatePostEditErrorWritesNothing) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1h);
+
+    bool called = false;
+    auto updated = store().UpdatePost(t.workspace.id, post.id, [&](const domain::Post& current) {
+        called = true;
+        EXPECT_EQ(current.id, post.id);
+        EXPECT_THAT(current.deliveries, SizeIs(1));
+        return core::Result<domain::Post>(
+            core::Fail(ErrorCode::kFailedPrecondition, "not now", {{"status", "publishing"}}));
+    });
+    EXPECT_TRUE(called);
+    ASSERT_TRUE(FailsWith(updated, ErrorCode::kFailedPrecondition));
+    EXPECT_EQ(updated.error().message, "not now");
+    EXPECT_EQ(updated.error().details["status"], "publishing");
+
+    auto got = store().GetPost(t.workspace.id, post.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->text, post.text);
+    EXPECT_EQ(got->scheduled_at, kT0 + 1h);
+    EXPECT_EQ(NextDue(), kT0 + 1h);
+    EXPECT_THAT(Claim(kT0 + 1h), SizeIs(1));
+
+    bool other_called = false;
+    EXPECT_TRUE(FailsWith(store().UpdatePost(t.workspace.id, "no-such-post",
+                                             [&](const domain::Post& p) {
+                                                 other_called = true;
+                                                 return core::Result<domain::Post>(p);
+                                             }),
+                          ErrorCode::kNotFound));
+    EXPECT_FALSE(other_called);
+}
+
+TEST_P(StoreContract, DeletePostHonoursTheCheck) {
+    const Tenant ana = AddTenant("ana@example.com");
+    const Tenant bo = AddTenant("bo@example.com");
+    const auto a = AddAccount(ana.workspace.id, "a");
+    const auto post = AddPost(ana, {a.id}, kT0 + 1h);
+
+    auto refused = store().DeletePost(ana.workspace.id, post.id, [](const domain::Post&) -> core::Status {
+        return core::Fail(ErrorCode::kFailedPrecondition, "published already");
+    });
+    EXPECT_TRUE(FailsWith(refused, ErrorCode::kFailedPrecondition));
+    EXPECT_TRUE(Ok(store().GetPost(ana.workspace.id, post.id)));
+    EXPECT_EQ(NextDue(), kT0 + 1h);
+
+    EXPECT_TRUE(
+        FailsWith(store().DeletePost(bo.workspace.id, post.id, [](const domain::Post&) -> core::Status { return {}; }),
+                  ErrorCode::kNotFound));
+    EXPECT_TRUE(Ok(store().GetPost(ana.workspace.id, post.id)));
+
+    std::string seen_id;
+    ASSERT_TRUE(Ok(store().DeletePost(ana.workspace.id, post.id, [&](const domain::Post& p) -> core::Status {
+        seen_id = p.id;
+        return {};
+    })));
+    EXPECT_EQ(seen_id, post.id);
+    EXPECT_TRUE(FailsWith(store().GetPost(ana.workspace.id, post.id), ErrorCode::kNotFound));
+    EXPECT_EQ(NextDue(), std::nullopt);
+    EXPECT_THAT(Claim(kT0 + 2h), IsEmpty());
+}
+
+// ---- the queue ------------------------------------------------------------------------------
+
+TEST_P(StoreContract, ClaimTakesOnlyDueJobsUpToTheLimitAndNeverTwice) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a", "v1:secret-box");
+    auto first = NewPost(t, {a.id}, kT0 + 1min, kT0 + 1s);
+    first.variants["sandbox"] = "the sandbox variant";
+    ASSERT_TRUE(Ok(store().CreatePost(first)));
+    const auto second = AddPost(t, {a.id}, kT0 + 2min, kT0 + 2s);
+    const auto later = AddPost(t, {a.id}, kT0 + 10min, kT0 + 3s);
+
+    EXPECT_THAT(Claim(kT0), IsEmpty());
+
+    const TimePoint now = kT0 + 5min;
+    auto claimed = Claim(now, 1);
+    ASSERT_THAT(claimed, SizeIs(1));
+    const auto& c = claimed[0];
+    EXPECT_EQ(c.job.delivery_id, first.deliveries[0].id);
+    EXPECT_EQ(c.job.workspace_id, t.workspace.id);
+    EXPECT_EQ(c.job.state, domain::JobState::kRunning);
+    EXPECT_EQ(c.job.attempts, 1);
+    EXPECT_EQ(c.job.max_attempts, 3);
+    EXPECT_EQ(c.job.due_at, kT0 + 1min);
+    EXPECT_EQ(c.job.lease_until, now + 5min);
+    EXPECT_EQ(c.delivery.id, first.deliveries[0].id);
+    EXPECT_EQ(c.delivery.status, DeliveryStatus::kQueued);
+    EXPECT_EQ(c.delivery.attempts, 1);
+    EXPECT_EQ(c.account.id, a.id);
+    EXPECT_EQ(c.account.platform, "sandbox");
+    EXPECT_EQ(c.sealed_credentials, "v1:secret-box");
+    EXPECT_EQ(c.text, "the sandbox variant");
+
+    auto got = store().GetPost(t.workspace.id, first.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->status, DeliveryStatus::kQueued);
+    ASSERT_THAT(got->deliveries, SizeIs(1));
+    EXPECT_EQ(got->deliveries[0].status, DeliveryStatus::kQueued);
+
+    auto again = Claim(now, 10);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_NE(again[0].job.id, c.job.id);
+    EXPECT_EQ(again[0].job.delivery_id, second.deliveries[0].id);
+    EXPECT_EQ(again[0].text, second.text);
+
+    EXPECT_THAT(Claim(now, 10), IsEmpty());
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, later.id).status, DeliveryStatus::kScheduled);
+}
+
+TEST_P(StoreContract, MarkPublishingMovesTheDeliveryOn) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+
+    auto marked = store().MarkPublishing(claimed[0].job.id, kT0 + 1min + 1s);
+    ASSERT_TRUE(Ok(marked));
+    ASSERT_TRUE(marked->has_value());
+    const auto& change = **marked;
+    EXPECT_EQ(change.workspace_id, t.workspace.id);
+    EXPECT_EQ(change.post_id, post.id);
+    EXPECT_EQ(change.post_status, DeliveryStatus::kPublishing);
+    EXPECT_EQ(change.delivery.status, DeliveryStatus::kPublishing);
+    EXPECT_EQ(change.delivery.updated_at, kT0 + 1min + 1s);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, post.id).status, DeliveryStatus::kPublishing);
+
+    auto unknown = store().MarkPublishing("no-such-job", kT0 + 2min);
+    ASSERT_TRUE(Ok(unknown));
+    EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_P(StoreContract, MarkPublishingRefusesAClaimTheEditOvertook) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+
+    // A person reschedules the post while the worker holds its claim.
+    ASSERT_TRUE(Ok(store().UpdatePost(t.workspace.id, post.id, [&](const domain::Post& current) {
+        domain::Post next = current;
+        next.scheduled_at = kT0 + 1h;
+        next.status = DeliveryStatus::kScheduled;
+        for (auto& d : next.deliveries) d.status = DeliveryStatus::kScheduled;
+        return core::Result<domain::Post>(next);
+    })));
+
+    auto marked = store().MarkPublishing(claimed[0].job.id, kT0 + 1min + 1s);
+    ASSERT_TRUE(Ok(marked));
+    EXPECT_FALSE(marked->has_value());
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, post.id).status, DeliveryStatus::kScheduled);
+
+    // The stale job is gone for good; only the edited post's own job remains.
+    auto rescued = store().RescueExpiredLeases(kT0 + 30min);
+    ASSERT_TRUE(Ok(rescued));
+    EXPECT_THAT(*rescued, IsEmpty());
+    EXPECT_EQ(NextDue(), kT0 + 1h);
+    auto reclaimed = Claim(kT0 + 1h);
+    ASSERT_THAT(reclaimed, SizeIs(1));
+    EXPECT_NE(reclaimed[0].job.id, claimed[0].job.id);
+    EXPECT_EQ(reclaimed[0].job.due_at, kT0 + 1h);
+}
+
+TEST_P(StoreContract, RecordOutcomePublished) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+
+    const TimePoint done = kT0 + 1min + 2s;
+    app::OutcomeRecord outcome{DeliveryStatus::kPublished};
+    outcome.remote_id = "remote-1";
+    outcome.url = "https://example.invalid/remote-1";
+    auto change = store().RecordOutcome(claimed[0].job.id, outcome, done);
+    ASSERT_TRUE(Ok(change));
+    EXPECT_EQ(change->workspace_id, t.workspace.id);
+    EXPECT_EQ(change->post_id, post.id);
+    EXPECT_EQ(change->post_status, DeliveryStatus::kPublished);
+    EXPECT_EQ(change->delivery.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(change->delivery.remote_id, "remote-1");
+    EXPECT_EQ(change->delivery.url, "https://example.invalid/remote-1");
+    EXPECT_EQ(change->delivery.published_at, done);
+
+    auto got = store().GetPost(t.workspace.id, post.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->status, DeliveryStatus::kPublished);
+    ASSERT_THAT(got->deliveries, SizeIs(1));
+    EXPECT_EQ(got->deliveries[0].remote_id, "remote-1");
+    EXPECT_EQ(got->deliveries[0].published_at, done);
+
+    // The job is finished: nothing to wake for, claim, or rescue.
+    EXPECT_EQ(NextDue(), std::nullopt);
+    EXPECT_THAT(Claim(kT0 + 24h), IsEmpty());
+    auto rescued = store().RescueExpiredLeases(kT0 + 24h);
+    ASSERT_TRUE(Ok(rescued));
+    EXPECT_THAT(*rescued, IsEmpty());
+    EXPECT_TRUE(FailsWith(store().RecordOutcome(claimed[0].job.id, outcome, done), ErrorCode::kNotFound));
+}
+
+TEST_P(StoreContract, RecordOutcomeRetryReschedulesTheSameJob) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+
+    const TimePoint retry_at = kT0 + 11min;
+    app::OutcomeRecord outcome{DeliveryStatus::kScheduled};
+    outcome.error = "temporarily unavailable";
+    outcome.next_attempt_at = retry_at;
+    auto change = store().RecordOutcome(claimed[0].job.id, outcome, kT0 + 1min);
+    ASSERT_TRUE(Ok(change));
+    EXPECT_EQ(change->post_status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(change->delivery.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(change->delivery.next_attempt_at, retry_at);
+    EXPECT_EQ(change->delivery.error, "temporarily unavailable");
+    EXPECT_FALSE(change->delivery.published_at.has_value());
+
+    EXPECT_EQ(NextDue(), retry_at);
+    EXPECT_THAT(Claim(retry_at - 1ms), IsEmpty());
+    auto again = Claim(retry_at);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.id, claimed[0].job.id);
+    EXPECT_EQ(again[0].job.attempts, 2);
+    EXPECT_EQ(again[0].job.due_at, retry_at);
+    EXPECT_EQ(again[0].delivery.status, DeliveryStatus::kQueued);
+    EXPECT_EQ(again[0].delivery.attempts, 2);
+}
+
+TEST_P(StoreContract, RecordOutcomeFailedForGood) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+
+    app::OutcomeRecord outcome{DeliveryStatus::kFailed};
+    outcome.error = "the platform rejected the post";
+    outcome.job_dead = true;
+    auto change = store().RecordOutcome(claimed[0].job.id, outcome, kT0 + 2min);
+    ASSERT_TRUE(Ok(change));
+    EXPECT_EQ(change->post_status, DeliveryStatus::kFailed);
+    EXPECT_EQ(change->delivery.status, DeliveryStatus::kFailed);
+    EXPECT_EQ(change->delivery.error, "the platform rejected the post");
+    EXPECT_FALSE(change->delivery.next_attempt_at.has_value());
+
+    auto got = store().GetPost(t.workspace.id, post.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->status, DeliveryStatus::kFailed);
+    EXPECT_EQ(NextDue(), std::nullopt);
+    EXPECT_THAT(Claim(kT0 + 24h), IsEmpty());
+    auto age = store().OldestDueAge(kT0 + 24h);
+    ASSERT_TRUE(Ok(age));
+    EXPECT_EQ(*age, core::Millis(0));
+}
+
+TEST_P(StoreContract, ReleaseJobHandsAClaimBack) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+
+    auto change = store().ReleaseJob(claimed[0].job.id, kT0 + 2min);
+    ASSERT_TRUE(Ok(change));
+    EXPECT_EQ(change->workspace_id, t.workspace.id);
+    EXPECT_EQ(change->post_status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(change->delivery.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, post.id).status, DeliveryStatus::kScheduled);
+
+    // Pending again at its old due time, and the released attempt does not count.
+    EXPECT_EQ(NextDue(), kT0 + 1min);
+    auto again = Claim(kT0 + 2min);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.id, claimed[0].job.id);
+    EXPECT_EQ(again[0].job.attempts, 1);
+
+    EXPECT_TRUE(FailsWith(store().ReleaseJob("no-such-job", kT0 + 2min), ErrorCode::kNotFound));
+}
+
+TEST_P(StoreContract, RescueExpiredLeases) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto never_sent = AddPost(t, {a.id}, kT0 + 1min, kT0 + 1s);
+    const auto in_flight = AddPost(t, {a.id}, kT0 + 1min, kT0 + 2s);
+
+    const TimePoint claimed_at = kT0 + 1min;
+    const TimePoint lease_until = claimed_at + 5min;
+    auto claimed = Claim(claimed_at, 10, 5min);
+    ASSERT_THAT(claimed, SizeIs(2));
+    std::string in_flight_job, never_sent_job;
+    for (const auto& c : claimed) {
+        (c.delivery.post_id == in_flight.id ? in_flight_job : never_sent_job) = c.job.id;
+    }
+    ASSERT_FALSE(in_flight_job.empty());
+    ASSERT_FALSE(never_sent_job.empty());
+    auto marked = store().MarkPublishing(in_flight_job, claimed_at);
+    ASSERT_TRUE(Ok(marked));
+    ASSERT_TRUE(marked->has_value());
+
+    // A lease still running is left alone.
+    auto early = store().RescueExpiredLeases(lease_until - 1ms);
+    ASSERT_TRUE(Ok(early));
+    EXPECT_THAT(*early, IsEmpty());
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, in_flight.id).status, DeliveryStatus::kPublishing);
+
+    const TimePoint later = lease_until + 1ms;
+    auto rescued = store().RescueExpiredLeases(later);
+    ASSERT_TRUE(Ok(rescued));
+    ASSERT_THAT(*rescued, SizeIs(2));
+    for (const auto& change : *rescued) {
+        EXPECT_EQ(change.workspace_id, t.workspace.id);
+        if (change.post_id == in_flight.id) {
+            EXPECT_EQ(change.delivery.status, DeliveryStatus::kUnconfirmed);
+            EXPECT_EQ(change.post_status, DeliveryStatus::kUnconfirmed);
+            ASSERT_TRUE(change.delivery.error.has_value());
+            EXPECT_FALSE(change.delivery.error->empty());
+        } else {
+            EXPECT_EQ(change.post_id, never_sent.id);
+            EXPECT_EQ(change.delivery.status, DeliveryStatus::kScheduled);
+            EXPECT_EQ(change.post_status, DeliveryStatus::kScheduled);
+        }
+    }
+    const auto unconfirmed = OnlyDelivery(t.workspace.id, in_flight.id);
+    EXPECT_EQ(unconfirmed.status, DeliveryStatus::kUnconfirmed);
+    EXPECT_TRUE(unconfirmed.error.has_value());
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, never_sent.id).status, DeliveryStatus::kScheduled);
+
+    // Only the job that was never sent can be claimed again; rescuing twice changes nothing.
+    auto again = Claim(later, 10);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.id, never_sent_job);
+    EXPECT_EQ(again[0].job.attempts, 1);
+    ASSERT_TRUE(Ok(store().MarkPublishing(never_sent_job, later)));
+    ASSERT_TRUE(Ok(store().RecordOutcome(never_sent_job, app::OutcomeRecord{DeliveryStatus::kPublished}, later)));
+    auto twice = store().RescueExpiredLeases(later + 24h);
+    ASSERT_TRUE(Ok(twice));
+    EXPECT_THAT(*twice, IsEmpty());
+    EXPECT_THAT(Claim(later + 24h), IsEmpty());
+    EXPECT_EQ(NextDue(), std::nullopt);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, in_flight.id).status, DeliveryStatus::kUnconfirmed);
+}
+
+TEST_P(StoreContract, NextDueAtIncludesLeaseEnds) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    AddPost(t, {a.id}, kT0 + 1min);
+    ASSERT_THAT(Claim(kT0 + 1min, 10, 5min), SizeIs(1));
+    // Nothing is pending, but the scheduler sleeps until NextDueAt and must wake when the lease
+    // runs out to rescue the job.
+    EXPECT_EQ(NextDue(), kT0 + 6min);
+}
+
+TEST_P(StoreContract, OldestDueAge) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    AddPost(t, {a.id}, kT0 + 1min, kT0 + 1s);
+    AddPost(t, {a.id}, kT0 + 3min, kT0 + 2s);
+
+    auto age = [&](TimePoint now) {
+        auto r = store().OldestDueAge(now);
+        EXPECT_TRUE(Ok(r));
+        return r ? *r : core::Millis(-1);
+    };
+    EXPECT_EQ(age(kT0), core::Millis(0));
+    EXPECT_EQ(age(kT0 + 1min), core::Millis(0));
+    EXPECT_EQ(age(kT0 + 5min), core::Millis(4min));
+
+    // A claimed job is being worked on: only the other one still waits.
+    ASSERT_THAT(Claim(kT0 + 5min, 1), SizeIs(1));
+    EXPECT_EQ(age(kT0 + 5min), core::Millis(2min));
+    ASSERT_THAT(Claim(kT0 + 5min, 1), SizeIs(1));
+    EXPECT_EQ(age(kT0 + 5min), core::Millis(0));
+}
+
+// ---- sandbox --------------------------------------------------------------------------------
+
+TEST_P(StoreContract, SandboxInsertIsIdempotentPerAccountAndKey) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+
+    auto first = store().SandboxInsert({"remote-1", a.id, "hello", "key-1", kT0});
+    ASSERT_TRUE(Ok(first));
+    EXPECT_EQ(first->remote_id, "remote-1");
+    EXPECT_EQ(first->text, "hello");
+    EXPECT_EQ(first->created_at, kT0);
+
+    // The same key again returns what is stored, not the new attempt.
+    auto repeat = store().SandboxInsert({"remote-2", a.id, "hello again", "key-1", kT0 + 1min});
+    ASSERT_TRUE(Ok(repeat));
+    EXPECT_EQ(repeat->remote_id, "remote-1");
+    EXPECT_EQ(repeat->text, "hello");
+    EXPECT_EQ(repeat->created_at, kT0);
+
+    auto other_key = store().SandboxInsert({"remote-3", a.id, "second post", "key-2", kT0 + 2min});
+    ASSERT_TRUE(Ok(other_key));
+    EXPECT_EQ(other_key->remote_id, "remote-3");
+    auto other_account = store().SandboxInsert({"remote-4", b.id, "hello", "key-1", kT0 + 3min});
+    ASSERT_TRUE(Ok(other_account));
+    EXPECT_EQ(other_account->remote_id, "remote-4");
+
+    auto listed = store().SandboxList(a.id);
+    ASSERT_TRUE(Ok(listed));
+    ASSERT_THAT(*listed, SizeIs(2));
+    EXPECT_EQ((*listed)[0].remote_id, "remote-1");
+    EXPECT_EQ((*listed)[0].idempotency_key, "key-1");
+    EXPECT_EQ((*listed)[1].remote_id, "remote-3");
+    auto listed_b = store().SandboxList(b.id);
+    ASSERT_TRUE(Ok(listed_b));
+    ASSERT_THAT(*listed_b, SizeIs(1));
+    EXPECT_EQ((*listed_b)[0].account_id, b.id);
+}
+
+// ---- migrations -----------------------------------------------------------------------------
+
+TEST_P(StoreContract, ReopeningAppliesNoMigrationAndKeepsData) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1h);
+    store_.reset();
+
+    auto applied = Migrate(db_->Url());
+    ASSERT_TRUE(Ok(applied));
+    EXPECT_EQ(*applied, 0);
+
+    auto reopened = OpenStore(db_->Url(), StoreOptions{});
+    ASSERT_TRUE(Ok(reopened));
+    store_ = std::move(*reopened);
+    auto got = store().GetPost(t.workspace.id, post.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->text, post.text);
+    EXPECT_EQ(NextDue(), kT0 + 1h);
+    EXPECT_TRUE(Ok(store().FindUserByEmail("ana@example.com")));
+
+    auto again = Migrate(db_->Url());
+    ASSERT_TRUE(Ok(again));
+    EXPECT_EQ(*again, 0);
+}
+
+TEST_P(StoreContract, MigratingAnEmptyDatabaseAppliesEverythingOnce) {
+    auto fresh = GetParam().make();
+    ASSERT_NE(fresh, nullptr);
+    auto first = Migrate(fresh->Url());
+    ASSERT_TRUE(Ok(first));
+    EXPECT_GE(*first, 1);
+    auto second = Migrate(fresh->Url());
+    ASSERT_TRUE(Ok(second));
+    EXPECT_EQ(*second, 0);
+
+    auto opened = OpenStore(fresh->Url(), StoreOptions{});
+    ASSERT_TRUE(Ok(opened));
+    EXPECT_TRUE(Ok((*opened)->Ping()));
+}
+
+// ---- backends -------------------------------------------------------------------------------
+
+const Backend kSqlite{"sqlite", [] { return std::unique_ptr<ScratchDatabase>(new SqliteScratch()); }};
+
+INSTANTIATE_TEST_SUITE_P(StoreOn, StoreContract, ::testing::Values(kSqlite),
+                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace herald::storage

@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include "domain/time.hpp"
+#include "queue/decide.hpp"
+
+namespace herald::queue {
+namespace {
+
+using domain::DeliveryStatus;
+
+const core::TimePoint kNow = *domain::ParseRfc3339("2026-12-01T09:00:00Z");
+const RetryPolicy kPolicy{3, std::chrono::minutes(10)};
+
+TEST(QueueDecide, PublishedRecordsRemoteIdAndUrl) {
+    auto r = Decide(app::Published{"r1", "https://x/r1"}, 1, kPolicy, kNow);
+    EXPECT_EQ(r.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(r.remote_id, "r1");
+    EXPECT_EQ(r.url, "https://x/r1");
+    EXPECT_FALSE(r.job_dead);
+}
+
+TEST(QueueDecide, RetryableBacksOffExponentiallyThenGivesUp) {
+    auto first = Decide(app::Retryable{"HTTP 503"}, 1, kPolicy, kNow);
+    EXPECT_EQ(first.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(first.next_attempt_at, kNow + std::chrono::minutes(10));
+    EXPECT_NE(first.error->find("HTTP 503"), std::string::npos);
+    EXPECT_NE(first.error->find("attempt 2 of 3"), std::string::npos);
+    auto second = Decide(app::Retryable{"HTTP 503"}, 2, kPolicy, kNow);
+    EXPECT_EQ(second.next_attempt_at, kNow + std::chrono::minutes(20));
+    auto last = Decide(app::Retryable{"HTTP 503"}, 3, kPolicy, kNow);
+    EXPECT_EQ(last.status, DeliveryStatus::kFailed);
+    EXPECT_TRUE(last.job_dead);
+    EXPECT_NE(last.error->find("gave up after 3 attempts"), std::string::npos);
+}
+
+TEST(QueueDecide, RateLimitWaitsExactlyUntilThePlatformSays) {
+    auto until = kNow + std::chrono::seconds(37);
+    auto r = Decide(app::RateLimited{until, "429"}, 3, kPolicy, kNow);
+    EXPECT_EQ(r.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(r.next_attempt_at, until);
+    // A Retry-After in the past means "now", never earlier.
+    auto past = Decide(app::RateLimited{kNow - std::chrono::seconds(5), "429"}, 1, kPolicy, kNow);
+    EXPECT_EQ(past.next_attempt_at, kNow);
+    auto exhausted = Decide(app::RateLimited{until, "429"}, 12, kPolicy, kNow);
+    EXPECT_EQ(exhausted.status, DeliveryStatus::kFailed);
+}
+
+TEST(QueueDecide, RejectedAndAuthExpiredFailAtOnceWithTheReason) {
+    auto rejected = Decide(app::Rejected{"text too long for the platform"}, 1, kPolicy, kNow);
+    EXPECT_EQ(rejected.status, DeliveryStatus::kFailed);
+    EXPECT_TRUE(rejected.job_dead);
+    EXPECT_EQ(rejected.error, "text too long for the platform");
+    auto auth = Decide(app::AuthExpired{"token revoked"}, 1, kPolicy, kNow);
+    EXPECT_EQ(auth.status, DeliveryStatus::kFailed);
+    EXPECT_NE(auth.error->find("reconnect the account"), std::string::npos);
+    EXPECT_NE(auth.error->find("token revoked"), std::string::npos);
+}
+
+TEST(QueueDecide, UnknownBecomesUnconfirmedAndIsNeverRetried) {
+    auto r = Decide(app::Unknown{"timed out after sending"}, 1, kPolicy, kNow);
+    EXPECT_EQ(r.status, DeliveryStatus::kUnconfirmed);
+    EXPECT_TRUE(r.job_dead);
+    EXPECT_FALSE(r.next_attempt_at.has_value());
+    EXPECT_NE(r.error->find("will not send it again"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace herald::queue
