@@ -1,9 +1,13 @@
 #include "api/host.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -30,9 +34,33 @@ class HostEvents final : public app::EventSink {
     queue::Dispatcher* dispatcher = nullptr;
 };
 
+// The embedded store belongs to one server process: a second `herald serve` on the same file
+// would rescue the first one's jobs as if it had died. An flock next to the database says who
+// owns it; the kernel drops it when the process dies, however it dies.
+core::Result<int> LockDatabase(const std::string& url) {
+    constexpr std::string_view kSqlite = "sqlite:";
+    if (url.rfind(kSqlite, 0) != 0) return -1;
+    const std::string path = url.substr(kSqlite.size()) + ".lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return core::Fail(core::ErrorCode::kUnavailable, "cannot create lock file '" + path + "': " + strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return core::Fail(core::ErrorCode::kFailedPrecondition,
+                          "another herald server is already using this database (" + path +
+                              " is locked); stop it first, or give this one its own --data-dir");
+    }
+    return fd;
+}
+
 }  // namespace
 
 struct Host::Parts {
+    ~Parts() {
+        if (lock_fd >= 0) ::close(lock_fd);
+    }
+    int lock_fd = -1;
     core::Config config;
     core::SystemClock clock;
     std::unique_ptr<app::Store> store;
@@ -70,6 +98,9 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->signer = std::make_unique<auth::JwtSigner>(auth::DeriveKey(*key, auth::kJwtSubkey, auth::kKdfContext));
     p->vault = std::make_unique<auth::TokenVault>(auth::DeriveKey(*key, auth::kVaultSubkey, auth::kKdfContext));
 
+    auto lock = LockDatabase(config.DatabaseUrl());
+    if (!lock) return tl::unexpected(lock.error());
+    p->lock_fd = *lock;
     auto store = storage::OpenStore(config.DatabaseUrl(), storage::StoreOptions{config.retry_max_attempts});
     if (!store) return tl::unexpected(store.error());
     p->store = std::move(*store);
@@ -106,7 +137,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         }
         raw->cv.notify_all();
     });
-    p->dispatcher->Start();
+    p->dispatcher->Start(/*sole_owner=*/p->lock_fd >= 0);
     spdlog::info("event=listening url=http://{}:{} database={}", config.listen_host, p->server->Port(),
                  config.DatabaseUrl().substr(0, config.DatabaseUrl().find(':')));
     return std::unique_ptr<Host>(new Host(std::move(p)));

@@ -237,6 +237,10 @@ class Store {
     /// Jobs whose lease ran out (their worker died). Queued → pending again (nothing was sent);
     /// publishing → the delivery becomes unconfirmed (it may have been sent).
     virtual core::Result<std::vector<DeliveryChange>> RescueExpiredLeases(core::TimePoint now) = 0;
+    /// The same for every leased job, expired or not: for a process that knows it is the only
+    /// one using this store (embedded SQLite holds a lock on its data dir), so whatever is still
+    /// leased belongs to a previous run that died.
+    virtual core::Result<std::vector<DeliveryChange>> RescueAllLeases(core::TimePoint now) = 0;
     /// Age of the oldest job that is due and not being worked on; zero when there is none.
     virtual core::Result<core::Millis> OldestDueAge(core::TimePoint now) = 0;
 

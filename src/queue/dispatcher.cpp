@@ -14,7 +14,19 @@ Dispatcher::~Dispatcher() {
     if (running_) Stop(core::Millis(0));
 }
 
-void Dispatcher::Start() {
+void Dispatcher::Start(bool sole_owner) {
+    if (sole_owner) {
+        auto rescued = store_.RescueAllLeases(clock_.Now());
+        if (!rescued) {
+            spdlog::error("event=startup_rescue_failed error=\"{}\"", rescued.error().message);
+        } else {
+            for (const auto& c : *rescued) {
+                spdlog::warn("event=rescued_from_previous_run delivery_id={} status={}", c.delivery.id,
+                             domain::ToString(c.delivery.status));
+                EmitChange(c);
+            }
+        }
+    }
     running_ = true;
     stopping_ = false;
     scheduler_ = std::thread([this] { SchedulerLoop(); });

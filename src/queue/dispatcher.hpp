@@ -31,7 +31,9 @@ class Dispatcher {
                app::EventSink& events, const auth::TokenVault& vault, DispatcherSettings settings);
     ~Dispatcher();
 
-    void Start();
+    /// Starts the scheduler and workers. With `sole_owner`, leases left by a previous run are
+    /// rescued at once instead of after they expire (see Store::RescueAllLeases).
+    void Start(bool sole_owner = false);
     /// Something was scheduled or changed: re-read the next due time now.
     void Notify();
     /// Stops claiming, lets running jobs finish for up to `grace`, hands back claimed jobs that

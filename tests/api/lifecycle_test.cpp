@@ -208,3 +208,69 @@ TEST_F(Lifecycle, SigtermFinishesTheInFlightPublishAndExitsZero) {
 
 }  // namespace
 }  // namespace herald::testing
+
+namespace herald::testing {
+namespace {
+
+TEST_F(Lifecycle, ASecondServerOnTheSameDatabaseIsRefused) {
+    auto first = Spawn({HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.string()});
+    std::string log;
+    ASSERT_NE(WaitForBanner(first.out_fd, log), 0) << log;
+    auto second = RunHerald({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.string()});
+    EXPECT_EQ(second.code, 1);
+    EXPECT_NE(second.output.find("another herald server is already using this database"), std::string::npos)
+        << second.output;
+    kill(first.pid, SIGTERM);
+    EXPECT_EQ(Wait(first.pid), 0);
+    close(first.out_fd);
+}
+
+TEST_F(Lifecycle, AKilledServerLeavesAnInFlightPublishUnconfirmedNotDuplicated) {
+    auto serve = Spawn({HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.string()});
+    std::string log;
+    const uint16_t port = WaitForBanner(serve.out_fd, log);
+    ASSERT_NE(port, 0) << log;
+    HttpClient client(port);
+    auto reg = client.Post("/api/v1/auth/register",
+                           {{"email", "k@example.com"}, {"password", "correct horse"}, {"name", "K"}});
+    ASSERT_EQ(reg.status, 201);
+    const std::string token = reg.Json()["access_token"];
+    auto acct = client.Post("/api/v1/accounts",
+                            {{"platform", "sandbox"}, {"name", "slow"}, {"settings", {{"delay_ms", 3000}}}}, token);
+    const std::string account = acct.Json()["id"];
+    const auto now = std::chrono::time_point_cast<core::Millis>(std::chrono::system_clock::now());
+    auto post = client.Post(
+        "/api/v1/posts",
+        {{"text", "in flight"}, {"account_ids", {account}}, {"scheduled_at", domain::FormatRfc3339(now)}}, token);
+    const std::string id = post.Json()["id"];
+    std::string status;
+    for (int i = 0; i < 250 && status != "publishing"; ++i) {
+        status = client.Get("/api/v1/posts/" + id, token).Json().value("status", "");
+        if (status != "publishing") std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(status, "publishing");
+    kill(serve.pid, SIGKILL);  // no chance to finish or record anything
+    Wait(serve.pid);
+    close(serve.out_fd);
+
+    // The next start knows at once that the previous run died mid-call: it cannot know whether
+    // the platform got the post, so it says so instead of sending it again.
+    auto again = Spawn({HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir_.string()});
+    std::string log2;
+    const uint16_t port2 = WaitForBanner(again.out_fd, log2);
+    ASSERT_NE(port2, 0) << log2;
+    HttpClient client2(port2);
+    const std::string token2 =
+        client2.Post("/api/v1/auth/login", {{"email", "k@example.com"}, {"password", "correct horse"}})
+            .Json()["access_token"];
+    auto p = client2.Get("/api/v1/posts/" + id, token2).Json();
+    EXPECT_EQ(p["status"], "unconfirmed") << p.dump();
+    EXPECT_NE(p["deliveries"][0]["error"].get<std::string>().find("cannot tell whether"), std::string::npos);
+    EXPECT_LE(client2.Get("/api/v1/accounts/" + account + "/sandbox/posts", token2).Json()["items"].size(), 1u);
+    kill(again.pid, SIGTERM);
+    EXPECT_EQ(Wait(again.pid), 0);
+    close(again.out_fd);
+}
+
+}  // namespace
+}  // namespace herald::testing

@@ -918,12 +918,21 @@ core::Result<app::DeliveryChange> SqliteStore::ReleaseJob(const std::string& job
 }
 
 core::Result<std::vector<app::DeliveryChange>> SqliteStore::RescueExpiredLeases(core::TimePoint now) {
-    return Locked("rescue_expired_leases", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
+    return Rescue(now, now);
+}
+
+core::Result<std::vector<app::DeliveryChange>> SqliteStore::RescueAllLeases(core::TimePoint now) {
+    return Rescue(now, core::TimePoint::max());
+}
+
+core::Result<std::vector<app::DeliveryChange>> SqliteStore::Rescue(core::TimePoint now,
+                                                                   core::TimePoint expired_before) {
+    return Locked("rescue_leases", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
         Transaction tx(*db_);
         std::vector<std::string> job_ids;
         {
             auto s = db_->Prepare(kExpiredLeases);
-            s.Bind(1, ToUnixMillis(now));
+            s.Bind(1, ToUnixMillis(expired_before));
             while (s.Step()) job_ids.push_back(s.Text(0));
         }
         std::vector<app::DeliveryChange> out;

@@ -61,6 +61,7 @@ class SqliteStore final : public app::Store {
                                                     core::TimePoint now) override;
     core::Result<app::DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) override;
     core::Result<std::vector<app::DeliveryChange>> RescueExpiredLeases(core::TimePoint now) override;
+    core::Result<std::vector<app::DeliveryChange>> RescueAllLeases(core::TimePoint now) override;
     core::Result<core::Millis> OldestDueAge(core::TimePoint now) override;
 
     core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post) override;
@@ -77,6 +78,7 @@ class SqliteStore final : public app::Store {
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
+    core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
     // GetAccount) inside the same transaction, on the same thread.
