@@ -7,16 +7,10 @@ namespace herald::api {
 net::Response Api::CreateAccount(const net::Request& r, const app::Principal& who, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto platform = body->String("platform");
-    if (!platform) return ErrorResponse(platform.error());
-    auto name = body->String("name");
-    if (!name) return ErrorResponse(name.error());
-    auto settings = body->OptObjectText("settings");
-    if (!settings) return ErrorResponse(settings.error());
-    auto credentials = body->OptObjectText("credentials");
-    if (!credentials) return ErrorResponse(credentials.error());
+    app::ConnectAccountInput in{body->String("platform"), body->String("name"),
+                                body->OptObjectText("settings").value_or("{}"),
+                                body->OptObjectText("credentials").value_or("")};
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    app::ConnectAccountInput in{*platform, *name, settings->value_or("{}"), credentials->value_or("")};
     auto a = deps_.accounts.Connect(who, in);
     if (!a) return ErrorResponse(a.error());
     return JsonResponse(201, app::ToJson(*a));

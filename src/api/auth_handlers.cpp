@@ -20,14 +20,9 @@ net::Response SessionResponse(int status, const app::Session& s) {
 net::Response Api::Register(const net::Request& r, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto email = body->String("email");
-    if (!email) return ErrorResponse(email.error());
-    auto password = body->String("password");
-    if (!password) return ErrorResponse(password.error());
-    auto name = body->String("name");
-    if (!name) return ErrorResponse(name.error());
+    const auto email = body->String("email"), password = body->String("password"), name = body->String("name");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto s = deps_.auth.Register(*email, *password, *name);
+    auto s = deps_.auth.Register(email, password, name);
     if (!s) return ErrorResponse(s.error());
     return SessionResponse(201, *s);
 }
@@ -35,14 +30,10 @@ net::Response Api::Register(const net::Request& r, const Params&) {
 net::Response Api::Login(const net::Request& r, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto email = body->String("email");
-    if (!email) return ErrorResponse(email.error());
-    auto password = body->String("password");
-    if (!password) return ErrorResponse(password.error());
-    auto workspace_id = body->OptString("workspace_id");
-    if (!workspace_id) return ErrorResponse(workspace_id.error());
+    const auto email = body->String("email"), password = body->String("password");
+    const auto workspace_id = body->OptString("workspace_id");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto s = deps_.auth.Login(*email, *password, *workspace_id);
+    auto s = deps_.auth.Login(email, password, workspace_id);
     if (!s) return ErrorResponse(s.error());
     return SessionResponse(200, *s);
 }
@@ -50,10 +41,9 @@ net::Response Api::Login(const net::Request& r, const Params&) {
 net::Response Api::RefreshSession(const net::Request& r, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto token = body->String("refresh_token");
-    if (!token) return ErrorResponse(token.error());
+    const auto token = body->String("refresh_token");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto s = deps_.auth.Refresh(*token);
+    auto s = deps_.auth.Refresh(token);
     if (!s) return ErrorResponse(s.error());
     return SessionResponse(200, *s);
 }
@@ -61,10 +51,9 @@ net::Response Api::RefreshSession(const net::Request& r, const Params&) {
 net::Response Api::Logout(const net::Request& r, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto token = body->String("refresh_token");
-    if (!token) return ErrorResponse(token.error());
+    const auto token = body->String("refresh_token");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    if (auto ok = deps_.auth.Logout(*token); !ok) return ErrorResponse(ok.error());
+    if (auto ok = deps_.auth.Logout(token); !ok) return ErrorResponse(ok.error());
     return net::Response{204, "", "", {}};
 }
 
@@ -89,10 +78,9 @@ net::Response Api::ListTokens(const net::Request&, const app::Principal& who, co
 net::Response Api::CreateToken(const net::Request& r, const app::Principal& who, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto name = body->String("name");
-    if (!name) return ErrorResponse(name.error());
+    const auto name = body->String("name");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto t = deps_.auth.CreateApiToken(who, *name);
+    auto t = deps_.auth.CreateApiToken(who, name);
     if (!t) return ErrorResponse(t.error());
     auto json = app::ToJson(t->record);
     json["token"] = t->token;  // the only time it is shown
@@ -115,15 +103,12 @@ net::Response Api::ListMembers(const net::Request&, const app::Principal& who, c
 net::Response Api::AddMember(const net::Request& r, const app::Principal& who, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    auto email = body->String("email");
-    if (!email) return ErrorResponse(email.error());
-    auto role_text = body->String("role");
-    if (!role_text) return ErrorResponse(role_text.error());
+    const auto email = body->String("email"), role_text = body->String("role");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto role = domain::ParseRole(*role_text);
+    auto role = domain::ParseRole(role_text);
     if (!role)
         return ErrorResponse(core::FieldError("role", "enum", "role must be viewer, editor, admin or owner").value());
-    auto m = deps_.auth.AddMember(who, *email, *role);
+    auto m = deps_.auth.AddMember(who, email, *role);
     if (!m) return ErrorResponse(m.error());
     return JsonResponse(201, app::ToJson(*m));
 }

@@ -1,13 +1,6 @@
 #include "api/json_body.hpp"
 
 namespace herald::api {
-namespace {
-
-tl::unexpected<core::Error> TypeError(const std::string& key, const std::string& want) {
-    return core::FieldError(key, "type", key + " must be " + want);
-}
-
-}  // namespace
 
 core::Result<JsonBody> JsonBody::Parse(const std::string& body) {
     JsonBody b;
@@ -29,58 +22,90 @@ core::Result<JsonBody> JsonBody::Parse(const std::string& body) {
     return b;
 }
 
-core::Result<std::string> JsonBody::String(const std::string& key) {
+const nlohmann::json* JsonBody::Field(const std::string& key) {
     seen_.insert(key);
-    if (!doc_.contains(key) || doc_[key].is_null()) return core::FieldError(key, "required", key + " is required");
-    if (!doc_[key].is_string()) return TypeError(key, "a string");
-    return doc_[key].get<std::string>();
+    auto it = doc_.find(key);
+    if (it == doc_.end() || it->is_null()) return nullptr;
+    return &*it;
 }
 
-core::Result<std::optional<std::string>> JsonBody::OptString(const std::string& key) {
-    seen_.insert(key);
-    if (!doc_.contains(key) || doc_[key].is_null()) return std::optional<std::string>{};
-    if (!doc_[key].is_string()) return TypeError(key, "a string");
-    return std::optional<std::string>(doc_[key].get<std::string>());
+void JsonBody::TypeError(const std::string& key, const std::string& want) {
+    if (!error_) error_ = core::FieldError(key, "type", key + " must be " + want).value();
 }
 
-core::Result<std::optional<std::vector<std::string>>> JsonBody::OptStringArray(const std::string& key) {
-    seen_.insert(key);
-    if (!doc_.contains(key) || doc_[key].is_null()) return std::optional<std::vector<std::string>>{};
-    const auto& v = doc_[key];
-    if (!v.is_array()) return TypeError(key, "an array of strings");
-    std::vector<std::string> out;
-    for (size_t i = 0; i < v.size(); ++i) {
-        if (!v[i].is_string()) return TypeError(key + "[" + std::to_string(i) + "]", "a string");
-        out.push_back(v[i].get<std::string>());
+std::string JsonBody::String(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) {
+        if (!error_) error_ = core::FieldError(key, "required", key + " is required").value();
+        return {};
     }
-    return std::optional<std::vector<std::string>>(std::move(out));
+    if (!v->is_string()) {
+        TypeError(key, "a string");
+        return {};
+    }
+    return v->get<std::string>();
 }
 
-core::Result<std::optional<std::map<std::string, std::string>>> JsonBody::OptStringMap(const std::string& key) {
-    seen_.insert(key);
-    if (!doc_.contains(key) || doc_[key].is_null()) return std::optional<std::map<std::string, std::string>>{};
-    const auto& v = doc_[key];
-    if (!v.is_object()) return TypeError(key, "an object of strings");
+std::optional<std::string> JsonBody::OptString(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) {
+        TypeError(key, "a string");
+        return std::nullopt;
+    }
+    return v->get<std::string>();
+}
+
+std::optional<std::vector<std::string>> JsonBody::OptStringArray(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_array()) {
+        TypeError(key, "an array of strings");
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v->size(); ++i) {
+        if (!(*v)[i].is_string()) {
+            TypeError(key + "[" + std::to_string(i) + "]", "a string");
+            return std::nullopt;
+        }
+        out.push_back((*v)[i].get<std::string>());
+    }
+    return out;
+}
+
+std::optional<std::map<std::string, std::string>> JsonBody::OptStringMap(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_object()) {
+        TypeError(key, "an object of strings");
+        return std::nullopt;
+    }
     std::map<std::string, std::string> out;
-    for (auto& [k, item] : v.items()) {
-        if (!item.is_string()) return TypeError(key + "." + k, "a string");
+    for (auto& [k, item] : v->items()) {
+        if (!item.is_string()) {
+            TypeError(key + "." + k, "a string");
+            return std::nullopt;
+        }
         out[k] = item.get<std::string>();
     }
-    return std::optional<std::map<std::string, std::string>>(std::move(out));
+    return out;
 }
 
-core::Result<std::optional<std::string>> JsonBody::OptObjectText(const std::string& key) {
-    seen_.insert(key);
-    if (!doc_.contains(key) || doc_[key].is_null()) return std::optional<std::string>{};
-    if (!doc_[key].is_object()) return TypeError(key, "an object");
-    return std::optional<std::string>(doc_[key].dump());
+std::optional<std::string> JsonBody::OptObjectText(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_object()) {
+        TypeError(key, "an object");
+        return std::nullopt;
+    }
+    return v->dump();
 }
 
 core::Status JsonBody::Finish() const {
+    if (error_) return tl::unexpected(*error_);
     for (auto& [key, _] : doc_.items()) {
-        if (!seen_.count(key)) {
-            return core::FieldError(key, "unknown_field", "unknown field '" + key + "'");
-        }
+        if (!seen_.count(key)) return core::FieldError(key, "unknown_field", "unknown field '" + key + "'");
     }
     return {};
 }

@@ -12,28 +12,35 @@
 namespace herald::api {
 
 /// A request body read strictly: it must be a JSON object, every field must have the right
-/// type, and Finish() refuses fields nobody asked for. Every error names the field.
+/// type, and fields nobody asked for are refused. The getters never fail: they remember the
+/// first problem and return an empty value, and Finish() reports it (or the first unknown
+/// field). So a handler reads every field, then checks once; every error names the field.
 class JsonBody {
   public:
     static core::Result<JsonBody> Parse(const std::string& body);
 
     bool Has(const std::string& key) const { return doc_.contains(key); }
-    bool IsNull(const std::string& key) const { return doc_.contains(key) && doc_[key].is_null(); }
 
-    core::Result<std::string> String(const std::string& key);
+    /// Required string.
+    std::string String(const std::string& key);
     /// Absent or null → nullopt.
-    core::Result<std::optional<std::string>> OptString(const std::string& key);
-    core::Result<std::optional<std::vector<std::string>>> OptStringArray(const std::string& key);
-    core::Result<std::optional<std::map<std::string, std::string>>> OptStringMap(const std::string& key);
-    /// A nested JSON object, returned as text (absent → nullopt).
-    core::Result<std::optional<std::string>> OptObjectText(const std::string& key);
+    std::optional<std::string> OptString(const std::string& key);
+    std::optional<std::vector<std::string>> OptStringArray(const std::string& key);
+    std::optional<std::map<std::string, std::string>> OptStringMap(const std::string& key);
+    /// A nested JSON object, returned as text (absent or null → nullopt).
+    std::optional<std::string> OptObjectText(const std::string& key);
 
-    /// Fails on the first field that was not read.
+    /// The first problem met while reading, else the first field that was not read.
     core::Status Finish() const;
 
   private:
+    // The value at `key` if present and not null; marks the key as read.
+    const nlohmann::json* Field(const std::string& key);
+    void TypeError(const std::string& key, const std::string& want);
+
     nlohmann::json doc_;
     std::set<std::string> seen_;
+    std::optional<core::Error> error_;
 };
 
 }  // namespace herald::api

@@ -8,20 +8,9 @@
 namespace herald::api {
 namespace {
 
-// Reads scheduled_at / local_time / timezone; `set` tells whether the body named any of them.
-core::Result<app::ScheduleInput> ReadSchedule(JsonBody& body, bool* set) {
-    if (set) *set = body.Has("scheduled_at") || body.Has("local_time") || body.Has("timezone");
-    app::ScheduleInput s;
-    auto at = body.OptString("scheduled_at");
-    if (!at) return tl::unexpected(at.error());
-    auto local = body.OptString("local_time");
-    if (!local) return tl::unexpected(local.error());
-    auto tz = body.OptString("timezone");
-    if (!tz) return tl::unexpected(tz.error());
-    s.scheduled_at = *at;
-    s.local_time = *local;
-    s.timezone = *tz;
-    return s;
+// Reads scheduled_at / local_time / timezone.
+app::ScheduleInput ReadSchedule(JsonBody& body) {
+    return app::ScheduleInput{body.OptString("scheduled_at"), body.OptString("local_time"), body.OptString("timezone")};
 }
 
 bool IsId(const std::string& s) {
@@ -34,18 +23,10 @@ net::Response Api::CreatePost(const net::Request& r, const app::Principal& who, 
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
     app::CreatePostInput in;
-    auto text = body->String("text");
-    if (!text) return ErrorResponse(text.error());
-    in.text = *text;
-    auto variants = body->OptStringMap("variants");
-    if (!variants) return ErrorResponse(variants.error());
-    if (*variants) in.variants = **variants;
-    auto accounts = body->OptStringArray("account_ids");
-    if (!accounts) return ErrorResponse(accounts.error());
-    if (*accounts) in.account_ids = **accounts;
-    auto schedule = ReadSchedule(*body, nullptr);
-    if (!schedule) return ErrorResponse(schedule.error());
-    in.schedule = *schedule;
+    in.text = body->String("text");
+    in.variants = body->OptStringMap("variants").value_or(std::map<std::string, std::string>{});
+    in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
+    in.schedule = ReadSchedule(*body);
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.Create(who, in);
     if (!post) return ErrorResponse(post.error());
@@ -109,24 +90,15 @@ net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, 
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
     app::UpdatePostInput in;
-    if (body->Has("text")) {
-        auto text = body->String("text");
-        if (!text) return ErrorResponse(text.error());
-        in.text = *text;
-    }
-    if (body->Has("variants")) {
-        auto variants = body->OptStringMap("variants");
-        if (!variants) return ErrorResponse(variants.error());
-        in.variants = variants->value_or(std::map<std::string, std::string>{});
-    }
+    // Absent fields keep their value; a present variants/account_ids replaces the old one.
+    if (body->Has("text")) in.text = body->String("text");
+    if (body->Has("variants"))
+        in.variants = body->OptStringMap("variants").value_or(std::map<std::string, std::string>{});
     if (body->Has("account_ids")) {
-        auto accounts = body->OptStringArray("account_ids");
-        if (!accounts) return ErrorResponse(accounts.error());
-        in.account_ids = accounts->value_or(std::vector<std::string>{});
+        in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
     }
-    auto schedule = ReadSchedule(*body, &in.schedule_set);
-    if (!schedule) return ErrorResponse(schedule.error());
-    in.schedule = *schedule;
+    in.schedule_set = body->Has("scheduled_at") || body->Has("local_time") || body->Has("timezone");
+    in.schedule = ReadSchedule(*body);
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.Update(who, p[0], in);
     if (!post) return ErrorResponse(post.error());
