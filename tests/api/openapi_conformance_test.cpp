@@ -1,0 +1,836 @@
+// The OpenAPI document against the code: every route is documented, and every real answer of the
+// running server (successes and the main errors) conforms to what the document says.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "openapi_validator.hpp"
+#include "server_fixture.hpp"
+
+namespace herald::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const OpenApiSpec& Spec() {
+    static const OpenApiSpec spec = OpenApiSpec::Load(HERALD_OPENAPI_PATH);
+    return spec;
+}
+
+struct Route {
+    std::string method;
+    std::string pattern;  ///< as registered, "{}" for a path parameter
+    bool open;            ///< needs no token
+};
+
+// Every route the server answers. KEEP IN STEP with the Api constructor in src/api/api.cpp (and
+// Api::AcceptEvents for the WebSocket): a route added there must be added here and documented in
+// src/api/openapi.json, or OpenApiDocument.DocumentsEveryRouteAndNothingElse fails.
+const std::vector<Route> kRoutes = {
+    {"GET", "/healthz", true},
+    {"GET", "/readyz", true},
+    {"GET", "/api/v1/openapi.json", true},
+    {"POST", "/api/v1/auth/register", true},
+    {"POST", "/api/v1/auth/login", true},
+    {"POST", "/api/v1/auth/refresh", true},
+    {"POST", "/api/v1/auth/logout", true},
+    {"GET", "/api/v1/me", false},
+    {"GET", "/api/v1/tokens", false},
+    {"POST", "/api/v1/tokens", false},
+    {"DELETE", "/api/v1/tokens/{}", false},
+    {"GET", "/api/v1/members", false},
+    {"POST", "/api/v1/members", false},
+    {"GET", "/api/v1/accounts", false},
+    {"POST", "/api/v1/accounts", false},
+    {"GET", "/api/v1/accounts/{}", false},
+    {"GET", "/api/v1/accounts/{}/sandbox/posts", false},
+    {"GET", "/api/v1/posts", false},
+    {"POST", "/api/v1/posts", false},
+    {"GET", "/api/v1/posts/{}", false},
+    {"PATCH", "/api/v1/posts/{}", false},
+    {"DELETE", "/api/v1/posts/{}", false},
+    {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
+};
+
+// A well-formed id that names nothing.
+constexpr const char* kUnknownId = "0123456789abcdef0123456789";
+
+std::string Join(const std::vector<std::string>& problems) {
+    std::string out;
+    for (const auto& p : problems) out += "\n  - " + p;
+    return out;
+}
+
+std::string Key(const std::string& method, const std::string& path_template) {
+    return method + " " + NormalizePathTemplate(path_template);
+}
+
+std::string Fill(const std::string& pattern, const std::string& id) {
+    std::string out = pattern;
+    for (auto pos = out.find("{}"); pos != std::string::npos; pos = out.find("{}")) out.replace(pos, 2, id);
+    return out;
+}
+
+// The body as JSON; null for an empty body, the raw text (which no object schema accepts) for non-JSON.
+nlohmann::json BodyOf(const HttpResult& r) {
+    if (r.body.empty()) return nullptr;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) {
+        ADD_FAILURE() << "response is not JSON: " << r.body;
+        return r.body;
+    }
+    return j;
+}
+
+std::string NowRfc3339() {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A post as the server sends it, for the validator's own tests.
+nlohmann::json SamplePost() {
+    return {{"id", "0190a1b2c3d4e5f60718293a4b"},
+            {"status", "published"},
+            {"text", "hello"},
+            {"variants", {{"sandbox", "hello, sandbox"}}},
+            {"account_ids", {"0190a1b2c3d4e5f60718293a4c"}},
+            {"scheduled_at", "2026-12-01T09:00:00Z"},
+            {"local_time", nullptr},
+            {"timezone", nullptr},
+            {"created_by", "0190a1b2c3d4e5f60718293a4d"},
+            {"created_at", "2026-11-30T09:00:00.250Z"},
+            {"updated_at", "2026-12-01T09:00:01Z"},
+            {"deliveries",
+             {{{"id", "0190a1b2c3d4e5f60718293a4e"},
+               {"account_id", "0190a1b2c3d4e5f60718293a4c"},
+               {"status", "published"},
+               {"attempts", 1},
+               {"remote_id", "r1"},
+               {"url", "https://sandbox.herald.invalid/a/posts/r1"},
+               {"error", nullptr},
+               {"next_attempt_at", nullptr},
+               {"published_at", "2026-12-01T09:00:01Z"},
+               {"updated_at", "2026-12-01T09:00:01Z"}}}}};
+}
+
+bool Mentions(const std::vector<std::string>& problems, const std::string& text) {
+    for (const auto& p : problems) {
+        if (p.find(text) != std::string::npos) return true;
+    }
+    return false;
+}
+
+// ---- the document itself ------------------------------------------------------------------
+
+TEST(OpenApiDocument, IsOpenApi31WithoutDanglingReferences) {
+    const auto& doc = Spec().document();
+    EXPECT_EQ(doc.value("openapi", ""), "3.1.0");
+    EXPECT_TRUE(doc["info"].contains("title"));
+    EXPECT_TRUE(doc["info"].contains("version"));
+    EXPECT_TRUE(Spec().DanglingRefs().empty()) << Join(Spec().DanglingRefs());
+    EXPECT_EQ(doc["components"]["securitySchemes"]["bearer"].value("scheme", ""), "bearer");
+    // The binary embeds the file in a raw string literal with this delimiter (openapi_data.cpp.in).
+    EXPECT_EQ(ReadFile(HERALD_OPENAPI_PATH).find(")HERALD_OPENAPI\""), std::string::npos);
+}
+
+TEST(OpenApiDocument, DocumentsEveryRouteAndNothingElse) {
+    std::set<std::string> routes;
+    for (const auto& r : kRoutes) {
+        routes.insert(Key(r.method, r.pattern));
+        EXPECT_TRUE(Spec().HasOperation(r.method, r.pattern)) << r.method << " " << r.pattern << " is not documented";
+    }
+    for (const auto& op : Spec().Operations()) {
+        const auto space = op.find(' ');
+        EXPECT_TRUE(routes.count(Key(op.substr(0, space), op.substr(space + 1))))
+            << op << " is documented but the server has no such route";
+    }
+    EXPECT_EQ(Spec().Operations().size(), kRoutes.size());
+}
+
+TEST(OpenApiDocument, OnlyTheOpenEndpointsSkipAuthentication) {
+    const auto& doc = Spec().document();
+    ASSERT_EQ(doc["security"], nlohmann::json::parse(R"([{"bearer": []}])"));
+    for (const auto& r : kRoutes) {
+        for (const auto& [path, item] : doc["paths"].items()) {
+            if (NormalizePathTemplate(path) != NormalizePathTemplate(r.pattern)) continue;
+            std::string method = r.method;
+            for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            const auto& op = item[method];
+            if (r.open) {
+                EXPECT_EQ(op.value("security", nlohmann::json()), nlohmann::json::array()) << r.method << " " << path;
+            } else {
+                EXPECT_FALSE(op.contains("security")) << r.method << " " << path << " should inherit bearer";
+                EXPECT_TRUE(op["responses"].contains("401")) << r.method << " " << path << " documents no 401";
+            }
+        }
+    }
+}
+
+TEST(OpenApiDocument, EveryErrorStatusUsesTheErrorShape) {
+    const nlohmann::json error = {{"error", {{"code", "not_found"}, {"message", "m"}, {"details", {{"k", "v"}}}}}};
+    for (const auto& r : kRoutes) {
+        std::string method = r.method;
+        for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const auto& [path, item] : Spec().document()["paths"].items()) {
+            if (NormalizePathTemplate(path) != NormalizePathTemplate(r.pattern)) continue;
+            for (const auto& [status, _] : item[method]["responses"].items()) {
+                if (status < "400" || (r.pattern == "/readyz" && status == "503")) continue;  // readyz: Readiness
+                auto problems = Spec().CheckResponse(r.method, r.pattern, std::stoi(status), error);
+                EXPECT_TRUE(problems.empty()) << Join(problems);
+            }
+        }
+    }
+}
+
+TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
+    int bodies = 0;
+    for (const auto& r : kRoutes) {
+        if (r.method != "POST" && r.method != "PATCH") continue;
+        ++bodies;
+        auto problems = Spec().CheckRequestBody(r.method, r.pattern, {{"no_such_field", "x"}});
+        EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
+            << r.method << " " << r.pattern << Join(problems);
+    }
+    EXPECT_EQ(bodies, 9);
+}
+
+// ---- the validator: it must be able to fail -------------------------------------------------
+
+TEST(OpenApiValidator, AcceptsAConformingPost) {
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, SamplePost());
+    EXPECT_TRUE(problems.empty()) << Join(problems);
+    // A template with "{}" finds the same operation.
+    EXPECT_TRUE(Spec().CheckResponse("GET", "/api/v1/posts/{}", 200, SamplePost()).empty());
+}
+
+TEST(OpenApiValidator, CatchesAMissingRequiredField) {
+    auto post = SamplePost();
+    post.erase("updated_at");
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("required property \"updated_at\" is missing"));
+
+    post = SamplePost();
+    post["deliveries"][0].erase("error");
+    problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("at \"/deliveries/0\": required property \"error\" is missing"));
+}
+
+TEST(OpenApiValidator, CatchesAWrongType) {
+    auto post = SamplePost();
+    post["deliveries"][0]["attempts"] = "1";
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("at \"/deliveries/0/attempts\": expected integer, got string"));
+
+    post["deliveries"][0]["attempts"] = 1.5;  // a number, but not an integer
+    problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("expected integer, got number"));
+
+    post = SamplePost();
+    post["text"] = nullptr;  // not nullable
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post)),
+                HasSubstr("at \"/text\": expected string, got null"));
+    post = SamplePost();
+    post["scheduled_at"] = 1764579600;  // nullable, but a string when present
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post)),
+                HasSubstr("expected string or null, got integer"));
+}
+
+TEST(OpenApiValidator, CatchesAnExtraField) {
+    auto post = SamplePost();
+    post["deliveries"][0]["secret"] = "x";
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("at \"/deliveries/0\": property \"secret\" is not allowed"));
+}
+
+TEST(OpenApiValidator, CatchesABadEnumValue) {
+    auto post = SamplePost();
+    post["status"] = "posted";
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post);
+    EXPECT_THAT(Join(problems), HasSubstr("at \"/status\": \"posted\" is not one of"));
+
+    nlohmann::json member = {{"user_id", "0190a1b2c3d4e5f60718293a4b"}, {"email", "a@b.c"}, {"name", "A"}};
+    member["role"] = "superuser";
+    EXPECT_THAT(Join(Spec().CheckResponse("POST", "/api/v1/members", 201, member)), HasSubstr("\"superuser\""));
+}
+
+TEST(OpenApiValidator, CatchesAnUndocumentedStatusOrOperation) {
+    auto problems = Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 418, SamplePost());
+    EXPECT_THAT(Join(problems), HasSubstr("status 418 is not documented"));
+    problems = Spec().CheckResponse("PUT", "/api/v1/posts/{post_id}", 200, SamplePost());
+    EXPECT_THAT(Join(problems), HasSubstr("PUT /api/v1/posts/{post_id} is not documented"));
+    EXPECT_FALSE(Spec().HasOperation("PUT", "/api/v1/posts/{}"));
+    EXPECT_FALSE(Spec().HasOperation("GET", "/api/v1/nothing"));
+}
+
+TEST(OpenApiValidator, ChecksFormatsPatternsAndLimits) {
+    auto post = SamplePost();
+    post["created_at"] = "2026-12-01 09:00:00";
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post)),
+                HasSubstr("at \"/created_at\": \"2026-12-01 09:00:00\" is not an RFC 3339 date-time"));
+    post = SamplePost();
+    post["id"] = "42";
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/posts/{post_id}", 200, post)),
+                HasSubstr("does not match pattern"));
+
+    EXPECT_TRUE(IsRfc3339DateTime("2026-12-01T09:00:00Z"));
+    EXPECT_TRUE(IsRfc3339DateTime("2024-02-29T23:59:59.123+01:00"));
+    EXPECT_FALSE(IsRfc3339DateTime("2025-02-29T00:00:00Z"));
+    EXPECT_FALSE(IsRfc3339DateTime("2026-12-01T09:00Z"));
+    EXPECT_FALSE(IsRfc3339DateTime("2026-12-01T09:00:00"));
+    EXPECT_FALSE(IsRfc3339DateTime("2026-12-01T24:00:00Z"));
+
+    const nlohmann::json ok = {{"text", "hi"}, {"account_ids", {"0190a1b2c3d4e5f60718293a4c"}}};
+    EXPECT_TRUE(Spec().CheckRequestBody("POST", "/api/v1/posts", ok).empty());
+    auto none = ok;
+    none["account_ids"] = nlohmann::json::array();
+    EXPECT_THAT(Join(Spec().CheckRequestBody("POST", "/api/v1/posts", none)), HasSubstr("fewer than 1 items"));
+    EXPECT_THAT(Join(Spec().CheckRequestBody("POST", "/api/v1/auth/register",
+                                             {{"email", "a@b.c"}, {"password", "short"}, {"name", "A"}})),
+                HasSubstr("shorter than 8"));
+    EXPECT_THAT(Join(Spec().CheckRequestBody("GET", "/api/v1/posts", ok)), HasSubstr("no request body"));
+}
+
+TEST(OpenApiValidator, ChecksBodilessResponses) {
+    EXPECT_TRUE(Spec().CheckResponse("DELETE", "/api/v1/posts/{post_id}", 204, nullptr).empty());
+    EXPECT_THAT(Join(Spec().CheckResponse("DELETE", "/api/v1/posts/{post_id}", 204, nlohmann::json::object())),
+                HasSubstr("documented without a body"));
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/me", 200, nullptr)), HasSubstr("expected object, got null"));
+}
+
+TEST(OpenApiValidator, ChecksOneOfAndConst) {
+    const nlohmann::json deleted = {{"type", "post.deleted"}, {"data", {{"id", "0190a1b2c3d4e5f60718293a4b"}}}};
+    EXPECT_TRUE(Spec().CheckSchema("Event", deleted).empty()) << Join(Spec().CheckSchema("Event", deleted));
+    const nlohmann::json created = {{"type", "post.created"}, {"data", SamplePost()}};
+    EXPECT_TRUE(Spec().CheckSchema("Event", created).empty()) << Join(Spec().CheckSchema("Event", created));
+
+    auto wrong = deleted;
+    wrong["type"] = "post.exploded";
+    EXPECT_THAT(Join(Spec().CheckSchema("Event", wrong)), HasSubstr("matches none of the oneOf alternatives"));
+    wrong = created;
+    wrong["type"] = "delivery.updated";  // a post is not a delivery event's data
+    EXPECT_THAT(Join(Spec().CheckSchema("Event", wrong)), HasSubstr("matches none of the oneOf alternatives"));
+    // The explanation comes from the nearest alternative, not from all of them.
+    nlohmann::json delivery = {
+        {"type", "delivery.updated"},
+        {"data", {{"post_id", "0190a1b2c3d4e5f60718293a4b"}, {"delivery", SamplePost()["deliveries"][0]}}}};
+    auto problems = Spec().CheckSchema("Event", delivery);
+    EXPECT_THAT(Join(problems), HasSubstr("oneOf[2] at \"/data\": required property \"post_status\" is missing"));
+    EXPECT_THAT(Join(problems), Not(HasSubstr("oneOf[0]")));
+    delivery["data"]["post_status"] = "published";
+    EXPECT_TRUE(Spec().CheckSchema("Event", delivery).empty()) << Join(Spec().CheckSchema("Event", delivery));
+
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/healthz", 200, {{"status", "fine"}})),
+                HasSubstr("expected \"ok\", got \"fine\""));
+}
+
+TEST(OpenApiValidator, ReportsWhatItCannotCheck) {
+    const OpenApiSpec spec(nlohmann::json::parse(R"({
+        "openapi": "3.1.0",
+        "paths": {"/x": {"get": {"responses": {
+            "200": {"content": {"application/json": {"schema": {"type": "object", "patternProperties": {}}}}},
+            "201": {"content": {"application/json": {"schema": {"type": "string", "format": "email"}}}},
+            "202": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Missing"}}}}
+        }}}}
+    })"));
+    EXPECT_THAT(Join(spec.CheckResponse("GET", "/x", 200, nlohmann::json::object())), HasSubstr("patternProperties"));
+    EXPECT_THAT(Join(spec.CheckResponse("GET", "/x", 201, "a@b.c")), HasSubstr("format \"email\""));
+    EXPECT_THAT(Join(spec.CheckResponse("GET", "/x", 202, 1)), HasSubstr("points nowhere"));
+    EXPECT_EQ(spec.DanglingRefs().size(), 1u);
+}
+
+// ---- the running server -------------------------------------------------------------------
+
+class OpenApiConformance : public ServerFixture {
+  protected:
+    // Checks a real answer: the expected status, and a body the document allows for it.
+    // Records the operation as exercised when the status is a success.
+    nlohmann::json Expect(int status, const std::string& method, const std::string& path_template,
+                          const HttpResult& r) {
+        EXPECT_EQ(r.status, status) << method << " " << path_template << " answered: " << r.body;
+        auto body = BodyOf(r);
+        auto problems = Spec().CheckResponse(method, path_template, r.status, body);
+        EXPECT_TRUE(problems.empty()) << "the answer to " << method << " " << path_template
+                                      << " does not conform:" << Join(problems) << "\nbody: " << r.body;
+        if (!body.is_null()) {
+            const auto type = r.headers.find("content-type");
+            EXPECT_TRUE(type != r.headers.end() && type->second.find("application/json") != std::string::npos)
+                << method << " " << path_template << " sent a JSON body without Content-Type: application/json";
+        }
+        if (r.status == 101 || (r.status >= 200 && r.status < 300)) exercised_.insert(Key(method, path_template));
+        return body;
+    }
+
+    // Sends a request whose body the document must accept, then checks the answer.
+    nlohmann::json Send(int status, const std::string& method, const std::string& path_template,
+                        const std::string& target, const nlohmann::json& body, const std::string& token) {
+        auto problems = Spec().CheckRequestBody(method, path_template, body);
+        EXPECT_TRUE(problems.empty()) << "the test sends a body the document refuses:" << Join(problems);
+        const HttpResult r =
+            method == "PATCH" ? client().Patch(target, body, token) : client().Post(target, body, token);
+        return Expect(status, method, path_template, r);
+    }
+
+    // Checks an error answer and its code.
+    void ExpectError(int status, const std::string& code, const std::string& method, const std::string& path_template,
+                     const HttpResult& r) {
+        auto body = Expect(status, method, path_template, r);
+        EXPECT_EQ(body["error"].value("code", ""), code) << r.body;
+    }
+
+    // A post scheduled for now, published by the sandbox; returns its id.
+    std::string PublishedPost(const TestUser& u, const std::string& account_id) {
+        auto post = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                         {{"text", "going out now"}, {"account_ids", {account_id}}, {"scheduled_at", NowRfc3339()}},
+                         u.access_token);
+        const std::string id = post.value("id", "");
+        auto last = WaitForPostStatus(u, id, "published", std::chrono::seconds(10));
+        EXPECT_EQ(last.value("status", ""), "published") << last.dump();
+        return id;
+    }
+
+    std::string DraftPost(const TestUser& u, const std::string& account_id) {
+        auto post = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                         {{"text", "a draft"}, {"account_ids", {account_id}}}, u.access_token);
+        return post.value("id", "");
+    }
+
+    std::set<std::string> exercised_;
+};
+
+TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
+    Expect(200, "GET", "/healthz", client().Get("/healthz"));
+    auto ready = Expect(200, "GET", "/readyz", client().Get("/readyz"));
+    EXPECT_EQ(ready.value("status", ""), "ready");
+    Expect(200, "GET", "/api/v1/openapi.json", client().Get("/api/v1/openapi.json"));
+
+    // Sessions.
+    auto session = Send(201, "POST", "/api/v1/auth/register", "/api/v1/auth/register",
+                        {{"email", "Owner@Example.com"}, {"password", "correct horse"}, {"name", "Owner"}}, "");
+    EXPECT_EQ(session["user"].value("email", ""), "owner@example.com");
+    EXPECT_EQ(session.value("role", ""), "owner");
+    session = Send(200, "POST", "/api/v1/auth/login", "/api/v1/auth/login",
+                   {{"email", "owner@example.com"}, {"password", "correct horse"}}, "");
+    session = Send(200, "POST", "/api/v1/auth/refresh", "/api/v1/auth/refresh",
+                   {{"refresh_token", session.value("refresh_token", "")}}, "");
+    TestUser u;
+    u.access_token = session.value("access_token", "");
+    u.refresh_token = session.value("refresh_token", "");
+    const std::string& token = u.access_token;
+    auto me = Expect(200, "GET", "/api/v1/me", client().Get("/api/v1/me", token));
+    EXPECT_EQ(me.value("role", ""), "owner");
+
+    // Personal API tokens.
+    auto created = Send(201, "POST", "/api/v1/tokens", "/api/v1/tokens", {{"name", "ci"}}, token);
+    const std::string pat = created.value("token", "");
+    Expect(200, "GET", "/api/v1/me", client().Get("/api/v1/me", pat));
+    auto tokens = Expect(200, "GET", "/api/v1/tokens", client().Get("/api/v1/tokens", token));
+    EXPECT_EQ(tokens["items"].size(), 1u);
+    Expect(204, "DELETE", "/api/v1/tokens/{token_id}",
+           client().Delete("/api/v1/tokens/" + created.value("id", ""), token));
+
+    // Members.
+    const TestUser other = Register("Other");
+    auto member =
+        Send(201, "POST", "/api/v1/members", "/api/v1/members", {{"email", other.email}, {"role", "editor"}}, token);
+    EXPECT_EQ(member.value("role", ""), "editor");
+    auto members = Expect(200, "GET", "/api/v1/members", client().Get("/api/v1/members", token));
+    EXPECT_EQ(members["items"].size(), 2u);
+
+    // Accounts.
+    auto account = Send(201, "POST", "/api/v1/accounts", "/api/v1/accounts",
+                        {{"platform", "sandbox"},
+                         {"name", "Sandbox"},
+                         {"settings", {{"mode", "ok"}}},
+                         {"credentials", {{"api_key", "k"}}}},
+                        token);
+    EXPECT_TRUE(account.value("has_credentials", false));
+    const std::string account_id = account.value("id", "");
+    Expect(200, "GET", "/api/v1/accounts", client().Get("/api/v1/accounts", token));
+    Expect(200, "GET", "/api/v1/accounts/{account_id}", client().Get("/api/v1/accounts/" + account_id, token));
+
+    // Live events: listen before anything changes, so every kind of message arrives.
+    WsClient ws;
+    const int upgrade = ws.Connect(port(), "/api/v1/events", {{"Authorization", "Bearer " + token}});
+    HttpResult upgraded;
+    upgraded.status = upgrade;
+    Expect(101, "GET", "/api/v1/events", upgraded);
+
+    // Posts: a draft is created, changed and deleted; another goes out.
+    const std::string draft = DraftPost(u, account_id);
+    auto changed =
+        Send(200, "PATCH", "/api/v1/posts/{post_id}", "/api/v1/posts/" + draft,
+             {{"text", "a better draft"}, {"local_time", "2031-06-01T09:00"}, {"timezone", "Europe/Berlin"}}, token);
+    EXPECT_EQ(changed.value("status", ""), "scheduled");
+    EXPECT_EQ(changed.value("scheduled_at", ""), "2031-06-01T07:00:00Z");
+    Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + draft, token));
+    Expect(204, "DELETE", "/api/v1/posts/{post_id}", client().Delete("/api/v1/posts/" + draft, token));
+    const std::string published = PublishedPost(u, account_id);
+    DraftPost(u, account_id);
+
+    auto page = Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts?limit=1", token));
+    ASSERT_EQ(page["items"].size(), 1u);
+    ASSERT_TRUE(page["next_cursor"].is_string());
+    page = Expect(200, "GET", "/api/v1/posts",
+                  client().Get("/api/v1/posts?limit=1&cursor=" + page["next_cursor"].get<std::string>(), token));
+    EXPECT_EQ(page["items"][0].value("id", ""), published);
+    page = Expect(200, "GET", "/api/v1/posts",
+                  client().Get("/api/v1/posts?status=published&account_id=" + account_id +
+                                   "&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00%2B01:00&limit=200",
+                               token));
+    ASSERT_EQ(page["items"].size(), 1u);
+    EXPECT_TRUE(page["next_cursor"].is_null());
+
+    auto received = Expect(200, "GET", "/api/v1/accounts/{account_id}/sandbox/posts",
+                           client().Get("/api/v1/accounts/" + account_id + "/sandbox/posts", token));
+    ASSERT_EQ(received["items"].size(), 1u);
+    EXPECT_EQ(received["items"][0].value("text", ""), "going out now");
+
+    // Every message conforms to the Event schema; all four kinds came.
+    std::set<std::string> kinds;
+    bool delivered = false;
+    for (int i = 0; i < 50 && !(kinds.size() == 4 && delivered); ++i) {
+        auto message = ws.Read(std::chrono::seconds(10));
+        if (!message) break;
+        auto event = nlohmann::json::parse(*message, nullptr, false);
+        auto problems = Spec().CheckSchema("Event", event);
+        EXPECT_TRUE(problems.empty()) << "event does not conform:" << Join(problems) << "\n" << *message;
+        kinds.insert(event.value("type", ""));
+        if (event.value("type", "") == "delivery.updated" &&
+            event["data"]["delivery"].value("status", "") == "published") {
+            delivered = true;
+        }
+    }
+    EXPECT_EQ(kinds, (std::set<std::string>{"post.created", "post.updated", "post.deleted", "delivery.updated"}));
+    EXPECT_TRUE(delivered);
+
+    Send(204, "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", {{"refresh_token", u.refresh_token}}, "");
+
+    for (const auto& op : Spec().Operations()) {
+        const auto space = op.find(' ');
+        EXPECT_TRUE(exercised_.count(Key(op.substr(0, space), op.substr(space + 1))))
+            << op << " was not exercised with a success status";
+    }
+}
+
+TEST_F(OpenApiConformance, ServesTheDocumentOnDisk) {
+    auto served = Expect(200, "GET", "/api/v1/openapi.json", client().Get("/api/v1/openapi.json"));
+    // Not EXPECT_EQ: printing two 60 kB documents would hide the message.
+    EXPECT_TRUE(served == Spec().document()) << "the binary serves a different document than " << HERALD_OPENAPI_PATH
+                                             << "; the embedded copy is stale (re-run cmake)";
+}
+
+TEST_F(OpenApiConformance, AuthErrorsConform) {
+    const TestUser u = Register();
+    const std::string reg = "/api/v1/auth/register";
+    ExpectError(400, "invalid_argument", "POST", reg,
+                client().Post(reg, {{"email", "a@example.com"}, {"password", "short"}, {"name", "A"}}));
+    ExpectError(
+        400, "invalid_argument", "POST", reg,
+        client().Post(reg, {{"email", "a@example.com"}, {"password", "correct horse"}, {"name", "A"}, {"x", 1}}));
+    ExpectError(400, "invalid_argument", "POST", reg, client().Request("POST", reg, "{\"email\":"));
+    ExpectError(400, "invalid_argument", "POST", reg, client().Request("POST", reg, "[1]"));
+    ExpectError(409, "already_exists", "POST", reg,
+                client().Post(reg, {{"email", u.email}, {"password", "correct horse"}, {"name", "Again"}}));
+
+    const std::string login = "/api/v1/auth/login";
+    ExpectError(401, "unauthenticated", "POST", login,
+                client().Post(login, {{"email", u.email}, {"password", "wrong horse"}}));
+    ExpectError(400, "invalid_argument", "POST", login, client().Post(login, {{"email", u.email}, {"password", 7}}));
+
+    const std::string refresh = "/api/v1/auth/refresh";
+    auto next = Expect(200, "POST", refresh, client().Post(refresh, {{"refresh_token", u.refresh_token}}));
+    // The old refresh token is used up; replaying it is refused (and revokes the family).
+    ExpectError(401, "unauthenticated", "POST", refresh, client().Post(refresh, {{"refresh_token", u.refresh_token}}));
+    ExpectError(401, "unauthenticated", "POST", refresh, client().Post(refresh, {{"refresh_token", "hrt_nonsense"}}));
+    ExpectError(400, "invalid_argument", "POST", refresh, client().Post(refresh, nlohmann::json::object()));
+
+    const std::string logout = "/api/v1/auth/logout";
+    ExpectError(401, "unauthenticated", "POST", logout, client().Post(logout, {{"refresh_token", "hrt_nonsense"}}));
+    ExpectError(400, "invalid_argument", "POST", logout, client().Post(logout, {{"refresh_token", nullptr}}));
+    Expect(204, "POST", logout, client().Post(logout, {{"refresh_token", next.value("refresh_token", "")}}));
+}
+
+TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
+    const TestUser u = Register();
+    int checked = 0;
+    for (const auto& r : kRoutes) {
+        if (r.open || r.pattern == "/api/v1/events") continue;
+        const std::string target = Fill(r.pattern, kUnknownId);
+        const std::string body = (r.method == "POST" || r.method == "PATCH") ? "{}" : "";
+        for (const std::string& header : {std::string(), std::string("Bearer not-a-token"),
+                                          std::string("Bearer hpat_not-a-token"), std::string("Basic abc")}) {
+            std::map<std::string, std::string> headers;
+            if (!header.empty()) headers["Authorization"] = header;
+            auto res = client().Request(r.method, target, body, headers);
+            ExpectError(401, "unauthenticated", r.method, r.pattern, res);
+            EXPECT_EQ(res.headers["www-authenticate"], "Bearer") << r.method << " " << target;
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 15 * 4);
+
+    // A revoked API token stops working at once.
+    auto created =
+        Expect(201, "POST", "/api/v1/tokens", client().Post("/api/v1/tokens", {{"name", "t"}}, u.access_token));
+    const std::string pat = created.value("token", "");
+    Expect(200, "GET", "/api/v1/me", client().Get("/api/v1/me", pat));
+    Expect(204, "DELETE", "/api/v1/tokens/{token_id}",
+           client().Delete("/api/v1/tokens/" + created.value("id", ""), u.access_token));
+    ExpectError(401, "unauthenticated", "GET", "/api/v1/me", client().Get("/api/v1/me", pat));
+    auto tokens = Expect(200, "GET", "/api/v1/tokens", client().Get("/api/v1/tokens", u.access_token));
+    ASSERT_EQ(tokens["items"].size(), 1u);
+    EXPECT_TRUE(tokens["items"][0].value("revoked", false));
+}
+
+TEST_F(OpenApiConformance, AnotherWorkspacesThingsAreNotFound) {
+    const TestUser owner = Register("Owner");
+    const TestUser stranger = Register("Stranger");
+    const std::string account = SandboxAccount(owner);
+    const std::string post = DraftPost(owner, account);
+    auto created = Expect(201, "POST", "/api/v1/tokens",
+                          client().Post("/api/v1/tokens", {{"name", "owner's"}}, owner.access_token));
+    const std::string& t = stranger.access_token;
+
+    ExpectError(404, "not_found", "GET", "/api/v1/accounts/{account_id}",
+                client().Get("/api/v1/accounts/" + account, t));
+    ExpectError(404, "not_found", "GET", "/api/v1/accounts/{account_id}/sandbox/posts",
+                client().Get("/api/v1/accounts/" + account + "/sandbox/posts", t));
+    ExpectError(404, "not_found", "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, t));
+    ExpectError(404, "not_found", "PATCH", "/api/v1/posts/{post_id}",
+                client().Patch("/api/v1/posts/" + post, {{"text", "mine now"}}, t));
+    ExpectError(404, "not_found", "DELETE", "/api/v1/posts/{post_id}", client().Delete("/api/v1/posts/" + post, t));
+    ExpectError(404, "not_found", "DELETE", "/api/v1/tokens/{token_id}",
+                client().Delete("/api/v1/tokens/" + created.value("id", ""), t));
+    // Nothing leaked: the owner's things are intact.
+    Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, owner.access_token));
+    auto page = Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", t));
+    EXPECT_TRUE(page["items"].empty());
+
+    // A path no route has: the same error shape.
+    auto nowhere = client().Get("/api/v1/nowhere", t);
+    EXPECT_EQ(nowhere.status, 404);
+    EXPECT_TRUE(Spec().CheckNamedResponse("NotFound", BodyOf(nowhere)).empty()) << nowhere.body;
+}
+
+TEST_F(OpenApiConformance, ValidationErrorsGet400) {
+    const TestUser u = Register();
+    const std::string& t = u.access_token;
+    const std::string account = SandboxAccount(u);
+    auto field_of = [](const nlohmann::json& body) { return body["error"]["details"].value("field", ""); };
+
+    // Posts.
+    auto body = Expect(400, "POST", "/api/v1/posts",
+                       client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", nlohmann::json::array()}}, t));
+    EXPECT_EQ(field_of(body), "account_ids");
+    body = Expect(400, "POST", "/api/v1/posts",
+                  client().Post("/api/v1/posts", {{"text", 5}, {"account_ids", {account}}}, t));
+    EXPECT_EQ(field_of(body), "text");
+    body = Expect(400, "POST", "/api/v1/posts",
+                  client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {account}}, {"when", "now"}}, t));
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "unknown_field");
+    body =
+        Expect(400, "POST", "/api/v1/posts",
+               client().Post("/api/v1/posts",
+                             {{"text", "x"}, {"account_ids", {account}}, {"scheduled_at", "2000-01-01T00:00:00Z"}}, t));
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "not_in_past");
+    body = Expect(400, "POST", "/api/v1/posts",
+                  client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {kUnknownId}}}, t));
+    EXPECT_EQ(field_of(body), "account_ids[0]");
+    const std::string draft = DraftPost(u, account);
+    body = Expect(400, "PATCH", "/api/v1/posts/{post_id}",
+                  client().Patch("/api/v1/posts/" + draft, {{"scheduled_at", "tomorrow"}}, t));
+    EXPECT_EQ(field_of(body), "scheduled_at");
+    Expect(400, "PATCH", "/api/v1/posts/{post_id}", client().Patch("/api/v1/posts/" + draft, {{"colour", "red"}}, t));
+    Expect(400, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/%zz", t));
+
+    // The post list's query parameters.
+    for (const std::string query : {"limit=0", "limit=201", "limit=ten", "status=posted", "cursor=abc",
+                                    "from=yesterday", "to=2026-12-01", "colour=red"}) {
+        Expect(400, "GET", "/api/v1/posts", client().Get("/api/v1/posts?" + query, t));
+    }
+
+    // Accounts, tokens, members.
+    body = Expect(400, "POST", "/api/v1/accounts",
+                  client().Post("/api/v1/accounts", {{"platform", "myspace"}, {"name", "old"}}, t));
+    EXPECT_EQ(field_of(body), "platform");
+    body = Expect(400, "POST", "/api/v1/accounts",
+                  client().Post("/api/v1/accounts",
+                                {{"platform", "sandbox"}, {"name", "s"}, {"settings", {{"mode", "odd"}}}}, t));
+    EXPECT_EQ(field_of(body), "settings.mode");
+    Expect(400, "POST", "/api/v1/tokens", client().Post("/api/v1/tokens", {{"name", ""}}, t));
+    const TestUser other = Register();
+    body = Expect(400, "POST", "/api/v1/members",
+                  client().Post("/api/v1/members", {{"email", other.email}, {"role", "boss"}}, t));
+    EXPECT_EQ(field_of(body), "role");
+    body = Expect(400, "POST", "/api/v1/members",
+                  client().Post("/api/v1/members", {{"email", "nobody@example.com"}, {"role", "viewer"}}, t));
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "registered_user");
+}
+
+TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
+    const TestUser owner = Register("Owner");
+    const std::string account = SandboxAccount(owner);
+    const std::string post = DraftPost(owner, account);
+    const TestUser viewer = Register("Viewer");
+    const TestUser admin = Register("Admin");
+    const TestUser outsider = Register("Outsider");
+    for (const auto& [who, role] : {std::pair{&viewer, "viewer"}, std::pair{&admin, "admin"}}) {
+        Send(201, "POST", "/api/v1/members", "/api/v1/members", {{"email", who->email}, {"role", role}},
+             owner.access_token);
+    }
+    auto login = [&](const TestUser& u, const std::string& workspace_id, int status) {
+        return Send(status, "POST", "/api/v1/auth/login", "/api/v1/auth/login",
+                    {{"email", u.email}, {"password", "correct horse"}, {"workspace_id", workspace_id}}, "");
+    };
+    auto session = login(viewer, owner.workspace_id, 200);
+    EXPECT_EQ(session.value("role", ""), "viewer");
+    const std::string as_viewer = session.value("access_token", "");
+    const std::string as_admin = login(admin, owner.workspace_id, 200).value("access_token", "");
+    auto refused = login(outsider, owner.workspace_id, 403);
+    EXPECT_EQ(refused["error"].value("code", ""), "permission_denied");
+
+    // A viewer reads but does not write.
+    Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, as_viewer));
+    ExpectError(403, "permission_denied", "POST", "/api/v1/posts",
+                client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {account}}}, as_viewer));
+    ExpectError(403, "permission_denied", "PATCH", "/api/v1/posts/{post_id}",
+                client().Patch("/api/v1/posts/" + post, {{"text", "x"}}, as_viewer));
+    ExpectError(403, "permission_denied", "DELETE", "/api/v1/posts/{post_id}",
+                client().Delete("/api/v1/posts/" + post, as_viewer));
+    ExpectError(403, "permission_denied", "POST", "/api/v1/accounts",
+                client().Post("/api/v1/accounts", {{"platform", "sandbox"}, {"name", "mine"}}, as_viewer));
+    ExpectError(403, "permission_denied", "POST", "/api/v1/members",
+                client().Post("/api/v1/members", {{"email", outsider.email}, {"role", "viewer"}}, as_viewer));
+    // Only an owner makes owners.
+    ExpectError(403, "permission_denied", "POST", "/api/v1/members",
+                client().Post("/api/v1/members", {{"email", outsider.email}, {"role", "owner"}}, as_admin));
+    Expect(201, "POST", "/api/v1/members",
+           client().Post("/api/v1/members", {{"email", outsider.email}, {"role", "viewer"}}, as_admin));
+}
+
+TEST_F(OpenApiConformance, ConflictsGet409) {
+    const TestUser u = Register();
+    const std::string& t = u.access_token;
+    const std::string account = SandboxAccount(u);
+    const std::string post = PublishedPost(u, account);
+
+    auto body = Expect(409, "PATCH", "/api/v1/posts/{post_id}",
+                       client().Patch("/api/v1/posts/" + post, {{"text", "edited"}}, t));
+    EXPECT_EQ(body["error"].value("code", ""), "failed_precondition");
+    EXPECT_EQ(body["error"]["details"].value("status", ""), "published");
+    ExpectError(409, "failed_precondition", "DELETE", "/api/v1/posts/{post_id}",
+                client().Delete("/api/v1/posts/" + post, t));
+
+    const TestUser other = Register();
+    Expect(201, "POST", "/api/v1/members",
+           client().Post("/api/v1/members", {{"email", other.email}, {"role", "viewer"}}, t));
+    ExpectError(409, "already_exists", "POST", "/api/v1/members",
+                client().Post("/api/v1/members", {{"email", other.email}, {"role", "admin"}}, t));
+}
+
+TEST_F(OpenApiConformance, OversizedBodiesGet413) {
+    const TestUser u = Register();
+    const std::string account = SandboxAccount(u);
+    // Just over the default limit of 1 MiB.
+    const nlohmann::json big = {{"text", std::string((1 << 20) + 1, 'x')}, {"account_ids", {account}}};
+    ExpectError(413, "payload_too_large", "POST", "/api/v1/posts", client().Post("/api/v1/posts", big, u.access_token));
+    ExpectError(413, "payload_too_large", "POST", "/api/v1/auth/register",
+                client().Post("/api/v1/auth/register",
+                              {{"email", "big@example.com"}, {"password", "correct horse"}, {"name", big["text"]}}));
+    // The server is still fine afterwards.
+    Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", u.access_token));
+}
+
+TEST_F(OpenApiConformance, WrongContentTypeGets415) {
+    const TestUser u = Register();
+    const std::string account = SandboxAccount(u);
+    const std::string post = DraftPost(u, account);
+    const std::map<std::string, std::string> headers = {{"Content-Type", "text/plain"},
+                                                        {"Authorization", "Bearer " + u.access_token}};
+    const std::string body = nlohmann::json{{"text", "x"}, {"account_ids", {account}}}.dump();
+    int checked = 0;
+    for (const auto& r : kRoutes) {
+        if (r.method != "POST" && r.method != "PATCH") continue;
+        auto res = client().Request(r.method, Fill(r.pattern, post), body, headers);
+        ExpectError(415, "invalid_argument", r.method, r.pattern, res);
+        EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
+        ++checked;
+    }
+    EXPECT_EQ(checked, 9);
+}
+
+TEST_F(OpenApiConformance, WrongMethodGets405) {
+    const TestUser u = Register();
+    struct Case {
+        std::string method, pattern, allow;
+    };
+    const std::vector<Case> cases = {
+        {"PUT", "/api/v1/posts", "GET, POST"},  {"POST", "/api/v1/posts/{}", "GET, PATCH, DELETE"},
+        {"DELETE", "/api/v1/me", "GET"},        {"POST", "/healthz", "GET"},
+        {"GET", "/api/v1/auth/login", "POST"},  {"PATCH", "/api/v1/accounts/{}", "GET"},
+        {"PUT", "/api/v1/tokens/{}", "DELETE"},
+    };
+    for (const auto& c : cases) {
+        ASSERT_FALSE(Spec().HasOperation(c.method, c.pattern)) << c.method << " " << c.pattern;
+        const std::string target = Fill(c.pattern, kUnknownId);
+        auto res = client().Request(c.method, target, "", {{"Authorization", "Bearer " + u.access_token}});
+        EXPECT_EQ(res.status, 405) << c.method << " " << target << ": " << res.body;
+        EXPECT_EQ(res.headers["allow"], c.allow) << c.method << " " << target;
+        auto problems = Spec().CheckNamedResponse("MethodNotAllowed", BodyOf(res));
+        EXPECT_TRUE(problems.empty()) << Join(problems);
+    }
+}
+
+TEST_F(OpenApiConformance, EventStreamRejectionsConform) {
+    const TestUser u = Register();
+    const std::map<std::string, std::string> upgrade = {{"Connection", "Upgrade"},
+                                                        {"Upgrade", "websocket"},
+                                                        {"Sec-WebSocket-Version", "13"},
+                                                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
+    ExpectError(401, "unauthenticated", "GET", "/api/v1/events",
+                client().Request("GET", "/api/v1/events", "", upgrade));
+    ExpectError(401, "unauthenticated", "GET", "/api/v1/events",
+                client().Request("GET", "/api/v1/events?access_token=not-a-token", "", upgrade));
+    // Without the upgrade it is not an endpoint at all.
+    ExpectError(404, "not_found", "GET", "/api/v1/events", client().Get("/api/v1/events", u.access_token));
+
+    // Browsers authenticate with the query parameter instead of a header.
+    WsClient ws;
+    HttpResult upgraded;
+    upgraded.status = ws.Connect(port(), "/api/v1/events?access_token=" + u.access_token);
+    Expect(101, "GET", "/api/v1/events", upgraded);
+}
+
+class OpenApiNotReady : public OpenApiConformance {
+  protected:
+    // Any due-job age exceeds a negative allowance, so the server reports itself not ready.
+    void Configure(core::Config& config) override { config.ready_max_lag_seconds = -1; }
+};
+
+TEST_F(OpenApiNotReady, ReadinessFailureConforms) {
+    auto body = Expect(503, "GET", "/readyz", client().Get("/readyz"));
+    EXPECT_EQ(body.value("status", ""), "not_ready");
+    EXPECT_EQ(body.value("database", ""), "ok");
+    Expect(200, "GET", "/healthz", client().Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace herald::testing
