@@ -34,8 +34,12 @@ int HttpStatus(core::ErrorCode code) {
         case ErrorCode::kAlreadyExists:
         case ErrorCode::kFailedPrecondition:
             return 409;
+        case ErrorCode::kMethodNotAllowed:
+            return 405;
         case ErrorCode::kPayloadTooLarge:
             return 413;
+        case ErrorCode::kUnsupportedMediaType:
+            return 415;
         case ErrorCode::kRateLimited:
             return 429;
         case ErrorCode::kUnavailable:
@@ -91,6 +95,8 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/posts/{}", authed(&Api::GetPost));
     AddAuthed("PATCH", "/api/v1/posts/{}", authed(&Api::UpdatePost));
     AddAuthed("DELETE", "/api/v1/posts/{}", authed(&Api::DeletePost));
+    AddAuthed("POST", "/api/v1/posts/{}/deliveries/{}/retry", authed(&Api::RetryDelivery));
+    AddAuthed("POST", "/api/v1/posts/{}/deliveries/{}/mark-published", authed(&Api::MarkDeliveryPublished));
 }
 
 void Api::AddAuthed(std::string method, std::string pattern, Authed h) {
@@ -132,6 +138,11 @@ net::Response Api::Handle(const net::Request& r) {
 }
 
 net::Response Api::Dispatch(const net::Request& r) {
+    if (r.malformed_query) {
+        return ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument,
+                                         "the query string has a malformed %-escape",
+                                         {{"rule", "percent_encoding"}}});
+    }
     const auto segments = Split(r.path);
     std::vector<std::string> allowed;
     for (const auto& route : routes_) {
@@ -156,11 +167,9 @@ net::Response Api::Dispatch(const net::Request& r) {
         if (!r.body.empty()) {
             auto ct = r.Header("content-type");
             if (ct && ct->find("application/json") == std::string::npos) {
-                auto resp = ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument,
-                                                      "request body must be JSON (Content-Type: application/json)",
-                                                      {{"rule", "content_type"}}});
-                resp.status = 415;
-                return resp;
+                return ErrorResponse(core::Error{core::ErrorCode::kUnsupportedMediaType,
+                                                 "request body must be JSON (Content-Type: application/json)",
+                                                 {{"rule", "content_type"}}});
             }
         }
         if (route.open) return route.open(r, params);
@@ -172,8 +181,7 @@ net::Response Api::Dispatch(const net::Request& r) {
         std::string allow;
         for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
         auto resp = ErrorResponse(
-            core::Error{core::ErrorCode::kInvalidArgument, r.method + " is not allowed here; use " + allow, {}});
-        resp.status = 405;
+            core::Error{core::ErrorCode::kMethodNotAllowed, r.method + " is not allowed here; use " + allow, {}});
         resp.headers.emplace_back("Allow", allow);
         return resp;
     }

@@ -82,6 +82,8 @@ class Api {
     net::Response GetPost(const net::Request&, const app::Principal&, const Params&);
     net::Response UpdatePost(const net::Request&, const app::Principal&, const Params&);
     net::Response DeletePost(const net::Request&, const app::Principal&, const Params&);
+    net::Response RetryDelivery(const net::Request&, const app::Principal&, const Params&);
+    net::Response MarkDeliveryPublished(const net::Request&, const app::Principal&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

@@ -71,12 +71,17 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
                                      .value());
         }
     }
+    // One more than asked tells whether another page exists, so the last page has no cursor.
+    const int page = f.limit;
+    f.limit = page + 1;
     auto posts = deps_.posts.List(who, f);
     if (!posts) return ErrorResponse(posts.error());
+    const bool more = static_cast<int>(posts->size()) > page;
+    if (more) posts->resize(static_cast<size_t>(page));
     nlohmann::json items = nlohmann::json::array();
     for (const auto& p : *posts) items.push_back(app::ToJson(p));
     nlohmann::json next = nullptr;
-    if (static_cast<int>(posts->size()) == f.limit) next = posts->back().id;
+    if (more) next = posts->back().id;
     return JsonResponse(200, {{"items", items}, {"next_cursor", next}});
 }
 
@@ -108,6 +113,28 @@ net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, 
 net::Response Api::DeletePost(const net::Request&, const app::Principal& who, const Params& p) {
     if (auto ok = deps_.posts.Delete(who, p[0]); !ok) return ErrorResponse(ok.error());
     return net::Response{204, "", "", {}};
+}
+
+net::Response Api::RetryDelivery(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (!r.body.empty()) {
+        auto body = JsonBody::Parse(r.body);
+        if (!body) return ErrorResponse(body.error());
+        if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    }
+    auto post = deps_.posts.ResolveDelivery(who, p[0], p[1], {app::DeliveryResolution::Action::kRetry, {}, {}});
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
+}
+
+net::Response Api::MarkDeliveryPublished(const net::Request& r, const app::Principal& who, const Params& p) {
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    app::DeliveryResolution res{app::DeliveryResolution::Action::kMarkPublished, body->String("url"),
+                                body->OptString("remote_id")};
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto post = deps_.posts.ResolveDelivery(who, p[0], p[1], res);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
 }
 
 }  // namespace herald::api

@@ -56,6 +56,17 @@ struct Unknown {
 /// The typed outcome of a platform call. The queue decides from the type alone.
 using PublishOutcome = std::variant<Published, Retryable, RateLimited, AuthExpired, Rejected, Unknown>;
 
+/// What an adapter can promise about a publish whose outcome is unknown (a timeout after
+/// sending, or a crash mid-call). The queue never sends such a post again unless one holds.
+struct PublishCapabilities {
+    /// The platform deduplicates a repeated request carrying the same idempotency key
+    /// (a client-chosen record key, an Idempotency-Key header): resending is safe.
+    bool idempotent = false;
+    /// The adapter can ask the platform whether our post exists (by a marker or fingerprint):
+    /// check first, resend only if it is not there.
+    bool lookup = false;
+};
+
 class PlatformAdapter {
   public:
     virtual ~PlatformAdapter() = default;
@@ -63,8 +74,13 @@ class PlatformAdapter {
     virtual domain::PlatformLimits Limits() const = 0;
     /// Checks adapter settings given when connecting or updating an account (JSON object text).
     virtual core::Status ValidateSettings(const std::string& settings_json) const = 0;
+    /// What this account's platform promises; may depend on the account's settings.
+    virtual PublishCapabilities Capabilities(const std::string& settings_json) const = 0;
     /// Blocking; called on a worker thread, never on an I/O thread.
     virtual PublishOutcome Publish(const PublishRequest& request) = 0;
+    /// Only called when Capabilities().lookup: whether the post of `request` (same idempotency
+    /// key) exists on the platform. nullopt: it does not; an error: the check itself failed.
+    virtual core::Result<std::optional<Published>> Lookup(const PublishRequest& request) = 0;
 };
 
 class PlatformRegistry {
@@ -156,6 +172,16 @@ struct OutcomeRecord {
     std::optional<std::string> error;
     std::optional<core::TimePoint> next_attempt_at;  ///< for a retry
     bool job_dead = false;                           ///< failed for good
+    /// The platform may already have the post (an earlier attempt's outcome is unknown): the
+    /// next attempt must check or rely on deduplication before sending.
+    bool uncertain = false;
+};
+
+struct DeliveryResolution {
+    enum class Action { kRetry, kMarkPublished };
+    Action action = Action::kRetry;
+    std::optional<std::string> url;        ///< kMarkPublished: where the post is
+    std::optional<std::string> remote_id;  ///< kMarkPublished: the platform's id, if known
 };
 
 struct SandboxPost {
@@ -234,19 +260,30 @@ class Store {
                                                        core::TimePoint now) = 0;
     /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled.
     virtual core::Result<DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) = 0;
-    /// Jobs whose lease ran out (their worker died). Queued → pending again (nothing was sent);
-    /// publishing → the delivery becomes unconfirmed (it may have been sent).
+    /// Jobs whose lease ran out (their worker died) go back to pending, due now. Those whose
+    /// delivery was publishing may have been sent: they come back marked uncertain, and the
+    /// dispatcher decides with the adapter's capabilities (resend, look up, or unconfirmed).
     virtual core::Result<std::vector<DeliveryChange>> RescueExpiredLeases(core::TimePoint now) = 0;
     /// The same for every leased job, expired or not: for a process that knows it is the only
     /// one using this store (embedded SQLite holds a lock on its data dir), so whatever is still
     /// leased belongs to a previous run that died.
     virtual core::Result<std::vector<DeliveryChange>> RescueAllLeases(core::TimePoint now) = 0;
+    /// A person's decision about a delivery the queue could not finish on its own: retry it now
+    /// (from failed or unconfirmed: a fresh job, attempts from zero), or record that the
+    /// platform has it after all (from unconfirmed: published, with the URL they give).
+    virtual core::Result<domain::Post> ResolveDelivery(const std::string& workspace_id, const std::string& post_id,
+                                                       const std::string& delivery_id,
+                                                       const DeliveryResolution& resolution, core::TimePoint now) = 0;
     /// Age of the oldest job that is due and not being worked on; zero when there is none.
     virtual core::Result<core::Millis> OldestDueAge(core::TimePoint now) = 0;
 
     // the sandbox platform's own storage: what it "published"
-    /// Inserts unless a post with this idempotency key exists; returns the stored post either way.
-    virtual core::Result<SandboxPost> SandboxInsert(const SandboxPost& post) = 0;
+    /// With `deduplicate`, inserts only if no post of the account has this idempotency key and
+    /// returns the stored one either way; without, always inserts (a platform that does not
+    /// deduplicate, so tests can see a duplicate if the queue ever sends twice).
+    virtual core::Result<SandboxPost> SandboxInsert(const SandboxPost& post, bool deduplicate) = 0;
+    virtual core::Result<std::optional<SandboxPost>> SandboxFind(const std::string& account_id,
+                                                                 const std::string& idempotency_key) = 0;
     virtual core::Result<std::vector<SandboxPost>> SandboxList(const std::string& account_id) = 0;
 };
 

@@ -18,6 +18,9 @@ constexpr size_t kMaxAccountsPerPost = 100;
 constexpr size_t kMaxTextBytes = 100000;
 // A time slightly in the past is "now" from a client with a skewed clock; further back is a mistake.
 constexpr auto kPastGrace = std::chrono::minutes(5);
+// Far enough for any plan. It also keeps local times away from 2038 and later, where the OS
+// tz files (read by date/tz) carry no transitions and DST would silently be ignored.
+constexpr auto kMaxAhead = std::chrono::days(5 * 365);
 
 }  // namespace
 
@@ -47,6 +50,10 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
         post.scheduled_at = *t;
         post.local_time = schedule.local_time;
         post.time_zone = schedule.timezone;
+    }
+    if (post.scheduled_at && *post.scheduled_at > now + kMaxAhead) {
+        const std::string field = post.local_time ? "local_time" : "scheduled_at";
+        return FieldError(field, "max_ahead", field + " is more than 5 years ahead; choose a nearer time");
     }
     if (post.scheduled_at && *post.scheduled_at < now - kPastGrace) {
         const std::string field = post.local_time ? "local_time" : "scheduled_at";
@@ -199,6 +206,25 @@ core::Status PostService::Delete(const Principal& p, const std::string& id) {
     spdlog::info("event=post_deleted workspace_id={} post_id={}", p.workspace_id, id);
     events_.Publish(Event{p.workspace_id, "post.deleted", nlohmann::json{{"id", id}}.dump()});
     return {};
+}
+
+core::Result<domain::Post> PostService::ResolveDelivery(const Principal& p, const std::string& post_id,
+                                                        const std::string& delivery_id,
+                                                        const DeliveryResolution& resolution) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    if (resolution.action == DeliveryResolution::Action::kMarkPublished) {
+        const std::string url = resolution.url.value_or("");
+        if (url.empty()) return FieldError("url", "required", "url is required: where the post can be seen");
+        if (url.size() > 2048 || !(url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0)) {
+            return FieldError("url", "http_url", "url must be an http(s) address of at most 2048 characters");
+        }
+    }
+    auto post = store_.ResolveDelivery(p.workspace_id, post_id, delivery_id, resolution, clock_.Now());
+    if (!post) return post;
+    spdlog::info("event=delivery_resolved workspace_id={} post_id={} delivery_id={} action={}", p.workspace_id, post_id,
+                 delivery_id, resolution.action == DeliveryResolution::Action::kRetry ? "retry" : "mark_published");
+    Emit(*post, "post.updated");
+    return post;
 }
 
 }  // namespace herald::app

@@ -44,6 +44,9 @@ class PostService {
     core::Result<std::vector<domain::Post>> List(const Principal& p, const PostFilter& filter);
     core::Result<domain::Post> Update(const Principal& p, const std::string& id, const UpdatePostInput& in);
     core::Status Delete(const Principal& p, const std::string& id);
+    /// A person's decision on a failed or unconfirmed delivery (editors and above).
+    core::Result<domain::Post> ResolveDelivery(const Principal& p, const std::string& post_id,
+                                               const std::string& delivery_id, const DeliveryResolution& resolution);
 
   private:
     // Checks everything that does not need the current post; fills scheduled_at/local_time/zone

@@ -16,8 +16,12 @@ std::string_view ToString(ErrorCode code) {
             return "already_exists";
         case ErrorCode::kFailedPrecondition:
             return "failed_precondition";
+        case ErrorCode::kMethodNotAllowed:
+            return "method_not_allowed";
         case ErrorCode::kPayloadTooLarge:
             return "payload_too_large";
+        case ErrorCode::kUnsupportedMediaType:
+            return "unsupported_media_type";
         case ErrorCode::kRateLimited:
             return "rate_limited";
         case ErrorCode::kUnavailable:

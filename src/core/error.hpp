@@ -10,16 +10,18 @@ namespace herald::core {
 /// What went wrong, in terms a caller can act on. The API maps each code to one HTTP status
 /// (api/errors.cpp); nothing else decides status codes.
 enum class ErrorCode {
-    kInvalidArgument,     ///< the request is malformed or breaks a rule (400)
-    kUnauthenticated,     ///< no or bad credentials (401)
-    kPermissionDenied,    ///< authenticated, but the role does not allow it (403)
-    kNotFound,            ///< does not exist, or belongs to another workspace (404)
-    kAlreadyExists,       ///< unique thing taken, e.g. an email (409)
-    kFailedPrecondition,  ///< valid request, wrong state, e.g. editing a published post (409)
-    kPayloadTooLarge,     ///< body over the configured limit (413)
-    kRateLimited,         ///< slow down (429)
-    kUnavailable,         ///< a dependency is down; retrying later may work (503)
-    kInternal,            ///< a bug or broken infrastructure (500)
+    kInvalidArgument,       ///< the request is malformed or breaks a rule (400)
+    kUnauthenticated,       ///< no or bad credentials (401)
+    kPermissionDenied,      ///< authenticated, but the role does not allow it (403)
+    kNotFound,              ///< does not exist, or belongs to another workspace (404)
+    kAlreadyExists,         ///< unique thing taken, e.g. an email (409)
+    kFailedPrecondition,    ///< valid request, wrong state, e.g. editing a published post (409)
+    kMethodNotAllowed,      ///< the path exists, the method does not (405)
+    kPayloadTooLarge,       ///< body over the configured limit (413)
+    kUnsupportedMediaType,  ///< a body that is not JSON (415)
+    kRateLimited,           ///< slow down (429)
+    kUnavailable,           ///< a dependency is down; retrying later may work (503)
+    kInternal,              ///< a bug or broken infrastructure (500)
 };
 
 std::string_view ToString(ErrorCode code);

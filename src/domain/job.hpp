@@ -26,6 +26,7 @@ struct Job {
     int max_attempts = 3;
     core::TimePoint due_at{};
     std::optional<core::TimePoint> lease_until;
+    bool uncertain = false;  ///< an earlier attempt may have reached the platform
 };
 
 /// Exponential backoff: `base` before the 2nd attempt, 2×base before the 3rd, and so on,

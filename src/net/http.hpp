@@ -17,7 +17,8 @@ struct Request {
     std::map<std::string, std::string> query;    ///< percent-decoded
     std::map<std::string, std::string> headers;  ///< keys lower-cased
     std::string body;
-    std::string request_id;  ///< from X-Request-Id if sane, else generated
+    std::string request_id;        ///< from X-Request-Id if sane, else generated
+    bool malformed_query = false;  ///< a query parameter had a broken %-escape
 
     std::optional<std::string> Header(const std::string& lower_name) const {
         auto it = headers.find(lower_name);

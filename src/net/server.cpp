@@ -73,7 +73,11 @@ Request Convert(const http::request<http::string_body>& req) {
             auto key = PercentDecode(pair.substr(0, eq));
             auto value =
                 eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(pair.substr(eq + 1));
-            if (key && value && !key->empty()) r.query[*key] = *value;
+            if (!key || !value) {
+                r.malformed_query = true;
+            } else if (!key->empty()) {
+                r.query[*key] = *value;
+            }
             if (amp == std::string_view::npos) break;
             rest = rest.substr(amp + 1);
         }

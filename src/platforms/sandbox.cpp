@@ -63,11 +63,23 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
                                         "settings.reject_reason must be a text of 1 to 500 characters");
             }
             s.reject_reason = v.get<std::string>();
+        } else if (key == "dedupe") {
+            const std::string v_text = v.is_string() ? v.get<std::string>() : "";
+            if (v_text == "idempotent") {
+                s.dedupe = SandboxSettings::Dedupe::kIdempotent;
+            } else if (v_text == "lookup") {
+                s.dedupe = SandboxSettings::Dedupe::kLookup;
+            } else if (v_text == "none") {
+                s.dedupe = SandboxSettings::Dedupe::kNone;
+            } else {
+                return core::FieldError("settings.dedupe", "enum",
+                                        "settings.dedupe must be one of idempotent, lookup, none");
+            }
         } else {
             return core::FieldError("settings." + key, "unknown_field",
                                     "settings." + key +
                                         " is not a sandbox setting (known: mode, delay_ms, fail_attempts, "
-                                        "retry_after_seconds, reject_reason)");
+                                        "retry_after_seconds, reject_reason, dedupe)");
         }
     }
     return s;
@@ -77,6 +89,28 @@ core::Status SandboxAdapter::ValidateSettings(const std::string& settings_json) 
     auto s = ParseSandboxSettings(settings_json);
     if (!s) return tl::unexpected(s.error());
     return {};
+}
+
+app::PublishCapabilities SandboxAdapter::Capabilities(const std::string& settings_json) const {
+    auto s = ParseSandboxSettings(settings_json);
+    if (!s) return {};
+    return {s->dedupe == SandboxSettings::Dedupe::kIdempotent, s->dedupe == SandboxSettings::Dedupe::kLookup};
+}
+
+namespace {
+
+std::string SandboxUrl(const std::string& account_id, const std::string& remote_id) {
+    return "https://sandbox.herald.invalid/" + account_id + "/posts/" + remote_id;
+}
+
+}  // namespace
+
+core::Result<std::optional<app::Published>> SandboxAdapter::Lookup(const app::PublishRequest& req) {
+    auto found = store_.SandboxFind(req.account_id, req.idempotency_key);
+    if (!found) return tl::unexpected(found.error());
+    if (!*found) return std::optional<app::Published>{};
+    return std::optional<app::Published>(
+        app::Published{(*found)->remote_id, SandboxUrl(req.account_id, (*found)->remote_id)});
 }
 
 app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) {
@@ -104,13 +138,12 @@ app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) {
         }
     }
     app::SandboxPost post{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()};
-    auto stored = store_.SandboxInsert(post);
+    auto stored = store_.SandboxInsert(post, settings->dedupe == SandboxSettings::Dedupe::kIdempotent);
     if (!stored) return app::Retryable{"the sandbox could not store the post: " + stored.error().message};
     if (misbehave && settings->mode == Mode::kTimeoutAfterAccept) {
         return app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
     }
-    return app::Published{stored->remote_id,
-                          "https://sandbox.herald.invalid/" + req.account_id + "/posts/" + stored->remote_id};
+    return app::Published{stored->remote_id, SandboxUrl(req.account_id, stored->remote_id)};
 }
 
 }  // namespace herald::platforms

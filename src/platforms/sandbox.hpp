@@ -15,10 +15,16 @@ struct SandboxSettings {
     int fail_attempts = 1000000;   ///< the mode applies to attempts 1..N, then it behaves (ok)
     int retry_after_seconds = 60;  ///< for rate_limit: the Retry-After it answers with
     std::string reject_reason = "the sandbox rejected this post (mode reject)";
+    /// What the sandbox promises about a repeated send (app::PublishCapabilities):
+    /// kIdempotent dedupes by idempotency key; kLookup does not dedupe but can be asked whether
+    /// a post exists; kNone does neither, so a second send is a second post.
+    enum class Dedupe { kIdempotent, kLookup, kNone };
+    Dedupe dedupe = Dedupe::kIdempotent;
 };
 
 /// Parses settings: {"mode": "ok|transient|reject|rate_limit|timeout_after_accept",
-/// "delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason"}. Unknown keys are errors.
+/// "delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason",
+/// "dedupe": "idempotent|lookup|none"}. Unknown keys are errors.
 core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json);
 
 /// A platform that keeps what it publishes in Herald's own database (sandbox_posts), with the
@@ -29,7 +35,9 @@ class SandboxAdapter final : public app::PlatformAdapter {
     std::string_view Name() const override { return "sandbox"; }
     domain::PlatformLimits Limits() const override { return {500, 4}; }
     core::Status ValidateSettings(const std::string& settings_json) const override;
+    app::PublishCapabilities Capabilities(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
+    core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest& request) override;
 
   private:
     app::Store& store_;

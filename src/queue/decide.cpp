@@ -5,7 +5,7 @@
 namespace herald::queue {
 
 app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const RetryPolicy& policy,
-                          core::TimePoint now) {
+                          core::TimePoint now, const app::PublishCapabilities& caps, bool uncertain) {
     using domain::DeliveryStatus;
     app::OutcomeRecord r{DeliveryStatus::kFailed};
     auto retry_at = [&](core::TimePoint when, const std::string& reason) {
@@ -44,14 +44,22 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
             } else if constexpr (std::is_same_v<T, app::Rejected>) {
                 give_up(o.reason);
             } else if constexpr (std::is_same_v<T, app::Unknown>) {
-                r.status = DeliveryStatus::kUnconfirmed;
-                r.error = o.reason +
-                          ". The platform may or may not have published it, so Herald will not send it again "
-                          "by itself: check the account, then retry or mark it as published.";
-                r.job_dead = true;
+                if ((caps.idempotent || caps.lookup) && attempt < policy.max_attempts) {
+                    retry_at(now + domain::RetryDelay(attempt, policy.base),
+                             o.reason + (caps.idempotent ? "; the platform ignores a repeated send, so Herald resends"
+                                                         : "; Herald will check whether the platform has it first"));
+                    uncertain = true;
+                } else {
+                    r.status = DeliveryStatus::kUnconfirmed;
+                    r.error = o.reason +
+                              ". The platform may or may not have published it, so Herald will not send it again "
+                              "by itself: check the account, then retry or mark it as published.";
+                    r.job_dead = true;
+                }
             }
         },
         outcome);
+    r.uncertain = uncertain && r.status == DeliveryStatus::kScheduled;
     return r;
 }
 

@@ -157,6 +157,28 @@ void Dispatcher::WorkerLoop() {
     }
 }
 
+std::optional<app::PublishOutcome> Dispatcher::Reconcile(app::PlatformAdapter& adapter,
+                                                         const app::PublishCapabilities& caps,
+                                                         const app::PublishRequest& req) {
+    // An earlier attempt may have reached the platform. Resend only when that cannot duplicate.
+    if (caps.lookup) {
+        auto found = adapter.Lookup(req);
+        if (!found) {
+            return app::Retryable{"could not check whether the platform already has this post: " +
+                                  found.error().message};
+        }
+        if (*found) {
+            spdlog::info("event=reconciled_by_lookup delivery_id={}", req.delivery_id);
+            return app::PublishOutcome(**found);
+        }
+        return std::nullopt;  // not there: sending is safe
+    }
+    if (caps.idempotent) return std::nullopt;  // the platform drops a repeat of the same key
+    return app::Unknown{
+        "Herald stopped while this post was being sent, so it cannot tell whether the platform "
+        "published it"};
+}
+
 int Dispatcher::RunOnce() {
     Rescue();
     const auto now = clock_.Now();
@@ -193,9 +215,12 @@ void Dispatcher::Run(const app::ClaimedJob& c) {
             outcome = app::AuthExpired{opened.error().message};
         }
     }
+    app::PublishCapabilities caps;
+    if (adapter != nullptr) caps = adapter->Capabilities(c.account.settings_json);
+    const app::PublishRequest req{c.delivery.id, c.account.id,  c.account.settings_json, credentials,
+                                  c.text,        c.delivery.id, c.job.attempts};
+    if (!outcome && c.job.uncertain) outcome = Reconcile(*adapter, caps, req);
     if (!outcome) {
-        app::PublishRequest req{c.delivery.id, c.account.id,  c.account.settings_json, credentials,
-                                c.text,        c.delivery.id, c.job.attempts};
         try {
             outcome = adapter->Publish(req);
         } catch (const std::exception& e) {
@@ -206,7 +231,7 @@ void Dispatcher::Run(const app::ClaimedJob& c) {
         }
     }
     const auto finished = clock_.Now();
-    auto record = Decide(*outcome, c.job.attempts, settings_.retry, finished);
+    auto record = Decide(*outcome, c.job.attempts, settings_.retry, finished, caps, c.job.uncertain);
     auto change = store_.RecordOutcome(c.job.id, record, finished);
     if (!change) {
         spdlog::error("event=record_outcome_failed job_id={} error=\"{}\"", c.job.id, change.error().message);

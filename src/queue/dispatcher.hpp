@@ -51,6 +51,10 @@ class Dispatcher {
     void WorkerLoop();
     void Rescue();
     void Run(const app::ClaimedJob& job);
+    // For a job whose earlier attempt may have landed: the outcome to record without sending,
+    // or nullopt when sending (again) is safe.
+    std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
+                                                 const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);
 
     app::Store& store_;

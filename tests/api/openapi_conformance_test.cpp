@@ -58,11 +58,17 @@ const std::vector<Route> kRoutes = {
     {"GET", "/api/v1/posts/{}", false},
     {"PATCH", "/api/v1/posts/{}", false},
     {"DELETE", "/api/v1/posts/{}", false},
+    {"POST", "/api/v1/posts/{}/deliveries/{}/retry", false},
+    {"POST", "/api/v1/posts/{}/deliveries/{}/mark-published", false},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
 };
 
 // A well-formed id that names nothing.
 constexpr const char* kUnknownId = "0123456789abcdef0123456789";
+
+// The two operations on one delivery, as the document names them.
+constexpr const char* kRetry = "/api/v1/posts/{post_id}/deliveries/{delivery_id}/retry";
+constexpr const char* kMarkPublished = "/api/v1/posts/{post_id}/deliveries/{delivery_id}/mark-published";
 
 std::string Join(const std::vector<std::string>& problems) {
     std::string out;
@@ -209,7 +215,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 9);
+    EXPECT_EQ(bodies, 11);
 }
 
 // ---- the validator: it must be able to fail -------------------------------------------------
@@ -395,15 +401,39 @@ class OpenApiConformance : public ServerFixture {
         EXPECT_EQ(body["error"].value("code", ""), code) << r.body;
     }
 
+    // A post scheduled for now, sent by the sandbox until it is `status`; returns its id.
+    std::string PostThatEndsAs(const TestUser& u, const std::string& account_id, const std::string& status,
+                               const std::string& text = "going out now") {
+        auto post =
+            Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                 {{"text", text}, {"account_ids", {account_id}}, {"scheduled_at", NowRfc3339()}}, u.access_token);
+        const std::string id = post.value("id", "");
+        auto last = WaitForPostStatus(u, id, status, std::chrono::seconds(10));
+        EXPECT_EQ(last.value("status", ""), status) << last.dump();
+        return id;
+    }
+
     // A post scheduled for now, published by the sandbox; returns its id.
     std::string PublishedPost(const TestUser& u, const std::string& account_id) {
-        auto post = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
-                         {{"text", "going out now"}, {"account_ids", {account_id}}, {"scheduled_at", NowRfc3339()}},
-                         u.access_token);
-        const std::string id = post.value("id", "");
-        auto last = WaitForPostStatus(u, id, "published", std::chrono::seconds(10));
-        EXPECT_EQ(last.value("status", ""), "published") << last.dump();
-        return id;
+        return PostThatEndsAs(u, account_id, "published");
+    }
+
+    // A post that the sandbox accepted but never confirmed (its delivery is unconfirmed).
+    std::string UnconfirmedPost(const TestUser& u) {
+        const std::string account = SandboxAccount(u, {{"mode", "timeout_after_accept"}, {"dedupe", "none"}}, "unsure");
+        return PostThatEndsAs(u, account, "unconfirmed", "sent, maybe");
+    }
+
+    // The id of the post's first (here: only) delivery.
+    std::string DeliveryOf(const TestUser& u, const std::string& post_id) {
+        auto post = client().Get("/api/v1/posts/" + post_id, u.access_token).Json();
+        EXPECT_EQ(post["deliveries"].size(), 1u) << post.dump();
+        return post["deliveries"].empty() ? std::string() : post["deliveries"][0].value("id", "");
+    }
+
+    static std::string DeliveryPath(const std::string& post_id, const std::string& delivery_id,
+                                    const std::string& action) {
+        return "/api/v1/posts/" + post_id + "/deliveries/" + delivery_id + "/" + action;
     }
 
     std::string DraftPost(const TestUser& u, const std::string& account_id) {
@@ -521,6 +551,42 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     EXPECT_EQ(kinds, (std::set<std::string>{"post.created", "post.updated", "post.deleted", "delivery.updated"}));
     EXPECT_TRUE(delivered);
 
+    // What the queue could not finish, a person resolves. An unconfirmed delivery is retried (no
+    // body at all), goes unconfirmed again, and is then marked published by hand.
+    const std::string unsure = UnconfirmedPost(u);
+    const std::string unsure_delivery = DeliveryOf(u, unsure);
+    auto retried = Expect(200, "POST", kRetry,
+                          client().Request("POST", DeliveryPath(unsure, unsure_delivery, "retry"), "",
+                                           {{"Authorization", "Bearer " + token}}));
+    EXPECT_EQ(retried.value("status", ""), "scheduled");
+    ASSERT_EQ(retried["deliveries"].size(), 1u);
+    EXPECT_EQ(retried["deliveries"][0].value("status", ""), "scheduled");
+    EXPECT_TRUE(retried["deliveries"][0]["next_attempt_at"].is_null());
+    EXPECT_TRUE(retried["deliveries"][0]["error"].is_null());
+    auto again = WaitForPostStatus(u, unsure, "unconfirmed", std::chrono::seconds(10));
+    EXPECT_EQ(again.value("status", ""), "unconfirmed") << again.dump();
+    auto marked = Send(200, "POST", kMarkPublished, DeliveryPath(unsure, unsure_delivery, "mark-published"),
+                       {{"url", "https://sandbox.herald.invalid/found/it"}, {"remote_id", "r-found"}}, token);
+    EXPECT_EQ(marked.value("status", ""), "published");
+    ASSERT_EQ(marked["deliveries"].size(), 1u);
+    EXPECT_EQ(marked["deliveries"][0].value("status", ""), "published");
+    EXPECT_EQ(marked["deliveries"][0].value("url", ""), "https://sandbox.herald.invalid/found/it");
+    EXPECT_EQ(marked["deliveries"][0].value("remote_id", ""), "r-found");
+    EXPECT_TRUE(marked["deliveries"][0]["published_at"].is_string());
+    // The retry really sent it again: this sandbox account does not deduplicate.
+    const std::string unsure_account = marked["account_ids"].empty() ? "" : marked["account_ids"][0].get<std::string>();
+    received = Expect(200, "GET", "/api/v1/accounts/{account_id}/sandbox/posts",
+                      client().Get("/api/v1/accounts/" + unsure_account + "/sandbox/posts", token));
+    EXPECT_EQ(received["items"].size(), 2u) << received.dump();
+
+    // A failed delivery is retried with an empty object for a body.
+    const std::string strict = SandboxAccount(u, {{"mode", "reject"}}, "strict");
+    const std::string refused = PostThatEndsAs(u, strict, "failed", "refused");
+    retried = Send(200, "POST", kRetry, DeliveryPath(refused, DeliveryOf(u, refused), "retry"),
+                   nlohmann::json::object(), token);
+    ASSERT_EQ(retried["deliveries"].size(), 1u);
+    EXPECT_EQ(retried["deliveries"][0].value("status", ""), "scheduled");
+
     Send(204, "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", {{"refresh_token", u.refresh_token}}, "");
 
     for (const auto& op : Spec().Operations()) {
@@ -585,7 +651,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 15 * 4);
+    EXPECT_EQ(checked, 17 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -619,6 +685,17 @@ TEST_F(OpenApiConformance, AnotherWorkspacesThingsAreNotFound) {
     ExpectError(404, "not_found", "DELETE", "/api/v1/posts/{post_id}", client().Delete("/api/v1/posts/" + post, t));
     ExpectError(404, "not_found", "DELETE", "/api/v1/tokens/{token_id}",
                 client().Delete("/api/v1/tokens/" + created.value("id", ""), t));
+    const std::string delivery = DeliveryOf(owner, post);
+    const nlohmann::json url = {{"url", "https://example.com/p/1"}};
+    ExpectError(404, "not_found", "POST", kRetry,
+                client().Post(DeliveryPath(post, delivery, "retry"), nlohmann::json::object(), t));
+    ExpectError(404, "not_found", "POST", kMarkPublished,
+                client().Post(DeliveryPath(post, delivery, "mark-published"), url, t));
+    // Nor is a delivery the post does not have, in the caller's own workspace.
+    ExpectError(404, "not_found", "POST", kRetry,
+                client().Post(DeliveryPath(post, kUnknownId, "retry"), nlohmann::json::object(), owner.access_token));
+    ExpectError(404, "not_found", "POST", kMarkPublished,
+                client().Post(DeliveryPath(post, kUnknownId, "mark-published"), url, owner.access_token));
     // Nothing leaked: the owner's things are intact.
     Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, owner.access_token));
     auto page = Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", t));
@@ -635,6 +712,7 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
     const std::string& t = u.access_token;
     const std::string account = SandboxAccount(u);
     auto field_of = [](const nlohmann::json& body) { return body["error"]["details"].value("field", ""); };
+    auto rule_of = [](const nlohmann::json& body) { return body["error"]["details"].value("rule", ""); };
 
     // Posts.
     auto body = Expect(400, "POST", "/api/v1/posts",
@@ -666,6 +744,39 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
                                     "from=yesterday", "to=2026-12-01", "colour=red"}) {
         Expect(400, "GET", "/api/v1/posts", client().Get("/api/v1/posts?" + query, t));
     }
+    // A broken %-escape in the query string, in a value or in a name.
+    for (const std::string query : {"status=%zz", "limit=1&%G0=x", "cursor=%"}) {
+        body = Expect(400, "GET", "/api/v1/posts", client().Get("/api/v1/posts?" + query, t));
+        EXPECT_EQ(rule_of(body), "percent_encoding") << query;
+    }
+
+    // Resolving a delivery: the body is checked before the delivery's state.
+    const std::string delivery = DeliveryOf(u, draft);
+    const std::string mark = DeliveryPath(draft, delivery, "mark-published");
+    body = Expect(400, "POST", kMarkPublished, client().Post(mark, {{"remote_id", "r1"}}, t));
+    EXPECT_EQ(field_of(body), "url");
+    EXPECT_EQ(rule_of(body), "required");
+    for (const std::string& url : {std::string("ftp://example.com/p/1"), std::string("example.com/p/1"),
+                                   "https://example.com/" + std::string(2048, 'p')}) {
+        body = Expect(400, "POST", kMarkPublished, client().Post(mark, {{"url", url}}, t));
+        EXPECT_EQ(field_of(body), "url");
+        EXPECT_EQ(rule_of(body), "http_url") << url;
+    }
+    body = Expect(400, "POST", kMarkPublished, client().Post(mark, {{"url", 7}}, t));
+    EXPECT_EQ(rule_of(body), "type");
+    body = Expect(400, "POST", kMarkPublished,
+                  client().Post(mark, {{"url", "https://example.com/p/1"}, {"pinned", true}}, t));
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    body = Expect(400, "POST", kMarkPublished, client().Request("POST", mark, "", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json");
+    const std::string retry = DeliveryPath(draft, delivery, "retry");
+    body = Expect(400, "POST", kRetry, client().Post(retry, {{"force", true}}, t));
+    EXPECT_EQ(field_of(body), "force");
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    body = Expect(400, "POST", kRetry, client().Request("POST", retry, "{", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json");
+    body = Expect(400, "POST", kRetry, client().Request("POST", retry, "[]", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json_object");
 
     // Accounts, tokens, members.
     body = Expect(400, "POST", "/api/v1/accounts",
@@ -715,6 +826,15 @@ TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
                 client().Patch("/api/v1/posts/" + post, {{"text", "x"}}, as_viewer));
     ExpectError(403, "permission_denied", "DELETE", "/api/v1/posts/{post_id}",
                 client().Delete("/api/v1/posts/" + post, as_viewer));
+    const std::string delivery = DeliveryOf(owner, post);
+    ExpectError(403, "permission_denied", "POST", kRetry,
+                client().Post(DeliveryPath(post, delivery, "retry"), nlohmann::json::object(), as_viewer));
+    ExpectError(
+        403, "permission_denied", "POST", kMarkPublished,
+        client().Post(DeliveryPath(post, delivery, "mark-published"), {{"url", "https://example.com/p/1"}}, as_viewer));
+    // An admin is above an editor: the role is enough, and only the draft's state refuses.
+    ExpectError(409, "failed_precondition", "POST", kRetry,
+                client().Post(DeliveryPath(post, delivery, "retry"), nlohmann::json::object(), as_admin));
     ExpectError(403, "permission_denied", "POST", "/api/v1/accounts",
                 client().Post("/api/v1/accounts", {{"platform", "sandbox"}, {"name", "mine"}}, as_viewer));
     ExpectError(403, "permission_denied", "POST", "/api/v1/members",
@@ -738,6 +858,30 @@ TEST_F(OpenApiConformance, ConflictsGet409) {
     EXPECT_EQ(body["error"]["details"].value("status", ""), "published");
     ExpectError(409, "failed_precondition", "DELETE", "/api/v1/posts/{post_id}",
                 client().Delete("/api/v1/posts/" + post, t));
+
+    // Only a failed or unconfirmed delivery is retried, only an unconfirmed one marked published.
+    const nlohmann::json url = {{"url", "https://example.com/p/1"}};
+    auto refuses = [&](const std::string& post_id, const std::string& status) {
+        const std::string delivery = DeliveryOf(u, post_id);
+        auto retry_body = Expect(409, "POST", kRetry,
+                                 client().Post(DeliveryPath(post_id, delivery, "retry"), nlohmann::json::object(), t));
+        auto mark_body = Expect(409, "POST", kMarkPublished,
+                                client().Post(DeliveryPath(post_id, delivery, "mark-published"), url, t));
+        for (const auto& b : {retry_body, mark_body}) {
+            EXPECT_EQ(b["error"].value("code", ""), "failed_precondition") << b.dump();
+            EXPECT_EQ(b["error"]["details"].value("status", ""), status) << b.dump();
+            EXPECT_EQ(b["error"]["details"].value("delivery_id", ""), delivery) << b.dump();
+        }
+    };
+    refuses(post, "published");
+    auto later = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                      {{"text", "later"}, {"account_ids", {account}}, {"scheduled_at", "2030-06-01T09:00:00Z"}}, t);
+    refuses(later.value("id", ""), "scheduled");
+    // A failed delivery can be retried, but it cannot be marked published.
+    const std::string refused = PostThatEndsAs(u, SandboxAccount(u, {{"mode", "reject"}}, "strict"), "failed", "no");
+    body = Expect(409, "POST", kMarkPublished,
+                  client().Post(DeliveryPath(refused, DeliveryOf(u, refused), "mark-published"), url, t));
+    EXPECT_EQ(body["error"]["details"].value("status", ""), "failed");
 
     const TestUser other = Register();
     Expect(201, "POST", "/api/v1/members",
@@ -770,11 +914,11 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
     for (const auto& r : kRoutes) {
         if (r.method != "POST" && r.method != "PATCH") continue;
         auto res = client().Request(r.method, Fill(r.pattern, post), body, headers);
-        ExpectError(415, "invalid_argument", r.method, r.pattern, res);
+        ExpectError(415, "unsupported_media_type", r.method, r.pattern, res);
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 9);
+    EXPECT_EQ(checked, 11);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {
@@ -783,10 +927,15 @@ TEST_F(OpenApiConformance, WrongMethodGets405) {
         std::string method, pattern, allow;
     };
     const std::vector<Case> cases = {
-        {"PUT", "/api/v1/posts", "GET, POST"},  {"POST", "/api/v1/posts/{}", "GET, PATCH, DELETE"},
-        {"DELETE", "/api/v1/me", "GET"},        {"POST", "/healthz", "GET"},
-        {"GET", "/api/v1/auth/login", "POST"},  {"PATCH", "/api/v1/accounts/{}", "GET"},
+        {"PUT", "/api/v1/posts", "GET, POST"},
+        {"POST", "/api/v1/posts/{}", "GET, PATCH, DELETE"},
+        {"DELETE", "/api/v1/me", "GET"},
+        {"POST", "/healthz", "GET"},
+        {"GET", "/api/v1/auth/login", "POST"},
+        {"PATCH", "/api/v1/accounts/{}", "GET"},
         {"PUT", "/api/v1/tokens/{}", "DELETE"},
+        {"GET", "/api/v1/posts/{}/deliveries/{}/retry", "POST"},
+        {"DELETE", "/api/v1/posts/{}/deliveries/{}/mark-published", "POST"},
     };
     for (const auto& c : cases) {
         ASSERT_FALSE(Spec().HasOperation(c.method, c.pattern)) << c.method << " " << c.pattern;

@@ -270,7 +270,7 @@ class PostsApiFastRetry : public PostsApi {
 TEST_F(PostsApiFastRetry, EachSandboxBehaviourEndsInTheRightState) {
     const std::string reject = SandboxAccount(user_, {{"mode", "reject"}, {"reject_reason", "links are not allowed"}});
     const std::string flaky = SandboxAccount(user_, {{"mode", "transient"}, {"fail_attempts", 1}});
-    const std::string mute = SandboxAccount(user_, {{"mode", "timeout_after_accept"}});
+    const std::string mute = SandboxAccount(user_, {{"mode", "timeout_after_accept"}, {"dedupe", "none"}});
     const std::string limited = SandboxAccount(user_, {{"mode", "rate_limit"}, {"retry_after_seconds", 3600}});
     auto post = [&](const std::string& account) {
         auto r = Create({{"text", "x"}, {"account_ids", {account}}, {"scheduled_at", InSeconds(0)}});
@@ -307,6 +307,59 @@ TEST_F(PostsApiFastRetry, EachSandboxBehaviourEndsInTheRightState) {
                       *domain::ParseRfc3339(d["updated_at"].get<std::string>());
     EXPECT_NEAR(std::chrono::duration_cast<std::chrono::seconds>(wait).count(), 3600, 2);
     EXPECT_NE(d["error"].get<std::string>().find("429"), std::string::npos);
+}
+
+TEST_F(PostsApi, APersonResolvesAnUnconfirmedDelivery) {
+    const std::string mute = SandboxAccount(user_, {{"mode", "timeout_after_accept"}, {"dedupe", "none"}});
+    auto r = Create({{"text", "did it post?"}, {"account_ids", {mute}}, {"scheduled_at", InSeconds(0)}});
+    ASSERT_EQ(r.status, 201);
+    const std::string id = r.Json()["id"];
+    const std::string delivery = r.Json()["deliveries"][0]["id"];
+    ASSERT_EQ(WaitForPostStatus(user_, id, "unconfirmed", std::chrono::seconds(10))["status"], "unconfirmed");
+    const std::string base = "/api/v1/posts/" + id + "/deliveries/" + delivery;
+
+    auto no_url = client().Post(base + "/mark-published", nlohmann::json::object(), user_.access_token);
+    EXPECT_EQ(no_url.status, 400);
+    EXPECT_EQ(no_url.Json()["error"]["details"]["field"], "url");
+    auto bad_url = client().Post(base + "/mark-published", {{"url", "javascript:alert(1)"}}, user_.access_token);
+    EXPECT_EQ(bad_url.Json()["error"]["details"]["rule"], "http_url");
+
+    // Retry: it goes out again (this platform still never answers, so it ends unconfirmed again).
+    auto retried = client().Post(base + "/retry", nlohmann::json::object(), user_.access_token);
+    ASSERT_EQ(retried.status, 200) << retried.body;
+    ASSERT_EQ(WaitForPostStatus(user_, id, "unconfirmed", std::chrono::seconds(10))["status"], "unconfirmed");
+    EXPECT_EQ(client().Get("/api/v1/accounts/" + mute + "/sandbox/posts", user_.access_token).Json()["items"].size(),
+              2u);  // the person asked for it: the platform that cannot dedupe got it twice
+
+    auto marked = client().Post(base + "/mark-published", {{"url", "https://example.social/@me/1"}, {"remote_id", "1"}},
+                                user_.access_token);
+    ASSERT_EQ(marked.status, 200) << marked.body;
+    EXPECT_EQ(marked.Json()["status"], "published");
+    EXPECT_EQ(marked.Json()["deliveries"][0]["url"], "https://example.social/@me/1");
+    auto again = client().Request("POST", base + "/retry", "", {{"Authorization", "Bearer " + user_.access_token}});
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(again.Json()["error"]["details"]["status"], "published");
+    EXPECT_EQ(client()
+                  .Request("POST", "/api/v1/posts/" + id + "/deliveries/nope/retry", "",
+                           {{"Authorization", "Bearer " + user_.access_token}})
+                  .status,
+              404);
+}
+
+TEST_F(PostsApi, TheLastPageHasNoCursorAndBrokenEscapesAreRefused) {
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(Create({{"text", "p"}, {"account_ids", {account_}}}).status, 201);
+    auto page = client().Get("/api/v1/posts?limit=2", user_.access_token).Json();
+    EXPECT_EQ(page["items"].size(), 2u);
+    EXPECT_TRUE(page["next_cursor"].is_null());
+    auto bad = client().Get("/api/v1/posts?status=%zz", user_.access_token);
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.Json()["error"]["details"]["rule"], "percent_encoding");
+    auto far = Create({{"text", "p"},
+                       {"account_ids", {account_}},
+                       {"local_time", "2099-06-01T09:00"},
+                       {"timezone", "Europe/Berlin"}});
+    EXPECT_EQ(far.status, 400);
+    EXPECT_EQ(far.Json()["error"]["details"]["rule"], "max_ahead");
 }
 
 }  // namespace

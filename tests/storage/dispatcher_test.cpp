@@ -312,8 +312,8 @@ TEST_F(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
 }
 
-TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResent) {
-    const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept"})");
+TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResentWhenThePlatformCannotDedupe) {
+    const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept","dedupe":"none"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due, "maybe posted");
 
@@ -337,45 +337,99 @@ TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResent) {
     EXPECT_EQ(updates.back()["post_status"], "unconfirmed");
 }
 
-TEST_F(DispatcherFlow, CrashWhilePublishingBecomesUnconfirmedNeverTwice) {
-    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+TEST_F(DispatcherFlow, TimeoutWithADedupingPlatformIsResentSafely) {
+    const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept","fail_attempts":1})");
     const TimePoint due = kStart + 60s;
-    const auto post = Schedule(account, due, "sent before the crash");
+    const auto post = Schedule(account, due, "resent once, posted once");
+    EXPECT_EQ(RunAt(due), 1);
+    auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(d.next_attempt_at, due + 10min);
+    EXPECT_THAT(*d.error, HasSubstr("resends"));
+    EXPECT_EQ(RunAt(due + 10min), 1);
+    d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    EXPECT_EQ(d.attempts, 2);
+    auto stored = SandboxPosts(account);
+    ASSERT_THAT(stored, SizeIs(1));  // the platform dropped the repeat
+    EXPECT_EQ(d.remote_id, stored[0].remote_id);
+}
 
-    // A worker claims the job, marks it publishing, makes the platform call, and dies before it
-    // can record the answer.
-    clock_.Set(due);
-    auto claimed = store_->ClaimDueJobs(due, 10, due + 5min);
-    ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
-    ASSERT_THAT(*claimed, SizeIs(1));
-    const auto& job = (*claimed)[0];
-    auto marked = store_->MarkPublishing(job.job.id, due);
-    ASSERT_TRUE(marked.has_value()) << marked.error().message;
-    ASSERT_TRUE(marked->has_value());
-    auto* sandbox = registry_->Find("sandbox");
-    ASSERT_NE(sandbox, nullptr);
-    auto sent = sandbox->Publish(app::PublishRequest{job.delivery.id, account, job.account.settings_json, "", job.text,
-                                                     job.delivery.id, job.job.attempts});
-    ASSERT_TRUE(std::holds_alternative<app::Published>(sent));
-    ASSERT_THAT(SandboxPosts(account), SizeIs(1));
+// A worker claims the job, marks it publishing, makes the platform call, and dies before it can
+// record the answer. What happens next depends on what the platform promises.
+class DispatcherCrash : public DispatcherFlow {
+  protected:
+    domain::Post CrashMidPublish(const std::string& account) {
+        const TimePoint due = kStart + 60s;
+        const auto post = Schedule(account, due, "sent before the crash");
+        clock_.Set(due);
+        auto claimed = store_->ClaimDueJobs(due, 10, due + 5min);
+        EXPECT_TRUE(claimed.has_value());
+        EXPECT_EQ(claimed->size(), 1u);
+        const auto& job = (*claimed)[0];
+        auto marked = store_->MarkPublishing(job.job.id, due);
+        EXPECT_TRUE(marked.has_value() && marked->has_value());
+        auto sent = registry_->Find("sandbox")->Publish(app::PublishRequest{
+            job.delivery.id, account, job.account.settings_json, "", job.text, job.delivery.id, job.job.attempts});
+        EXPECT_TRUE(std::holds_alternative<app::Published>(sent));
+        EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+        // While the lease runs, the job belongs to the dead worker.
+        EXPECT_EQ(RunAt(due + 5min - 1ms), 0);
+        EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kPublishing);
+        return post;
+    }
+    const TimePoint after_lease_ = kStart + 60s + 5min + 1ms;
+};
 
-    // While the lease runs, the job belongs to the dead worker.
-    EXPECT_EQ(RunAt(due + 5min - 1ms), 0);
-    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kPublishing);
-
-    EXPECT_EQ(RunAt(due + 5min + 1ms), 0);
+TEST_F(DispatcherCrash, WithoutDedupeOrLookupItBecomesUnconfirmedNeverTwice) {
+    const auto account = AddSandboxAccount(R"({"dedupe":"none"})");
+    const auto post = CrashMidPublish(account);
+    EXPECT_EQ(RunAt(after_lease_), 1);
     const auto d = DeliveryOf(post.id);
     EXPECT_EQ(d.status, DeliveryStatus::kUnconfirmed);
     ASSERT_TRUE(d.error.has_value());
-    EXPECT_FALSE(d.error->empty());
+    EXPECT_THAT(*d.error, HasSubstr("cannot tell whether"));
     EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kUnconfirmed);
     auto updates = events_.DeliveryUpdates();
     ASSERT_FALSE(updates.empty());
     EXPECT_EQ(updates.back()["delivery"]["status"], "unconfirmed");
-
-    EXPECT_EQ(RunAt(due + 7 * 24h), 0);
+    EXPECT_EQ(RunAt(after_lease_ + 7 * 24h), 0);
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
-    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kUnconfirmed);
+}
+
+TEST_F(DispatcherCrash, WithLookupItFindsThePostAndDoesNotSendAgain) {
+    const auto account = AddSandboxAccount(R"({"dedupe":"lookup"})");
+    const auto post = CrashMidPublish(account);
+    EXPECT_EQ(RunAt(after_lease_), 1);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    auto stored = SandboxPosts(account);
+    ASSERT_THAT(stored, SizeIs(1));  // lookup-only platforms keep duplicates: there is none
+    EXPECT_EQ(d.remote_id, stored[0].remote_id);
+}
+
+TEST_F(DispatcherCrash, WithLookupAndNothingThereItSends) {
+    const auto account = AddSandboxAccount(R"({"dedupe":"lookup"})");
+    const TimePoint due = kStart + 60s;
+    const auto post = Schedule(account, due, "never reached the platform");
+    auto claimed = store_->ClaimDueJobs(due, 10, due + 5min);
+    ASSERT_THAT(*claimed, SizeIs(1));
+    ASSERT_TRUE(store_->MarkPublishing((*claimed)[0].job.id, due).has_value());
+    // Died mid-call, but the request never arrived.
+    EXPECT_EQ(RunAt(after_lease_), 1);
+    EXPECT_EQ(DeliveryOf(post.id).status, DeliveryStatus::kPublished);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+}
+
+TEST_F(DispatcherCrash, WithIdempotentPublishItResendsAndThePlatformKeepsOne) {
+    const auto account = AddSandboxAccount(R"({"dedupe":"idempotent"})");
+    const auto post = CrashMidPublish(account);
+    EXPECT_EQ(RunAt(after_lease_), 1);
+    const auto d = DeliveryOf(post.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+    auto stored = SandboxPosts(account);
+    ASSERT_THAT(stored, SizeIs(1));
+    EXPECT_EQ(d.remote_id, stored[0].remote_id);
 }
 
 TEST_F(DispatcherFlow, CrashBeforeSendingIsRetriedAfterTheLease) {

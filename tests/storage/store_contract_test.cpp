@@ -905,35 +905,107 @@ TEST_P(StoreContract, RescueExpiredLeases) {
     ASSERT_THAT(*rescued, SizeIs(2));
     for (const auto& change : *rescued) {
         EXPECT_EQ(change.workspace_id, t.workspace.id);
+        // Both come back scheduled; the one that may have been sent says so.
+        EXPECT_EQ(change.delivery.status, DeliveryStatus::kScheduled);
+        EXPECT_EQ(change.post_status, DeliveryStatus::kScheduled);
         if (change.post_id == in_flight.id) {
-            EXPECT_EQ(change.delivery.status, DeliveryStatus::kUnconfirmed);
-            EXPECT_EQ(change.post_status, DeliveryStatus::kUnconfirmed);
             ASSERT_TRUE(change.delivery.error.has_value());
-            EXPECT_FALSE(change.delivery.error->empty());
+            EXPECT_NE(change.delivery.error->find("checking"), std::string::npos);
         } else {
             EXPECT_EQ(change.post_id, never_sent.id);
-            EXPECT_EQ(change.delivery.status, DeliveryStatus::kScheduled);
-            EXPECT_EQ(change.post_status, DeliveryStatus::kScheduled);
         }
     }
-    const auto unconfirmed = OnlyDelivery(t.workspace.id, in_flight.id);
-    EXPECT_EQ(unconfirmed.status, DeliveryStatus::kUnconfirmed);
-    EXPECT_TRUE(unconfirmed.error.has_value());
-    EXPECT_EQ(OnlyDelivery(t.workspace.id, never_sent.id).status, DeliveryStatus::kScheduled);
 
-    // Only the job that was never sent can be claimed again; rescuing twice changes nothing.
+    // Both can be claimed again at once; only the one that was in flight is marked uncertain,
+    // so the dispatcher checks with the platform before sending it.
     auto again = Claim(later, 10);
-    ASSERT_THAT(again, SizeIs(1));
-    EXPECT_EQ(again[0].job.id, never_sent_job);
-    EXPECT_EQ(again[0].job.attempts, 1);
-    ASSERT_TRUE(Ok(store().MarkPublishing(never_sent_job, later)));
-    ASSERT_TRUE(Ok(store().RecordOutcome(never_sent_job, app::OutcomeRecord{DeliveryStatus::kPublished}, later)));
+    ASSERT_THAT(again, SizeIs(2));
+    for (const auto& c : again) {
+        if (c.job.id == in_flight_job) {
+            EXPECT_TRUE(c.job.uncertain);
+        } else {
+            EXPECT_EQ(c.job.id, never_sent_job);
+            EXPECT_FALSE(c.job.uncertain);
+            EXPECT_EQ(c.job.attempts, 1);
+        }
+    }
+    for (const auto& c : again) {
+        ASSERT_TRUE(Ok(store().MarkPublishing(c.job.id, later)));
+        ASSERT_TRUE(Ok(store().RecordOutcome(c.job.id, app::OutcomeRecord{DeliveryStatus::kPublished}, later)));
+    }
     auto twice = store().RescueExpiredLeases(later + 24h);
     ASSERT_TRUE(Ok(twice));
     EXPECT_THAT(*twice, IsEmpty());
     EXPECT_THAT(Claim(later + 24h), IsEmpty());
     EXPECT_EQ(NextDue(), std::nullopt);
-    EXPECT_EQ(OnlyDelivery(t.workspace.id, in_flight.id).status, DeliveryStatus::kUnconfirmed);
+}
+
+TEST_P(StoreContract, RescueAllLeasesTakesBackUnexpiredOnesToo) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min, 10, 5min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+    // Long before the lease ends: a new process that owns the store knows the old one is dead.
+    EXPECT_THAT(*store().RescueExpiredLeases(kT0 + 2min), IsEmpty());
+    auto all = store().RescueAllLeases(kT0 + 2min);
+    ASSERT_TRUE(Ok(all));
+    ASSERT_THAT(*all, SizeIs(1));
+    auto again = Claim(kT0 + 2min, 10);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_TRUE(again[0].job.uncertain);
+}
+
+TEST_P(StoreContract, ResolveDeliveryRetriesOrRecordsAPersonsDecision) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min, 10);
+    ASSERT_THAT(claimed, SizeIs(1));
+    const std::string delivery = claimed[0].delivery.id;
+    using Action = app::DeliveryResolution::Action;
+    // Scheduled/queued work is not for a person to resolve.
+    EXPECT_TRUE(FailsWith(store().ResolveDelivery(t.workspace.id, post.id, delivery, {Action::kRetry}, kT0 + 1min),
+                          ErrorCode::kFailedPrecondition));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+    app::OutcomeRecord unknown{DeliveryStatus::kUnconfirmed};
+    unknown.error = "no answer";
+    unknown.job_dead = true;
+    ASSERT_TRUE(Ok(store().RecordOutcome(claimed[0].job.id, unknown, kT0 + 1min)));
+    EXPECT_THAT(Claim(kT0 + 2min), IsEmpty());
+
+    // Another workspace cannot touch it.
+    const Tenant other = AddTenant("bo@example.com");
+    EXPECT_TRUE(FailsWith(store().ResolveDelivery(other.workspace.id, post.id, delivery, {Action::kRetry}, kT0 + 2min),
+                          ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().ResolveDelivery(t.workspace.id, post.id, "nope", {Action::kRetry}, kT0 + 2min),
+                          ErrorCode::kNotFound));
+
+    // Retry: scheduled again, a fresh job due now.
+    auto retried = store().ResolveDelivery(t.workspace.id, post.id, delivery, {Action::kRetry}, kT0 + 2min);
+    ASSERT_TRUE(Ok(retried));
+    EXPECT_EQ(retried->status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(retried->deliveries[0].status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(NextDue(), kT0 + 2min);
+    auto again = Claim(kT0 + 2min, 10);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.attempts, 1);
+    EXPECT_FALSE(again[0].job.uncertain);
+    ASSERT_TRUE(Ok(store().MarkPublishing(again[0].job.id, kT0 + 2min)));
+    ASSERT_TRUE(Ok(store().RecordOutcome(again[0].job.id, unknown, kT0 + 2min)));
+
+    // Mark as published: the person's URL is recorded; a published one cannot be retried.
+    app::DeliveryResolution mark{Action::kMarkPublished, "https://example.social/p/1", "p1"};
+    auto marked = store().ResolveDelivery(t.workspace.id, post.id, delivery, mark, kT0 + 3min);
+    ASSERT_TRUE(Ok(marked));
+    EXPECT_EQ(marked->status, DeliveryStatus::kPublished);
+    EXPECT_EQ(marked->deliveries[0].url, "https://example.social/p/1");
+    EXPECT_EQ(marked->deliveries[0].remote_id, "p1");
+    EXPECT_EQ(marked->deliveries[0].published_at, kT0 + 3min);
+    EXPECT_TRUE(FailsWith(store().ResolveDelivery(t.workspace.id, post.id, delivery, {Action::kRetry}, kT0 + 4min),
+                          ErrorCode::kFailedPrecondition));
+    EXPECT_EQ(NextDue(), std::nullopt);
 }
 
 TEST_P(StoreContract, NextDueAtIncludesLeaseEnds) {
@@ -970,28 +1042,28 @@ TEST_P(StoreContract, OldestDueAge) {
 
 // ---- sandbox --------------------------------------------------------------------------------
 
-TEST_P(StoreContract, SandboxInsertIsIdempotentPerAccountAndKey) {
+TEST_P(StoreContract, SandboxInsertDeduplicatesOnlyWhenAsked) {
     const Tenant t = AddTenant("ana@example.com");
     const auto a = AddAccount(t.workspace.id, "a");
     const auto b = AddAccount(t.workspace.id, "b");
 
-    auto first = store().SandboxInsert({"remote-1", a.id, "hello", "key-1", kT0});
+    auto first = store().SandboxInsert({"remote-1", a.id, "hello", "key-1", kT0}, true);
     ASSERT_TRUE(Ok(first));
     EXPECT_EQ(first->remote_id, "remote-1");
     EXPECT_EQ(first->text, "hello");
     EXPECT_EQ(first->created_at, kT0);
 
     // The same key again returns what is stored, not the new attempt.
-    auto repeat = store().SandboxInsert({"remote-2", a.id, "hello again", "key-1", kT0 + 1min});
+    auto repeat = store().SandboxInsert({"remote-2", a.id, "hello again", "key-1", kT0 + 1min}, true);
     ASSERT_TRUE(Ok(repeat));
     EXPECT_EQ(repeat->remote_id, "remote-1");
     EXPECT_EQ(repeat->text, "hello");
     EXPECT_EQ(repeat->created_at, kT0);
 
-    auto other_key = store().SandboxInsert({"remote-3", a.id, "second post", "key-2", kT0 + 2min});
+    auto other_key = store().SandboxInsert({"remote-3", a.id, "second post", "key-2", kT0 + 2min}, true);
     ASSERT_TRUE(Ok(other_key));
     EXPECT_EQ(other_key->remote_id, "remote-3");
-    auto other_account = store().SandboxInsert({"remote-4", b.id, "hello", "key-1", kT0 + 3min});
+    auto other_account = store().SandboxInsert({"remote-4", b.id, "hello", "key-1", kT0 + 3min}, true);
     ASSERT_TRUE(Ok(other_account));
     EXPECT_EQ(other_account->remote_id, "remote-4");
 
@@ -1001,10 +1073,21 @@ TEST_P(StoreContract, SandboxInsertIsIdempotentPerAccountAndKey) {
     EXPECT_EQ((*listed)[0].remote_id, "remote-1");
     EXPECT_EQ((*listed)[0].idempotency_key, "key-1");
     EXPECT_EQ((*listed)[1].remote_id, "remote-3");
+
+    // A platform that does not deduplicate keeps both; a lookup finds the first.
+    auto dup = store().SandboxInsert({"remote-5", b.id, "hello", "key-1", kT0 + 4min}, false);
+    ASSERT_TRUE(Ok(dup));
+    EXPECT_EQ(dup->remote_id, "remote-5");
     auto listed_b = store().SandboxList(b.id);
     ASSERT_TRUE(Ok(listed_b));
-    ASSERT_THAT(*listed_b, SizeIs(1));
-    EXPECT_EQ((*listed_b)[0].account_id, b.id);
+    ASSERT_THAT(*listed_b, SizeIs(2));
+    auto found = store().SandboxFind(b.id, "key-1");
+    ASSERT_TRUE(Ok(found));
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->remote_id, "remote-4");
+    auto missing = store().SandboxFind(b.id, "key-9");
+    ASSERT_TRUE(Ok(missing));
+    EXPECT_FALSE(missing->has_value());
 }
 
 // ---- migrations -----------------------------------------------------------------------------

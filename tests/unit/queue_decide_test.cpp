@@ -56,6 +56,33 @@ TEST(QueueDecide, RejectedAndAuthExpiredFailAtOnceWithTheReason) {
     EXPECT_NE(auth.error->find("token revoked"), std::string::npos);
 }
 
+TEST(QueueDecide, UnknownIsRetriedOnlyWhenThePlatformDedupesOrCanBeAsked) {
+    for (app::PublishCapabilities caps :
+         {app::PublishCapabilities{true, false}, app::PublishCapabilities{false, true}}) {
+        auto r = Decide(app::Unknown{"timed out"}, 1, kPolicy, kNow, caps);
+        EXPECT_EQ(r.status, DeliveryStatus::kScheduled);
+        EXPECT_EQ(r.next_attempt_at, kNow + std::chrono::minutes(10));
+        EXPECT_TRUE(r.uncertain);  // the next attempt must resend safely or look first
+        EXPECT_FALSE(r.job_dead);
+        // Out of attempts, it may still exist: unconfirmed, not failed.
+        auto last = Decide(app::Unknown{"timed out"}, 3, kPolicy, kNow, caps);
+        EXPECT_EQ(last.status, DeliveryStatus::kUnconfirmed);
+        EXPECT_FALSE(last.uncertain);
+    }
+}
+
+TEST(QueueDecide, UncertaintyCarriesOverUntilAnAnswerSettlesIt) {
+    const app::PublishCapabilities caps{false, true};
+    auto transient = Decide(app::Retryable{"503"}, 1, kPolicy, kNow, caps, /*uncertain=*/true);
+    EXPECT_EQ(transient.status, DeliveryStatus::kScheduled);
+    EXPECT_TRUE(transient.uncertain);
+    auto clean = Decide(app::Retryable{"503"}, 1, kPolicy, kNow, caps, /*uncertain=*/false);
+    EXPECT_FALSE(clean.uncertain);
+    auto done = Decide(app::Published{"r", "u"}, 2, kPolicy, kNow, caps, /*uncertain=*/true);
+    EXPECT_EQ(done.status, DeliveryStatus::kPublished);
+    EXPECT_FALSE(done.uncertain);
+}
+
 TEST(QueueDecide, UnknownBecomesUnconfirmedAndIsNeverRetried) {
     auto r = Decide(app::Unknown{"timed out after sending"}, 1, kPolicy, kNow);
     EXPECT_EQ(r.status, DeliveryStatus::kUnconfirmed);

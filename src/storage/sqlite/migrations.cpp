@@ -123,6 +123,23 @@ CREATE TABLE sandbox_posts (
     UNIQUE (account_id, idempotency_key)
 );
 )SQL"},
+    {2, "exactly_once", R"SQL(
+-- A job whose earlier attempt may have reached the platform: check or dedupe before resending.
+ALTER TABLE jobs ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+-- The sandbox stores duplicates when an account is set to not deduplicate, so that a second
+-- send shows up instead of being hidden by a unique key.
+CREATE TABLE sandbox_posts_v2 (
+    remote_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+INSERT INTO sandbox_posts_v2 SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts;
+DROP TABLE sandbox_posts;
+ALTER TABLE sandbox_posts_v2 RENAME TO sandbox_posts;
+CREATE INDEX sandbox_posts_by_key ON sandbox_posts(account_id, idempotency_key);
+)SQL"},
 };
 
 }  // namespace

@@ -138,11 +138,12 @@ constexpr Sql kInsertJob{"insert_job",
 
 constexpr Sql kNextDue{"next_due", "SELECT MIN(due_at) FROM jobs WHERE state = 'pending'"};
 constexpr Sql kNextLeaseEnd{"next_lease_end", "SELECT MIN(lease_until) FROM jobs WHERE state = 'running'"};
-constexpr Sql kClaimJobs{"claim_jobs",
-                         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, "
-                         "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ?1 "
-                         "ORDER BY priority DESC, due_at LIMIT ?3) "
-                         "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at"};
+constexpr Sql kClaimJobs{
+    "claim_jobs",
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, "
+    "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ?1 "
+    "ORDER BY priority DESC, due_at LIMIT ?3) "
+    "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at, uncertain"};
 constexpr Sql kJobById{"job_by_id",
                        "SELECT id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at, "
                        "lease_until FROM jobs WHERE id = ?1"};
@@ -162,7 +163,15 @@ constexpr Sql kPostTextForDelivery{"post_text_for_delivery",
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 constexpr Sql kRetryJob{"retry_job",
                         "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
-                        "updated_at = ?4 WHERE id = ?1"};
+                        "updated_at = ?4, uncertain = ?5 WHERE id = ?1"};
+constexpr Sql kRequeueUncertain{"requeue_uncertain",
+                                "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, uncertain = 1, "
+                                "last_error = ?3, updated_at = ?2 WHERE id = ?1"};
+constexpr Sql kDeleteJobsOfDelivery{"delete_jobs_of_delivery", "DELETE FROM jobs WHERE delivery_id = ?1"};
+constexpr Sql kInsertJobDue{"insert_job_due",
+                            "INSERT INTO jobs(id, kind, workspace_id, delivery_id, state, priority, attempts, "
+                            "max_attempts, due_at, created_at, updated_at) "
+                            "VALUES (?1, 'publish', ?2, ?3, 'pending', 5, 0, ?4, ?5, ?5, ?5)"};
 constexpr Sql kKillJob{"kill_job",
                        "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?2, updated_at = ?3 "
                        "WHERE id = ?1"};
@@ -175,10 +184,10 @@ constexpr Sql kOldestDue{"oldest_due", "SELECT MIN(due_at) FROM jobs WHERE state
 
 constexpr Sql kSandboxInsert{"sandbox_insert",
                              "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, idempotency_key) DO NOTHING"};
+                             "VALUES (?1, ?2, ?3, ?4, ?5)"};
 constexpr Sql kSandboxByKey{"sandbox_by_key",
                             "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
-                            "WHERE account_id = ?1 AND idempotency_key = ?2"};
+                            "WHERE account_id = ?1 AND idempotency_key = ?2 ORDER BY created_at, remote_id LIMIT 1"};
 constexpr Sql kSandboxList{"sandbox_list",
                            "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
                            "WHERE account_id = ?1 ORDER BY created_at, remote_id"};
@@ -779,6 +788,7 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.job.max_attempts = static_cast<int>(s.Int(5));
                 c.job.due_at = FromUnixMillis(s.Int(6));
                 c.job.lease_until = lease_until;
+                c.job.uncertain = s.Int(7) != 0;
                 out.push_back(std::move(c));
             }
         }
@@ -870,6 +880,7 @@ core::Result<app::DeliveryChange> SqliteStore::RecordOutcome(const std::string& 
                 .Bind(2, ToUnixMillis(*o.next_attempt_at))
                 .Bind(3, o.error)
                 .Bind(4, ToUnixMillis(now))
+                .Bind(5, o.uncertain ? 1 : 0)
                 .Run();
         } else if (o.job_dead) {
             db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
@@ -946,13 +957,13 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::Rescue(core::TimePoi
             }
             auto change = ChangeFor(job.delivery_id);
             if (change.delivery.status == DeliveryStatus::kPublishing) {
-                // The platform call may have gone through: never send it again blindly.
-                const std::string why =
-                    "Herald stopped while this post was being sent, so it cannot tell whether the platform "
-                    "published it. Check the account, then retry or mark it as published.";
+                // The platform call may have gone through. Run it again, now, marked uncertain:
+                // the dispatcher then resends only if the platform deduplicates, looks first if
+                // it can, and otherwise marks the delivery unconfirmed without sending.
+                const std::string why = "Herald stopped while this post was being sent; checking before trying again";
                 db_->Prepare(kSetDeliveryOutcome)
                     .Bind(1, job.delivery_id)
-                    .Bind(2, S(DeliveryStatus::kUnconfirmed))
+                    .Bind(2, S(DeliveryStatus::kScheduled))
                     .BindNull(3)
                     .BindNull(4)
                     .Bind(5, why)
@@ -960,7 +971,7 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::Rescue(core::TimePoi
                     .BindNull(7)
                     .Bind(8, ToUnixMillis(now))
                     .Run();
-                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, why).Bind(3, ToUnixMillis(now)).Run();
+                db_->Prepare(kRequeueUncertain).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Bind(3, why).Run();
             } else {
                 // Claimed but never sent: safe to run again.
                 db_->Prepare(kReleaseJob).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
@@ -998,9 +1009,14 @@ core::Result<core::Millis> SqliteStore::OldestDueAge(core::TimePoint now) {
 
 // ---- sandbox --------------------------------------------------------------------------------
 
-core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost& p) {
+core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost& p, bool deduplicate) {
     return Locked("sandbox_insert", [&]() -> core::Result<app::SandboxPost> {
         Transaction tx(*db_);
+        if (deduplicate) {
+            auto s = db_->Prepare(kSandboxByKey);
+            s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
+            if (s.Step()) return ReadSandbox(s);
+        }
         db_->Prepare(kSandboxInsert)
             .Bind(1, p.remote_id)
             .Bind(2, p.account_id)
@@ -1008,12 +1024,80 @@ core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost
             .Bind(4, p.idempotency_key)
             .Bind(5, ToUnixMillis(p.created_at))
             .Run();
-        auto s = db_->Prepare(kSandboxByKey);
-        s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
-        if (!s.Step()) throw DbError("sandbox post vanished after insert");
-        auto out = ReadSandbox(s);
         tx.Commit();
-        return out;
+        return p;
+    });
+}
+
+core::Result<std::optional<app::SandboxPost>> SqliteStore::SandboxFind(const std::string& account_id,
+                                                                       const std::string& idempotency_key) {
+    return Locked("sandbox_find", [&]() -> core::Result<std::optional<app::SandboxPost>> {
+        auto s = db_->Prepare(kSandboxByKey);
+        s.Bind(1, account_id).Bind(2, idempotency_key);
+        if (!s.Step()) return std::optional<app::SandboxPost>{};
+        return std::optional<app::SandboxPost>(ReadSandbox(s));
+    });
+}
+
+core::Result<domain::Post> SqliteStore::ResolveDelivery(const std::string& workspace_id, const std::string& post_id,
+                                                        const std::string& delivery_id,
+                                                        const app::DeliveryResolution& r, core::TimePoint now) {
+    return Locked("resolve_delivery", [&]() -> core::Result<domain::Post> {
+        using Action = app::DeliveryResolution::Action;
+        Transaction tx(*db_);
+        auto post = LoadPost(workspace_id, post_id);
+        if (!post) return Fail(ErrorCode::kNotFound, "post not found", {{"post_id", post_id}});
+        const domain::Delivery* d = nullptr;
+        for (const auto& x : post->deliveries) {
+            if (x.id == delivery_id) d = &x;
+        }
+        if (d == nullptr) return Fail(ErrorCode::kNotFound, "delivery not found", {{"delivery_id", delivery_id}});
+        const auto target = r.action == Action::kRetry ? DeliveryStatus::kScheduled : DeliveryStatus::kPublished;
+        const bool allowed = r.action == Action::kRetry
+                                 ? (d->status == DeliveryStatus::kFailed || d->status == DeliveryStatus::kUnconfirmed)
+                                 : d->status == DeliveryStatus::kUnconfirmed;
+        if (!allowed || !domain::CanTransition(d->status, target)) {
+            return Fail(ErrorCode::kFailedPrecondition,
+                        std::string("this delivery is ") + std::string(domain::ToString(d->status)) +
+                            (r.action == Action::kRetry ? "; only failed or unconfirmed deliveries can be retried"
+                                                        : "; only unconfirmed deliveries can be marked as published"),
+                        {{"status", S(d->status)}, {"delivery_id", delivery_id}});
+        }
+        db_->Prepare(kDeleteJobsOfDelivery).Bind(1, delivery_id).Run();
+        if (r.action == Action::kRetry) {
+            db_->Prepare(kSetDeliveryOutcome)
+                .Bind(1, delivery_id)
+                .Bind(2, S(DeliveryStatus::kScheduled))
+                .BindNull(3)
+                .BindNull(4)
+                .BindNull(5)
+                .BindNull(6)
+                .BindNull(7)
+                .Bind(8, ToUnixMillis(now))
+                .Run();
+            db_->Prepare(kInsertJobDue)
+                .Bind(1, core::NewId(now))
+                .Bind(2, workspace_id)
+                .Bind(3, delivery_id)
+                .Bind(4, options_.publish_max_attempts)
+                .Bind(5, ToUnixMillis(now))
+                .Run();
+        } else {
+            db_->Prepare(kSetDeliveryOutcome)
+                .Bind(1, delivery_id)
+                .Bind(2, S(DeliveryStatus::kPublished))
+                .Bind(3, r.remote_id)
+                .Bind(4, r.url)
+                .BindNull(5)
+                .BindNull(6)
+                .Bind(7, ToUnixMillis(now))
+                .Bind(8, ToUnixMillis(now))
+                .Run();
+        }
+        RefreshPostStatus(post_id, now);
+        auto out = LoadPost(workspace_id, post_id);
+        tx.Commit();
+        return *out;
     });
 }
 

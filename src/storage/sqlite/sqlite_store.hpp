@@ -64,7 +64,12 @@ class SqliteStore final : public app::Store {
     core::Result<std::vector<app::DeliveryChange>> RescueAllLeases(core::TimePoint now) override;
     core::Result<core::Millis> OldestDueAge(core::TimePoint now) override;
 
-    core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post) override;
+    core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post, bool deduplicate) override;
+    core::Result<std::optional<app::SandboxPost>> SandboxFind(const std::string& account_id,
+                                                              const std::string& idempotency_key) override;
+    core::Result<domain::Post> ResolveDelivery(const std::string& workspace_id, const std::string& post_id,
+                                               const std::string& delivery_id,
+                                               const app::DeliveryResolution& resolution, core::TimePoint now) override;
     core::Result<std::vector<app::SandboxPost>> SandboxList(const std::string& account_id) override;
 
   private:
