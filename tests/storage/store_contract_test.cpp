@@ -987,6 +987,7 @@ TEST_P(StoreContract, ResolveDeliveryRetriesOrRecordsAPersonsDecision) {
     ASSERT_TRUE(Ok(retried));
     EXPECT_EQ(retried->status, DeliveryStatus::kScheduled);
     EXPECT_EQ(retried->deliveries[0].status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(retried->deliveries[0].attempts, 0);  // a person's retry starts afresh
     EXPECT_EQ(NextDue(), kT0 + 2min);
     auto again = Claim(kT0 + 2min, 10);
     ASSERT_THAT(again, SizeIs(1));

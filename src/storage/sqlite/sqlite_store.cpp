@@ -167,6 +167,7 @@ constexpr Sql kRetryJob{"retry_job",
 constexpr Sql kRequeueUncertain{"requeue_uncertain",
                                 "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, uncertain = 1, "
                                 "last_error = ?3, updated_at = ?2 WHERE id = ?1"};
+constexpr Sql kResetAttempts{"reset_delivery_attempts", "UPDATE deliveries SET attempts = 0 WHERE id = ?1"};
 constexpr Sql kDeleteJobsOfDelivery{"delete_jobs_of_delivery", "DELETE FROM jobs WHERE delivery_id = ?1"};
 constexpr Sql kInsertJobDue{"insert_job_due",
                             "INSERT INTO jobs(id, kind, workspace_id, delivery_id, state, priority, attempts, "
@@ -1075,6 +1076,7 @@ core::Result<domain::Post> SqliteStore::ResolveDelivery(const std::string& works
                 .BindNull(7)
                 .Bind(8, ToUnixMillis(now))
                 .Run();
+            db_->Prepare(kResetAttempts).Bind(1, delivery_id).Run();
             db_->Prepare(kInsertJobDue)
                 .Bind(1, core::NewId(now))
                 .Bind(2, workspace_id)
