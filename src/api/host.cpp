@@ -113,7 +113,9 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
 
     queue::DispatcherSettings ds;
     ds.workers = config.workers;
-    ds.retry = queue::RetryPolicy{config.retry_max_attempts, std::chrono::seconds(config.retry_base_seconds)};
+    ds.worker_batch = config.worker_batch;
+    ds.retry.max_attempts = config.retry_max_attempts;
+    ds.retry.base = std::chrono::seconds(config.retry_base_seconds);
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 

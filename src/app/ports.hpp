@@ -78,6 +78,20 @@ class PlatformAdapter {
     virtual PublishCapabilities Capabilities(const std::string& settings_json) const = 0;
     /// Blocking; called on a worker thread, never on an I/O thread.
     virtual PublishOutcome Publish(const PublishRequest& request) = 0;
+    /// How many requests PublishBatch takes at once to good effect. 1 (the default): the
+    /// platform takes one post per call, and a worker sends one job at a time, so a slow call
+    /// never holds other posts back.
+    virtual int MaxBatch() const { return 1; }
+    /// Several deliveries at once (a worker's share of a busy moment), one outcome per request
+    /// in the same order. The default sends them one after the other; an adapter whose
+    /// platform takes several posts in one call (or the sandbox, which stores them in one
+    /// transaction) overrides it.
+    virtual std::vector<PublishOutcome> PublishBatch(const std::vector<PublishRequest>& requests) {
+        std::vector<PublishOutcome> out;
+        out.reserve(requests.size());
+        for (const auto& r : requests) out.push_back(Publish(r));
+        return out;
+    }
     /// Only called when Capabilities().lookup: whether the post of `request` (same idempotency
     /// key) exists on the platform. nullopt: it does not; an error: the check itself failed.
     virtual core::Result<std::optional<Published>> Lookup(const PublishRequest& request) = 0;
@@ -145,6 +159,16 @@ struct PostFilter {
     std::optional<core::TimePoint> to;    ///< scheduled_at < to
     std::optional<std::string> after_id;  ///< cursor: posts with smaller ids (older)
     int limit = 50;
+};
+
+/// A finished job, kept for inspection until retention removes it (Store::PurgeHistory).
+struct JobRecord {
+    domain::Job job;
+    std::string account_id;
+    std::string platform;
+    std::optional<std::string> last_error;
+    core::TimePoint created_at{};
+    core::TimePoint updated_at{};
 };
 
 /// A claimed publish job with what the worker needs to run it.
@@ -234,6 +258,8 @@ class Store {
     // posts and their deliveries; jobs follow from deliveries: a scheduled delivery has one
     // pending publish job due at the post's time, written in the same transaction.
     virtual core::Status CreatePost(const domain::Post& post) = 0;
+    /// Many posts in one transaction: all are written, or none (bulk create, import).
+    virtual core::Status CreatePosts(const std::vector<domain::Post>& posts) = 0;
     virtual core::Result<domain::Post> GetPost(const std::string& workspace_id, const std::string& id) = 0;
     virtual core::Result<std::vector<domain::Post>> ListPosts(const std::string& workspace_id,
                                                               const PostFilter& filter) = 0;
@@ -252,12 +278,36 @@ class Store {
     /// deliveries queued and leases them until `lease_until`.
     virtual core::Result<std::vector<ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
                                                                core::TimePoint lease_until) = 0;
-    /// Moves a claimed delivery to publishing just before the platform call. Empty when the
-    /// claim is no longer ours (the post was cancelled or edited meanwhile): do not send.
-    virtual core::Result<std::optional<DeliveryChange>> MarkPublishing(const std::string& job_id,
-                                                                       core::TimePoint now) = 0;
-    virtual core::Result<DeliveryChange> RecordOutcome(const std::string& job_id, const OutcomeRecord& outcome,
-                                                       core::TimePoint now) = 0;
+    /// Moves claimed deliveries to publishing just before the platform calls, in one
+    /// transaction: once this returns, a crash leaves evidence that the posts may have been
+    /// sent. One entry per job, in order; an empty entry means the claim is no longer ours (the
+    /// post was cancelled or edited meanwhile): do not send that one.
+    virtual core::Result<std::vector<std::optional<DeliveryChange>>> MarkPublishingBatch(
+        const std::vector<std::string>& job_ids, core::TimePoint now) = 0;
+    core::Result<std::optional<DeliveryChange>> MarkPublishing(const std::string& job_id, core::TimePoint now) {
+        auto r = MarkPublishingBatch({job_id}, now);
+        if (!r) return tl::unexpected(r.error());
+        return std::move(r->front());
+    }
+    /// Writes finished attempts back, in one transaction. A job that is done moves to the
+    /// history table (the hot table holds only live and dead jobs); a retry goes back to pending
+    /// at its next time; a job failed for good stays as dead with its reason. A job that no
+    /// longer exists (its post was deleted meanwhile) gets an empty change (no delivery id).
+    struct Completion {
+        std::string job_id;
+        OutcomeRecord outcome;
+    };
+    virtual core::Result<std::vector<DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
+                                                                     core::TimePoint now) = 0;
+    core::Result<DeliveryChange> RecordOutcome(const std::string& job_id, const OutcomeRecord& outcome,
+                                               core::TimePoint now) {
+        auto r = RecordOutcomes({Completion{job_id, outcome}}, now);
+        if (!r) return tl::unexpected(r.error());
+        if (r->front().delivery.id.empty()) return core::Fail(core::ErrorCode::kNotFound, "job not found");
+        return std::move(r->front());
+    }
+    /// The worker still holds these jobs: push their leases out to `until` (heartbeat).
+    virtual core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) = 0;
     /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled.
     virtual core::Result<DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) = 0;
     /// Jobs whose lease ran out (their worker died) go back to pending, due now. Those whose
@@ -274,7 +324,8 @@ class Store {
     virtual core::Result<domain::Post> ResolveDelivery(const std::string& workspace_id, const std::string& post_id,
                                                        const std::string& delivery_id,
                                                        const DeliveryResolution& resolution, core::TimePoint now) = 0;
-    /// Age of the oldest job that is due and not being worked on; zero when there is none.
+    /// Age of the oldest job that is due and not being worked on (pending, or claimed by a
+    /// worker that has not started it); zero when there is none.
     virtual core::Result<core::Millis> OldestDueAge(core::TimePoint now) = 0;
 
     // the sandbox platform's own storage: what it "published"
@@ -282,6 +333,9 @@ class Store {
     /// returns the stored one either way; without, always inserts (a platform that does not
     /// deduplicate, so tests can see a duplicate if the queue ever sends twice).
     virtual core::Result<SandboxPost> SandboxInsert(const SandboxPost& post, bool deduplicate) = 0;
+    /// The same for several posts in one transaction; one stored post per input, in order.
+    virtual core::Result<std::vector<SandboxPost>> SandboxInsertBatch(const std::vector<SandboxPost>& posts,
+                                                                      const std::vector<bool>& deduplicate) = 0;
     virtual core::Result<std::optional<SandboxPost>> SandboxFind(const std::string& account_id,
                                                                  const std::string& idempotency_key) = 0;
     virtual core::Result<std::vector<SandboxPost>> SandboxList(const std::string& account_id) = 0;

@@ -11,6 +11,7 @@
 #include "app/auth_service.hpp"
 #include "auth/jwt.hpp"
 #include "auth/secret_key.hpp"
+#include "cli/bench_queue.hpp"
 #include "core/config.hpp"
 #include "storage/store.hpp"
 
@@ -40,10 +41,11 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"max_body_bytes", "largest request body accepted, bytes (default 1048576)"},
         {"ready_max_lag_seconds", "/readyz fails when due work waits longer than this (default 60)"},
         {"retry_base_seconds", "first retry delay of a failed publish, doubled each time (default 600)"},
-        {"retry_max_attempts", "publish attempts before a delivery fails for good (default 3)"},
+        {"retry_max_attempts", "publish attempts in all before a delivery fails for good (default 4)"},
         {"access_token_ttl_seconds", "access token lifetime (default 900)"},
         {"refresh_token_ttl_seconds", "refresh token lifetime (default 2592000)"},
-        {"workers", "publishing jobs run at once (default 4)"},
+        {"workers", "publishing threads (default 4)"},
+        {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 64)"},
         {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
         {"log_level", "trace, debug, info, warn or error (default info)"},
     };
@@ -159,7 +161,27 @@ int main(int argc, char** argv) {
                          "password (min 8 characters); omit to read it from standard input (safer)");
     AddConfigOptions(user_add, user_flags);
 
+    auto* bench = app.add_subcommand("bench", "reproducible benchmarks (see bench/README.md)");
+    bench->require_subcommand(1);
+    herald::cli::BenchQueueOptions bq;
+    auto* bench_queue = bench->add_subcommand("queue", "queue throughput and lateness through the full publish path");
+    bench_queue->add_option("--workload", bq.workload, "burn-down, lateness or scale")
+        ->check(CLI::IsMember({"burn-down", "lateness", "scale"}));
+    bench_queue->add_option("--jobs", bq.jobs, "posts to publish (default 50000)")->check(CLI::Range(1, 10000000));
+    bench_queue->add_option("--over-seconds", bq.over_seconds, "lateness: spread the posts over this long (default 10)")
+        ->check(CLI::Range(0.1, 3600.0));
+    bench_queue->add_option("--backlog", bq.backlog, "scale: future jobs in the table (default 1000000)")
+        ->check(CLI::Range(0, 100000000));
+    bench_queue->add_option("--workers", bq.workers, "worker threads (default 4)")->check(CLI::Range(1, 256));
+    bench_queue->add_option("--worker-batch", bq.worker_batch, "most jobs a worker sends at once (default 64)")
+        ->check(CLI::Range(1, 1000));
+    bench_queue->add_option("--claim-batch", bq.claim_batch, "most jobs claimed per statement (default 512)")
+        ->check(CLI::Range(1, 10000));
+    bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
+    bench_queue->add_flag("--json", bq.json, "print one JSON line");
+
     CLI11_PARSE(app, argc, argv);
+    if (bench_queue->parsed()) return herald::cli::BenchQueue(bq);
     if (serve->parsed()) return Serve(serve_flags);
     if (migrate->parsed()) return Migrate(migrate_flags);
     if (user_add->parsed()) return UserAdd(user_flags, email, name, password);

@@ -76,6 +76,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "access_token_ttl_seconds") return assign(c.access_token_ttl_seconds, 10, 86400);
     if (key == "refresh_token_ttl_seconds") return assign(c.refresh_token_ttl_seconds, 60, 400 * 86400);
     if (key == "workers") return assign(c.workers, 1, 256);
+    if (key == "worker_batch") return assign(c.worker_batch, 1, 1000);
     if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
     return Fail(ErrorCode::kInvalidArgument, "unknown config key '" + key + "' (from " + source + ")",
                 {{"field", key}, {"rule", "unknown_key"}});
@@ -100,6 +101,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "access_token_ttl_seconds",
                                                   "refresh_token_ttl_seconds",
                                                   "workers",
+                                                  "worker_batch",
                                                   "shutdown_timeout_seconds",
                                                   "log_level"};
     return keys;

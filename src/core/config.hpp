@@ -20,10 +20,11 @@ struct Config {
     uint64_t max_body_bytes = 1 << 20;       ///< max_body_bytes: larger request bodies get 413
     int64_t ready_max_lag_seconds = 60;      ///< ready_max_lag_seconds: /readyz fails when due work is older
     int64_t retry_base_seconds = 600;        ///< retry_base_seconds: first retry delay, doubled each attempt
-    int retry_max_attempts = 3;              ///< retry_max_attempts: publish attempts before failing for good
+    int retry_max_attempts = 4;              ///< retry_max_attempts: publish attempts in all (first + retries)
     int64_t access_token_ttl_seconds = 900;  ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
-    int workers = 4;                                     ///< workers: publishing jobs run at once
+    int workers = 4;                                     ///< workers: publishing threads
+    int worker_batch = 64;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
     std::string log_level = "info";         ///< log_level: trace, debug, info, warn, error
 

@@ -16,6 +16,8 @@ std::string_view ToString(JobState s) {
     switch (s) {
         case JobState::kPending:
             return "pending";
+        case JobState::kPaused:
+            return "paused";
         case JobState::kRunning:
             return "running";
         case JobState::kDone:

@@ -9,10 +9,14 @@
 namespace herald::domain {
 
 enum class JobKind { kPublish };
-enum class JobState { kPending, kRunning, kDone, kDead };
+enum class JobState { kPending, kPaused, kRunning, kDone, kDead };
 
 std::string_view ToString(JobKind k);
 std::string_view ToString(JobState s);
+
+inline constexpr int kMinPriority = 1;
+inline constexpr int kMaxPriority = 10;
+inline constexpr int kDefaultPriority = 5;
 
 /// A unit of queued work. A publish job points at one delivery.
 struct Job {

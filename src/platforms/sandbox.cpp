@@ -113,37 +113,72 @@ core::Result<std::optional<app::Published>> SandboxAdapter::Lookup(const app::Pu
         app::Published{(*found)->remote_id, SandboxUrl(req.account_id, (*found)->remote_id)});
 }
 
-app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) {
-    auto settings = ParseSandboxSettings(req.account_settings_json);
-    if (!settings) return app::Rejected{"the sandbox account's settings are invalid: " + settings.error().message};
-    // "Slow" is real time on purpose: it exercises timeouts and in-flight shutdown.
-    if (settings->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(settings->delay_ms));
+app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) { return PublishBatch({req}).front(); }
 
-    const bool misbehave = req.attempt <= settings->fail_attempts;
+std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<app::PublishRequest>& requests) {
     using Mode = SandboxSettings::Mode;
-    if (misbehave) {
-        switch (settings->mode) {
-            case Mode::kOk:
-                break;
-            case Mode::kTransient:
-                return app::Retryable{"the sandbox is temporarily unavailable (HTTP 503)"};
-            case Mode::kReject:
-                return app::Rejected{settings->reject_reason};
-            case Mode::kRateLimit:
-                return app::RateLimited{clock_.Now() + std::chrono::seconds(settings->retry_after_seconds),
-                                        "the sandbox rate limit was hit (HTTP 429, Retry-After " +
-                                            std::to_string(settings->retry_after_seconds) + "s)"};
-            case Mode::kTimeoutAfterAccept:
-                break;  // accepted below, then no answer
+    std::vector<std::optional<app::PublishOutcome>> outcomes(requests.size());
+    std::vector<app::SandboxPost> to_store;
+    std::vector<bool> dedupe;
+    std::vector<size_t> stored_for;                         // request index of each post in to_store
+    std::vector<bool> answer_lost(requests.size(), false);  // accepted, then no answer
+    int delay_ms = 0;
+    for (size_t i = 0; i < requests.size(); ++i) {
+        const auto& req = requests[i];
+        auto settings = ParseSandboxSettings(req.account_settings_json);
+        if (!settings) {
+            outcomes[i] = app::Rejected{"the sandbox account's settings are invalid: " + settings.error().message};
+            continue;
+        }
+        delay_ms = std::max(delay_ms, settings->delay_ms);
+        const bool misbehave = req.attempt <= settings->fail_attempts;
+        if (misbehave) {
+            switch (settings->mode) {
+                case Mode::kOk:
+                    break;
+                case Mode::kTransient:
+                    outcomes[i] = app::Retryable{"the sandbox is temporarily unavailable (HTTP 503)"};
+                    break;
+                case Mode::kReject:
+                    outcomes[i] = app::Rejected{settings->reject_reason};
+                    break;
+                case Mode::kRateLimit:
+                    outcomes[i] = app::RateLimited{clock_.Now() + std::chrono::seconds(settings->retry_after_seconds),
+                                                   "the sandbox rate limit was hit (HTTP 429, Retry-After " +
+                                                       std::to_string(settings->retry_after_seconds) + "s)"};
+                    break;
+                case Mode::kTimeoutAfterAccept:
+                    answer_lost[i] = true;  // stored below, then no answer
+                    break;
+            }
+        }
+        if (outcomes[i]) continue;
+        to_store.push_back(
+            app::SandboxPost{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()});
+        dedupe.push_back(settings->dedupe == SandboxSettings::Dedupe::kIdempotent);
+        stored_for.push_back(i);
+    }
+    // "Slow" is real time on purpose: it exercises timeouts and in-flight shutdown.
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (!to_store.empty()) {
+        // One transaction for the lot, as a platform taking a burst of requests at once would.
+        auto stored = store_.SandboxInsertBatch(to_store, dedupe);
+        for (size_t k = 0; k < stored_for.size(); ++k) {
+            const size_t i = stored_for[k];
+            if (!stored) {
+                outcomes[i] = app::Retryable{"the sandbox could not store the post: " + stored.error().message};
+            } else if (answer_lost[i]) {
+                outcomes[i] = app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
+            } else {
+                const auto& post = (*stored)[k];
+                outcomes[i] = app::Published{post.remote_id, SandboxUrl(requests[i].account_id, post.remote_id)};
+            }
         }
     }
-    app::SandboxPost post{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()};
-    auto stored = store_.SandboxInsert(post, settings->dedupe == SandboxSettings::Dedupe::kIdempotent);
-    if (!stored) return app::Retryable{"the sandbox could not store the post: " + stored.error().message};
-    if (misbehave && settings->mode == Mode::kTimeoutAfterAccept) {
-        return app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
-    }
-    return app::Published{stored->remote_id, SandboxUrl(req.account_id, stored->remote_id)};
+    std::vector<app::PublishOutcome> out;
+    out.reserve(outcomes.size());
+    for (auto& o : outcomes) out.push_back(std::move(*o));
+    return out;
 }
 
 }  // namespace herald::platforms

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "app/ports.hpp"
 
@@ -37,6 +38,11 @@ class SandboxAdapter final : public app::PlatformAdapter {
     core::Status ValidateSettings(const std::string& settings_json) const override;
     app::PublishCapabilities Capabilities(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
+    /// Takes bursts, like a platform answering many requests at once: a batch waits delay_ms
+    /// once (the longest of its accounts'), not once per post.
+    int MaxBatch() const override { return 100; }
+    /// Stores every well-behaved request of the batch in one transaction.
+    std::vector<app::PublishOutcome> PublishBatch(const std::vector<app::PublishRequest>& requests) override;
     core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest& request) override;
 
   private:

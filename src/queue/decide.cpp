@@ -1,12 +1,19 @@
 #include "queue/decide.hpp"
 
+#include <algorithm>
+
 #include "domain/time.hpp"
 
 namespace herald::queue {
 
 app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const RetryPolicy& policy,
-                          core::TimePoint now, const app::PublishCapabilities& caps, bool uncertain) {
+                          core::TimePoint now, const app::PublishCapabilities& caps, bool uncertain, double unit) {
     using domain::DeliveryStatus;
+    auto backoff = [&] {
+        const auto d = domain::RetryDelay(attempt, policy.base);
+        const double factor = 1.0 + policy.jitter * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
+        return std::chrono::duration_cast<core::Millis>(d * factor);
+    };
     app::OutcomeRecord r{DeliveryStatus::kFailed};
     auto retry_at = [&](core::TimePoint when, const std::string& reason) {
         r.status = DeliveryStatus::kScheduled;
@@ -28,7 +35,7 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                 r.url = o.url;
             } else if constexpr (std::is_same_v<T, app::Retryable>) {
                 if (attempt < policy.max_attempts) {
-                    retry_at(now + domain::RetryDelay(attempt, policy.base), o.reason);
+                    retry_at(now + backoff(), o.reason);
                 } else {
                     give_up(o.reason + " (gave up after " + std::to_string(attempt) + " attempts)");
                 }
@@ -45,7 +52,7 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                 give_up(o.reason);
             } else if constexpr (std::is_same_v<T, app::Unknown>) {
                 if ((caps.idempotent || caps.lookup) && attempt < policy.max_attempts) {
-                    retry_at(now + domain::RetryDelay(attempt, policy.base),
+                    retry_at(now + backoff(),
                              o.reason + (caps.idempotent ? "; the platform ignores a repeated send, so Herald resends"
                                                          : "; Herald will check whether the platform has it first"));
                     uncertain = true;

@@ -4,9 +4,13 @@
 
 namespace herald::queue {
 
+/// How a kind of job retries. The publishing default: the first attempt, then 3 more after 10,
+/// 20 and 40 minutes, each moved by up to ±10% so that a burst of failures does not come back
+/// as one burst.
 struct RetryPolicy {
-    int max_attempts = 3;
+    int max_attempts = 4;
     core::Millis base = std::chrono::minutes(10);
+    double jitter = 0.1;  ///< fraction of the delay, spread evenly both ways
 };
 
 /// What to record for a platform's answer: pure, so every branch is unit-tested.
@@ -20,7 +24,9 @@ struct RetryPolicy {
 ///   when attempts run out, unconfirmed: a person decides, nothing is sent again blindly.
 /// `uncertain` carries over from the attempt: an earlier send may have landed until a publish
 /// or a lookup says otherwise.
+/// `unit` in [0, 1) places the retry within the jitter band (0.5: exactly on the backoff).
 app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const RetryPolicy& policy,
-                          core::TimePoint now, const app::PublishCapabilities& caps = {}, bool uncertain = false);
+                          core::TimePoint now, const app::PublishCapabilities& caps = {}, bool uncertain = false,
+                          double unit = 0.5);
 
 }  // namespace herald::queue

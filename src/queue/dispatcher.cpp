@@ -29,9 +29,11 @@ void Dispatcher::Start(bool sole_owner) {
     }
     running_ = true;
     stopping_ = false;
+    last_heartbeat_ = clock_.Now();
     scheduler_ = std::thread([this] { SchedulerLoop(); });
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-    spdlog::info("event=dispatcher_started workers={}", settings_.workers);
+    spdlog::info("event=dispatcher_started workers={} worker_batch={} claim_batch={}", settings_.workers,
+                 settings_.worker_batch, settings_.claim_batch);
 }
 
 void Dispatcher::Notify() {
@@ -49,6 +51,7 @@ bool Dispatcher::Stop(core::Millis grace) {
         if (!running_) return true;
         stopping_ = true;
         unstarted.swap(ready_);
+        for (const auto& c : unstarted) held_.erase(c.job.id);
     }
     scheduler_cv_.notify_all();
     worker_cv_.notify_all();
@@ -80,6 +83,11 @@ void Dispatcher::EmitChange(const app::DeliveryChange& c) {
     events_.Publish(app::Event{c.workspace_id, "delivery.updated", app::DeliveryEventJson(c).dump()});
 }
 
+double Dispatcher::Jitter() {
+    std::lock_guard lock(rng_mu_);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
 void Dispatcher::Rescue() {
     auto rescued = store_.RescueExpiredLeases(clock_.Now());
     if (!rescued) {
@@ -93,15 +101,34 @@ void Dispatcher::Rescue() {
     }
 }
 
+void Dispatcher::Heartbeat() {
+    const auto now = clock_.Now();
+    if (now - last_heartbeat_ < settings_.lease / 3) return;
+    last_heartbeat_ = now;
+    std::vector<std::string> held;
+    {
+        std::lock_guard lock(mu_);
+        held.assign(held_.begin(), held_.end());
+    }
+    if (held.empty()) return;
+    if (auto ok = store_.ExtendLeases(held, now + settings_.lease); !ok) {
+        spdlog::error("event=heartbeat_failed jobs={} error=\"{}\"", held.size(), ok.error().message);
+    }
+}
+
 void Dispatcher::SchedulerLoop() {
+    const int buffer = std::max(settings_.claim_batch, settings_.workers * settings_.worker_batch) * 2;
     while (true) {
         int capacity = 0;
+        bool holding = false;
         {
             std::lock_guard lock(mu_);
             if (stopping_) return;
             notified_ = false;
-            capacity = settings_.workers * 2 - busy_ - static_cast<int>(ready_.size());
+            capacity = std::min(settings_.claim_batch, buffer - busy_jobs_ - static_cast<int>(ready_.size()));
+            holding = !held_.empty();
         }
+        Heartbeat();
         Rescue();
         const auto now = clock_.Now();
         if (capacity > 0) {
@@ -111,24 +138,28 @@ void Dispatcher::SchedulerLoop() {
             } else if (!claimed->empty()) {
                 {
                     std::lock_guard lock(mu_);
-                    for (auto& c : *claimed) ready_.push_back(std::move(c));
+                    for (auto& c : *claimed) {
+                        held_.insert(c.job.id);
+                        ready_.push_back(std::move(c));
+                    }
                 }
                 worker_cv_.notify_all();
                 continue;  // there may be more due right now
             }
         }
-        // Sleep until the next due time, a change, or a finished job frees a worker.
+        // Sleep until the next due time, a change, a finished batch that frees room, or the
+        // next heartbeat.
         auto next = store_.NextDueAt();
         auto wait = settings_.max_idle;
+        if (holding) wait = std::min(wait, settings_.lease / 3);
         if (next && *next) {
-            wait = std::clamp(std::chrono::duration_cast<core::Millis>(**next - clock_.Now()), core::Millis(0),
-                              settings_.max_idle);
+            wait = std::clamp(std::chrono::duration_cast<core::Millis>(**next - clock_.Now()), core::Millis(0), wait);
         }
         std::unique_lock lock(mu_);
         if (capacity <= 0) {
-            // Every worker is busy: due jobs wait for a free one, not for the clock.
-            scheduler_cv_.wait_for(lock, settings_.max_idle, [&] {
-                return stopping_ || notified_ || busy_ + static_cast<int>(ready_.size()) < settings_.workers * 2;
+            // The buffer is full: due jobs wait for the workers, not for the clock.
+            scheduler_cv_.wait_for(lock, std::min(settings_.max_idle, settings_.lease / 3), [&] {
+                return stopping_ || notified_ || busy_jobs_ + static_cast<int>(ready_.size()) < buffer;
             });
         } else if (wait > core::Millis(0)) {
             scheduler_cv_.wait_for(lock, wait, [&] { return stopping_ || notified_; });
@@ -138,19 +169,33 @@ void Dispatcher::SchedulerLoop() {
 
 void Dispatcher::WorkerLoop() {
     while (true) {
-        app::ClaimedJob job;
+        std::vector<app::ClaimedJob> batch;
         {
             std::unique_lock lock(mu_);
             worker_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
             if (stopping_) return;  // Stop() hands back what is still in ready_
-            job = std::move(ready_.front());
-            ready_.pop_front();
+            // A fair share of what is waiting: one job when it is quiet, up to worker_batch when
+            // work piles up (and only for a platform that takes batches), so no worker sits idle
+            // while another holds a long batch.
+            const size_t share = (ready_.size() + settings_.workers - 1) / settings_.workers;
+            const std::string platform = ready_.front().account.platform;
+            const auto* adapter = platforms_.Find(platform);
+            const size_t take =
+                std::clamp<size_t>(std::min(share, static_cast<size_t>(adapter != nullptr ? adapter->MaxBatch() : 1)),
+                                   1, static_cast<size_t>(settings_.worker_batch));
+            do {
+                batch.push_back(std::move(ready_.front()));
+                ready_.pop_front();
+            } while (batch.size() < take && !ready_.empty() && ready_.front().account.platform == platform);
             ++busy_;
+            busy_jobs_ += static_cast<int>(batch.size());
         }
-        Run(job);
+        RunBatch(batch);
         {
             std::lock_guard lock(mu_);
             --busy_;
+            busy_jobs_ -= static_cast<int>(batch.size());
+            for (const auto& c : batch) held_.erase(c.job.id);
         }
         idle_cv_.notify_all();
         scheduler_cv_.notify_one();
@@ -184,65 +229,120 @@ int Dispatcher::RunOnce() {
     const auto now = clock_.Now();
     auto claimed = store_.ClaimDueJobs(now, 1000, now + settings_.lease);
     if (!claimed) return 0;
-    for (const auto& c : *claimed) Run(c);
+    for (const auto& c : *claimed) RunBatch({c});
     return static_cast<int>(claimed->size());
 }
 
-void Dispatcher::Run(const app::ClaimedJob& c) {
-    const auto started = clock_.Now();
-    auto marked = store_.MarkPublishing(c.job.id, started);
+void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
+    std::vector<std::string> ids;
+    ids.reserve(jobs.size());
+    for (const auto& c : jobs) ids.push_back(c.job.id);
+    // Durable before any call: after this, a crash leaves "publishing", which the next start
+    // treats as "may have been sent".
+    auto marked = store_.MarkPublishingBatch(ids, clock_.Now());
     if (!marked) {
-        spdlog::error("event=mark_publishing_failed job_id={} error=\"{}\"", c.job.id, marked.error().message);
-        return;  // the lease will run out and the job is retried: nothing was sent
+        spdlog::error("event=mark_publishing_failed jobs={} error=\"{}\"", ids.size(), marked.error().message);
+        return;  // the leases run out and the jobs are retried: nothing was sent
     }
-    if (!*marked) {
-        spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
-        return;
-    }
-    EmitChange(**marked);
 
-    // Set before the call only when something stops it from being made at all.
-    std::optional<app::PublishOutcome> outcome;
-    app::PlatformAdapter* adapter = platforms_.Find(c.account.platform);
-    std::string credentials;
-    if (adapter == nullptr) {
-        outcome = app::Rejected{"platform " + c.account.platform + " is not available on this server"};
-    } else if (!c.sealed_credentials.empty()) {
-        auto opened = vault_.Open(c.sealed_credentials);
-        if (opened) {
-            credentials = std::move(*opened);
-        } else {
-            outcome = app::AuthExpired{opened.error().message};
+    struct Attempt {
+        const app::ClaimedJob* claimed;
+        app::PlatformAdapter* adapter = nullptr;
+        app::PublishCapabilities caps;
+        app::PublishRequest req;
+        std::optional<app::PublishOutcome> outcome;
+        core::TimePoint started{};
+    };
+    std::vector<Attempt> attempts;
+    attempts.reserve(jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        const auto& c = jobs[i];
+        if (!(*marked)[i]) {
+            spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
+            continue;
         }
+        EmitChange(*(*marked)[i]);
+        Attempt a{&c};
+        a.adapter = platforms_.Find(c.account.platform);
+        std::string credentials;
+        if (a.adapter == nullptr) {
+            a.outcome = app::Rejected{"platform " + c.account.platform + " is not available on this server"};
+        } else if (!c.sealed_credentials.empty()) {
+            auto opened = vault_.Open(c.sealed_credentials);
+            if (opened) {
+                credentials = std::move(*opened);
+            } else {
+                a.outcome = app::AuthExpired{opened.error().message};
+            }
+        }
+        if (a.adapter != nullptr) a.caps = a.adapter->Capabilities(c.account.settings_json);
+        a.req = app::PublishRequest{c.delivery.id, c.account.id,  c.account.settings_json, std::move(credentials),
+                                    c.text,        c.delivery.id, c.job.attempts};
+        a.started = clock_.Now();
+        if (!a.outcome && c.job.uncertain) a.outcome = Reconcile(*a.adapter, a.caps, a.req);
+        attempts.push_back(std::move(a));
     }
-    app::PublishCapabilities caps;
-    if (adapter != nullptr) caps = adapter->Capabilities(c.account.settings_json);
-    const app::PublishRequest req{c.delivery.id, c.account.id,  c.account.settings_json, credentials,
-                                  c.text,        c.delivery.id, c.job.attempts};
-    if (!outcome && c.job.uncertain) outcome = Reconcile(*adapter, caps, req);
-    if (!outcome) {
+
+    // Send what is left, one PublishBatch per platform.
+    std::vector<bool> done(attempts.size(), false);
+    for (size_t i = 0; i < attempts.size(); ++i) {
+        if (done[i] || attempts[i].outcome) continue;
+        std::vector<size_t> group;
+        std::vector<app::PublishRequest> reqs;
+        for (size_t k = i; k < attempts.size(); ++k) {
+            if (!done[k] && !attempts[k].outcome && attempts[k].adapter == attempts[i].adapter) {
+                group.push_back(k);
+                reqs.push_back(attempts[k].req);
+                done[k] = true;
+            }
+        }
+        const auto started = clock_.Now();
+        std::vector<app::PublishOutcome> outcomes;
         try {
-            outcome = adapter->Publish(req);
+            outcomes = attempts[i].adapter->PublishBatch(reqs);
         } catch (const std::exception& e) {
-            // We cannot know how far the call got before it threw.
-            spdlog::error("event=adapter_threw job_id={} platform={} error=\"{}\"", c.job.id, c.account.platform,
-                          e.what());
-            outcome = app::Unknown{"the publish call failed unexpectedly"};
+            // We cannot know how far the calls got before it threw.
+            spdlog::error("event=adapter_threw platform={} jobs={} error=\"{}\"", attempts[i].claimed->account.platform,
+                          group.size(), e.what());
+        }
+        for (size_t g = 0; g < group.size(); ++g) {
+            auto& a = attempts[group[g]];
+            a.started = started;
+            a.outcome = g < outcomes.size() ? outcomes[g]
+                                            : app::PublishOutcome(app::Unknown{"the publish call failed unexpectedly"});
         }
     }
+
     const auto finished = clock_.Now();
-    auto record = Decide(*outcome, c.job.attempts, settings_.retry, finished, caps, c.job.uncertain);
-    auto change = store_.RecordOutcome(c.job.id, record, finished);
-    if (!change) {
-        spdlog::error("event=record_outcome_failed job_id={} error=\"{}\"", c.job.id, change.error().message);
+    std::vector<app::Store::Completion> completions;
+    completions.reserve(attempts.size());
+    for (auto& a : attempts) {
+        completions.push_back({a.claimed->job.id, Decide(*a.outcome, a.claimed->job.attempts, settings_.retry, finished,
+                                                         a.caps, a.claimed->job.uncertain, Jitter())});
+    }
+    if (completions.empty()) return;
+    auto changes = store_.RecordOutcomes(completions, finished);
+    if (!changes) {
+        // Left as publishing: the lease runs out and the next attempt checks before resending.
+        spdlog::error("event=record_outcome_failed jobs={} error=\"{}\"", completions.size(), changes.error().message);
         return;
     }
-    spdlog::info(
-        "event=publish_attempt job_id={} delivery_id={} platform={} attempt={} status={} lateness_ms={} "
-        "duration_ms={}",
-        c.job.id, c.delivery.id, c.account.platform, c.job.attempts, domain::ToString(record.status),
-        (started - c.job.due_at).count(), (finished - started).count());
-    EmitChange(*change);
+    for (size_t i = 0; i < attempts.size(); ++i) {
+        const auto& a = attempts[i];
+        const auto& c = *a.claimed;
+        const auto status = completions[i].outcome.status;
+        spdlog::info(
+            "event=publish_attempt job_id={} delivery_id={} platform={} attempt={} status={} lateness_ms={} "
+            "duration_ms={}",
+            c.job.id, c.delivery.id, c.account.platform, c.job.attempts, domain::ToString(status),
+            (a.started - c.job.due_at).count(), (finished - a.started).count());
+        if ((*changes)[i].delivery.id.empty()) continue;  // deleted meanwhile
+        EmitChange((*changes)[i]);
+        if (settings_.on_attempt) {
+            settings_.on_attempt(
+                AttemptReport{c.job.id, c.delivery.id, c.account.platform, c.job.due_at, a.started, finished, status});
+        }
+    }
 }
 
 }  // namespace herald::queue

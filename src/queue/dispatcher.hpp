@@ -3,8 +3,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "app/ports.hpp"
@@ -13,18 +16,39 @@
 
 namespace herald::queue {
 
+/// One finished attempt, as seen by the dispatcher (for metrics, benchmarks and tests).
+struct AttemptReport {
+    std::string job_id;
+    std::string delivery_id;
+    std::string platform;
+    core::TimePoint due_at{};
+    core::TimePoint started_at{};   ///< when the platform call began (or the decision without one)
+    core::TimePoint finished_at{};  ///< when the outcome was recorded
+    domain::DeliveryStatus status = domain::DeliveryStatus::kScheduled;
+};
+
 struct DispatcherSettings {
     int workers = 4;
-    core::Millis lease = std::chrono::minutes(5);
+    /// Most jobs a worker takes at once when work piles up: they are marked, sent (through
+    /// PlatformAdapter::PublishBatch) and recorded together, one transaction each step. When
+    /// the queue is quiet a worker takes one job at a time.
+    int worker_batch = 64;
+    /// Most jobs claimed in one statement.
+    int claim_batch = 512;
+    /// A claimed job is leased for this long and the lease is renewed (heartbeat) every third
+    /// of it while the job is held; a lease that runs out means its worker died.
+    core::Millis lease = std::chrono::seconds(60);
     RetryPolicy retry;
     /// Longest the scheduler sleeps without a reason; it normally wakes exactly at the next due
     /// time or on Notify(). This only bounds the damage of a missed wake-up.
     core::Millis max_idle = std::chrono::seconds(30);
+    /// Called after each recorded attempt, on a worker thread. Must be quick.
+    std::function<void(const AttemptReport&)> on_attempt;
 };
 
 /// The scheduler and its workers. The scheduler sleeps until the next job is due (or Notify()),
 /// claims due jobs in a batch, and hands them to workers, which publish through the adapter and
-/// record the outcome in one transaction.
+/// record the outcomes in one transaction per batch.
 class Dispatcher {
   public:
     Dispatcher(app::Store& store, const core::Clock& clock, const app::PlatformRegistry& platforms,
@@ -50,12 +74,14 @@ class Dispatcher {
     void SchedulerLoop();
     void WorkerLoop();
     void Rescue();
-    void Run(const app::ClaimedJob& job);
+    void Heartbeat();
+    void RunBatch(const std::vector<app::ClaimedJob>& jobs);
     // For a job whose earlier attempt may have landed: the outcome to record without sending,
     // or nullopt when sending (again) is safe.
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
                                                  const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);
+    double Jitter();
 
     app::Store& store_;
     const core::Clock& clock_;
@@ -69,10 +95,15 @@ class Dispatcher {
     std::condition_variable worker_cv_;
     std::condition_variable idle_cv_;
     std::deque<app::ClaimedJob> ready_;
-    int busy_ = 0;
+    std::unordered_set<std::string> held_;  ///< claimed and not yet recorded: leases to renew
+    int busy_ = 0;                          ///< workers running a batch
+    int busy_jobs_ = 0;                     ///< jobs in those batches
     bool notified_ = false;
     bool stopping_ = false;
     std::atomic<bool> running_{false};
+    core::TimePoint last_heartbeat_{};
+    std::mutex rng_mu_;
+    std::mt19937_64 rng_{std::random_device{}()};
     std::thread scheduler_;
     std::vector<std::thread> workers_;
 };

@@ -9,7 +9,7 @@
 namespace herald::storage {
 
 struct StoreOptions {
-    int publish_max_attempts = 3;  ///< written into each new publish job
+    int publish_max_attempts = 4;  ///< written into each new publish job (first + 3 retries)
 };
 
 /// Opens the store a URL names and applies pending migrations: "sqlite:PATH" (PATH is created

@@ -27,6 +27,7 @@ class BackloggedHealthApi : public ServerFixture {
   protected:
     void Configure(core::Config& c) override {
         c.workers = 1;
+        c.worker_batch = 1;
         c.ready_max_lag_seconds = 1;
     }
 };
@@ -35,7 +36,7 @@ TEST_F(BackloggedHealthApi, ReadyzTurnsUnreadyWhenDueWorkIsNotProcessed) {
     auto u = Register();
     const std::string account = SandboxAccount(u, {{"delay_ms", 2500}});
     const auto now = std::chrono::time_point_cast<core::Millis>(std::chrono::system_clock::now());
-    // The dispatcher claims up to 2 per worker; the rest wait in the table, due.
+    // One at a time: the rest wait, due, in the table or claimed and not started.
     for (int i = 0; i < 4; ++i) {
         auto r = client().Post("/api/v1/posts",
                                {{"text", "p" + std::to_string(i)},

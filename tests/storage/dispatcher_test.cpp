@@ -88,7 +88,7 @@ class DispatcherFlow : public ::testing::Test {
         DispatcherSettings settings;
         settings.workers = 1;
         settings.lease = 5min;
-        settings.retry = RetryPolicy{3, 10min};
+        settings.retry = RetryPolicy{3, 10min, 0.0};
         dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, *registry_, events_, vault_, settings);
 
         const domain::User user{core::NewId(kStart), "owner@example.com", "Owner", kStart};

@@ -140,6 +140,60 @@ DROP TABLE sandbox_posts;
 ALTER TABLE sandbox_posts_v2 RENAME TO sandbox_posts;
 CREATE INDEX sandbox_posts_by_key ON sandbox_posts(account_id, idempotency_key);
 )SQL"},
+    {3, "queue", R"SQL(
+-- Jobs of every kind: a publish job points at a delivery, others (cleanup, health checks, …)
+-- carry a payload. Finished jobs leave this table for job_history, so the hot table holds only
+-- live (pending, paused, running) and dead jobs, and claiming stays fast after millions.
+CREATE TABLE jobs_v3 (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    workspace_id TEXT,
+    delivery_id TEXT REFERENCES deliveries(id) ON DELETE CASCADE,
+    account_id TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'paused', 'running', 'dead')),
+    priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 10),
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error TEXT,
+    uncertain INTEGER NOT NULL DEFAULT 0,
+    payload TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO jobs_v3(id, kind, workspace_id, delivery_id, account_id, state, priority, attempts, max_attempts,
+                    due_at, lease_until, last_error, uncertain, payload, created_at, updated_at)
+SELECT j.id, j.kind, j.workspace_id, j.delivery_id, d.account_id, j.state, MIN(MAX(j.priority, 1), 10),
+       j.attempts, j.max_attempts, j.due_at, j.lease_until, j.last_error, j.uncertain, NULL, j.created_at,
+       j.updated_at
+FROM jobs j LEFT JOIN deliveries d ON d.id = j.delivery_id;
+DROP TABLE jobs;
+ALTER TABLE jobs_v3 RENAME TO jobs;
+-- The claim reads due pending jobs of one priority at a time, oldest first: one index range
+-- per priority, whatever the number of future jobs.
+CREATE INDEX jobs_claim ON jobs(priority, due_at) WHERE state = 'pending';
+CREATE INDEX jobs_leased ON jobs(lease_until) WHERE state = 'running';
+CREATE INDEX jobs_by_delivery ON jobs(delivery_id);
+CREATE INDEX jobs_by_account ON jobs(account_id, state);
+CREATE INDEX jobs_dead ON jobs(updated_at) WHERE state = 'dead';
+CREATE TABLE job_history (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    workspace_id TEXT,
+    delivery_id TEXT,
+    account_id TEXT,
+    outcome TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL
+);
+CREATE INDEX job_history_by_time ON job_history(finished_at);
+CREATE INDEX job_history_by_workspace ON job_history(workspace_id, finished_at);
+)SQL"},
 };
 
 }  // namespace

@@ -132,18 +132,31 @@ constexpr Sql kDeleteJobsOfPost{"delete_jobs_of_post",
                                 "DELETE FROM jobs WHERE delivery_id IN (SELECT id FROM deliveries WHERE post_id = ?1) "
                                 "AND state IN ('pending', 'running')"};
 constexpr Sql kInsertJob{"insert_job",
-                         "INSERT INTO jobs(id, kind, workspace_id, delivery_id, state, priority, attempts, "
-                         "max_attempts, due_at, created_at, updated_at) "
-                         "VALUES (?1, 'publish', ?2, ?3, 'pending', 5, ?4, ?5, ?6, ?7, ?7)"};
+                         "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
+                         "attempts, max_attempts, due_at, created_at, updated_at) "
+                         "VALUES (?1, 'publish', ?2, ?3, ?8, 'pending', 5, ?4, ?5, ?6, ?7, ?7)"};
 
-constexpr Sql kNextDue{"next_due", "SELECT MIN(due_at) FROM jobs WHERE state = 'pending'"};
+// Per priority, so that each is one seek in jobs_claim however many jobs wait.
+constexpr Sql kFirstDueAtPriority{"first_due_at_priority",
+                                  "SELECT due_at FROM jobs WHERE state = 'pending' AND priority = ?1 "
+                                  "ORDER BY due_at LIMIT 1"};
+// Claimed by a worker but not yet sent (the delivery still queued): waiting all the same.
+constexpr Sql kOldestClaimedUnsent{"oldest_claimed_unsent",
+                                   "SELECT MIN(j.due_at) FROM jobs j JOIN deliveries d ON d.id = j.delivery_id "
+                                   "WHERE j.state = 'running' AND d.status = 'queued'"};
 constexpr Sql kNextLeaseEnd{"next_lease_end", "SELECT MIN(lease_until) FROM jobs WHERE state = 'running'"};
-constexpr Sql kClaimJobs{
-    "claim_jobs",
+constexpr Sql kClaimJobsAtPriority{
+    "claim_jobs_at_priority",
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, "
-    "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ?1 "
-    "ORDER BY priority DESC, due_at LIMIT ?3) "
+    "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND priority = ?4 AND due_at <= ?1 "
+    "ORDER BY due_at LIMIT ?3) "
     "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at, uncertain"};
+constexpr Sql kExtendLease{"extend_lease", "UPDATE jobs SET lease_until = ?2 WHERE id = ?1 AND state = 'running'"};
+constexpr Sql kJobToHistory{"job_to_history",
+                            "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, "
+                            "outcome, priority, attempts, due_at, last_error, created_at, finished_at) "
+                            "SELECT id, kind, workspace_id, delivery_id, account_id, ?2, priority, attempts, due_at, "
+                            "?3, created_at, ?4 FROM jobs WHERE id = ?1"};
 constexpr Sql kJobById{"job_by_id",
                        "SELECT id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at, "
                        "lease_until FROM jobs WHERE id = ?1"};
@@ -170,9 +183,10 @@ constexpr Sql kRequeueUncertain{"requeue_uncertain",
 constexpr Sql kResetAttempts{"reset_delivery_attempts", "UPDATE deliveries SET attempts = 0 WHERE id = ?1"};
 constexpr Sql kDeleteJobsOfDelivery{"delete_jobs_of_delivery", "DELETE FROM jobs WHERE delivery_id = ?1"};
 constexpr Sql kInsertJobDue{"insert_job_due",
-                            "INSERT INTO jobs(id, kind, workspace_id, delivery_id, state, priority, attempts, "
-                            "max_attempts, due_at, created_at, updated_at) "
-                            "VALUES (?1, 'publish', ?2, ?3, 'pending', 5, 0, ?4, ?5, ?5, ?5)"};
+                            "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
+                            "attempts, max_attempts, due_at, created_at, updated_at) "
+                            "SELECT ?1, 'publish', ?2, ?3, account_id, 'pending', 5, 0, ?4, ?5, ?5, ?5 "
+                            "FROM deliveries WHERE id = ?3"};
 constexpr Sql kKillJob{"kill_job",
                        "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?2, updated_at = ?3 "
                        "WHERE id = ?1"};
@@ -181,7 +195,6 @@ constexpr Sql kReleaseJob{"release_job",
                           "updated_at = ?2 WHERE id = ?1"};
 constexpr Sql kExpiredLeases{"expired_leases",
                              "SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 ORDER BY lease_until"};
-constexpr Sql kOldestDue{"oldest_due", "SELECT MIN(due_at) FROM jobs WHERE state = 'pending' AND due_at <= ?1"};
 
 constexpr Sql kSandboxInsert{"sandbox_insert",
                              "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
@@ -640,6 +653,7 @@ void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
                 .Bind(5, options_.publish_max_attempts)
                 .Bind(6, ToUnixMillis(*p.scheduled_at))
                 .Bind(7, ToUnixMillis(p.updated_at))
+                .Bind(8, d.account_id)
                 .Run();
         }
     }
@@ -650,6 +664,18 @@ core::Status SqliteStore::CreatePost(const domain::Post& post) {
         Transaction tx(*db_);
         WritePostRow(post, /*insert=*/true);
         WriteDeliveriesAndJobs(post);
+        tx.Commit();
+        return {};
+    });
+}
+
+core::Status SqliteStore::CreatePosts(const std::vector<domain::Post>& posts) {
+    return Locked("create_posts", [&]() -> core::Status {
+        Transaction tx(*db_);
+        for (const auto& post : posts) {
+            WritePostRow(post, /*insert=*/true);
+            WriteDeliveriesAndJobs(post);
+        }
         tx.Commit();
         return {};
     });
@@ -751,13 +777,19 @@ app::DeliveryChange SqliteStore::ChangeFor(const std::string& delivery_id) {
     return change;
 }
 
+std::optional<int64_t> SqliteStore::FirstPendingDue() {
+    std::optional<int64_t> first;
+    for (int priority = domain::kMaxPriority; priority >= domain::kMinPriority; --priority) {
+        auto s = db_->Prepare(kFirstDueAtPriority);
+        s.Bind(1, priority);
+        if (s.Step() && (!first || s.Int(0) < *first)) first = s.Int(0);
+    }
+    return first;
+}
+
 core::Result<std::optional<core::TimePoint>> SqliteStore::NextDueAt() {
     return Locked("next_due", [&]() -> core::Result<std::optional<core::TimePoint>> {
-        std::optional<int64_t> due, lease;
-        {
-            auto s = db_->Prepare(kNextDue);
-            if (s.Step()) due = s.OptInt(0);
-        }
+        std::optional<int64_t> due = FirstPendingDue(), lease;
         {
             // A lease running out is also a moment the scheduler must wake for (rescue).
             auto s = db_->Prepare(kNextLeaseEnd);
@@ -775,9 +807,13 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
     return Locked("claim_jobs", [&]() -> core::Result<std::vector<app::ClaimedJob>> {
         Transaction tx(*db_);
         std::vector<app::ClaimedJob> out;
-        {
-            auto s = db_->Prepare(kClaimJobs);
-            s.Bind(1, ToUnixMillis(now)).Bind(2, ToUnixMillis(lease_until)).Bind(3, limit);
+        // Highest priority first; within one, oldest due first.
+        for (int priority = domain::kMaxPriority; priority >= domain::kMinPriority; --priority) {
+            const int left = limit - static_cast<int>(out.size());
+            if (left <= 0) break;
+            const size_t before = out.size();
+            auto s = db_->Prepare(kClaimJobsAtPriority);
+            s.Bind(1, ToUnixMillis(now)).Bind(2, ToUnixMillis(lease_until)).Bind(3, left).Bind(4, priority);
             while (s.Step()) {
                 app::ClaimedJob c;
                 c.job.id = s.Text(0);
@@ -792,6 +828,10 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.job.uncertain = s.Int(7) != 0;
                 out.push_back(std::move(c));
             }
+            // RETURNING gives no order: keep "oldest first" within the priority.
+            std::stable_sort(
+                out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                [](const app::ClaimedJob& a, const app::ClaimedJob& b) { return a.job.due_at < b.job.due_at; });
         }
         for (auto& c : out) {
             db_->Prepare(kSetDeliveryQueued)
@@ -825,74 +865,106 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
     });
 }
 
-core::Result<std::optional<app::DeliveryChange>> SqliteStore::MarkPublishing(const std::string& job_id,
-                                                                             core::TimePoint now) {
-    return Locked("mark_publishing", [&]() -> core::Result<std::optional<app::DeliveryChange>> {
+core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkPublishingBatch(
+    const std::vector<std::string>& job_ids, core::TimePoint now) {
+    return Locked("mark_publishing", [&]() -> core::Result<std::vector<std::optional<app::DeliveryChange>>> {
         Transaction tx(*db_);
-        std::string delivery_id, workspace_id;
-        {
-            auto s = db_->Prepare(kJobById);
-            s.Bind(1, job_id);
-            if (!s.Step() || s.Text(3) != "running") return std::optional<app::DeliveryChange>{};
-            workspace_id = s.Text(1);
-            delivery_id = s.Text(2);
+        std::vector<std::optional<app::DeliveryChange>> out;
+        out.reserve(job_ids.size());
+        for (const auto& job_id : job_ids) {
+            std::string delivery_id, workspace_id;
+            {
+                auto s = db_->Prepare(kJobById);
+                s.Bind(1, job_id);
+                if (!s.Step() || s.Text(3) != "running") {
+                    out.emplace_back();
+                    continue;
+                }
+                workspace_id = s.Text(1);
+                delivery_id = s.Text(2);
+            }
+            if (db_->Prepare(kSetDeliveryPublishing).Bind(1, delivery_id).Bind(2, ToUnixMillis(now)).Run() == 0) {
+                // The delivery moved on without this job (cancelled, edited): the job is stale.
+                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+                out.emplace_back();
+                continue;
+            }
+            auto change = ChangeFor(delivery_id);
+            change.workspace_id = workspace_id;
+            change.post_status = RefreshPostStatus(change.post_id, now);
+            out.emplace_back(std::move(change));
         }
-        if (db_->Prepare(kSetDeliveryPublishing).Bind(1, delivery_id).Bind(2, ToUnixMillis(now)).Run() == 0) {
-            // The delivery moved on without this job (cancelled, edited): the job is stale.
-            db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
-            tx.Commit();
-            return std::optional<app::DeliveryChange>{};
-        }
-        auto change = ChangeFor(delivery_id);
-        change.workspace_id = workspace_id;
-        change.post_status = RefreshPostStatus(change.post_id, now);
         tx.Commit();
-        return std::optional<app::DeliveryChange>(std::move(change));
+        return out;
     });
 }
 
-core::Result<app::DeliveryChange> SqliteStore::RecordOutcome(const std::string& job_id, const app::OutcomeRecord& o,
-                                                             core::TimePoint now) {
-    return Locked("record_outcome", [&]() -> core::Result<app::DeliveryChange> {
+core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const std::vector<Completion>& done,
+                                                                           core::TimePoint now) {
+    return Locked("record_outcomes", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
         Transaction tx(*db_);
-        std::string delivery_id, workspace_id;
-        {
-            auto s = db_->Prepare(kJobById);
-            s.Bind(1, job_id);
-            if (!s.Step()) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", job_id}});
-            workspace_id = s.Text(1);
-            delivery_id = s.Text(2);
-        }
-        std::optional<int64_t> published_at;
-        if (o.status == DeliveryStatus::kPublished) published_at = ToUnixMillis(now);
-        db_->Prepare(kSetDeliveryOutcome)
-            .Bind(1, delivery_id)
-            .Bind(2, S(o.status))
-            .Bind(3, o.remote_id)
-            .Bind(4, o.url)
-            .Bind(5, o.error)
-            .Bind(6, OptMillis(o.next_attempt_at))
-            .Bind(7, published_at)
-            .Bind(8, ToUnixMillis(now))
-            .Run();
-        if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
-            db_->Prepare(kRetryJob)
-                .Bind(1, job_id)
-                .Bind(2, ToUnixMillis(*o.next_attempt_at))
-                .Bind(3, o.error)
-                .Bind(4, ToUnixMillis(now))
-                .Bind(5, o.uncertain ? 1 : 0)
+        std::vector<app::DeliveryChange> out;
+        out.reserve(done.size());
+        for (const auto& [job_id, o] : done) {
+            std::string delivery_id, workspace_id;
+            {
+                auto s = db_->Prepare(kJobById);
+                s.Bind(1, job_id);
+                if (!s.Step()) {
+                    // Gone with its post (deleted meanwhile): nothing to record, the rest still is.
+                    out.emplace_back();
+                    continue;
+                }
+                workspace_id = s.Text(1);
+                delivery_id = s.Text(2);
+            }
+            std::optional<int64_t> published_at;
+            if (o.status == DeliveryStatus::kPublished) published_at = ToUnixMillis(now);
+            db_->Prepare(kSetDeliveryOutcome)
+                .Bind(1, delivery_id)
+                .Bind(2, S(o.status))
+                .Bind(3, o.remote_id)
+                .Bind(4, o.url)
+                .Bind(5, o.error)
+                .Bind(6, OptMillis(o.next_attempt_at))
+                .Bind(7, published_at)
+                .Bind(8, ToUnixMillis(now))
                 .Run();
-        } else if (o.job_dead) {
-            db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
-        } else {
-            db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+            if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
+                db_->Prepare(kRetryJob)
+                    .Bind(1, job_id)
+                    .Bind(2, ToUnixMillis(*o.next_attempt_at))
+                    .Bind(3, o.error)
+                    .Bind(4, ToUnixMillis(now))
+                    .Bind(5, o.uncertain ? 1 : 0)
+                    .Run();
+            } else if (o.job_dead) {
+                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
+            } else {
+                db_->Prepare(kJobToHistory)
+                    .Bind(1, job_id)
+                    .Bind(2, S(o.status))
+                    .Bind(3, o.error)
+                    .Bind(4, ToUnixMillis(now))
+                    .Run();
+                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+            }
+            auto change = ChangeFor(delivery_id);
+            change.workspace_id = workspace_id;
+            change.post_status = RefreshPostStatus(change.post_id, now);
+            out.push_back(std::move(change));
         }
-        auto change = ChangeFor(delivery_id);
-        change.workspace_id = workspace_id;
-        change.post_status = RefreshPostStatus(change.post_id, now);
         tx.Commit();
-        return change;
+        return out;
+    });
+}
+
+core::Status SqliteStore::ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) {
+    return Locked("extend_leases", [&]() -> core::Status {
+        Transaction tx(*db_);
+        for (const auto& id : job_ids) db_->Prepare(kExtendLease).Bind(1, id).Bind(2, ToUnixMillis(until)).Run();
+        tx.Commit();
+        return {};
     });
 }
 
@@ -1001,9 +1073,12 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::Rescue(core::TimePoi
 
 core::Result<core::Millis> SqliteStore::OldestDueAge(core::TimePoint now) {
     return Locked("oldest_due", [&]() -> core::Result<core::Millis> {
-        auto s = db_->Prepare(kOldestDue);
-        s.Bind(1, ToUnixMillis(now));
-        if (s.Step() && !s.IsNull(0)) return core::Millis(ToUnixMillis(now) - s.Int(0));
+        auto first = FirstPendingDue();
+        {
+            auto s = db_->Prepare(kOldestClaimedUnsent);
+            if (s.Step() && !s.IsNull(0) && (!first || s.Int(0) < *first)) first = s.Int(0);
+        }
+        if (first && *first <= ToUnixMillis(now)) return core::Millis(ToUnixMillis(now) - *first);
         return core::Millis(0);
     });
 }
@@ -1027,6 +1102,36 @@ core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost
             .Run();
         tx.Commit();
         return p;
+    });
+}
+
+core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(const std::vector<app::SandboxPost>& posts,
+                                                                            const std::vector<bool>& deduplicate) {
+    return Locked("sandbox_insert_batch", [&]() -> core::Result<std::vector<app::SandboxPost>> {
+        Transaction tx(*db_);
+        std::vector<app::SandboxPost> out;
+        out.reserve(posts.size());
+        for (size_t i = 0; i < posts.size(); ++i) {
+            const auto& p = posts[i];
+            if (i < deduplicate.size() && deduplicate[i]) {
+                auto s = db_->Prepare(kSandboxByKey);
+                s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
+                if (s.Step()) {
+                    out.push_back(ReadSandbox(s));
+                    continue;
+                }
+            }
+            db_->Prepare(kSandboxInsert)
+                .Bind(1, p.remote_id)
+                .Bind(2, p.account_id)
+                .Bind(3, p.text)
+                .Bind(4, p.idempotency_key)
+                .Bind(5, ToUnixMillis(p.created_at))
+                .Run();
+            out.push_back(p);
+        }
+        tx.Commit();
+        return out;
     });
 }
 

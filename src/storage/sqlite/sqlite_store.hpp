@@ -43,6 +43,7 @@ class SqliteStore final : public app::Store {
     core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) override;
 
     core::Status CreatePost(const domain::Post& post) override;
+    core::Status CreatePosts(const std::vector<domain::Post>& posts) override;
     core::Result<domain::Post> GetPost(const std::string& workspace_id, const std::string& id) override;
     core::Result<std::vector<domain::Post>> ListPosts(const std::string& workspace_id,
                                                       const app::PostFilter& filter) override;
@@ -55,16 +56,19 @@ class SqliteStore final : public app::Store {
     core::Result<std::optional<core::TimePoint>> NextDueAt() override;
     core::Result<std::vector<app::ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
                                                             core::TimePoint lease_until) override;
-    core::Result<std::optional<app::DeliveryChange>> MarkPublishing(const std::string& job_id,
-                                                                    core::TimePoint now) override;
-    core::Result<app::DeliveryChange> RecordOutcome(const std::string& job_id, const app::OutcomeRecord& outcome,
-                                                    core::TimePoint now) override;
+    core::Result<std::vector<std::optional<app::DeliveryChange>>> MarkPublishingBatch(
+        const std::vector<std::string>& job_ids, core::TimePoint now) override;
+    core::Result<std::vector<app::DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
+                                                                  core::TimePoint now) override;
+    core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) override;
     core::Result<app::DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) override;
     core::Result<std::vector<app::DeliveryChange>> RescueExpiredLeases(core::TimePoint now) override;
     core::Result<std::vector<app::DeliveryChange>> RescueAllLeases(core::TimePoint now) override;
     core::Result<core::Millis> OldestDueAge(core::TimePoint now) override;
 
     core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post, bool deduplicate) override;
+    core::Result<std::vector<app::SandboxPost>> SandboxInsertBatch(const std::vector<app::SandboxPost>& posts,
+                                                                   const std::vector<bool>& deduplicate) override;
     core::Result<std::optional<app::SandboxPost>> SandboxFind(const std::string& account_id,
                                                               const std::string& idempotency_key) override;
     core::Result<domain::Post> ResolveDelivery(const std::string& workspace_id, const std::string& post_id,
@@ -83,6 +87,7 @@ class SqliteStore final : public app::Store {
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
+    std::optional<int64_t> FirstPendingDue();
     core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.

@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Side-by-side job-queue benchmark: Herald against graphile-worker (Node + PostgreSQL 15)
+# and BullMQ (Node + Redis), in one run on this machine. See bench/README.md.
+#
+#   bench/queue.sh [--jobs 50000] [--lateness-jobs 2000] [--over-seconds 10]
+#                  [--only herald|peers] [--no-build]
+#
+# Environment: HERALD (binary; default build-release/herald, built if missing unless
+# --no-build or HERALD is set), NODE (default node), PG_BIN (default
+# /usr/lib/postgresql/15/bin).
+set -euo pipefail
+
+usage() {
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+JOBS=50000
+LATENESS_JOBS=2000
+OVER_SECONDS=10
+ONLY=all
+BUILD=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
+    --jobs=*) JOBS=${1#*=}; shift ;;
+    --lateness-jobs) LATENESS_JOBS=${2:?--lateness-jobs needs a value}; shift 2 ;;
+    --lateness-jobs=*) LATENESS_JOBS=${1#*=}; shift ;;
+    --over-seconds) OVER_SECONDS=${2:?--over-seconds needs a value}; shift 2 ;;
+    --over-seconds=*) OVER_SECONDS=${1#*=}; shift ;;
+    --only) ONLY=${2:?--only needs a value}; shift 2 ;;
+    --only=*) ONLY=${1#*=}; shift ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "queue.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for v in "$JOBS" "$LATENESS_JOBS" "$OVER_SECONDS"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "queue.sh: counts must be positive integers, got '$v'" >&2; exit 2; }
+done
+case "$ONLY" in
+  all|herald|peers) ;;
+  *) echo "queue.sh: --only must be herald or peers" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+PEERS_DIR="$BENCH/queue-peers"
+NODE=${NODE:-node}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+HERALD_FROM_ENV=${HERALD:+1}
+HERALD=${HERALD:-$ROOT/build-release/herald}
+RUN_PEERS=0; RUN_HERALD=0
+[[ $ONLY != herald ]] && RUN_PEERS=1
+[[ $ONLY != peers ]] && RUN_HERALD=1
+
+say() { printf '[queue.sh %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$BENCH/results"
+RESULTS="$BENCH/results/queue-$STAMP.jsonl"
+: > "$RESULTS"
+FAILED=()
+
+# ---------------------------------------------------------------- cleanup ----
+PG_TMP=""; PG_PID=""; REDIS_TMP=""; REDIS_PID=""; CHILD_PID=""; WORK_TMP=""
+AS_PG=()   # prefix that runs PostgreSQL tools as the postgres user when we are root
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
+    kill -TERM "$CHILD_PID"   # GNU timeout passes the signal on to the driver
+    for _ in $(seq 50); do kill -0 "$CHILD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$CHILD_PID" 2>/dev/null && kill -KILL "$CHILD_PID"
+    say "stopped the running driver (pid $CHILD_PID)"
+  fi
+  if [[ -n "$REDIS_PID" ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
+    kill -TERM "$REDIS_PID"
+    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$REDIS_PID" 2>/dev/null && kill -KILL "$REDIS_PID"
+    say "redis-server (pid $REDIS_PID) stopped"
+  fi
+  if [[ -n "$PG_PID" ]] && kill -0 "$PG_PID" 2>/dev/null; then
+    # pg_ctl signals the postmaster named in postmaster.pid (= PG_PID) and waits for it.
+    "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w -t 30 stop >/dev/null 2>&1
+    kill -0 "$PG_PID" 2>/dev/null && kill -QUIT "$PG_PID"
+    for _ in $(seq 50); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$PG_PID" 2>/dev/null && kill -KILL "$PG_PID"
+    say "PostgreSQL (pid $PG_PID) stopped"
+  fi
+  [[ -n "$WORK_TMP" ]] && rm -rf "$WORK_TMP"
+  [[ -n "$REDIS_TMP" ]] && rm -rf "$REDIS_TMP"
+  [[ -n "$PG_TMP" ]] && rm -rf "$PG_TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+load_avg() { uptime | sed 's/.*load average[s]*: *//'; }
+
+# ------------------------------------------------------------ dependencies ----
+apt_install() {  # apt_install PACKAGE...: apt-get update only when a package is unknown
+  if [[ $EUID -ne 0 ]]; then
+    echo "queue.sh: $* missing and not root: install it with apt-get as root" >&2; exit 1
+  fi
+  local p
+  for p in "$@"; do
+    if ! apt-cache show "$p" >/dev/null 2>&1; then
+      say "apt-get update (apt does not know $p yet)"
+      apt-get update -qq
+      break
+    fi
+  done
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+if (( RUN_PEERS )); then
+  command -v "$NODE" >/dev/null || { echo "queue.sh: node not found (set NODE)" >&2; exit 1; }
+  command -v redis-server >/dev/null || apt_install redis-server
+  [[ -x "$PG_BIN/postgres" ]] || apt_install postgresql-15
+  if [[ ! -d "$PEERS_DIR/node_modules" ]]; then
+    say "npm ci in bench/queue-peers"
+    if ! (cd "$PEERS_DIR" && npm ci --no-audit --no-fund >&2); then
+      # The lock file has no entries for msgpackr-extract's prebuilt packages for other
+      # platforms (darwin, win32, linux-arm): the registry used to make it does not carry
+      # them, and npm ci then calls the lock "out of sync". npm install takes the same
+      # locked versions and leaves the lock file as it is.
+      say "npm ci refused the lock file; npm install from the same lock instead"
+      (cd "$PEERS_DIR" && npm install --no-audit --no-fund >&2)
+    fi
+  fi
+fi
+
+HERALD_OK=0
+if (( RUN_HERALD )); then
+  if [[ ! -x "$HERALD" && -z "$HERALD_FROM_ENV" && $BUILD -eq 1 ]]; then
+    say "no $HERALD: building it (Release, target herald, -j2)"
+    if (cd "$ROOT" && cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_BUILD_TESTS=OFF >&2 \
+          && cmake --build build-release --target herald -j2 >&2); then
+      :
+    else
+      say "building herald failed"
+    fi
+  fi
+  if [[ -x "$HERALD" ]]; then
+    HERALD_OK=1
+  else
+    say "HERALD NOT RUN: no executable at $HERALD; Herald's rows are skipped"
+  fi
+fi
+
+# ------------------------------------------------------------------ servers ----
+start_postgres() {
+  PG_TMP=$(mktemp -d -t herald-bench-pg.XXXXXX)
+  if [[ $EUID -eq 0 ]]; then
+    chown postgres:postgres "$PG_TMP"
+    AS_PG=(runuser -u postgres --)
+  fi
+  PG_PORT=$(free_port)
+  "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_TMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    --no-sync >"$PG_TMP/initdb.log" 2>&1 || { cat "$PG_TMP/initdb.log" >&2; return 1; }
+  # Durable: fsync and synchronous_commit are the defaults; they are spelled out here so
+  # that a changed postgresql.conf default cannot silently make the peer non-durable.
+  "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 30 \
+    -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+    start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
+  PG_PID=$(head -n1 "$PG_TMP/data/postmaster.pid")
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (pid $PG_PID, data $PG_TMP)"
+}
+
+start_redis() {
+  REDIS_TMP=$(mktemp -d -t herald-bench-redis.XXXXXX)
+  REDIS_PORT=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_TMP" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --daemonize no --logfile "$REDIS_TMP/redis.log" &
+  REDIS_PID=$!
+  for _ in $(seq 100); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    kill -0 "$REDIS_PID" 2>/dev/null || { cat "$REDIS_TMP/redis.log" >&2; return 1; }
+    sleep 0.1
+  done
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || { echo "queue.sh: redis did not start" >&2; return 1; }
+  say "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID, dir $REDIS_TMP, appendonly yes, appendfsync everysec)"
+}
+
+WORK_TMP=$(mktemp -d -t herald-bench-work.XXXXXX)
+LOAD_START=$(load_avg)
+say "load average at start: $LOAD_START ($(nproc) CPUs)"
+
+if (( RUN_PEERS )); then
+  start_postgres
+  start_redis
+fi
+
+# -------------------------------------------------------------------- runs ----
+# run_one NAME CMD...: runs a driver, keeps the last JSON line of its stdout.
+# The driver runs in the background and the script waits for it, so that a signal to
+# the script is handled at once (bash runs traps only between foreground commands).
+run_one() {
+  local name=$1; shift
+  local line status=0
+  say "$name: $*"
+  timeout --kill-after=10 900 "$@" > "$WORK_TMP/out" &
+  CHILD_PID=$!
+  wait "$CHILD_PID" || status=$?
+  CHILD_PID=""
+  if (( status == 0 )); then
+    line=$(grep '^{' "$WORK_TMP/out" | tail -n1 || true)
+    if [[ -n "$line" ]] && printf '%s' "$line" | "$NODE" -e 'JSON.parse(require("fs").readFileSync(0,"utf8"))' 2>/dev/null; then
+      printf '%s\n' "$line" >> "$RESULTS"
+      printf '%s\n' "$line"
+      return 0
+    fi
+    say "$name: FAILED (no JSON result line on stdout)"
+  else
+    say "$name: FAILED (exit status $status)"
+  fi
+  FAILED+=("$name")
+  return 0
+}
+
+for workload in burn-down lateness; do
+  if [[ $workload == burn-down ]]; then
+    n=$JOBS; extra=()
+  else
+    n=$LATENESS_JOBS; extra=(--over-seconds "$OVER_SECONDS")
+  fi
+  if (( HERALD_OK )); then
+    run_one "herald $workload" "$HERALD" bench queue --workload "$workload" --jobs "$n" "${extra[@]}" --json
+    sleep 2
+  fi
+  if (( RUN_PEERS )); then
+    run_one "graphile-worker $workload" env DATABASE_URL="$DATABASE_URL" \
+      "$NODE" "$PEERS_DIR/graphile.mjs" --workload "$workload" --jobs "$n" "${extra[@]}"
+    sleep 2
+    run_one "bullmq $workload" env REDIS_PORT="$REDIS_PORT" \
+      "$NODE" "$PEERS_DIR/bullmq.mjs" --workload "$workload" --jobs "$n" "${extra[@]}"
+    sleep 2
+  fi
+done
+
+LOAD_END=$(load_avg)
+say "load average at end: $LOAD_END"
+
+# One closing line with what the machine was doing, then the table.
+LOAD_START="$LOAD_START" LOAD_END="$LOAD_END" STAMP="$STAMP" HERALD_OK="$HERALD_OK" \
+  RUN_HERALD="$RUN_HERALD" HERALD_PATH="$HERALD" FAILED="$(IFS=';'; printf '%s' "${FAILED[*]:-}")" \
+  "$NODE" -e '
+    const os = require("os");
+    const e = process.env;
+    const run = {
+      run: {
+        started_utc: e.STAMP, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? "?",
+        load_start: e.LOAD_START, load_end: e.LOAD_END, node: process.version,
+        herald: e.RUN_HERALD === "1" ? (e.HERALD_OK === "1" ? e.HERALD_PATH : "not run: binary missing") : "not requested",
+        failed: e.FAILED ? e.FAILED.split(";") : [],
+      },
+    };
+    process.stdout.write(JSON.stringify(run) + "\n");
+  ' >> "$RESULTS"
+
+"$NODE" - "$RESULTS" <<'EOF'
+const fs = require("fs");
+const lines = fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const results = lines.filter((r) => r.system);
+const run = lines.find((r) => r.run)?.run ?? {};
+const fmt = (x) => Math.round(x).toLocaleString("en-US");
+const figure = (r) =>
+  r.workload === "burn-down"
+    ? `${fmt(r.jobs_per_s)} jobs/s (${r.jobs} in ${r.seconds} s)`
+    : `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms (${r.jobs} over ${r.over_seconds ?? "?"} s)`;
+const rows = [["system", "workload", "figure", "settings"]];
+for (const r of results) rows.push([`${r.system} ${r.version ?? ""}`.trim(), r.workload, figure(r), r.settings ?? ""]);
+if (results.length === 0) {
+  console.log("\nno results\n");
+} else {
+  const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  const out = [];
+  rows.forEach((r, i) => {
+    out.push(r.map((cell, c) => (c < 3 ? cell.padEnd(w[c]) : cell)).join("  ").trimEnd());
+    if (i === 0) out.push(w.map((n) => "-".repeat(n)).join("  ") + "  " + "-".repeat(8));
+  });
+  console.log("\n" + out.join("\n") + "\n");
+}
+
+const pick = (sys, wl) => results.find((r) => r.system === sys && r.workload === wl);
+const peers = (wl) => results.filter((r) => r.system !== "herald" && r.workload === wl);
+const h = { bd: pick("herald", "burn-down"), lat: pick("herald", "lateness") };
+const bestBd = peers("burn-down").sort((a, b) => b.jobs_per_s - a.jobs_per_s)[0];
+const bestLat = peers("lateness").sort((a, b) => a.p99_ms - b.p99_ms)[0];
+const heraldWhy = (wl) =>
+  run.herald === "not requested"
+    ? " (herald not requested)"
+    : run.herald?.startsWith("not run")
+      ? ` (herald ${run.herald})`
+      : run.failed?.includes(`herald ${wl}`)
+        ? " (herald run failed: see its stderr above)"
+        : " (no herald result)";
+if (h.bd && bestBd) {
+  console.log(`burn-down: herald ${fmt(h.bd.jobs_per_s)} jobs/s / best peer ${bestBd.system} ${fmt(bestBd.jobs_per_s)} jobs/s = ${(h.bd.jobs_per_s / bestBd.jobs_per_s).toFixed(2)}x  (above 1: Herald drains faster)`);
+} else {
+  console.log(`burn-down ratio: n/a${h.bd ? " (no peer result)" : heraldWhy("burn-down")}`);
+}
+if (h.lat && bestLat) {
+  const r = h.lat.p99_ms > 0 ? `${(bestLat.p99_ms / h.lat.p99_ms).toFixed(2)}x` : "n/a (herald p99 is 0 ms)";
+  console.log(`lateness p99: best peer ${bestLat.system} ${bestLat.p99_ms} ms / herald ${h.lat.p99_ms} ms = ${r}  (above 1: Herald is less late)`);
+} else {
+  console.log(`lateness ratio: n/a${h.lat ? " (no peer result)" : heraldWhy("lateness")}`);
+}
+console.log(`\nload average (1, 5, 15 min): start ${run.load_start}, end ${run.load_end}; ${run.cpus} CPUs (${run.cpu_model}); node ${run.node}`);
+if (run.failed?.length) console.log(`FAILED: ${run.failed.join(", ")}`);
+console.log(`results: ${process.argv[2]}`);
+EOF
+
+if (( ${#FAILED[@]} )); then
+  exit 1
+fi
