@@ -777,6 +777,13 @@ app::DeliveryChange SqliteStore::ChangeFor(const std::string& delivery_id) {
     return change;
 }
 
+std::optional<domain::Job> SqliteStore::LoadJob(const std::string& job_id) {
+    auto s = db_->Prepare(kJobById);
+    s.Bind(1, job_id);
+    if (!s.Step()) return std::nullopt;
+    return ReadJob(s);
+}
+
 std::optional<int64_t> SqliteStore::FirstPendingDue() {
     std::optional<int64_t> first;
     for (int priority = domain::kMaxPriority; priority >= domain::kMinPriority; --priority) {
@@ -872,17 +879,13 @@ core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkP
         std::vector<std::optional<app::DeliveryChange>> out;
         out.reserve(job_ids.size());
         for (const auto& job_id : job_ids) {
-            std::string delivery_id, workspace_id;
-            {
-                auto s = db_->Prepare(kJobById);
-                s.Bind(1, job_id);
-                if (!s.Step() || s.Text(3) != "running") {
-                    out.emplace_back();
-                    continue;
-                }
-                workspace_id = s.Text(1);
-                delivery_id = s.Text(2);
+            const auto job = LoadJob(job_id);
+            if (!job || job->state != domain::JobState::kRunning) {
+                out.emplace_back();
+                continue;
             }
+            const std::string& delivery_id = job->delivery_id;
+            const std::string& workspace_id = job->workspace_id;
             if (db_->Prepare(kSetDeliveryPublishing).Bind(1, delivery_id).Bind(2, ToUnixMillis(now)).Run() == 0) {
                 // The delivery moved on without this job (cancelled, edited): the job is stale.
                 db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
@@ -906,18 +909,14 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
         std::vector<app::DeliveryChange> out;
         out.reserve(done.size());
         for (const auto& [job_id, o] : done) {
-            std::string delivery_id, workspace_id;
-            {
-                auto s = db_->Prepare(kJobById);
-                s.Bind(1, job_id);
-                if (!s.Step()) {
-                    // Gone with its post (deleted meanwhile): nothing to record, the rest still is.
-                    out.emplace_back();
-                    continue;
-                }
-                workspace_id = s.Text(1);
-                delivery_id = s.Text(2);
+            const auto job = LoadJob(job_id);
+            if (!job) {
+                // Gone with its post (deleted meanwhile): nothing to record, the rest still is.
+                out.emplace_back();
+                continue;
             }
+            const std::string& delivery_id = job->delivery_id;
+            const std::string& workspace_id = job->workspace_id;
             std::optional<int64_t> published_at;
             if (o.status == DeliveryStatus::kPublished) published_at = ToUnixMillis(now);
             db_->Prepare(kSetDeliveryOutcome)
@@ -971,14 +970,10 @@ core::Status SqliteStore::ExtendLeases(const std::vector<std::string>& job_ids, 
 core::Result<app::DeliveryChange> SqliteStore::ReleaseJob(const std::string& job_id, core::TimePoint now) {
     return Locked("release_job", [&]() -> core::Result<app::DeliveryChange> {
         Transaction tx(*db_);
-        std::string delivery_id, workspace_id;
-        {
-            auto s = db_->Prepare(kJobById);
-            s.Bind(1, job_id);
-            if (!s.Step()) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", job_id}});
-            workspace_id = s.Text(1);
-            delivery_id = s.Text(2);
-        }
+        const auto job = LoadJob(job_id);
+        if (!job) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", job_id}});
+        const std::string& delivery_id = job->delivery_id;
+        const std::string& workspace_id = job->workspace_id;
         db_->Prepare(kReleaseJob).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
         auto change = ChangeFor(delivery_id);
         if (change.delivery.status == DeliveryStatus::kQueued) {

@@ -88,6 +88,7 @@ class SqliteStore final : public app::Store {
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
     std::optional<int64_t> FirstPendingDue();
+    std::optional<domain::Job> LoadJob(const std::string& job_id);
     core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
