@@ -97,6 +97,18 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("DELETE", "/api/v1/posts/{}", authed(&Api::DeletePost));
     AddAuthed("POST", "/api/v1/posts/{}/deliveries/{}/retry", authed(&Api::RetryDelivery));
     AddAuthed("POST", "/api/v1/posts/{}/deliveries/{}/mark-published", authed(&Api::MarkDeliveryPublished));
+    AddAuthed("POST", "/api/v1/posts/bulk", authed(&Api::CreatePostsBulk));
+    AddAuthed("POST", "/api/v1/posts/{}/cancel", authed(&Api::CancelPost));
+    AddAuthed("POST", "/api/v1/posts/{}/deliveries/{}/cancel", authed(&Api::CancelDelivery));
+    AddAuthed("GET", "/api/v1/queue/stats", authed(&Api::QueueStats));
+    AddAuthed("GET", "/api/v1/queue/jobs", authed(&Api::ListJobs));
+    AddAuthed("GET", "/api/v1/queue/jobs/{}", authed(&Api::GetJob));
+    AddAuthed("POST", "/api/v1/queue/jobs/{}/requeue", authed(&Api::RequeueJob));
+    AddAuthed("POST", "/api/v1/queue/jobs/{}/cancel", authed(&Api::CancelJob));
+    AddAuthed("GET", "/api/v1/queue/pauses", authed(&Api::ListPauses));
+    AddAuthed("POST", "/api/v1/queue/pause", authed(&Api::PauseQueue));
+    AddAuthed("POST", "/api/v1/queue/resume", authed(&Api::ResumeQueue));
+    AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }
 
 void Api::AddAuthed(std::string method, std::string pattern, Authed h) {
@@ -175,6 +187,9 @@ net::Response Api::Dispatch(const net::Request& r) {
         if (route.open) return route.open(r, params);
         auto who = Authenticate(r);
         if (!who) return ErrorResponse(who.error());
+        if (r.method == "POST" && r.Header("idempotency-key")) {
+            return WithIdempotency(r, *who, [&] { return route.authed(r, *who, params); });
+        }
         return route.authed(r, *who, params);
     }
     if (!allowed.empty()) {

@@ -9,8 +9,10 @@
 #include "app/account_service.hpp"
 #include "app/auth_service.hpp"
 #include "app/post_service.hpp"
+#include "app/queue_service.hpp"
 #include "net/http.hpp"
 #include "queue/dispatcher.hpp"
+#include "queue/metrics.hpp"
 
 namespace herald::api {
 
@@ -24,10 +26,12 @@ struct ApiDeps {
     app::AuthService& auth;
     app::AccountService& accounts;
     app::PostService& posts;
+    app::QueueService& queue;
     app::Store& store;
     const core::Clock& clock;
     const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz
     int64_t ready_max_lag_seconds = 60;
+    const queue::Metrics* metrics = nullptr;  ///< for /metrics
 };
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.
@@ -55,11 +59,15 @@ class Api {
     void AddOpen(std::string method, std::string pattern, Open h);
     net::Response Dispatch(const net::Request& request);
     core::Result<app::Principal> Authenticate(const net::Request& request);
+    // idempotency.cpp: runs `handler` at most once per Idempotency-Key.
+    net::Response WithIdempotency(const net::Request& request, const app::Principal& who,
+                                  const std::function<net::Response()>& handler);
 
     // health_handlers.cpp
     net::Response Healthz(const net::Request&, const Params&);
     net::Response Readyz(const net::Request&, const Params&);
     net::Response OpenApi(const net::Request&, const Params&);
+    net::Response PrometheusMetrics(const net::Request&, const Params&);
     // auth_handlers.cpp
     net::Response Register(const net::Request&, const Params&);
     net::Response Login(const net::Request&, const Params&);
@@ -84,6 +92,18 @@ class Api {
     net::Response DeletePost(const net::Request&, const app::Principal&, const Params&);
     net::Response RetryDelivery(const net::Request&, const app::Principal&, const Params&);
     net::Response MarkDeliveryPublished(const net::Request&, const app::Principal&, const Params&);
+    net::Response CreatePostsBulk(const net::Request&, const app::Principal&, const Params&);
+    net::Response CancelPost(const net::Request&, const app::Principal&, const Params&);
+    net::Response CancelDelivery(const net::Request&, const app::Principal&, const Params&);
+    // queue_handlers.cpp
+    net::Response QueueStats(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListJobs(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetJob(const net::Request&, const app::Principal&, const Params&);
+    net::Response RequeueJob(const net::Request&, const app::Principal&, const Params&);
+    net::Response CancelJob(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListPauses(const net::Request&, const app::Principal&, const Params&);
+    net::Response PauseQueue(const net::Request&, const app::Principal&, const Params&);
+    net::Response ResumeQueue(const net::Request&, const app::Principal&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

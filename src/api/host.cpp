@@ -28,7 +28,11 @@ class HostEvents final : public app::EventSink {
             server->Publish(Api::TopicFor(e.workspace_id),
                             R"({"type":")" + e.type + R"(","data":)" + e.data_json + "}");
         }
-        if (dispatcher && e.type.rfind("post.", 0) == 0) dispatcher->Notify();
+        // Posts created or changed, jobs requeued, queues resumed: work may be due now.
+        if (dispatcher &&
+            (e.type.rfind("post.", 0) == 0 || e.type.rfind("job.", 0) == 0 || e.type.rfind("queue.", 0) == 0)) {
+            dispatcher->Notify();
+        }
     }
     net::Server* server = nullptr;
     queue::Dispatcher* dispatcher = nullptr;
@@ -71,6 +75,8 @@ struct Host::Parts {
     std::unique_ptr<app::AuthService> auth;
     std::unique_ptr<app::AccountService> accounts;
     std::unique_ptr<app::PostService> posts;
+    std::unique_ptr<app::QueueService> queue;
+    queue::Metrics metrics;
     std::unique_ptr<queue::Dispatcher> dispatcher;
     std::unique_ptr<Api> api;
     std::unique_ptr<net::Server> server;
@@ -110,21 +116,25 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         app::AuthSettings{config.access_token_ttl_seconds, config.refresh_token_ttl_seconds});
     p->accounts = std::make_unique<app::AccountService>(*p->store, p->clock, *p->platforms, *p->vault);
     p->posts = std::make_unique<app::PostService>(*p->store, p->clock, *p->platforms, p->events);
+    p->queue = std::make_unique<app::QueueService>(*p->store, p->clock, *p->platforms, p->events);
 
     queue::DispatcherSettings ds;
     ds.workers = config.workers;
     ds.worker_batch = config.worker_batch;
     ds.retry.max_attempts = config.retry_max_attempts;
     ds.retry.base = std::chrono::seconds(config.retry_base_seconds);
+    queue::Metrics* metrics = &p->metrics;
+    ds.on_attempt = [metrics](const queue::AttemptReport& a) { metrics->Record(a); };
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 
-    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->store, p->clock, p->dispatcher.get(),
-                                           config.ready_max_lag_seconds});
+    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->store, p->clock,
+                                           p->dispatcher.get(), config.ready_max_lag_seconds, &p->metrics});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;
     so.max_body_bytes = config.max_body_bytes;
+    so.large_body_paths = {{"/api/v1/posts/bulk", config.bulk_max_body_bytes}};
     Api* api = p->api.get();
     p->server = std::make_unique<net::Server>(
         so, [api](const net::Request& r) { return api->Handle(r); },

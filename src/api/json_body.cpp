@@ -22,6 +22,16 @@ core::Result<JsonBody> JsonBody::Parse(const std::string& body) {
     return b;
 }
 
+core::Result<JsonBody> JsonBody::FromValue(nlohmann::json value) {
+    if (!value.is_object()) {
+        return core::Fail(core::ErrorCode::kInvalidArgument, "each item must be a JSON object",
+                          {{"rule", "json_object"}});
+    }
+    JsonBody b;
+    b.doc_ = std::move(value);
+    return b;
+}
+
 const nlohmann::json* JsonBody::Field(const std::string& key) {
     seen_.insert(key);
     auto it = doc_.find(key);

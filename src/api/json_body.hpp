@@ -18,6 +18,8 @@ namespace herald::api {
 class JsonBody {
   public:
     static core::Result<JsonBody> Parse(const std::string& body);
+    /// An already parsed value (an item of a bulk request); it must be an object.
+    static core::Result<JsonBody> FromValue(nlohmann::json value);
 
     bool Has(const std::string& key) const { return doc_.contains(key); }
 

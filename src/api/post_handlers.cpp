@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 
 #include "api/api.hpp"
@@ -13,6 +14,30 @@ app::ScheduleInput ReadSchedule(JsonBody& body) {
     return app::ScheduleInput{body.OptString("scheduled_at"), body.OptString("local_time"), body.OptString("timezone")};
 }
 
+// The fields of a new post, as in POST /posts and each item of POST /posts/bulk.
+app::CreatePostInput ReadCreatePost(JsonBody& body) {
+    app::CreatePostInput in;
+    in.text = body.String("text");
+    in.variants = body.OptStringMap("variants").value_or(std::map<std::string, std::string>{});
+    in.account_ids = body.OptStringArray("account_ids").value_or(std::vector<std::string>{});
+    in.schedule = ReadSchedule(body);
+    return in;
+}
+
+nlohmann::json ItemError(size_t index, const core::Error& e) {
+    nlohmann::json details = nlohmann::json::object();
+    for (const auto& [k, v] : e.details) details[k] = v;
+    return {{"index", index}, {"code", core::ToString(e.code)}, {"message", e.message}, {"details", details}};
+}
+
+// An action without parameters: no body, or an empty JSON object.
+core::Status NoFields(const net::Request& r) {
+    if (r.body.empty()) return {};
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return tl::unexpected(body.error());
+    return body->Finish();
+}
+
 bool IsId(const std::string& s) {
     return s.size() == 26 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
@@ -22,11 +47,7 @@ bool IsId(const std::string& s) {
 net::Response Api::CreatePost(const net::Request& r, const app::Principal& who, const Params&) {
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
-    app::CreatePostInput in;
-    in.text = body->String("text");
-    in.variants = body->OptStringMap("variants").value_or(std::map<std::string, std::string>{});
-    in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
-    in.schedule = ReadSchedule(*body);
+    auto in = ReadCreatePost(*body);
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.Create(who, in);
     if (!post) return ErrorResponse(post.error());
@@ -116,11 +137,7 @@ net::Response Api::DeletePost(const net::Request&, const app::Principal& who, co
 }
 
 net::Response Api::RetryDelivery(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (!r.body.empty()) {
-        auto body = JsonBody::Parse(r.body);
-        if (!body) return ErrorResponse(body.error());
-        if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    }
+    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.ResolveDelivery(who, p[0], p[1], {app::DeliveryResolution::Action::kRetry, {}, {}});
     if (!post) return ErrorResponse(post.error());
     return JsonResponse(200, app::ToJson(*post));
@@ -133,6 +150,77 @@ net::Response Api::MarkDeliveryPublished(const net::Request& r, const app::Princ
                                 body->OptString("remote_id")};
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.ResolveDelivery(who, p[0], p[1], res);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
+}
+
+net::Response Api::CreatePostsBulk(const net::Request& r, const app::Principal& who, const Params&) {
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(r.body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument,
+                                         "request body is not valid JSON (at byte " + std::to_string(e.byte) + ")",
+                                         {{"rule", "json"}}});
+    }
+    if (!doc.is_object() || !doc.contains("posts") || !doc["posts"].is_array() || doc.size() != 1) {
+        return ErrorResponse(
+            core::FieldError("posts", "required", "send {\"posts\": [...]}: an array of posts, as for POST /posts")
+                .value());
+    }
+    auto& items = doc["posts"];
+    if (items.size() > app::PostService::kMaxBulkPosts) {
+        return ErrorResponse(core::FieldError("posts", "max_items",
+                                              "at most " + std::to_string(app::PostService::kMaxBulkPosts) +
+                                                  " posts per request; split the rest")
+                                 .value());
+    }
+    std::vector<app::CreatePostInput> inputs;
+    inputs.reserve(items.size());
+    nlohmann::json errors = nlohmann::json::array();
+    for (size_t i = 0; i < items.size(); ++i) {
+        auto body = JsonBody::FromValue(std::move(items[i]));
+        if (!body) {
+            errors.push_back(ItemError(i, body.error()));
+            inputs.emplace_back();
+            continue;
+        }
+        inputs.push_back(ReadCreatePost(*body));
+        if (auto ok = body->Finish(); !ok) errors.push_back(ItemError(i, ok.error()));
+    }
+    if (errors.empty()) {
+        auto result = deps_.posts.CreateMany(who, inputs);
+        if (!result) return ErrorResponse(result.error());
+        for (const auto& [index, e] : result->errors) errors.push_back(ItemError(index, e));
+        if (errors.empty()) {
+            nlohmann::json created = nlohmann::json::array();
+            for (const auto& p : result->posts) created.push_back(app::ToJson(p));
+            return JsonResponse(201, {{"count", created.size()}, {"items", created}});
+        }
+    }
+    std::sort(errors.begin(), errors.end(),
+              [](const nlohmann::json& a, const nlohmann::json& b) { return a["index"] < b["index"]; });
+    const size_t bad = errors.size();
+    auto resp = ErrorResponse(core::Error{
+        core::ErrorCode::kInvalidArgument,
+        std::to_string(bad) + " of " + std::to_string(items.size()) + " posts are invalid; nothing was created",
+        {{"rule", "bulk_items"}}});
+    auto out = nlohmann::json::parse(resp.body);
+    out["errors"] = std::move(errors);
+    resp.body = out.dump();
+    return resp;
+}
+
+net::Response Api::CancelPost(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
+    auto post = deps_.queue.CancelPost(who, p[0], std::nullopt);
+    if (!post) return ErrorResponse(post.error());
+    return JsonResponse(200, app::ToJson(*post));
+}
+
+net::Response Api::CancelDelivery(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
+    auto post = deps_.queue.CancelPost(who, p[0], p[1]);
     if (!post) return ErrorResponse(post.error());
     return JsonResponse(200, app::ToJson(*post));
 }

@@ -83,6 +83,70 @@ nlohmann::json ToJson(const ApiTokenRecord& t) {
         {"id", t.id}, {"name", t.name}, {"created_at", domain::FormatRfc3339(t.created_at)}, {"revoked", t.revoked}};
 }
 
+nlohmann::json ToJson(const JobView& j) {
+    return {{"id", j.id},
+            {"kind", j.kind},
+            {"state", j.state},
+            {"outcome", OptText(j.outcome)},
+            {"post_id", OptText(j.post_id)},
+            {"delivery_id", OptText(j.delivery_id)},
+            {"account_id", OptText(j.account_id)},
+            {"platform", OptText(j.platform)},
+            {"priority", j.priority},
+            {"attempts", j.attempts},
+            {"max_attempts", j.max_attempts},
+            {"due_at", domain::FormatRfc3339(j.due_at)},
+            {"lease_until", OptTime(j.lease_until)},
+            {"last_error", OptText(j.last_error)},
+            {"uncertain", j.uncertain},
+            {"created_at", domain::FormatRfc3339(j.created_at)},
+            {"updated_at", domain::FormatRfc3339(j.updated_at)}};
+}
+
+nlohmann::json ToJson(const PauseRecord& p) {
+    // A pause without a workspace covers the whole installation (set by the operator).
+    const char* scope = p.scope.account_id     ? "account"
+                        : p.scope.platform     ? "platform"
+                        : p.scope.workspace_id ? "workspace"
+                                               : "installation";
+    return {{"id", p.id},
+            {"scope", scope},
+            {"installation_wide", !p.scope.workspace_id.has_value()},
+            {"account_id", OptText(p.scope.account_id)},
+            {"platform", OptText(p.scope.platform)},
+            {"reason", OptText(p.reason)},
+            {"created_at", domain::FormatRfc3339(p.created_at)},
+            {"jobs_paused", p.jobs_paused}};
+}
+
+nlohmann::json ToJson(const QueueStats& s) {
+    auto counts = [](const std::vector<QueueCount>& rows, bool accounts) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& c : rows) {
+            nlohmann::json row = {
+                {"pending", c.pending}, {"paused", c.paused}, {"running", c.running}, {"dead", c.dead}};
+            if (accounts) row["account_id"] = c.key;
+            row["platform"] = c.platform;
+            out.push_back(std::move(row));
+        }
+        return out;
+    };
+    nlohmann::json success_rate = nullptr;
+    if (s.finished_last_hour > 0) {
+        success_rate = static_cast<double>(s.succeeded_last_hour) / static_cast<double>(s.finished_last_hour);
+    }
+    return {{"jobs",
+             {{"pending", s.pending}, {"due", s.due}, {"paused", s.paused}, {"running", s.running}, {"dead", s.dead}}},
+            {"oldest_due_age_seconds", static_cast<double>(s.oldest_due_age.count()) / 1000.0},
+            {"finished_last_minute", s.finished_last_minute},
+            {"finished_last_hour", s.finished_last_hour},
+            {"throughput_per_minute", static_cast<double>(s.finished_last_hour) / 60.0},
+            {"success_rate_last_hour", success_rate},
+            {"failed_last_hour", s.failed_last_hour},
+            {"by_account", counts(s.by_account, true)},
+            {"by_platform", counts(s.by_platform, false)}};
+}
+
 nlohmann::json DeliveryEventJson(const DeliveryChange& c) {
     return {{"post_id", c.post_id}, {"post_status", domain::ToString(c.post_status)}, {"delivery", ToJson(c.delivery)}};
 }

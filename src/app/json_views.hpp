@@ -18,6 +18,9 @@ nlohmann::json ToJson(const domain::Workspace& w);
 nlohmann::json ToJson(const domain::Member& m);
 nlohmann::json ToJson(const SandboxPost& s);
 nlohmann::json ToJson(const ApiTokenRecord& t);
+nlohmann::json ToJson(const JobView& j);
+nlohmann::json ToJson(const PauseRecord& p);
+nlohmann::json ToJson(const QueueStats& s);
 /// The live event for a delivery that changed state.
 nlohmann::json DeliveryEventJson(const DeliveryChange& c);
 

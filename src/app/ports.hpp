@@ -161,14 +161,84 @@ struct PostFilter {
     int limit = 50;
 };
 
-/// A finished job, kept for inspection until retention removes it (Store::PurgeHistory).
-struct JobRecord {
-    domain::Job job;
-    std::string account_id;
-    std::string platform;
+/// A job as an operator sees it: live (pending, paused, running, dead) or finished (its
+/// outcome, from the history table until retention removes it).
+struct JobView {
+    std::string id;
+    std::string kind;
+    std::string state;                   ///< pending, paused, running, dead; or done for a finished job
+    std::optional<std::string> outcome;  ///< finished jobs: published, failed, cancelled, done
+    std::optional<std::string> workspace_id;
+    std::optional<std::string> delivery_id;
+    std::optional<std::string> post_id;
+    std::optional<std::string> account_id;
+    std::optional<std::string> platform;
+    int priority = domain::kDefaultPriority;
+    int attempts = 0;
+    int max_attempts = 0;
+    core::TimePoint due_at{};
+    std::optional<core::TimePoint> lease_until;
     std::optional<std::string> last_error;
+    bool uncertain = false;
     core::TimePoint created_at{};
-    core::TimePoint updated_at{};
+    core::TimePoint updated_at{};  ///< finished jobs: when they finished
+};
+
+struct JobFilter {
+    std::optional<std::string> workspace_id;  ///< nullopt: every workspace (operator, CLI)
+    std::optional<std::string> state;         ///< pending, paused, running, dead, or done (history)
+    std::optional<std::string> kind;
+    std::optional<std::string> account_id;
+    std::optional<std::string> platform;
+    std::optional<std::string> after_id;  ///< cursor: jobs with smaller ids
+    int limit = 50;
+};
+
+/// What is paused. Empty fields match everything: no field set is the whole installation.
+struct PauseScope {
+    std::optional<std::string> workspace_id;
+    std::optional<std::string> account_id;
+    std::optional<std::string> platform;
+};
+
+struct PauseRecord {
+    std::string id;
+    PauseScope scope;
+    std::optional<std::string> reason;
+    std::optional<std::string> created_by;
+    core::TimePoint created_at{};
+    int64_t jobs_paused = 0;  ///< jobs this pause holds back right now
+};
+
+struct QueueCount {
+    std::string key;  ///< account id or platform name
+    std::string platform;
+    int64_t pending = 0, paused = 0, running = 0, dead = 0;
+};
+
+struct QueueStats {
+    int64_t pending = 0;  ///< waiting, due or not
+    int64_t due = 0;      ///< pending and due now
+    int64_t paused = 0;
+    int64_t running = 0;
+    int64_t dead = 0;
+    core::Millis oldest_due_age{0};
+    int64_t finished_last_minute = 0;
+    int64_t finished_last_hour = 0;
+    int64_t succeeded_last_hour = 0;  ///< published or done
+    int64_t failed_last_hour = 0;
+    std::vector<QueueCount> by_account;
+    std::vector<QueueCount> by_platform;
+};
+
+/// The first answer to a request sent with an Idempotency-Key.
+struct IdempotencyRecord {
+    std::string method;
+    std::string path;
+    std::string body_hash;
+    int status = 0;  ///< 0: the first request has not finished
+    std::string response;
+    core::TimePoint created_at{};
 };
 
 /// A claimed publish job with what the worker needs to run it.
@@ -327,6 +397,49 @@ class Store {
     /// Age of the oldest job that is due and not being worked on (pending, or claimed by a
     /// worker that has not started it); zero when there is none.
     virtual core::Result<core::Millis> OldestDueAge(core::TimePoint now) = 0;
+
+    // operating the queue
+    /// Jobs, newest first. state "done" reads the history of finished jobs.
+    virtual core::Result<std::vector<JobView>> ListJobs(const JobFilter& filter) = 0;
+    /// One job, live or finished; `workspace_id` nullopt: any workspace.
+    virtual core::Result<JobView> GetJob(const std::optional<std::string>& workspace_id, const std::string& id) = 0;
+    /// A dead job back to pending, due now, attempts from zero; a publish job's delivery goes
+    /// back to scheduled. Anything else is refused with the reason.
+    virtual core::Result<JobView> RequeueJob(const std::optional<std::string>& workspace_id, const std::string& id,
+                                             core::TimePoint now) = 0;
+    /// A job that is not running: gone (to history as cancelled); a publish job's delivery is
+    /// cancelled. A running job cannot be cancelled (its platform call may be in flight).
+    virtual core::Result<JobView> CancelJob(const std::optional<std::string>& workspace_id, const std::string& id,
+                                            core::TimePoint now) = 0;
+    /// Cancels the post's deliveries (or just `delivery_id`) that have not been sent: their jobs
+    /// go. Published ones stay; one being sent right now makes the call fail and changes nothing.
+    virtual core::Result<domain::Post> CancelDeliveries(const std::string& workspace_id, const std::string& post_id,
+                                                        const std::optional<std::string>& delivery_id,
+                                                        core::TimePoint now) = 0;
+    /// Holds back every publish job the scope covers, from now on (new ones too), keeping due
+    /// times. Pausing what is already paused returns the existing pause.
+    virtual core::Result<PauseRecord> Pause(const PauseScope& scope, const std::optional<std::string>& reason,
+                                            const std::optional<std::string>& created_by, core::TimePoint now) = 0;
+    /// Lifts exactly that pause (kNotFound if there is none); returns how many jobs are
+    /// pending again (jobs another pause still covers stay paused).
+    virtual core::Result<int64_t> Resume(const PauseScope& scope, core::TimePoint now) = 0;
+    /// Pauses that apply to a workspace (its own and installation-wide ones); nullopt: all.
+    virtual core::Result<std::vector<PauseRecord>> ListPauses(const std::optional<std::string>& workspace_id) = 0;
+    virtual core::Result<QueueStats> GetQueueStats(const std::optional<std::string>& workspace_id,
+                                                   core::TimePoint now) = 0;
+
+    // Idempotency-Key
+    /// Reserves `key` for this request (status 0), or returns what is already there.
+    virtual core::Result<std::optional<IdempotencyRecord>> ReserveIdempotencyKey(const std::string& workspace_id,
+                                                                                 const std::string& user_id,
+                                                                                 const std::string& key,
+                                                                                 const IdempotencyRecord& request) = 0;
+    /// Stores the first response (status > 0), or with status 0 drops the reservation so the
+    /// request may be sent again (it created nothing).
+    virtual core::Status FinishIdempotencyKey(const std::string& workspace_id, const std::string& user_id,
+                                              const std::string& key, int status, const std::string& response) = 0;
+    /// Forgets keys older than `before`; returns how many.
+    virtual core::Result<int64_t> PurgeIdempotencyKeys(core::TimePoint before) = 0;
 
     // the sandbox platform's own storage: what it "published"
     /// With `deduplicate`, inserts only if no post of the account has this idempotency key and

@@ -155,6 +155,50 @@ core::Result<domain::Post> PostService::Create(const Principal& p, const CreateP
     return post;
 }
 
+core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const std::vector<CreatePostInput>& in,
+                                                       const BulkOptions& options) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    if (in.empty()) return FieldError("posts", "required", "posts must hold at least one post");
+    if (in.size() > options.max_posts) {
+        return FieldError("posts", "max_items",
+                          "at most " + std::to_string(options.max_posts) + " posts per request; split the rest");
+    }
+    BulkCreateResult out;
+    out.posts.reserve(in.size());
+    const auto now = clock_.Now();
+    for (size_t i = 0; i < in.size(); ++i) {
+        domain::Post post;
+        post.id = core::NewId(now);
+        post.workspace_id = p.workspace_id;
+        post.created_by = p.user_id;
+        post.text = in[i].text;
+        post.variants = in[i].variants;
+        post.created_at = now;
+        if (auto ok = Prepare(p, post, in[i].account_ids, in[i].schedule, {}); !ok) {
+            // Infrastructure failures end the call; a bad item is reported with the others.
+            if (ok.error().code != core::ErrorCode::kInvalidArgument) return tl::unexpected(ok.error());
+            out.errors.emplace_back(i, ok.error());
+            continue;
+        }
+        out.posts.push_back(std::move(post));
+        if (options.progress && (i + 1) % 500 == 0) options.progress(i + 1, in.size());
+    }
+    if (options.progress) options.progress(in.size(), in.size());
+    if (!out.errors.empty()) {
+        out.posts.clear();
+        return out;
+    }
+    if (options.dry_run) return out;
+    if (auto ok = store_.CreatePosts(out.posts); !ok) return tl::unexpected(ok.error());
+    spdlog::info("event=posts_bulk_created workspace_id={} posts={}", p.workspace_id, out.posts.size());
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& post : out.posts) ids.push_back(post.id);
+    // One event for the lot: a dashboard reloads its list instead of taking thousands of messages.
+    events_.Publish(
+        Event{p.workspace_id, "post.bulk_created", nlohmann::json{{"count", ids.size()}, {"ids", ids}}.dump()});
+    return out;
+}
+
 core::Result<domain::Post> PostService::Get(const Principal& p, const std::string& id) {
     return store_.GetPost(p.workspace_id, id);
 }

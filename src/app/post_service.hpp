@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,12 +35,31 @@ struct UpdatePostInput {
     ScheduleInput schedule;
 };
 
+/// Bulk create: all posts are valid and written in one transaction, or none is and `errors`
+/// says, per item (by index), what is wrong.
+struct BulkCreateResult {
+    std::vector<domain::Post> posts;
+    std::vector<std::pair<size_t, core::Error>> errors;
+};
+
+struct BulkOptions {
+    size_t max_posts = 10000;
+    bool dry_run = false;  ///< check everything, write nothing
+    /// Called now and then while checking: (items checked, items in all).
+    std::function<void(size_t, size_t)> progress;
+};
+
 class PostService {
   public:
     PostService(Store& store, const core::Clock& clock, const PlatformRegistry& platforms, EventSink& events)
         : store_(store), clock_(clock), platforms_(platforms), events_(events) {}
 
     core::Result<domain::Post> Create(const Principal& p, const CreatePostInput& in);
+    /// At most options.max_posts posts (the API's limit is kMaxBulkPosts). Invalid items fail
+    /// the whole call with per-item errors.
+    core::Result<BulkCreateResult> CreateMany(const Principal& p, const std::vector<CreatePostInput>& in,
+                                              const BulkOptions& options = {});
+    static constexpr size_t kMaxBulkPosts = 10000;
     core::Result<domain::Post> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::Post>> List(const Principal& p, const PostFilter& filter);
     core::Result<domain::Post> Update(const Principal& p, const std::string& id, const UpdatePostInput& in);

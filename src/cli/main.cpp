@@ -12,7 +12,9 @@
 #include "auth/jwt.hpp"
 #include "auth/secret_key.hpp"
 #include "cli/bench_queue.hpp"
+#include "cli/operate.hpp"
 #include "core/config.hpp"
+#include "platforms/registry.hpp"
 #include "storage/store.hpp"
 
 namespace {
@@ -39,6 +41,7 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
          "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
          "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},
         {"max_body_bytes", "largest request body accepted, bytes (default 1048576)"},
+        {"bulk_max_body_bytes", "largest body for POST /api/v1/posts/bulk, bytes (default 33554432)"},
         {"ready_max_lag_seconds", "/readyz fails when due work waits longer than this (default 60)"},
         {"retry_base_seconds", "first retry delay of a failed publish, doubled each time (default 600)"},
         {"retry_max_attempts", "publish attempts in all before a delivery fails for good (default 4)"},
@@ -135,6 +138,20 @@ int UserAdd(const ConfigFlags& flags, const std::string& email, const std::strin
     return 0;
 }
 
+// For the commands that work on the store directly (jobs, queue, import).
+herald::core::Result<std::unique_ptr<herald::app::Store>> OpenConfiguredStore(const ConfigFlags& flags) {
+    auto config = ResolveConfig(flags);
+    if (!config) return tl::unexpected(config.error());
+    SetupLogging(config->log_level == "info" ? "warn" : config->log_level);
+    if (config->DatabaseUrl().rfind("sqlite:", 0) == 0 &&
+        !std::filesystem::exists(config->DatabaseUrl().substr(std::string_view("sqlite:").size()))) {
+        return herald::core::Fail(herald::core::ErrorCode::kNotFound,
+                                  "no database at " + config->DatabaseUrl() +
+                                      "; give the server's --data-dir (or run herald serve once first)");
+    }
+    return herald::storage::OpenStore(config->DatabaseUrl(), {config->retry_max_attempts});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,7 +197,116 @@ int main(int argc, char** argv) {
     bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
     bench_queue->add_flag("--json", bq.json, "print one JSON line");
 
+    // The operator's queue commands. Each takes the usual config flags to find the database.
+    ConfigFlags ops_flags;
+    auto* jobs = app.add_subcommand("jobs", "list, inspect, requeue and cancel queued jobs (all workspaces)");
+    jobs->require_subcommand(1);
+    herald::cli::JobsListOptions jl;
+    std::string jl_state, jl_kind, jl_workspace, jl_account, jl_platform;
+    auto* jobs_list = jobs->add_subcommand("list", "jobs, newest first (default: live ones; --state done: finished)");
+    jobs_list->add_option("--state", jl_state, "pending, paused, running, dead or done")
+        ->check(CLI::IsMember({"pending", "paused", "running", "dead", "done"}));
+    jobs_list->add_option("--kind", jl_kind, "job kind, e.g. publish");
+    jobs_list->add_option("--workspace", jl_workspace, "only this workspace");
+    jobs_list->add_option("--account", jl_account, "only this account");
+    jobs_list->add_option("--platform", jl_platform, "only this platform");
+    jobs_list->add_option("--limit", jl.filter.limit, "most jobs shown (default 50)")->check(CLI::Range(1, 100000));
+    jobs_list->add_flag("--json", jl.json, "one JSON array");
+    AddConfigOptions(jobs_list, ops_flags);
+    std::string job_id;
+    bool job_json = false;
+    auto* jobs_show = jobs->add_subcommand("show", "one job, live or finished, with its last error");
+    jobs_show->add_option("id", job_id, "job id")->required();
+    jobs_show->add_flag("--json", job_json, "compact JSON");
+    AddConfigOptions(jobs_show, ops_flags);
+    std::vector<std::string> job_ids;
+    bool all_dead = false;
+    std::string requeue_workspace;
+    auto* jobs_requeue = jobs->add_subcommand("requeue", "dead jobs back to the queue, due now, attempts from zero");
+    jobs_requeue->add_option("ids", job_ids, "job ids");
+    jobs_requeue->add_flag("--all-dead", all_dead, "every dead job (of --workspace, if given)");
+    jobs_requeue->add_option("--workspace", requeue_workspace, "with --all-dead: only this workspace");
+    AddConfigOptions(jobs_requeue, ops_flags);
+    auto* jobs_cancel =
+        jobs->add_subcommand("cancel", "jobs that are not running: removed, their deliveries cancelled");
+    jobs_cancel->add_option("ids", job_ids, "job ids")->required();
+    AddConfigOptions(jobs_cancel, ops_flags);
+
+    auto* queue = app.add_subcommand("queue", "pause, resume and watch the publishing queue");
+    queue->require_subcommand(1);
+    std::string q_workspace, q_account, q_platform, q_reason;
+    bool q_json = false;
+    auto scope_options = [&](CLI::App* cmd) {
+        cmd->add_option("--workspace", q_workspace, "one workspace (default: every workspace)");
+        cmd->add_option("--account", q_account, "one account (with --workspace)");
+        cmd->add_option("--platform", q_platform, "one platform, e.g. x");
+        AddConfigOptions(cmd, ops_flags);
+    };
+    auto* queue_pause =
+        queue->add_subcommand("pause", "hold publishing back (no flags: the whole installation); due times are kept");
+    scope_options(queue_pause);
+    queue_pause->add_option("--reason", q_reason, "why, shown to the workspaces' members");
+    auto* queue_resume = queue->add_subcommand("resume", "lift exactly the pause with these flags");
+    scope_options(queue_resume);
+    auto* queue_pauses = queue->add_subcommand("pauses", "what is paused, everywhere");
+    queue_pauses->add_flag("--json", q_json, "one JSON array");
+    AddConfigOptions(queue_pauses, ops_flags);
+    auto* queue_stats = queue->add_subcommand("stats", "counts per state, platform and account; lag; throughput");
+    queue_stats->add_option("--workspace", q_workspace, "one workspace (default: the whole installation)");
+    queue_stats->add_flag("--json", q_json, "compact JSON");
+    AddConfigOptions(queue_stats, ops_flags);
+
+    herald::cli::ImportOptions imp;
+    std::string imp_workspace;
+    auto* import =
+        app.add_subcommand("import", "create posts from a CSV or JSON file, all or nothing (see README: Import)");
+    import->add_option("file", imp.file, "FILE.csv or FILE.json")->required();
+    import->add_option("--as", imp.as_email, "email of the user the posts belong to (needs editor or above)")
+        ->required();
+    import->add_option("--workspace", imp_workspace, "workspace id (default: the user's first workspace)");
+    import->add_flag("--dry-run", imp.dry_run, "check every post, write nothing");
+    AddConfigOptions(import, ops_flags);
+
     CLI11_PARSE(app, argc, argv);
+    auto opt = [](const std::string& s) { return s.empty() ? std::optional<std::string>{} : std::optional(s); };
+    const bool ops = jobs->parsed() || queue->parsed() || import->parsed();
+    if (ops) {
+        auto store = OpenConfiguredStore(ops_flags);
+        if (!store) return Fail(store.error());
+        auto& st = **store;
+        if (jobs_list->parsed()) {
+            jl.filter.state = opt(jl_state);
+            jl.filter.kind = opt(jl_kind);
+            jl.filter.workspace_id = opt(jl_workspace);
+            jl.filter.account_id = opt(jl_account);
+            jl.filter.platform = opt(jl_platform);
+            return herald::cli::JobsList(st, jl);
+        }
+        if (jobs_show->parsed()) return herald::cli::JobsShow(st, job_id, job_json);
+        if (jobs_requeue->parsed()) {
+            if (job_ids.empty() && !all_dead) {
+                std::cerr << "herald: name the jobs to requeue, or give --all-dead\n";
+                return 2;
+            }
+            return herald::cli::JobsRequeue(st, job_ids, all_dead, opt(requeue_workspace));
+        }
+        if (jobs_cancel->parsed()) return herald::cli::JobsCancel(st, job_ids);
+        const herald::app::PauseScope scope{opt(q_workspace), opt(q_account), opt(q_platform)};
+        if ((queue_pause->parsed() || queue_resume->parsed()) && scope.account_id && !scope.workspace_id) {
+            std::cerr << "herald: --account needs --workspace\n";
+            return 2;
+        }
+        if (queue_pause->parsed()) return herald::cli::QueuePause(st, scope, opt(q_reason));
+        if (queue_resume->parsed()) return herald::cli::QueueResume(st, scope);
+        if (queue_pauses->parsed()) return herald::cli::QueuePauses(st, q_json);
+        if (queue_stats->parsed()) return herald::cli::QueueStats(st, opt(q_workspace), q_json);
+        if (import->parsed()) {
+            herald::core::SystemClock clock;
+            auto platforms = herald::platforms::BuiltinRegistry(st, clock);
+            imp.workspace_id = opt(imp_workspace);
+            return herald::cli::Import(st, *platforms, imp);
+        }
+    }
     if (bench_queue->parsed()) return herald::cli::BenchQueue(bq);
     if (serve->parsed()) return Serve(serve_flags);
     if (migrate->parsed()) return Migrate(migrate_flags);

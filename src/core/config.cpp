@@ -70,6 +70,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         return {};
     }
     if (key == "max_body_bytes") return assign(c.max_body_bytes, 1024, uint64_t{1} << 32);
+    if (key == "bulk_max_body_bytes") return assign(c.bulk_max_body_bytes, 1024, uint64_t{1} << 32);
     if (key == "ready_max_lag_seconds") return assign(c.ready_max_lag_seconds, 1, 86400);
     if (key == "retry_base_seconds") return assign(c.retry_base_seconds, 1, 86400);
     if (key == "retry_max_attempts") return assign(c.retry_max_attempts, 1, 100);
@@ -95,6 +96,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "database",
                                                   "secret_key",
                                                   "max_body_bytes",
+                                                  "bulk_max_body_bytes",
                                                   "ready_max_lag_seconds",
                                                   "retry_base_seconds",
                                                   "retry_max_attempts",

@@ -14,14 +14,15 @@ namespace herald::core {
 struct Config {
     std::string listen_host = "127.0.0.1";  ///< listen: HOST:PORT to bind (port 0 picks a free one)
     uint16_t listen_port = 8080;
-    std::string data_dir = "./data";         ///< data_dir: database, media, secret key file
-    std::string database_url;                ///< database: sqlite:PATH; empty means DATA_DIR/herald.db
-    std::string secret_key;                  ///< secret_key: 32 bytes, hex or base64; else DATA_DIR/secret.key
-    uint64_t max_body_bytes = 1 << 20;       ///< max_body_bytes: larger request bodies get 413
-    int64_t ready_max_lag_seconds = 60;      ///< ready_max_lag_seconds: /readyz fails when due work is older
-    int64_t retry_base_seconds = 600;        ///< retry_base_seconds: first retry delay, doubled each attempt
-    int retry_max_attempts = 4;              ///< retry_max_attempts: publish attempts in all (first + retries)
-    int64_t access_token_ttl_seconds = 900;  ///< access_token_ttl_seconds: JWT lifetime
+    std::string data_dir = "./data";          ///< data_dir: database, media, secret key file
+    std::string database_url;                 ///< database: sqlite:PATH; empty means DATA_DIR/herald.db
+    std::string secret_key;                   ///< secret_key: 32 bytes, hex or base64; else DATA_DIR/secret.key
+    uint64_t max_body_bytes = 1 << 20;        ///< max_body_bytes: larger request bodies get 413
+    uint64_t bulk_max_body_bytes = 32 << 20;  ///< bulk_max_body_bytes: the same for POST /api/v1/posts/bulk
+    int64_t ready_max_lag_seconds = 60;       ///< ready_max_lag_seconds: /readyz fails when due work is older
+    int64_t retry_base_seconds = 600;         ///< retry_base_seconds: first retry delay, doubled each attempt
+    int retry_max_attempts = 4;               ///< retry_max_attempts: publish attempts in all (first + retries)
+    int64_t access_token_ttl_seconds = 900;   ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
     int workers = 4;                                     ///< workers: publishing threads
     int worker_batch = 64;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)

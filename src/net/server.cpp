@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -225,15 +226,24 @@ struct Server::Impl {
         beast::flat_buffer buffer;
         for (;;) {
             http::request_parser<http::string_body> parser;
-            parser.body_limit(options.max_body_bytes);
             parser.header_limit(32 * 1024);
             stream.expires_after(options.read_timeout);
             beast::error_code ec;
-            co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            // The header first: the body limit depends on where the request goes.
+            uint64_t limit = options.max_body_bytes;
+            co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) {
+                const auto target = parser.get().target();
+                const auto path = target.substr(0, target.find('?'));
+                for (const auto& [p, l] : options.large_body_paths) {
+                    if (path == p) limit = std::max(limit, l);
+                }
+                parser.body_limit(limit);
+                co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            }
             if (ec == http::error::body_limit) {
-                co_await WriteError(
-                    stream, http::status::payload_too_large, "payload_too_large",
-                    "request body is larger than the limit of " + std::to_string(options.max_body_bytes) + " bytes");
+                co_await WriteError(stream, http::status::payload_too_large, "payload_too_large",
+                                    "request body is larger than the limit of " + std::to_string(limit) + " bytes");
                 co_await Drain(stream);
                 break;
             }

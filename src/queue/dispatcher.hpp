@@ -40,8 +40,9 @@ struct DispatcherSettings {
     core::Millis lease = std::chrono::seconds(60);
     RetryPolicy retry;
     /// Longest the scheduler sleeps without a reason; it normally wakes exactly at the next due
-    /// time or on Notify(). This only bounds the damage of a missed wake-up.
-    core::Millis max_idle = std::chrono::seconds(30);
+    /// time or on Notify(). This bounds the damage of a missed wake-up, and how long work that
+    /// another process (the CLI) made due waits to be noticed.
+    core::Millis max_idle = std::chrono::seconds(5);
     /// Called after each recorded attempt, on a worker thread. Must be quick.
     std::function<void(const AttemptReport&)> on_attempt;
 };

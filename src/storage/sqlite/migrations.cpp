@@ -194,6 +194,62 @@ CREATE TABLE job_history (
 CREATE INDEX job_history_by_time ON job_history(finished_at);
 CREATE INDEX job_history_by_workspace ON job_history(workspace_id, finished_at);
 )SQL"},
+    {4, "controls", R"SQL(
+-- Who paused what. A row holds publishing back for every job it covers: NULL columns match
+-- everything, so (NULL, NULL, NULL) is the whole installation, (W, NULL, NULL) a workspace,
+-- (W, A, NULL) an account, (W, NULL, P) a platform in a workspace, (NULL, NULL, P) a platform
+-- everywhere. Paused jobs keep their due time; resuming puts them back where they were.
+CREATE TABLE pauses (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT REFERENCES workspaces(id) ON DELETE CASCADE,
+    account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+    platform TEXT,
+    reason TEXT,
+    created_by TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX pauses_scope ON pauses(COALESCE(workspace_id, ''), COALESCE(account_id, ''),
+                                           COALESCE(platform, ''));
+-- Every way a publish job becomes pending (created, retried, rescued, resumed, requeued) passes
+-- through these two triggers, so no code path can forget a pause. With no pauses they cost one
+-- probe of an empty table.
+CREATE TRIGGER jobs_paused_on_insert AFTER INSERT ON jobs
+WHEN NEW.state = 'pending' AND NEW.kind = 'publish' AND EXISTS (
+    SELECT 1 FROM pauses p
+    WHERE (p.workspace_id IS NULL OR p.workspace_id = NEW.workspace_id)
+      AND (p.account_id IS NULL OR p.account_id = NEW.account_id)
+      AND (p.platform IS NULL OR p.platform = (SELECT platform FROM accounts WHERE id = NEW.account_id)))
+BEGIN
+    UPDATE jobs SET state = 'paused' WHERE id = NEW.id;
+END;
+CREATE TRIGGER jobs_paused_on_update AFTER UPDATE OF state ON jobs
+WHEN NEW.state = 'pending' AND NEW.kind = 'publish' AND EXISTS (
+    SELECT 1 FROM pauses p
+    WHERE (p.workspace_id IS NULL OR p.workspace_id = NEW.workspace_id)
+      AND (p.account_id IS NULL OR p.account_id = NEW.account_id)
+      AND (p.platform IS NULL OR p.platform = (SELECT platform FROM accounts WHERE id = NEW.account_id)))
+BEGIN
+    UPDATE jobs SET state = 'paused' WHERE id = NEW.id;
+END;
+CREATE INDEX jobs_paused ON jobs(account_id) WHERE state = 'paused';
+-- Per-workspace queue views and statistics.
+CREATE INDEX jobs_by_workspace ON jobs(workspace_id, state, due_at);
+-- Idempotency-Key: the first response to a creating request, replayed to its retries. A row
+-- with status 0 is a request still running (or one that died mid-way: see api/idempotency).
+CREATE TABLE idempotency_keys (
+    workspace_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    response TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, user_id, key)
+);
+CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
+)SQL"},
 };
 
 }  // namespace

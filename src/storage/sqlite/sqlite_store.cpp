@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/ids.hpp"
@@ -1210,6 +1211,500 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxList(const std::
         std::vector<app::SandboxPost> out;
         while (s.Step()) out.push_back(ReadSandbox(s));
         return out;
+    });
+}
+
+// ---- operating the queue ----------------------------------------------------------------------
+
+namespace {
+
+// Filters shared by the live and the finished listing: ?1 workspace, ?2 state, ?3 kind,
+// ?4 account, ?5 platform, ?6 cursor, ?7 limit.
+constexpr Sql kListLiveJobs{
+    "list_live_jobs",
+    "SELECT j.id, j.kind, j.state, NULL, j.workspace_id, j.delivery_id, d.post_id, j.account_id, a.platform, "
+    "j.priority, j.attempts, j.max_attempts, j.due_at, j.lease_until, j.last_error, j.uncertain, j.created_at, "
+    "j.updated_at FROM jobs j LEFT JOIN deliveries d ON d.id = j.delivery_id "
+    "LEFT JOIN accounts a ON a.id = j.account_id "
+    "WHERE (?1 IS NULL OR j.workspace_id = ?1) AND (?2 IS NULL OR j.state = ?2) AND (?3 IS NULL OR j.kind = ?3) "
+    "AND (?4 IS NULL OR j.account_id = ?4) AND (?5 IS NULL OR a.platform = ?5) AND (?6 IS NULL OR j.id < ?6) "
+    "ORDER BY j.id DESC LIMIT ?7"};
+constexpr Sql kListFinishedJobs{
+    "list_finished_jobs",
+    "SELECT j.id, j.kind, 'done', j.outcome, j.workspace_id, j.delivery_id, d.post_id, j.account_id, a.platform, "
+    "j.priority, j.attempts, j.attempts, j.due_at, NULL, j.last_error, 0, j.created_at, j.finished_at "
+    "FROM job_history j LEFT JOIN deliveries d ON d.id = j.delivery_id "
+    "LEFT JOIN accounts a ON a.id = j.account_id "
+    "WHERE (?1 IS NULL OR j.workspace_id = ?1) AND (?2 IS NULL OR ?2 = 'done') AND (?3 IS NULL OR j.kind = ?3) "
+    "AND (?4 IS NULL OR j.account_id = ?4) AND (?5 IS NULL OR a.platform = ?5) AND (?6 IS NULL OR j.id < ?6) "
+    "ORDER BY j.id DESC LIMIT ?7"};
+constexpr Sql kLiveJobView{
+    "live_job_view",
+    "SELECT j.id, j.kind, j.state, NULL, j.workspace_id, j.delivery_id, d.post_id, j.account_id, a.platform, "
+    "j.priority, j.attempts, j.max_attempts, j.due_at, j.lease_until, j.last_error, j.uncertain, j.created_at, "
+    "j.updated_at FROM jobs j LEFT JOIN deliveries d ON d.id = j.delivery_id "
+    "LEFT JOIN accounts a ON a.id = j.account_id WHERE j.id = ?1 AND (?2 IS NULL OR j.workspace_id = ?2)"};
+constexpr Sql kFinishedJobView{
+    "finished_job_view",
+    "SELECT j.id, j.kind, 'done', j.outcome, j.workspace_id, j.delivery_id, d.post_id, j.account_id, a.platform, "
+    "j.priority, j.attempts, j.attempts, j.due_at, NULL, j.last_error, 0, j.created_at, j.finished_at "
+    "FROM job_history j LEFT JOIN deliveries d ON d.id = j.delivery_id "
+    "LEFT JOIN accounts a ON a.id = j.account_id WHERE j.id = ?1 AND (?2 IS NULL OR j.workspace_id = ?2)"};
+constexpr Sql kRequeueDeadJob{"requeue_dead_job",
+                              "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?2, lease_until = NULL, "
+                              "last_error = NULL, updated_at = ?2 WHERE id = ?1 AND state = 'dead'"};
+constexpr Sql kRescheduleDelivery{"reschedule_delivery",
+                                  "UPDATE deliveries SET status = 'scheduled', attempts = 0, error = NULL, "
+                                  "next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1"};
+constexpr Sql kCancelDelivery{"cancel_delivery",
+                              "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = ?2 "
+                              "WHERE id = ?1"};
+constexpr Sql kJobsOfDeliveryToHistory{
+    "jobs_of_delivery_to_history",
+    "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, outcome, priority, "
+    "attempts, due_at, last_error, created_at, finished_at) "
+    "SELECT id, kind, workspace_id, delivery_id, account_id, 'cancelled', priority, attempts, due_at, last_error, "
+    "created_at, ?2 FROM jobs WHERE delivery_id = ?1"};
+
+constexpr Sql kInsertPause{"insert_pause",
+                           "INSERT INTO pauses(id, workspace_id, account_id, platform, reason, created_by, "
+                           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"};
+constexpr Sql kPauseByScope{"pause_by_scope",
+                            "SELECT id, workspace_id, account_id, platform, reason, created_by, created_at "
+                            "FROM pauses WHERE workspace_id IS ?1 AND account_id IS ?2 AND platform IS ?3"};
+constexpr Sql kDeletePause{"delete_pause",
+                           "DELETE FROM pauses WHERE workspace_id IS ?1 AND account_id IS ?2 AND platform IS ?3"};
+constexpr Sql kListPauses{"list_pauses",
+                          "SELECT id, workspace_id, account_id, platform, reason, created_by, created_at FROM pauses "
+                          "WHERE ?1 IS NULL OR workspace_id = ?1 OR workspace_id IS NULL ORDER BY created_at, id"};
+// ?1 workspace, ?2 account, ?3 platform: NULL matches everything.
+#define HERALD_SCOPE_MATCH                                                                   \
+    "(?1 IS NULL OR workspace_id = ?1) AND (?2 IS NULL OR account_id = ?2) AND (?3 IS NULL " \
+    "OR account_id IN (SELECT id FROM accounts WHERE platform = ?3))"
+constexpr Sql kPauseJobs{"pause_jobs",
+                         "UPDATE jobs SET state = 'paused', updated_at = ?4 WHERE state = 'pending' AND "
+                         "kind = 'publish' AND " HERALD_SCOPE_MATCH};
+constexpr Sql kResumeJobs{"resume_jobs",
+                          "UPDATE jobs SET state = 'pending', updated_at = ?4 WHERE state = 'paused' AND "
+                          "kind = 'publish' AND " HERALD_SCOPE_MATCH};
+constexpr Sql kCountPaused{"count_paused", "SELECT COUNT(*) FROM jobs WHERE state = 'paused' AND " HERALD_SCOPE_MATCH};
+#undef HERALD_SCOPE_MATCH
+
+constexpr Sql kCountByState{"count_jobs_by_state",
+                            "SELECT state, COUNT(*) FROM jobs WHERE ?1 IS NULL OR workspace_id = ?1 GROUP BY state"};
+constexpr Sql kCountDue{"count_due_jobs",
+                        "SELECT COUNT(*), MIN(due_at) FROM jobs WHERE state = 'pending' AND due_at <= ?2 AND "
+                        "(?1 IS NULL OR workspace_id = ?1)"};
+constexpr Sql kCountByAccount{
+    "count_jobs_by_account",
+    "SELECT j.account_id, COALESCE(a.platform, ''), SUM(j.state = 'pending'), SUM(j.state = 'paused'), "
+    "SUM(j.state = 'running'), SUM(j.state = 'dead') FROM jobs j JOIN accounts a ON a.id = j.account_id "
+    "WHERE ?1 IS NULL OR j.workspace_id = ?1 GROUP BY j.account_id ORDER BY 3 DESC, 1 LIMIT 1000"};
+constexpr Sql kFinishedSince{
+    "finished_since",
+    "SELECT COUNT(*), COALESCE(SUM(outcome IN ('published', 'done')), 0), COALESCE(SUM(outcome = 'failed'), 0) "
+    "FROM job_history WHERE finished_at >= ?2 AND (?1 IS NULL OR workspace_id = ?1)"};
+constexpr Sql kDeadSince{"dead_since",
+                         "SELECT COUNT(*) FROM jobs WHERE state = 'dead' AND updated_at >= ?2 AND "
+                         "(?1 IS NULL OR workspace_id = ?1)"};
+
+constexpr Sql kReserveKey{"reserve_idempotency_key",
+                          "INSERT INTO idempotency_keys(workspace_id, user_id, key, method, path, body_hash, status, "
+                          "response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7) ON CONFLICT DO NOTHING"};
+constexpr Sql kKeyByName{"idempotency_key_by_name",
+                         "SELECT method, path, body_hash, status, response, created_at FROM idempotency_keys "
+                         "WHERE workspace_id = ?1 AND user_id = ?2 AND key = ?3"};
+constexpr Sql kFinishKey{"finish_idempotency_key",
+                         "UPDATE idempotency_keys SET status = ?4, response = ?5 "
+                         "WHERE workspace_id = ?1 AND user_id = ?2 AND key = ?3"};
+constexpr Sql kDropKey{"drop_idempotency_key",
+                       "DELETE FROM idempotency_keys WHERE workspace_id = ?1 AND user_id = ?2 AND key = ?3"};
+constexpr Sql kPurgeKeys{"purge_idempotency_keys", "DELETE FROM idempotency_keys WHERE created_at < ?1"};
+
+app::JobView ReadJobView(const Stmt& s) {
+    app::JobView v;
+    v.id = s.Text(0);
+    v.kind = s.Text(1);
+    v.state = s.Text(2);
+    v.outcome = s.OptText(3);
+    v.workspace_id = s.OptText(4);
+    v.delivery_id = s.OptText(5);
+    v.post_id = s.OptText(6);
+    v.account_id = s.OptText(7);
+    v.platform = s.OptText(8);
+    v.priority = static_cast<int>(s.Int(9));
+    v.attempts = static_cast<int>(s.Int(10));
+    v.max_attempts = static_cast<int>(s.Int(11));
+    v.due_at = FromUnixMillis(s.Int(12));
+    v.lease_until = OptTime(s.OptInt(13));
+    v.last_error = s.OptText(14);
+    v.uncertain = s.Int(15) != 0;
+    v.created_at = FromUnixMillis(s.Int(16));
+    v.updated_at = FromUnixMillis(s.Int(17));
+    return v;
+}
+
+app::PauseRecord ReadPause(const Stmt& s) {
+    app::PauseRecord p;
+    p.id = s.Text(0);
+    p.scope = app::PauseScope{s.OptText(1), s.OptText(2), s.OptText(3)};
+    p.reason = s.OptText(4);
+    p.created_by = s.OptText(5);
+    p.created_at = FromUnixMillis(s.Int(6));
+    return p;
+}
+
+void BindScope(Stmt& s, const app::PauseScope& scope) {
+    s.Bind(1, scope.workspace_id).Bind(2, scope.account_id).Bind(3, scope.platform);
+}
+
+}  // namespace
+
+std::optional<app::JobView> SqliteStore::LoadJobView(const std::optional<std::string>& workspace_id,
+                                                     const std::string& id) {
+    for (const Sql* q : {&kLiveJobView, &kFinishedJobView}) {
+        auto s = db_->Prepare(*q);
+        s.Bind(1, id).Bind(2, workspace_id);
+        if (s.Step()) return ReadJobView(s);
+    }
+    return std::nullopt;
+}
+
+core::Result<std::vector<app::JobView>> SqliteStore::ListJobs(const app::JobFilter& f) {
+    return Locked("list_jobs", [&]() -> core::Result<std::vector<app::JobView>> {
+        auto s = db_->Prepare(f.state && *f.state == "done" ? kListFinishedJobs : kListLiveJobs);
+        s.Bind(1, f.workspace_id)
+            .Bind(2, f.state)
+            .Bind(3, f.kind)
+            .Bind(4, f.account_id)
+            .Bind(5, f.platform)
+            .Bind(6, f.after_id)
+            .Bind(7, f.limit);
+        std::vector<app::JobView> out;
+        while (s.Step()) out.push_back(ReadJobView(s));
+        return out;
+    });
+}
+
+core::Result<app::JobView> SqliteStore::GetJob(const std::optional<std::string>& workspace_id, const std::string& id) {
+    return Locked("get_job", [&]() -> core::Result<app::JobView> {
+        auto v = LoadJobView(workspace_id, id);
+        if (!v) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", id}});
+        return *v;
+    });
+}
+
+core::Result<app::JobView> SqliteStore::RequeueJob(const std::optional<std::string>& workspace_id,
+                                                   const std::string& id, core::TimePoint now) {
+    return Locked("requeue_job", [&]() -> core::Result<app::JobView> {
+        Transaction tx(*db_);
+        auto v = LoadJobView(workspace_id, id);
+        if (!v) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", id}});
+        if (v->state != "dead") {
+            return Fail(ErrorCode::kFailedPrecondition,
+                        "only dead jobs can be requeued; this one is " + (v->outcome ? *v->outcome : v->state),
+                        {{"job_id", id}, {"state", v->state}});
+        }
+        if (v->delivery_id) {
+            const auto d = ChangeFor(*v->delivery_id).delivery;
+            if (d.status != DeliveryStatus::kFailed) {
+                return Fail(ErrorCode::kFailedPrecondition,
+                            "its delivery is " + S(d.status) + ", not failed: nothing to requeue",
+                            {{"job_id", id}, {"delivery_id", d.id}, {"status", S(d.status)}});
+            }
+            db_->Prepare(kRescheduleDelivery).Bind(1, d.id).Bind(2, ToUnixMillis(now)).Run();
+            RefreshPostStatus(d.post_id, now);
+        }
+        db_->Prepare(kRequeueDeadJob).Bind(1, id).Bind(2, ToUnixMillis(now)).Run();
+        auto out = LoadJobView(workspace_id, id);
+        tx.Commit();
+        return *out;
+    });
+}
+
+core::Result<app::JobView> SqliteStore::CancelJob(const std::optional<std::string>& workspace_id, const std::string& id,
+                                                  core::TimePoint now) {
+    return Locked("cancel_job", [&]() -> core::Result<app::JobView> {
+        Transaction tx(*db_);
+        auto v = LoadJobView(workspace_id, id);
+        if (!v) return Fail(ErrorCode::kNotFound, "job not found", {{"job_id", id}});
+        if (v->state == "done") {
+            return Fail(ErrorCode::kFailedPrecondition,
+                        "this job has already finished (" + v->outcome.value_or("") + ")",
+                        {{"job_id", id}, {"state", v->state}});
+        }
+        if (v->state == "running") {
+            return Fail(ErrorCode::kFailedPrecondition,
+                        "this job is running: its platform call may be in flight, so it cannot be called back; "
+                        "wait for its outcome",
+                        {{"job_id", id}, {"state", v->state}});
+        }
+        if (v->delivery_id) {
+            const auto d = ChangeFor(*v->delivery_id).delivery;
+            if (domain::CanTransition(d.status, DeliveryStatus::kCancelled)) {
+                db_->Prepare(kCancelDelivery).Bind(1, d.id).Bind(2, ToUnixMillis(now)).Run();
+            }
+            RefreshPostStatus(d.post_id, now);
+        }
+        db_->Prepare(kJobToHistory)
+            .Bind(1, id)
+            .Bind(2, "cancelled")
+            .Bind(3, v->last_error)
+            .Bind(4, ToUnixMillis(now))
+            .Run();
+        db_->Prepare(kDeleteJob).Bind(1, id).Run();
+        auto out = LoadJobView(workspace_id, id);
+        tx.Commit();
+        return *out;
+    });
+}
+
+core::Result<domain::Post> SqliteStore::CancelDeliveries(const std::string& workspace_id, const std::string& post_id,
+                                                         const std::optional<std::string>& delivery_id,
+                                                         core::TimePoint now) {
+    return Locked("cancel_deliveries", [&]() -> core::Result<domain::Post> {
+        Transaction tx(*db_);
+        auto post = LoadPost(workspace_id, post_id);
+        if (!post) return Fail(ErrorCode::kNotFound, "post not found", {{"post_id", post_id}});
+        std::vector<const domain::Delivery*> targets;
+        for (const auto& d : post->deliveries) {
+            if (!delivery_id || d.id == *delivery_id) targets.push_back(&d);
+        }
+        if (delivery_id && targets.empty()) {
+            return Fail(ErrorCode::kNotFound, "delivery not found", {{"delivery_id", *delivery_id}});
+        }
+        int cancelled = 0;
+        for (const auto* d : targets) {
+            if (d->status == DeliveryStatus::kPublishing) {
+                return Fail(ErrorCode::kFailedPrecondition,
+                            "the delivery to account " + d->account_id +
+                                " is being sent right now and cannot be called back; nothing was cancelled",
+                            {{"delivery_id", d->id}, {"status", S(d->status)}});
+            }
+        }
+        for (const auto* d : targets) {
+            if (!domain::CanTransition(d->status, DeliveryStatus::kCancelled)) continue;
+            db_->Prepare(kJobsOfDeliveryToHistory).Bind(1, d->id).Bind(2, ToUnixMillis(now)).Run();
+            db_->Prepare(kDeleteJobsOfDelivery).Bind(1, d->id).Run();
+            db_->Prepare(kCancelDelivery).Bind(1, d->id).Bind(2, ToUnixMillis(now)).Run();
+            ++cancelled;
+        }
+        if (cancelled == 0) {
+            const auto* d = targets.front();
+            return Fail(ErrorCode::kFailedPrecondition,
+                        targets.size() == 1 ? "this delivery is " + S(d->status) + ": there is nothing to cancel"
+                                            : "every delivery of this post has already finished: nothing to cancel",
+                        {{"status", S(post->status)}});
+        }
+        RefreshPostStatus(post_id, now);
+        auto out = LoadPost(workspace_id, post_id);
+        tx.Commit();
+        return *out;
+    });
+}
+
+core::Result<app::PauseRecord> SqliteStore::Pause(const app::PauseScope& scope,
+                                                  const std::optional<std::string>& reason,
+                                                  const std::optional<std::string>& created_by, core::TimePoint now) {
+    return Locked("pause", [&]() -> core::Result<app::PauseRecord> {
+        Transaction tx(*db_);
+        db_->Prepare(kInsertPause)
+            .Bind(1, core::NewId(now))
+            .Bind(2, scope.workspace_id)
+            .Bind(3, scope.account_id)
+            .Bind(4, scope.platform)
+            .Bind(5, reason)
+            .Bind(6, created_by)
+            .Bind(7, ToUnixMillis(now))
+            .Run();
+        {
+            auto s = db_->Prepare(kPauseJobs);
+            BindScope(s, scope);
+            s.Bind(4, ToUnixMillis(now)).Run();
+        }
+        app::PauseRecord out;
+        {
+            auto s = db_->Prepare(kPauseByScope);
+            BindScope(s, scope);
+            if (!s.Step()) throw DbError("pause vanished inside its transaction");
+            out = ReadPause(s);
+        }
+        {
+            auto s = db_->Prepare(kCountPaused);
+            BindScope(s, scope);
+            if (s.Step()) out.jobs_paused = s.Int(0);
+        }
+        tx.Commit();
+        return out;
+    });
+}
+
+core::Result<int64_t> SqliteStore::Resume(const app::PauseScope& scope, core::TimePoint now) {
+    return Locked("resume", [&]() -> core::Result<int64_t> {
+        Transaction tx(*db_);
+        {
+            auto s = db_->Prepare(kDeletePause);
+            BindScope(s, scope);
+            if (s.Run() == 0) return Fail(ErrorCode::kNotFound, "nothing is paused there");
+        }
+        int64_t released = 0;
+        {
+            // The triggers pause again whatever another pause still covers.
+            auto s = db_->Prepare(kResumeJobs);
+            BindScope(s, scope);
+            released = s.Bind(4, ToUnixMillis(now)).Run();
+        }
+        {
+            auto s = db_->Prepare(kCountPaused);
+            BindScope(s, scope);
+            if (s.Step()) released -= s.Int(0);
+        }
+        tx.Commit();
+        return released;
+    });
+}
+
+core::Result<std::vector<app::PauseRecord>> SqliteStore::ListPauses(const std::optional<std::string>& workspace_id) {
+    return Locked("list_pauses", [&]() -> core::Result<std::vector<app::PauseRecord>> {
+        std::vector<app::PauseRecord> out;
+        {
+            auto s = db_->Prepare(kListPauses);
+            s.Bind(1, workspace_id);
+            while (s.Step()) out.push_back(ReadPause(s));
+        }
+        for (auto& p : out) {
+            // Installation-wide pauses are counted within the asker's workspace only.
+            auto scope = p.scope;
+            if (!scope.workspace_id) scope.workspace_id = workspace_id;
+            auto s = db_->Prepare(kCountPaused);
+            BindScope(s, scope);
+            if (s.Step()) p.jobs_paused = s.Int(0);
+        }
+        return out;
+    });
+}
+
+core::Result<app::QueueStats> SqliteStore::GetQueueStats(const std::optional<std::string>& workspace_id,
+                                                         core::TimePoint now) {
+    return Locked("queue_stats", [&]() -> core::Result<app::QueueStats> {
+        app::QueueStats st;
+        {
+            auto s = db_->Prepare(kCountByState);
+            s.Bind(1, workspace_id);
+            while (s.Step()) {
+                const auto state = s.Text(0);
+                const int64_t n = s.Int(1);
+                if (state == "pending") st.pending = n;
+                if (state == "paused") st.paused = n;
+                if (state == "running") st.running = n;
+                if (state == "dead") st.dead = n;
+            }
+        }
+        {
+            auto s = db_->Prepare(kCountDue);
+            s.Bind(1, workspace_id).Bind(2, ToUnixMillis(now));
+            if (s.Step()) {
+                st.due = s.Int(0);
+                if (auto first = s.OptInt(1)) st.oldest_due_age = core::Millis(ToUnixMillis(now) - *first);
+            }
+        }
+        {
+            auto s = db_->Prepare(kCountByAccount);
+            s.Bind(1, workspace_id);
+            std::map<std::string, app::QueueCount> platforms;
+            while (s.Step()) {
+                app::QueueCount c{s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5)};
+                auto& p = platforms[c.platform];
+                p.key = p.platform = c.platform;
+                p.pending += c.pending;
+                p.paused += c.paused;
+                p.running += c.running;
+                p.dead += c.dead;
+                st.by_account.push_back(std::move(c));
+            }
+            for (auto& [name, c] : platforms) st.by_platform.push_back(std::move(c));
+        }
+        const auto hour_ago = ToUnixMillis(now - std::chrono::hours(1));
+        {
+            auto s = db_->Prepare(kFinishedSince);
+            s.Bind(1, workspace_id).Bind(2, ToUnixMillis(now - std::chrono::minutes(1)));
+            if (s.Step()) st.finished_last_minute = s.Int(0);
+        }
+        {
+            auto s = db_->Prepare(kFinishedSince);
+            s.Bind(1, workspace_id).Bind(2, hour_ago);
+            if (s.Step()) {
+                st.finished_last_hour = s.Int(0);
+                st.succeeded_last_hour = s.Int(1);
+                st.failed_last_hour = s.Int(2);
+            }
+        }
+        {
+            // Jobs that failed for good stay in the hot table as dead: they count as finished.
+            auto s = db_->Prepare(kDeadSince);
+            s.Bind(1, workspace_id).Bind(2, hour_ago);
+            if (s.Step()) {
+                st.finished_last_hour += s.Int(0);
+                st.failed_last_hour += s.Int(0);
+            }
+        }
+        return st;
+    });
+}
+
+core::Result<std::optional<app::IdempotencyRecord>> SqliteStore::ReserveIdempotencyKey(
+    const std::string& workspace_id, const std::string& user_id, const std::string& key,
+    const app::IdempotencyRecord& request) {
+    return Locked("reserve_idempotency_key", [&]() -> core::Result<std::optional<app::IdempotencyRecord>> {
+        Transaction tx(*db_);
+        const int inserted = db_->Prepare(kReserveKey)
+                                 .Bind(1, workspace_id)
+                                 .Bind(2, user_id)
+                                 .Bind(3, key)
+                                 .Bind(4, request.method)
+                                 .Bind(5, request.path)
+                                 .Bind(6, request.body_hash)
+                                 .Bind(7, ToUnixMillis(request.created_at))
+                                 .Run();
+        std::optional<app::IdempotencyRecord> existing;
+        if (inserted == 0) {
+            auto s = db_->Prepare(kKeyByName);
+            s.Bind(1, workspace_id).Bind(2, user_id).Bind(3, key);
+            if (s.Step()) {
+                existing = app::IdempotencyRecord{s.Text(0),
+                                                  s.Text(1),
+                                                  s.Text(2),
+                                                  static_cast<int>(s.Int(3)),
+                                                  s.OptText(4).value_or(""),
+                                                  FromUnixMillis(s.Int(5))};
+            }
+        }
+        tx.Commit();
+        return existing;
+    });
+}
+
+core::Status SqliteStore::FinishIdempotencyKey(const std::string& workspace_id, const std::string& user_id,
+                                               const std::string& key, int status, const std::string& response) {
+    return Locked("finish_idempotency_key", [&]() -> core::Status {
+        if (status == 0) {
+            db_->Prepare(kDropKey).Bind(1, workspace_id).Bind(2, user_id).Bind(3, key).Run();
+        } else {
+            db_->Prepare(kFinishKey)
+                .Bind(1, workspace_id)
+                .Bind(2, user_id)
+                .Bind(3, key)
+                .Bind(4, status)
+                .Bind(5, response)
+                .Run();
+        }
+        return {};
+    });
+}
+
+core::Result<int64_t> SqliteStore::PurgeIdempotencyKeys(core::TimePoint before) {
+    return Locked("purge_idempotency_keys", [&]() -> core::Result<int64_t> {
+        return static_cast<int64_t>(db_->Prepare(kPurgeKeys).Bind(1, ToUnixMillis(before)).Run());
     });
 }
 

@@ -76,6 +76,28 @@ class SqliteStore final : public app::Store {
                                                const app::DeliveryResolution& resolution, core::TimePoint now) override;
     core::Result<std::vector<app::SandboxPost>> SandboxList(const std::string& account_id) override;
 
+    core::Result<std::vector<app::JobView>> ListJobs(const app::JobFilter& filter) override;
+    core::Result<app::JobView> GetJob(const std::optional<std::string>& workspace_id, const std::string& id) override;
+    core::Result<app::JobView> RequeueJob(const std::optional<std::string>& workspace_id, const std::string& id,
+                                          core::TimePoint now) override;
+    core::Result<app::JobView> CancelJob(const std::optional<std::string>& workspace_id, const std::string& id,
+                                         core::TimePoint now) override;
+    core::Result<domain::Post> CancelDeliveries(const std::string& workspace_id, const std::string& post_id,
+                                                const std::optional<std::string>& delivery_id,
+                                                core::TimePoint now) override;
+    core::Result<app::PauseRecord> Pause(const app::PauseScope& scope, const std::optional<std::string>& reason,
+                                         const std::optional<std::string>& created_by, core::TimePoint now) override;
+    core::Result<int64_t> Resume(const app::PauseScope& scope, core::TimePoint now) override;
+    core::Result<std::vector<app::PauseRecord>> ListPauses(const std::optional<std::string>& workspace_id) override;
+    core::Result<app::QueueStats> GetQueueStats(const std::optional<std::string>& workspace_id,
+                                                core::TimePoint now) override;
+    core::Result<std::optional<app::IdempotencyRecord>> ReserveIdempotencyKey(
+        const std::string& workspace_id, const std::string& user_id, const std::string& key,
+        const app::IdempotencyRecord& request) override;
+    core::Status FinishIdempotencyKey(const std::string& workspace_id, const std::string& user_id,
+                                      const std::string& key, int status, const std::string& response) override;
+    core::Result<int64_t> PurgeIdempotencyKeys(core::TimePoint before) override;
+
   private:
     // Runs `fn` under the connection lock and turns infrastructure failures into errors.
     template <typename Fn>
@@ -89,6 +111,7 @@ class SqliteStore final : public app::Store {
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
     std::optional<int64_t> FirstPendingDue();
     std::optional<domain::Job> LoadJob(const std::string& job_id);
+    std::optional<app::JobView> LoadJobView(const std::optional<std::string>& workspace_id, const std::string& id);
     core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
