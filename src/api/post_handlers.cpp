@@ -169,29 +169,41 @@ net::Response Api::CreatePostsBulk(const net::Request& r, const app::Principal& 
                 .value());
     }
     auto& items = doc["posts"];
+    if (items.empty()) {
+        return ErrorResponse(core::FieldError("posts", "required", "posts must hold at least one post").value());
+    }
     if (items.size() > app::PostService::kMaxBulkPosts) {
         return ErrorResponse(core::FieldError("posts", "max_items",
                                               "at most " + std::to_string(app::PostService::kMaxBulkPosts) +
                                                   " posts per request; split the rest")
                                  .value());
     }
+    // Items of the right shape go on to the service's checks, so one answer lists every
+    // problem; `index` maps them back to their place in the request.
     std::vector<app::CreatePostInput> inputs;
+    std::vector<size_t> index;
     inputs.reserve(items.size());
     nlohmann::json errors = nlohmann::json::array();
     for (size_t i = 0; i < items.size(); ++i) {
         auto body = JsonBody::FromValue(std::move(items[i]));
         if (!body) {
             errors.push_back(ItemError(i, body.error()));
-            inputs.emplace_back();
             continue;
         }
-        inputs.push_back(ReadCreatePost(*body));
-        if (auto ok = body->Finish(); !ok) errors.push_back(ItemError(i, ok.error()));
+        auto in = ReadCreatePost(*body);
+        if (auto ok = body->Finish(); !ok) {
+            errors.push_back(ItemError(i, ok.error()));
+            continue;
+        }
+        inputs.push_back(std::move(in));
+        index.push_back(i);
     }
-    if (errors.empty()) {
-        auto result = deps_.posts.CreateMany(who, inputs);
+    if (!inputs.empty()) {
+        app::BulkOptions options;
+        options.dry_run = !errors.empty();
+        auto result = deps_.posts.CreateMany(who, inputs, options);
         if (!result) return ErrorResponse(result.error());
-        for (const auto& [index, e] : result->errors) errors.push_back(ItemError(index, e));
+        for (const auto& [i, e] : result->errors) errors.push_back(ItemError(index[i], e));
         if (errors.empty()) {
             nlohmann::json created = nlohmann::json::array();
             for (const auto& p : result->posts) created.push_back(app::ToJson(p));
