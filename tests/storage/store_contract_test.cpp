@@ -1099,6 +1099,174 @@ TEST_P(StoreContract, SandboxInsertDeduplicatesOnlyWhenAsked) {
 
 // ---- migrations -----------------------------------------------------------------------------
 
+TEST_P(StoreContract, PostStatusInSqlMatchesTheDomainRule) {
+    // The store summarises a post's deliveries in SQL, a batch at a time; it must agree with
+    // domain::SummarizeStatus for every state the other delivery can be in.
+    const Tenant t = AddTenant("sum@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+    const std::vector<DeliveryStatus> others = {DeliveryStatus::kDraft,      DeliveryStatus::kQueued,
+                                                DeliveryStatus::kPublishing, DeliveryStatus::kPublished,
+                                                DeliveryStatus::kFailed,     DeliveryStatus::kNeedsApproval,
+                                                DeliveryStatus::kCancelled,  DeliveryStatus::kUnconfirmed};
+    TimePoint now = kT0;
+    for (const auto other : others) {
+        now += 1min;
+        auto post = NewPost(t, {a.id, b.id}, now);
+        post.deliveries[1].status = other;  // no job: only the first delivery is worked on
+        ASSERT_TRUE(Ok(store().CreatePost(post)));
+        auto claimed = Claim(now + 1s, 1);
+        ASSERT_THAT(claimed, SizeIs(1));
+        auto check = [&](DeliveryStatus first, const char* step) {
+            auto got = store().GetPost(t.workspace.id, post.id);
+            ASSERT_TRUE(Ok(got));
+            EXPECT_EQ(got->status, domain::SummarizeStatus({first, other}, true))
+                << step << " with the other delivery " << domain::ToString(other);
+        };
+        check(DeliveryStatus::kQueued, "claimed");
+        auto marked = store().MarkPublishing(claimed[0].job.id, now + 1s);
+        ASSERT_TRUE(Ok(marked));
+        ASSERT_TRUE(marked->has_value());
+        EXPECT_EQ((*marked)->post_status, domain::SummarizeStatus({DeliveryStatus::kPublishing, other}, true));
+        check(DeliveryStatus::kPublishing, "publishing");
+        const auto outcome = other == DeliveryStatus::kFailed ? DeliveryStatus::kPublished : DeliveryStatus::kFailed;
+        auto recorded =
+            store().RecordOutcome(claimed[0].job.id, app::OutcomeRecord{outcome, {}, {}, "why", {}, false}, now + 2s);
+        ASSERT_TRUE(Ok(recorded));
+        EXPECT_EQ(recorded->post_status, domain::SummarizeStatus({outcome, other}, true));
+        check(outcome, "recorded");
+    }
+}
+
+TEST_P(StoreContract, PausesHoldJobsWhereverTheyBecomePendingAndResumeKeepsDueTimes) {
+    const Tenant t = AddTenant("pause@example.com");
+    const Tenant other = AddTenant("other@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto b = AddAccount(t.workspace.id, "b");
+    const auto c = AddAccount(other.workspace.id, "c");
+    const app::PauseScope account_a{t.workspace.id, a.id, std::nullopt};
+    auto pause = store().Pause(account_a, std::string("review"), t.user.id, kT0);
+    ASSERT_TRUE(Ok(pause));
+    EXPECT_EQ(pause->jobs_paused, 0);
+
+    const auto pa = AddPost(t, {a.id}, kT0 + 1min);
+    const auto pb = AddPost(t, {b.id}, kT0 + 1min);
+    const auto pc = AddPost(other, {c.id}, kT0 + 1min);
+    // A new job for a paused account is paused at once; the others are claimable.
+    auto claimed = Claim(kT0 + 2min);
+    ASSERT_THAT(claimed, SizeIs(2));
+    for (const auto& job : claimed) EXPECT_NE(job.delivery.account_id, a.id);
+    app::JobFilter paused;
+    paused.state = "paused";
+    auto held = store().ListJobs(paused);
+    ASSERT_TRUE(Ok(held));
+    ASSERT_THAT(*held, SizeIs(1));
+    EXPECT_EQ(held->front().post_id, pa.id);
+    EXPECT_EQ(held->front().due_at, kT0 + 1min);
+
+    // Pausing again returns the same pause; a second, wider pause also covers the job.
+    auto again = store().Pause(account_a, std::nullopt, t.user.id, kT0 + 3min);
+    ASSERT_TRUE(Ok(again));
+    EXPECT_EQ(again->id, pause->id);
+    EXPECT_EQ(again->jobs_paused, 1);
+    ASSERT_TRUE(Ok(store().Pause({t.workspace.id, std::nullopt, "sandbox"}, std::nullopt, t.user.id, kT0)));
+    auto resumed = store().Resume(account_a, kT0 + 4min);
+    ASSERT_TRUE(Ok(resumed));
+    EXPECT_EQ(*resumed, 0) << "the platform pause still holds it";
+    EXPECT_THAT(Claim(kT0 + 5min), IsEmpty());
+    // A retry of a running job of a paused scope goes back paused, not pending.
+    auto retry = store().RecordOutcome(
+        claimed[0].job.id, app::OutcomeRecord{DeliveryStatus::kScheduled, {}, {}, "later", kT0 + 6min, false},
+        kT0 + 5min);
+    ASSERT_TRUE(Ok(retry));
+    auto pauses = store().ListPauses(t.workspace.id);
+    ASSERT_TRUE(Ok(pauses));
+    EXPECT_THAT(*pauses, SizeIs(1));
+    auto listed = store().ListJobs(paused);
+    ASSERT_TRUE(Ok(listed));
+    const bool retried_job_in_t = claimed[0].job.workspace_id == t.workspace.id;
+    EXPECT_THAT(*listed, SizeIs(retried_job_in_t ? 2 : 1));
+
+    auto lifted = store().Resume({t.workspace.id, std::nullopt, "sandbox"}, kT0 + 7min);
+    ASSERT_TRUE(Ok(lifted));
+    EXPECT_EQ(*lifted, retried_job_in_t ? 2 : 1);
+    auto after = Claim(kT0 + 7min);
+    ASSERT_THAT(after, SizeIs(retried_job_in_t ? 2 : 1));
+    EXPECT_EQ(after.front().job.due_at, kT0 + 1min) << "oldest first, with its own due time";
+    EXPECT_TRUE(FailsWith(store().Resume(account_a, kT0 + 8min), ErrorCode::kNotFound));
+    (void)pb;
+    (void)pc;
+}
+
+TEST_P(StoreContract, CancelAndRequeueFollowTheDeliveryRules) {
+    const Tenant t = AddTenant("cancel@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto future = AddPost(t, {a.id}, kT0 + 1h);
+    auto cancelled = store().CancelDeliveries(t.workspace.id, future.id, std::nullopt, kT0);
+    ASSERT_TRUE(Ok(cancelled));
+    EXPECT_EQ(cancelled->status, DeliveryStatus::kCancelled);
+    EXPECT_THAT(Claim(kT0 + 2h), IsEmpty());
+    EXPECT_TRUE(FailsWith(store().CancelDeliveries(t.workspace.id, future.id, std::nullopt, kT0),
+                          ErrorCode::kFailedPrecondition));
+
+    // A job being sent cannot be cancelled, nor its post.
+    const auto now_post = AddPost(t, {a.id}, kT0 + 1min);
+    auto claimed = Claim(kT0 + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().MarkPublishing(claimed[0].job.id, kT0 + 1min)));
+    EXPECT_TRUE(
+        FailsWith(store().CancelJob(std::nullopt, claimed[0].job.id, kT0 + 1min), ErrorCode::kFailedPrecondition));
+    EXPECT_TRUE(FailsWith(store().CancelDeliveries(t.workspace.id, now_post.id, std::nullopt, kT0 + 1min),
+                          ErrorCode::kFailedPrecondition));
+    EXPECT_TRUE(
+        FailsWith(store().RequeueJob(std::nullopt, claimed[0].job.id, kT0 + 1min), ErrorCode::kFailedPrecondition));
+    // Failed for good: dead, then requeued with a fresh start, due now.
+    ASSERT_TRUE(Ok(store().RecordOutcome(
+        claimed[0].job.id, app::OutcomeRecord{DeliveryStatus::kFailed, {}, {}, "refused", {}, true}, kT0 + 2min)));
+    auto dead = store().GetJob(t.workspace.id, claimed[0].job.id);
+    ASSERT_TRUE(Ok(dead));
+    EXPECT_EQ(dead->state, "dead");
+    EXPECT_EQ(dead->last_error, "refused");
+    EXPECT_TRUE(FailsWith(store().GetJob(std::string("another-workspace"), claimed[0].job.id), ErrorCode::kNotFound));
+    auto requeued = store().RequeueJob(t.workspace.id, claimed[0].job.id, kT0 + 3min);
+    ASSERT_TRUE(Ok(requeued));
+    EXPECT_EQ(requeued->state, "pending");
+    EXPECT_EQ(requeued->attempts, 0);
+    EXPECT_EQ(requeued->due_at, kT0 + 3min);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, now_post.id).status, DeliveryStatus::kScheduled);
+    auto again = Claim(kT0 + 3min);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.id, claimed[0].job.id);
+}
+
+TEST_P(StoreContract, IdempotencyKeysReserveOnceAndReplay) {
+    const Tenant t = AddTenant("idem@example.com");
+    const app::IdempotencyRecord req{"POST", "/api/v1/posts", "hash-1", 0, "", kT0};
+    auto first = store().ReserveIdempotencyKey(t.workspace.id, t.user.id, "k1", req);
+    ASSERT_TRUE(Ok(first));
+    EXPECT_FALSE(first->has_value());
+    auto racing = store().ReserveIdempotencyKey(t.workspace.id, t.user.id, "k1", req);
+    ASSERT_TRUE(Ok(racing));
+    ASSERT_TRUE(racing->has_value());
+    EXPECT_EQ((*racing)->status, 0) << "still running";
+    ASSERT_TRUE(Ok(store().FinishIdempotencyKey(t.workspace.id, t.user.id, "k1", 201, "{\"id\":1}")));
+    auto replay = store().ReserveIdempotencyKey(t.workspace.id, t.user.id, "k1", req);
+    ASSERT_TRUE(Ok(replay));
+    ASSERT_TRUE(replay->has_value());
+    EXPECT_EQ((*replay)->status, 201);
+    EXPECT_EQ((*replay)->response, "{\"id\":1}");
+    EXPECT_EQ((*replay)->body_hash, "hash-1");
+    // Dropped on a failure: the key can be used again.
+    ASSERT_TRUE(Ok(store().ReserveIdempotencyKey(t.workspace.id, t.user.id, "k2", req)));
+    ASSERT_TRUE(Ok(store().FinishIdempotencyKey(t.workspace.id, t.user.id, "k2", 0, "")));
+    auto fresh = store().ReserveIdempotencyKey(t.workspace.id, t.user.id, "k2", req);
+    ASSERT_TRUE(Ok(fresh));
+    EXPECT_FALSE(fresh->has_value());
+    auto purged = store().PurgeIdempotencyKeys(kT0 + 1s);
+    ASSERT_TRUE(Ok(purged));
+    EXPECT_EQ(*purged, 2);
+}
+
 TEST_P(StoreContract, ReopeningAppliesNoMigrationAndKeepsData) {
     const Tenant t = AddTenant("ana@example.com");
     const auto a = AddAccount(t.workspace.id, "a");

@@ -112,12 +112,26 @@ void Db::Exec(const char* sql) {
     }
 }
 
-Transaction::Transaction(Db& db) : db_(db) { db_.Exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Db& db, Durability durability) : db_(db), durability_(durability) {
+    // synchronous is a setting of the connection, read at commit: set it for this one only.
+    if (durability_ == Durability::kRelaxed) db_.Exec("PRAGMA synchronous=NORMAL");
+    try {
+        db_.Exec("BEGIN IMMEDIATE");
+    } catch (...) {
+        Restore();
+        throw;
+    }
+}
+
+void Transaction::Restore() {
+    if (durability_ == Durability::kRelaxed) db_.Exec("PRAGMA synchronous=FULL");
+}
 
 Transaction::~Transaction() {
     if (!done_) {
         try {
             db_.Exec("ROLLBACK");
+            Restore();
         } catch (const DbError& e) {
             spdlog::error("event=rollback_failed error=\"{}\"", e.what());
         }
@@ -127,6 +141,7 @@ Transaction::~Transaction() {
 void Transaction::Commit() {
     db_.Exec("COMMIT");
     done_ = true;
+    Restore();
 }
 
 }  // namespace herald::storage::sqlite

@@ -90,16 +90,25 @@ class Db {
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
+/// How a commit must survive. Every commit survives a crash of the process (WAL). kFull also
+/// survives a power loss: the WAL is synced before COMMIT returns. kRelaxed leaves that sync to
+/// the next kFull commit or checkpoint; only for writes whose loss on power failure the queue
+/// recovers from by itself (a claim is claimed again, a lost outcome comes back through the
+/// uncertain path since the publishing mark before it was synced).
+enum class Durability { kFull, kRelaxed };
+
 /// BEGIN IMMEDIATE … COMMIT, rolled back unless Commit() is called (an early return or a
 /// throw leaves nothing behind).
 class Transaction {
   public:
-    explicit Transaction(Db& db);
+    explicit Transaction(Db& db, Durability durability = Durability::kFull);
     ~Transaction();
     void Commit();
 
   private:
+    void Restore();
     Db& db_;
+    Durability durability_;
     bool done_ = false;
 };
 

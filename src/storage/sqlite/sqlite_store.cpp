@@ -4,6 +4,8 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/ids.hpp"
 
@@ -87,9 +89,6 @@ constexpr Sql kAccountById{"account_by_id",
 constexpr Sql kListAccounts{"list_accounts",
                             "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                             "FROM accounts WHERE workspace_id = ?1 ORDER BY id"};
-constexpr Sql kAccountWithCredentials{"account_with_credentials",
-                                      "SELECT id, workspace_id, platform, name, settings, credentials != '', "
-                                      "created_at, credentials FROM accounts WHERE id = ?1"};
 
 constexpr Sql kInsertPost{"insert_post",
                           "INSERT INTO posts(id, workspace_id, created_by, text, variants, scheduled_at, local_time, "
@@ -109,8 +108,6 @@ constexpr Sql kListPosts{"list_posts",
                          "AND (?4 IS NULL OR scheduled_at >= ?4) AND (?5 IS NULL OR scheduled_at < ?5) "
                          "AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"};
 constexpr Sql kDeletePost{"delete_post", "DELETE FROM posts WHERE workspace_id = ?1 AND id = ?2"};
-constexpr Sql kPostScheduleOf{"post_schedule_of", "SELECT scheduled_at FROM posts WHERE id = ?1"};
-constexpr Sql kSetPostStatus{"set_post_status", "UPDATE posts SET status = ?2, updated_at = ?3 WHERE id = ?1"};
 
 constexpr Sql kDeliveriesOfPost{"deliveries_of_post",
                                 "SELECT id, post_id, account_id, status, attempts, remote_id, url, error, "
@@ -119,7 +116,6 @@ constexpr Sql kDeliveriesOfPost{"deliveries_of_post",
 constexpr Sql kDeliveryById{"delivery_by_id",
                             "SELECT id, post_id, account_id, status, attempts, remote_id, url, error, "
                             "next_attempt_at, published_at, updated_at FROM deliveries WHERE id = ?1"};
-constexpr Sql kDeliveryStatuses{"delivery_statuses", "SELECT status FROM deliveries WHERE post_id = ?1"};
 constexpr Sql kUpsertDelivery{"upsert_delivery",
                               "INSERT INTO deliveries(id, post_id, account_id, status, attempts, remote_id, url, "
                               "error, next_attempt_at, published_at, updated_at) "
@@ -161,19 +157,73 @@ constexpr Sql kJobToHistory{"job_to_history",
 constexpr Sql kJobById{"job_by_id",
                        "SELECT id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at, "
                        "lease_until FROM jobs WHERE id = ?1"};
-constexpr Sql kSetDeliveryQueued{"set_delivery_queued",
-                                 "UPDATE deliveries SET status = 'queued', attempts = ?2, updated_at = ?3 "
-                                 "WHERE id = ?1 AND status = 'scheduled'"};
-constexpr Sql kSetDeliveryPublishing{"set_delivery_publishing",
-                                     "UPDATE deliveries SET status = 'publishing', updated_at = ?2 "
-                                     "WHERE id = ?1 AND status = 'queued'"};
 constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
                                   "UPDATE deliveries SET status = ?2, remote_id = COALESCE(?3, remote_id), "
                                   "url = COALESCE(?4, url), error = ?5, next_attempt_at = ?6, "
                                   "published_at = ?7, updated_at = ?8 WHERE id = ?1"};
-constexpr Sql kPostTextForDelivery{"post_text_for_delivery",
-                                   "SELECT p.text, p.variants FROM deliveries d JOIN posts p ON p.id = d.post_id "
-                                   "WHERE d.id = ?1"};
+// Set-based forms of the publish path: one statement per batch, whatever its size. Ids and
+// outcomes travel as one JSON array parameter (json_each), so a batch costs a handful of
+// statements rather than a handful per job.
+//
+// A post's status summarises its deliveries' (domain::SummarizeStatus): in-flight work first,
+// then what needs a person, then waiting work, then the outcome. Kept in step with it by the
+// storage test PostStatusInSqlMatchesTheDomainRule.
+#define HERALD_POST_STATUS_OF(post)                                                                  \
+    "(SELECT CASE WHEN COUNT(*) = 0 THEN (CASE WHEN " post                                           \
+    ".scheduled_at IS NULL THEN 'draft' "                                                            \
+    "ELSE 'scheduled' END) WHEN SUM(d.status = 'publishing') > 0 THEN 'publishing' "                 \
+    "WHEN SUM(d.status = 'queued') > 0 THEN 'queued' WHEN SUM(d.status = 'unconfirmed') > 0 "        \
+    "THEN 'unconfirmed' WHEN SUM(d.status = 'needs_approval') > 0 THEN 'needs_approval' "            \
+    "WHEN SUM(d.status = 'scheduled') > 0 THEN 'scheduled' WHEN SUM(d.status = 'draft') > 0 "        \
+    "THEN 'draft' WHEN SUM(d.status = 'failed') > 0 THEN 'failed' WHEN SUM(d.status = 'published') " \
+    "> 0 THEN 'published' ELSE 'cancelled' END FROM deliveries d WHERE d.post_id = " post ".id)"
+constexpr Sql kRefreshPostStatuses{"refresh_post_statuses",
+                                   "UPDATE posts SET status = " HERALD_POST_STATUS_OF(
+                                       "posts") ", updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))"};
+#undef HERALD_POST_STATUS_OF
+// ?1: [[delivery_id, attempts], …]
+constexpr Sql kSetDeliveriesQueued{"set_deliveries_queued",
+                                   "UPDATE deliveries SET status = 'queued', attempts = e.value ->> 1, updated_at = ?2 "
+                                   "FROM json_each(?1) AS e WHERE deliveries.id = e.value ->> 0 "
+                                   "AND deliveries.status = 'scheduled'"};
+constexpr Sql kClaimDetails{
+    "claim_details",
+    "SELECT d.id, d.post_id, d.account_id, d.status, d.attempts, d.remote_id, d.url, d.error, d.next_attempt_at, "
+    "d.published_at, d.updated_at, a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
+    "a.created_at, a.credentials, p.text, p.variants FROM json_each(?1) AS e JOIN deliveries d ON d.id = e.value "
+    "JOIN accounts a ON a.id = d.account_id JOIN posts p ON p.id = d.post_id"};
+// The jobs of ?1 (job ids) that still exist: id, delivery, workspace, state.
+constexpr Sql kJobsByIds{"jobs_by_ids",
+                         "SELECT j.id, j.delivery_id, j.workspace_id, j.state FROM json_each(?1) AS e "
+                         "JOIN jobs j ON j.id = e.value"};
+constexpr Sql kSetDeliveriesPublishing{"set_deliveries_publishing",
+                                       "UPDATE deliveries SET status = 'publishing', updated_at = ?2 "
+                                       "WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'queued' "
+                                       "RETURNING id"};
+// ?1: [{"d": delivery, "s": status, "r": remote id, "u": url, "e": error, "n": next attempt,
+// "p": published at}, …]
+constexpr Sql kSetDeliveryOutcomes{
+    "set_delivery_outcomes",
+    "UPDATE deliveries SET status = e.value ->> 's', remote_id = COALESCE(e.value ->> 'r', remote_id), "
+    "url = COALESCE(e.value ->> 'u', url), error = e.value ->> 'e', next_attempt_at = e.value ->> 'n', "
+    "published_at = e.value ->> 'p', updated_at = ?2 FROM json_each(?1) AS e WHERE deliveries.id = e.value ->> 'd'"};
+// ?1: [{"j": job, "o": outcome, "e": error}, …]
+constexpr Sql kJobsToHistory{
+    "jobs_to_history",
+    "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, outcome, priority, "
+    "attempts, due_at, last_error, created_at, finished_at) "
+    "SELECT j.id, j.kind, j.workspace_id, j.delivery_id, j.account_id, e.value ->> 'o', j.priority, j.attempts, "
+    "j.due_at, e.value ->> 'e', j.created_at, ?2 FROM json_each(?1) AS e JOIN jobs j ON j.id = e.value ->> 'j'"};
+constexpr Sql kDeleteJobsByIds{"delete_jobs_by_ids",
+                               "DELETE FROM jobs WHERE id IN (SELECT value ->> 'j' FROM json_each(?1))"};
+constexpr Sql kChangesOf{
+    "changes_of",
+    "SELECT d.id, d.post_id, d.account_id, d.status, d.attempts, d.remote_id, d.url, d.error, d.next_attempt_at, "
+    "d.published_at, d.updated_at, p.status, p.workspace_id FROM json_each(?1) AS e "
+    "JOIN deliveries d ON d.id = e.value JOIN posts p ON p.id = d.post_id"};
+constexpr Sql kPostsOfDeliveries{
+    "posts_of_deliveries", "SELECT DISTINCT d.post_id FROM json_each(?1) AS e JOIN deliveries d ON d.id = e.value"};
+constexpr Sql kPostStatusOf{"post_status_of", "SELECT status FROM posts WHERE id = ?1"};
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 constexpr Sql kRetryJob{"retry_job",
                         "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
@@ -750,22 +800,35 @@ core::Status SqliteStore::DeletePost(const std::string& workspace_id, const std:
 
 // ---- queue ----------------------------------------------------------------------------------
 
+std::string SqliteStore::JsonIds(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
+
+void SqliteStore::RefreshPostStatuses(const std::vector<std::string>& post_ids, core::TimePoint now) {
+    if (post_ids.empty()) return;
+    db_->Prepare(kRefreshPostStatuses).Bind(1, JsonIds(post_ids)).Bind(2, ToUnixMillis(now)).Run();
+}
+
 domain::PostStatus SqliteStore::RefreshPostStatus(const std::string& post_id, core::TimePoint now) {
-    bool has_schedule = false;
-    {
-        auto s = db_->Prepare(kPostScheduleOf);
-        s.Bind(1, post_id);
-        if (s.Step()) has_schedule = !s.IsNull(0);
+    RefreshPostStatuses({post_id}, now);
+    auto s = db_->Prepare(kPostStatusOf);
+    s.Bind(1, post_id);
+    if (!s.Step()) throw DbError("post vanished inside a transaction: " + post_id);
+    return ParseStatus(s.Text(0));
+}
+
+std::unordered_map<std::string, app::DeliveryChange> SqliteStore::ChangesOf(
+    const std::vector<std::string>& delivery_ids) {
+    std::unordered_map<std::string, app::DeliveryChange> out;
+    auto s = db_->Prepare(kChangesOf);
+    s.Bind(1, JsonIds(delivery_ids));
+    while (s.Step()) {
+        app::DeliveryChange c;
+        c.delivery = ReadDelivery(s);
+        c.post_id = c.delivery.post_id;
+        c.post_status = ParseStatus(s.Text(11));
+        c.workspace_id = s.Text(12);
+        out.emplace(c.delivery.id, std::move(c));
     }
-    std::vector<DeliveryStatus> statuses;
-    {
-        auto s = db_->Prepare(kDeliveryStatuses);
-        s.Bind(1, post_id);
-        while (s.Step()) statuses.push_back(ParseStatus(s.Text(0)));
-    }
-    auto status = domain::SummarizeStatus(statuses, has_schedule);
-    db_->Prepare(kSetPostStatus).Bind(1, post_id).Bind(2, S(status)).Bind(3, ToUnixMillis(now)).Run();
-    return status;
+    return out;
 }
 
 app::DeliveryChange SqliteStore::ChangeFor(const std::string& delivery_id) {
@@ -813,7 +876,8 @@ core::Result<std::optional<core::TimePoint>> SqliteStore::NextDueAt() {
 core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimePoint now, int limit,
                                                                      core::TimePoint lease_until) {
     return Locked("claim_jobs", [&]() -> core::Result<std::vector<app::ClaimedJob>> {
-        Transaction tx(*db_);
+        // Relaxed: a claim lost to a power cut is claimed again; nothing was sent yet.
+        Transaction tx(*db_, Durability::kRelaxed);
         std::vector<app::ClaimedJob> out;
         // Highest priority first; within one, oldest due first.
         for (int priority = domain::kMaxPriority; priority >= domain::kMinPriority; --priority) {
@@ -841,33 +905,50 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
                 [](const app::ClaimedJob& a, const app::ClaimedJob& b) { return a.job.due_at < b.job.due_at; });
         }
-        for (auto& c : out) {
-            db_->Prepare(kSetDeliveryQueued)
-                .Bind(1, c.job.delivery_id)
-                .Bind(2, c.job.attempts)
-                .Bind(3, ToUnixMillis(now))
-                .Run();
-            c.delivery = ChangeFor(c.job.delivery_id).delivery;
-            {
-                auto s = db_->Prepare(kAccountWithCredentials);
-                s.Bind(1, c.delivery.account_id);
-                if (!s.Step()) throw DbError("account vanished: " + c.delivery.account_id);
-                c.account = ReadAccount(s);
-                c.sealed_credentials = s.Text(7);
-            }
-            {
-                auto s = db_->Prepare(kPostTextForDelivery);
-                s.Bind(1, c.job.delivery_id);
-                if (!s.Step()) throw DbError("post vanished for delivery: " + c.job.delivery_id);
-                c.text = s.Text(0);
-                auto variants = nlohmann::json::parse(s.Text(1), nullptr, false);
+        if (out.empty()) {
+            tx.Commit();
+            return out;
+        }
+        nlohmann::json queued = nlohmann::json::array();
+        std::vector<std::string> delivery_ids;
+        delivery_ids.reserve(out.size());
+        for (const auto& c : out) {
+            queued.push_back({c.job.delivery_id, c.job.attempts});
+            delivery_ids.push_back(c.job.delivery_id);
+        }
+        db_->Prepare(kSetDeliveriesQueued).Bind(1, queued.dump()).Bind(2, ToUnixMillis(now)).Run();
+        std::unordered_map<std::string, size_t> by_delivery;
+        for (size_t i = 0; i < out.size(); ++i) by_delivery.emplace(out[i].job.delivery_id, i);
+        std::vector<std::string> post_ids;
+        {
+            auto s = db_->Prepare(kClaimDetails);
+            s.Bind(1, JsonIds(delivery_ids));
+            while (s.Step()) {
+                auto it = by_delivery.find(s.Text(0));
+                if (it == by_delivery.end()) continue;
+                auto& c = out[it->second];
+                c.delivery = ReadDelivery(s);
+                c.account.id = s.Text(11);
+                c.account.workspace_id = s.Text(12);
+                c.account.platform = s.Text(13);
+                c.account.name = s.Text(14);
+                c.account.settings_json = s.Text(15);
+                c.account.has_credentials = s.Int(16) != 0;
+                c.account.created_at = FromUnixMillis(s.Int(17));
+                c.sealed_credentials = s.Text(18);
+                c.text = s.Text(19);
+                auto variants = nlohmann::json::parse(s.Text(20), nullptr, false);
                 if (variants.is_object() && variants.contains(c.account.platform) &&
                     variants[c.account.platform].is_string()) {
                     c.text = variants[c.account.platform].get<std::string>();
                 }
+                post_ids.push_back(c.delivery.post_id);
             }
-            RefreshPostStatus(c.delivery.post_id, now);
         }
+        for (const auto& c : out) {
+            if (c.delivery.id.empty()) throw DbError("delivery, account or post vanished for job " + c.job.id);
+        }
+        RefreshPostStatuses(post_ids, now);
         tx.Commit();
         return out;
     });
@@ -876,27 +957,43 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
 core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkPublishingBatch(
     const std::vector<std::string>& job_ids, core::TimePoint now) {
     return Locked("mark_publishing", [&]() -> core::Result<std::vector<std::optional<app::DeliveryChange>>> {
-        Transaction tx(*db_);
-        std::vector<std::optional<app::DeliveryChange>> out;
-        out.reserve(job_ids.size());
-        for (const auto& job_id : job_ids) {
-            const auto job = LoadJob(job_id);
-            if (!job || job->state != domain::JobState::kRunning) {
-                out.emplace_back();
-                continue;
+        // Full: this commit is the evidence that the posts may have been sent; it must outlive
+        // a power cut, or a restart would send them again as if never tried.
+        Transaction tx(*db_, Durability::kFull);
+        std::unordered_map<std::string, std::string> delivery_of;  // running job → delivery
+        {
+            auto s = db_->Prepare(kJobsByIds);
+            s.Bind(1, JsonIds(job_ids));
+            while (s.Step()) {
+                if (s.Text(3) == "running") delivery_of.emplace(s.Text(0), s.Text(1));
             }
-            const std::string& delivery_id = job->delivery_id;
-            const std::string& workspace_id = job->workspace_id;
-            if (db_->Prepare(kSetDeliveryPublishing).Bind(1, delivery_id).Bind(2, ToUnixMillis(now)).Run() == 0) {
-                // The delivery moved on without this job (cancelled, edited): the job is stale.
-                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
-                out.emplace_back();
-                continue;
-            }
-            auto change = ChangeFor(delivery_id);
-            change.workspace_id = workspace_id;
-            change.post_status = RefreshPostStatus(change.post_id, now);
-            out.emplace_back(std::move(change));
+        }
+        std::vector<std::string> deliveries;
+        for (const auto& id : job_ids) {
+            if (auto it = delivery_of.find(id); it != delivery_of.end()) deliveries.push_back(it->second);
+        }
+        std::unordered_set<std::string> marked;
+        {
+            auto s = db_->Prepare(kSetDeliveriesPublishing);
+            s.Bind(1, JsonIds(deliveries)).Bind(2, ToUnixMillis(now));
+            while (s.Step()) marked.insert(s.Text(0));
+        }
+        std::vector<std::optional<app::DeliveryChange>> out(job_ids.size());
+        std::vector<std::string> post_ids, marked_ids;
+        for (const auto& [job_id, delivery_id] : delivery_of) {
+            // The delivery moved on without this job (cancelled, edited): the job is stale.
+            if (!marked.count(delivery_id)) db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+        }
+        for (const auto& d : marked) marked_ids.push_back(d);
+        auto changes = ChangesOf(marked_ids);
+        for (const auto& [_, c] : changes) post_ids.push_back(c.post_id);
+        RefreshPostStatuses(post_ids, now);
+        changes = ChangesOf(marked_ids);  // with the posts' new status
+        for (size_t i = 0; i < job_ids.size(); ++i) {
+            auto job = delivery_of.find(job_ids[i]);
+            if (job == delivery_of.end()) continue;
+            auto c = changes.find(job->second);
+            if (c != changes.end()) out[i] = c->second;
         }
         tx.Commit();
         return out;
@@ -906,30 +1003,35 @@ core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkP
 core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const std::vector<Completion>& done,
                                                                            core::TimePoint now) {
     return Locked("record_outcomes", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
-        Transaction tx(*db_);
-        std::vector<app::DeliveryChange> out;
-        out.reserve(done.size());
+        // Relaxed: an outcome lost to a power cut leaves its delivery publishing (that mark was
+        // synced), so the restart treats it as uncertain and checks before anything is resent.
+        Transaction tx(*db_, Durability::kRelaxed);
+        std::vector<std::string> job_ids;
+        job_ids.reserve(done.size());
+        for (const auto& c : done) job_ids.push_back(c.job_id);
+        std::unordered_map<std::string, std::pair<std::string, std::string>> jobs;  // id → (delivery, workspace)
+        {
+            auto s = db_->Prepare(kJobsByIds);
+            s.Bind(1, JsonIds(job_ids));
+            while (s.Step()) jobs.emplace(s.Text(0), std::make_pair(s.Text(1), s.Text(2)));
+        }
+        nlohmann::json outcomes = nlohmann::json::array();
+        nlohmann::json finished = nlohmann::json::array();
+        std::vector<std::string> delivery_ids;
+        const auto null_or = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
         for (const auto& [job_id, o] : done) {
-            const auto job = LoadJob(job_id);
-            if (!job) {
-                // Gone with its post (deleted meanwhile): nothing to record, the rest still is.
-                out.emplace_back();
-                continue;
-            }
-            const std::string& delivery_id = job->delivery_id;
-            const std::string& workspace_id = job->workspace_id;
-            std::optional<int64_t> published_at;
-            if (o.status == DeliveryStatus::kPublished) published_at = ToUnixMillis(now);
-            db_->Prepare(kSetDeliveryOutcome)
-                .Bind(1, delivery_id)
-                .Bind(2, S(o.status))
-                .Bind(3, o.remote_id)
-                .Bind(4, o.url)
-                .Bind(5, o.error)
-                .Bind(6, OptMillis(o.next_attempt_at))
-                .Bind(7, published_at)
-                .Bind(8, ToUnixMillis(now))
-                .Run();
+            auto job = jobs.find(job_id);
+            if (job == jobs.end()) continue;  // gone with its post (deleted meanwhile)
+            const auto& delivery_id = job->second.first;
+            delivery_ids.push_back(delivery_id);
+            outcomes.push_back({{"d", delivery_id},
+                                {"s", S(o.status)},
+                                {"r", null_or(o.remote_id)},
+                                {"u", null_or(o.url)},
+                                {"e", null_or(o.error)},
+                                {"n", null_or(OptMillis(o.next_attempt_at))},
+                                {"p", o.status == DeliveryStatus::kPublished ? nlohmann::json(ToUnixMillis(now))
+                                                                             : nlohmann::json(nullptr)}});
             if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
                 db_->Prepare(kRetryJob)
                     .Bind(1, job_id)
@@ -941,18 +1043,34 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
             } else if (o.job_dead) {
                 db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
             } else {
-                db_->Prepare(kJobToHistory)
-                    .Bind(1, job_id)
-                    .Bind(2, S(o.status))
-                    .Bind(3, o.error)
-                    .Bind(4, ToUnixMillis(now))
-                    .Run();
-                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+                finished.push_back({{"j", job_id}, {"o", S(o.status)}, {"e", null_or(o.error)}});
             }
-            auto change = ChangeFor(delivery_id);
-            change.workspace_id = workspace_id;
-            change.post_status = RefreshPostStatus(change.post_id, now);
-            out.push_back(std::move(change));
+        }
+        db_->Prepare(kSetDeliveryOutcomes).Bind(1, outcomes.dump()).Bind(2, ToUnixMillis(now)).Run();
+        if (!finished.empty()) {
+            const auto text = finished.dump();
+            db_->Prepare(kJobsToHistory).Bind(1, text).Bind(2, ToUnixMillis(now)).Run();
+            db_->Prepare(kDeleteJobsByIds).Bind(1, text).Run();
+        }
+        std::vector<std::string> post_ids;
+        {
+            auto s = db_->Prepare(kPostsOfDeliveries);
+            s.Bind(1, JsonIds(delivery_ids));
+            while (s.Step()) post_ids.push_back(s.Text(0));
+        }
+        RefreshPostStatuses(post_ids, now);
+        auto changes = ChangesOf(delivery_ids);
+        std::vector<app::DeliveryChange> out;
+        out.reserve(done.size());
+        for (const auto& c : done) {
+            auto job = jobs.find(c.job_id);
+            if (job == jobs.end()) {
+                out.emplace_back();
+                continue;
+            }
+            auto change = changes.find(job->second.first);
+            if (change == changes.end()) throw DbError("delivery vanished inside a transaction");
+            out.push_back(change->second);
         }
         tx.Commit();
         return out;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include "app/ports.hpp"
 #include "storage/sqlite/db.hpp"
@@ -108,6 +109,10 @@ class SqliteStore final : public app::Store {
     void WritePostRow(const domain::Post& post, bool insert);
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
+    void RefreshPostStatuses(const std::vector<std::string>& post_ids, core::TimePoint now);
+    /// Each delivery with its post's status and workspace, by delivery id.
+    std::unordered_map<std::string, app::DeliveryChange> ChangesOf(const std::vector<std::string>& delivery_ids);
+    static std::string JsonIds(const std::vector<std::string>& ids);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
     std::optional<int64_t> FirstPendingDue();
     std::optional<domain::Job> LoadJob(const std::string& job_id);
