@@ -1222,7 +1222,9 @@ core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost
 core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(const std::vector<app::SandboxPost>& posts,
                                                                             const std::vector<bool>& deduplicate) {
     return Locked("sandbox_insert_batch", [&]() -> core::Result<std::vector<app::SandboxPost>> {
-        Transaction tx(*db_);
+        // The sandbox stands in for a platform's own servers; its writes are not Herald's records
+        // and need not be synced before the answer (they survive a crash of the process).
+        Transaction tx(*db_, Durability::kRelaxed);
         std::vector<app::SandboxPost> out;
         out.reserve(posts.size());
         for (size_t i = 0; i < posts.size(); ++i) {
