@@ -338,6 +338,15 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
             (a.started - c.job.due_at).count(), (finished - a.started).count());
         if ((*changes)[i].delivery.id.empty()) continue;  // deleted meanwhile
         EmitChange((*changes)[i]);
+        if (completions[i].outcome.job_dead) {
+            // For queue dashboards: a job that needs a person now sits in the dead list.
+            events_.Publish(app::Event{(*changes)[i].workspace_id, "job.dead",
+                                       nlohmann::json{{"job_id", c.job.id},
+                                                      {"post_id", (*changes)[i].post_id},
+                                                      {"delivery_id", c.delivery.id},
+                                                      {"reason", completions[i].outcome.error.value_or("")}}
+                                           .dump()});
+        }
         if (settings_.on_attempt) {
             settings_.on_attempt(
                 AttemptReport{c.job.id, c.delivery.id, c.account.platform, c.job.due_at, a.started, finished, status});
