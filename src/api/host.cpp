@@ -34,6 +34,9 @@ class HostEvents final : public app::EventSink {
             dispatcher->Notify();
         }
     }
+    bool Wants(const std::string& workspace_id) const override {
+        return server != nullptr && server->HasListeners(Api::TopicFor(workspace_id));
+    }
     net::Server* server = nullptr;
     queue::Dispatcher* dispatcher = nullptr;
 };

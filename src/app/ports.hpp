@@ -119,6 +119,9 @@ class EventSink {
     virtual ~EventSink() = default;
     /// Must not block: called from request handlers and workers.
     virtual void Publish(const Event& event) = 0;
+    /// Whether anyone watches this workspace's stream right now: a busy worker skips building
+    /// events nobody would receive. Events that also wake work up are always published.
+    virtual bool Wants(const std::string& /*workspace_id*/) const { return true; }
 };
 
 // ---- storage ------------------------------------------------------------------------------

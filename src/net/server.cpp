@@ -367,6 +367,12 @@ void Server::Publish(const std::string& topic, std::string text) {
     for (auto& s : targets) s->Send(text);
 }
 
+bool Server::HasListeners(const std::string& topic) const {
+    std::lock_guard lock(impl_->hub_mu);
+    auto it = impl_->hub.find(topic);
+    return it != impl_->hub.end() && !it->second.empty();
+}
+
 void Server::Stop(std::chrono::milliseconds grace) {
     if (impl_->stopped) return;
     impl_->stopped = true;

@@ -38,6 +38,8 @@ class Server {
 
     /// Sends `text` to every WebSocket connection listening to `topic`. Thread-safe, non-blocking.
     void Publish(const std::string& topic, std::string text);
+    /// Whether any WebSocket connection listens to `topic` now.
+    bool HasListeners(const std::string& topic) const;
 
     /// Graceful stop: closes the listener, lets in-flight requests finish (up to `grace`),
     /// closes WebSockets, joins threads. Idempotent.

@@ -8,7 +8,13 @@ namespace herald::queue {
 
 Dispatcher::Dispatcher(app::Store& store, const core::Clock& clock, const app::PlatformRegistry& platforms,
                        app::EventSink& events, const auth::TokenVault& vault, DispatcherSettings settings)
-    : store_(store), clock_(clock), platforms_(platforms), events_(events), vault_(vault), settings_(settings) {}
+    : store_(store),
+      clock_(clock),
+      platforms_(platforms),
+      events_(events),
+      vault_(vault),
+      settings_(settings),
+      marks_(store, clock) {}
 
 Dispatcher::~Dispatcher() {
     if (running_) Stop(core::Millis(0));
@@ -80,6 +86,7 @@ bool Dispatcher::Stop(core::Millis grace) {
 }
 
 void Dispatcher::EmitChange(const app::DeliveryChange& c) {
+    if (!events_.Wants(c.workspace_id)) return;
     events_.Publish(app::Event{c.workspace_id, "delivery.updated", app::DeliveryEventJson(c).dump()});
 }
 
@@ -239,7 +246,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     for (const auto& c : jobs) ids.push_back(c.job.id);
     // Durable before any call: after this, a crash leaves "publishing", which the next start
     // treats as "may have been sent".
-    auto marked = store_.MarkPublishingBatch(ids, clock_.Now());
+    auto marked = marks_.Mark(ids);
     if (!marked) {
         spdlog::error("event=mark_publishing_failed jobs={} error=\"{}\"", ids.size(), marked.error().message);
         return;  // the leases run out and the jobs are retried: nothing was sent

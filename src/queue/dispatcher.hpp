@@ -13,6 +13,7 @@
 #include "app/ports.hpp"
 #include "auth/vault.hpp"
 #include "queue/decide.hpp"
+#include "queue/mark_combiner.hpp"
 
 namespace herald::queue {
 
@@ -90,6 +91,7 @@ class Dispatcher {
     app::EventSink& events_;
     const auth::TokenVault& vault_;
     DispatcherSettings settings_;
+    MarkCombiner marks_;  ///< workers marking at the same moment share one synced commit
 
     std::mutex mu_;
     std::condition_variable scheduler_cv_;
