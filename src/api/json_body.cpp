@@ -32,6 +32,13 @@ core::Result<JsonBody> JsonBody::FromValue(nlohmann::json value) {
     return b;
 }
 
+core::Status JsonBody::Empty(const std::string& body) {
+    if (body.empty()) return {};
+    auto b = Parse(body);
+    if (!b) return tl::unexpected(b.error());
+    return b->Finish();
+}
+
 const nlohmann::json* JsonBody::Field(const std::string& key) {
     seen_.insert(key);
     auto it = doc_.find(key);

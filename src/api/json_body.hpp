@@ -20,6 +20,8 @@ class JsonBody {
     static core::Result<JsonBody> Parse(const std::string& body);
     /// An already parsed value (an item of a bulk request); it must be an object.
     static core::Result<JsonBody> FromValue(nlohmann::json value);
+    /// The body of an action without parameters: empty, or a JSON object without fields.
+    static core::Status Empty(const std::string& body);
 
     bool Has(const std::string& key) const { return doc_.contains(key); }
 

@@ -30,14 +30,6 @@ nlohmann::json ItemError(size_t index, const core::Error& e) {
     return {{"index", index}, {"code", core::ToString(e.code)}, {"message", e.message}, {"details", details}};
 }
 
-// An action without parameters: no body, or an empty JSON object.
-core::Status NoFields(const net::Request& r) {
-    if (r.body.empty()) return {};
-    auto body = JsonBody::Parse(r.body);
-    if (!body) return tl::unexpected(body.error());
-    return body->Finish();
-}
-
 bool IsId(const std::string& s) {
     return s.size() == 26 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
@@ -137,7 +129,7 @@ net::Response Api::DeletePost(const net::Request&, const app::Principal& who, co
 }
 
 net::Response Api::RetryDelivery(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
+    if (auto ok = JsonBody::Empty(r.body); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.ResolveDelivery(who, p[0], p[1], {app::DeliveryResolution::Action::kRetry, {}, {}});
     if (!post) return ErrorResponse(post.error());
     return JsonResponse(200, app::ToJson(*post));
@@ -163,10 +155,15 @@ net::Response Api::CreatePostsBulk(const net::Request& r, const app::Principal& 
                                          "request body is not valid JSON (at byte " + std::to_string(e.byte) + ")",
                                          {{"rule", "json"}}});
     }
-    if (!doc.is_object() || !doc.contains("posts") || !doc["posts"].is_array() || doc.size() != 1) {
+    if (!doc.is_object() || !doc.contains("posts") || !doc["posts"].is_array()) {
         return ErrorResponse(
             core::FieldError("posts", "required", "send {\"posts\": [...]}: an array of posts, as for POST /posts")
                 .value());
+    }
+    for (const auto& [key, _] : doc.items()) {
+        if (key != "posts") {
+            return ErrorResponse(core::FieldError(key, "unknown_field", "unknown field '" + key + "'").value());
+        }
     }
     auto& items = doc["posts"];
     if (items.empty()) {
@@ -224,14 +221,14 @@ net::Response Api::CreatePostsBulk(const net::Request& r, const app::Principal& 
 }
 
 net::Response Api::CancelPost(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
+    if (auto ok = JsonBody::Empty(r.body); !ok) return ErrorResponse(ok.error());
     auto post = deps_.queue.CancelPost(who, p[0], std::nullopt);
     if (!post) return ErrorResponse(post.error());
     return JsonResponse(200, app::ToJson(*post));
 }
 
 net::Response Api::CancelDelivery(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (auto ok = NoFields(r); !ok) return ErrorResponse(ok.error());
+    if (auto ok = JsonBody::Empty(r.body); !ok) return ErrorResponse(ok.error());
     auto post = deps_.queue.CancelPost(who, p[0], p[1]);
     if (!post) return ErrorResponse(post.error());
     return JsonResponse(200, app::ToJson(*post));

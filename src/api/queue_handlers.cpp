@@ -96,13 +96,15 @@ net::Response Api::GetJob(const net::Request&, const app::Principal& who, const 
     return JsonResponse(200, app::ToJson(*job));
 }
 
-net::Response Api::RequeueJob(const net::Request&, const app::Principal& who, const Params& p) {
+net::Response Api::RequeueJob(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (auto ok = JsonBody::Empty(r.body); !ok) return ErrorResponse(ok.error());
     auto job = deps_.queue.Requeue(who, p[0]);
     if (!job) return ErrorResponse(job.error());
     return JsonResponse(200, app::ToJson(*job));
 }
 
-net::Response Api::CancelJob(const net::Request&, const app::Principal& who, const Params& p) {
+net::Response Api::CancelJob(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (auto ok = JsonBody::Empty(r.body); !ok) return ErrorResponse(ok.error());
     auto job = deps_.queue.Cancel(who, p[0]);
     if (!job) return ErrorResponse(job.error());
     return JsonResponse(200, app::ToJson(*job));

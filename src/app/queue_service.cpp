@@ -25,6 +25,12 @@ core::Result<JobView> QueueService::Requeue(const Principal& p, const std::strin
     if (!job) return job;
     spdlog::info("event=job_requeued workspace_id={} job_id={} kind={}", p.workspace_id, id, job->kind);
     EmitJob(p.workspace_id, "job.requeued", *job);
+    // Its delivery went from failed to scheduled: the post changed too, as when a job is cancelled.
+    if (job->post_id) {
+        if (auto post = store_.GetPost(p.workspace_id, *job->post_id)) {
+            events_.Publish(Event{p.workspace_id, "post.updated", ToJson(*post).dump()});
+        }
+    }
     return job;
 }
 

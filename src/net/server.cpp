@@ -229,17 +229,30 @@ struct Server::Impl {
             parser.header_limit(32 * 1024);
             stream.expires_after(options.read_timeout);
             beast::error_code ec;
-            // The header first: the body limit depends on where the request goes.
+            // The header first: the body limit depends on where the request goes. The parser
+            // checks a Content-Length against its limit while it reads the header, so that limit
+            // must be the largest of all (Beast's default is 1 MiB); the path's own limit is
+            // checked here once the path is known, and by the parser for a chunked body.
+            uint64_t largest = options.max_body_bytes;
+            for (const auto& [p, l] : options.large_body_paths) largest = std::max(largest, l);
+            parser.body_limit(largest);
             uint64_t limit = options.max_body_bytes;
             co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec) {
+            if (!ec || ec == http::error::body_limit) {
                 const auto target = parser.get().target();
                 const auto path = target.substr(0, target.find('?'));
                 for (const auto& [p, l] : options.large_body_paths) {
                     if (path == p) limit = std::max(limit, l);
                 }
-                parser.body_limit(limit);
-                co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (!ec) {
+                const auto length = parser.content_length();
+                if (length && *length > limit) {
+                    ec = http::error::body_limit;
+                } else {
+                    parser.body_limit(limit);
+                    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+                }
             }
             if (ec == http::error::body_limit) {
                 co_await WriteError(stream, http::status::payload_too_large, "payload_too_large",

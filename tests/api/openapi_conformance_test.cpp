@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -60,15 +61,37 @@ const std::vector<Route> kRoutes = {
     {"DELETE", "/api/v1/posts/{}", false},
     {"POST", "/api/v1/posts/{}/deliveries/{}/retry", false},
     {"POST", "/api/v1/posts/{}/deliveries/{}/mark-published", false},
+    {"POST", "/api/v1/posts/bulk", false},
+    {"POST", "/api/v1/posts/{}/cancel", false},
+    {"POST", "/api/v1/posts/{}/deliveries/{}/cancel", false},
+    {"GET", "/api/v1/queue/stats", false},
+    {"GET", "/api/v1/queue/jobs", false},
+    {"GET", "/api/v1/queue/jobs/{}", false},
+    {"POST", "/api/v1/queue/jobs/{}/requeue", false},
+    {"POST", "/api/v1/queue/jobs/{}/cancel", false},
+    {"GET", "/api/v1/queue/pauses", false},
+    {"POST", "/api/v1/queue/pause", false},
+    {"POST", "/api/v1/queue/resume", false},
+    {"GET", "/metrics", true},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
 };
 
 // A well-formed id that names nothing.
 constexpr const char* kUnknownId = "0123456789abcdef0123456789";
 
-// The two operations on one delivery, as the document names them.
+// The operations on one delivery, as the document names them.
 constexpr const char* kRetry = "/api/v1/posts/{post_id}/deliveries/{delivery_id}/retry";
 constexpr const char* kMarkPublished = "/api/v1/posts/{post_id}/deliveries/{delivery_id}/mark-published";
+constexpr const char* kCancelDelivery = "/api/v1/posts/{post_id}/deliveries/{delivery_id}/cancel";
+constexpr const char* kCancelPost = "/api/v1/posts/{post_id}/cancel";
+constexpr const char* kBulk = "/api/v1/posts/bulk";
+// The queue's operations.
+constexpr const char* kJobs = "/api/v1/queue/jobs";
+constexpr const char* kJob = "/api/v1/queue/jobs/{job_id}";
+constexpr const char* kRequeue = "/api/v1/queue/jobs/{job_id}/requeue";
+constexpr const char* kCancelJob = "/api/v1/queue/jobs/{job_id}/cancel";
+constexpr const char* kPause = "/api/v1/queue/pause";
+constexpr const char* kResume = "/api/v1/queue/resume";
 
 std::string Join(const std::vector<std::string>& problems) {
     std::string out;
@@ -215,7 +238,41 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 11);
+    EXPECT_EQ(bodies, 18);
+}
+
+// The header is read for every POST that needs a token (Api::Dispatch), so each of them must
+// say so, document the 409 a reused key gets, and the header a replayed success carries.
+TEST(OpenApiDocument, AuthenticatedPostsTakeAnIdempotencyKey) {
+    const auto& doc = Spec().document();
+    const auto& param = doc["components"]["parameters"]["IdempotencyKey"];
+    EXPECT_EQ(param.value("name", ""), "Idempotency-Key");
+    EXPECT_EQ(param.value("in", ""), "header");
+    EXPECT_FALSE(doc["components"]["headers"]["IdempotentReplayed"].is_null());
+    const nlohmann::json key_ref = {{"$ref", "#/components/parameters/IdempotencyKey"}};
+    const nlohmann::json replayed_ref = {{"$ref", "#/components/headers/IdempotentReplayed"}};
+    int posts = 0;
+    for (const auto& r : kRoutes) {
+        if (r.method != "POST") continue;
+        for (const auto& [path, item] : doc["paths"].items()) {
+            if (NormalizePathTemplate(path) != NormalizePathTemplate(r.pattern)) continue;
+            const auto& op = item["post"];
+            const auto params = op.value("parameters", nlohmann::json::array());
+            const bool takes_key = std::find(params.begin(), params.end(), key_ref) != params.end();
+            EXPECT_EQ(takes_key, !r.open) << "POST " << path;
+            if (r.open) continue;
+            ++posts;
+            for (const char* status : {"400", "409"}) {
+                EXPECT_TRUE(op["responses"].contains(status)) << "POST " << path << " documents no " << status;
+            }
+            for (const auto& [status, response] : op["responses"].items()) {
+                if (status[0] != '2') continue;
+                EXPECT_EQ(response["headers"].value("Idempotent-Replayed", nlohmann::json()), replayed_ref)
+                    << "POST " << path << " " << status;
+            }
+        }
+    }
+    EXPECT_EQ(posts, 13);
 }
 
 // ---- the validator: it must be able to fail -------------------------------------------------
@@ -321,6 +378,19 @@ TEST(OpenApiValidator, ChecksBodilessResponses) {
     EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/me", 200, nullptr)), HasSubstr("expected object, got null"));
 }
 
+TEST(OpenApiValidator, ChecksTheMediaType) {
+    const std::string metrics = "# TYPE herald_queue_due_jobs gauge\nherald_queue_due_jobs 0\n";
+    EXPECT_TRUE(Spec().CheckResponse("GET", "/metrics", 200, metrics, "text/plain; version=0.0.4").empty());
+    // The parameters may differ; the type may not.
+    EXPECT_TRUE(Spec().CheckResponse("GET", "/metrics", 200, metrics, "text/plain").empty());
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/metrics", 200, metrics)),
+                HasSubstr("documented content has no application/json entry"));
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/api/v1/me", 200, "text", "text/plain")),
+                HasSubstr("documented content has no text/plain entry"));
+    EXPECT_THAT(Join(Spec().CheckResponse("GET", "/metrics", 200, 7, "text/plain; version=0.0.4")),
+                HasSubstr("expected string, got integer"));
+}
+
 TEST(OpenApiValidator, ChecksOneOfAndConst) {
     const nlohmann::json deleted = {{"type", "post.deleted"}, {"data", {{"id", "0190a1b2c3d4e5f60718293a4b"}}}};
     EXPECT_TRUE(Spec().CheckSchema("Event", deleted).empty()) << Join(Spec().CheckSchema("Event", deleted));
@@ -366,20 +436,22 @@ TEST(OpenApiValidator, ReportsWhatItCannotCheck) {
 
 class OpenApiConformance : public ServerFixture {
   protected:
-    // Checks a real answer: the expected status, and a body the document allows for it.
+    // Checks a real answer: the expected status, and a body the document allows for it under the
+    // answer's Content-Type (a JSON value for application/json, else the text as a JSON string).
     // Records the operation as exercised when the status is a success.
     nlohmann::json Expect(int status, const std::string& method, const std::string& path_template,
                           const HttpResult& r) {
         EXPECT_EQ(r.status, status) << method << " " << path_template << " answered: " << r.body;
-        auto body = BodyOf(r);
-        auto problems = Spec().CheckResponse(method, path_template, r.status, body);
+        const auto type = r.headers.find("content-type");
+        const std::string media_type = type == r.headers.end() ? "" : type->second;
+        const bool json = r.body.empty() || media_type.find("application/json") != std::string::npos;
+        EXPECT_TRUE(r.body.empty() || !media_type.empty())
+            << method << " " << path_template << " sent a body without a Content-Type";
+        const nlohmann::json body = json ? BodyOf(r) : nlohmann::json(r.body);
+        auto problems =
+            Spec().CheckResponse(method, path_template, r.status, body, json ? "application/json" : media_type);
         EXPECT_TRUE(problems.empty()) << "the answer to " << method << " " << path_template
                                       << " does not conform:" << Join(problems) << "\nbody: " << r.body;
-        if (!body.is_null()) {
-            const auto type = r.headers.find("content-type");
-            EXPECT_TRUE(type != r.headers.end() && type->second.find("application/json") != std::string::npos)
-                << method << " " << path_template << " sent a JSON body without Content-Type: application/json";
-        }
         if (r.status == 101 || (r.status >= 200 && r.status < 300)) exercised_.insert(Key(method, path_template));
         return body;
     }
@@ -536,19 +608,27 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     // Every message conforms to the Event schema; all four kinds came.
     std::set<std::string> kinds;
     bool delivered = false;
-    for (int i = 0; i < 50 && !(kinds.size() == 4 && delivered); ++i) {
-        auto message = ws.Read(std::chrono::seconds(10));
-        if (!message) break;
-        auto event = nlohmann::json::parse(*message, nullptr, false);
-        auto problems = Spec().CheckSchema("Event", event);
-        EXPECT_TRUE(problems.empty()) << "event does not conform:" << Join(problems) << "\n" << *message;
-        kinds.insert(event.value("type", ""));
-        if (event.value("type", "") == "delivery.updated" &&
-            event["data"]["delivery"].value("status", "") == "published") {
-            delivered = true;
+    std::set<std::string> updated_posts;  // ids that post.updated announced
+    // Reads messages until every kind in `want` has come (and a delivery was published).
+    auto listen = [&](const std::set<std::string>& want) {
+        for (int i = 0; i < 200; ++i) {
+            if (delivered && std::includes(kinds.begin(), kinds.end(), want.begin(), want.end())) return;
+            auto message = ws.Read(std::chrono::seconds(10));
+            if (!message) return;
+            auto event = nlohmann::json::parse(*message, nullptr, false);
+            auto problems = Spec().CheckSchema("Event", event);
+            EXPECT_TRUE(problems.empty()) << "event does not conform:" << Join(problems) << "\n" << *message;
+            kinds.insert(event.value("type", ""));
+            if (event.value("type", "") == "post.updated") updated_posts.insert(event["data"].value("id", ""));
+            if (event.value("type", "") == "delivery.updated" &&
+                event["data"]["delivery"].value("status", "") == "published") {
+                delivered = true;
+            }
         }
-    }
-    EXPECT_EQ(kinds, (std::set<std::string>{"post.created", "post.updated", "post.deleted", "delivery.updated"}));
+    };
+    const std::set<std::string> post_kinds = {"post.created", "post.updated", "post.deleted", "delivery.updated"};
+    listen(post_kinds);
+    EXPECT_EQ(kinds, post_kinds);
     EXPECT_TRUE(delivered);
 
     // What the queue could not finish, a person resolves. An unconfirmed delivery is retried (no
@@ -586,6 +666,96 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
                    nlohmann::json::object(), token);
     ASSERT_EQ(retried["deliveries"].size(), 1u);
     EXPECT_EQ(retried["deliveries"][0].value("status", ""), "scheduled");
+
+    // Many posts at once: a draft, and one scheduled far ahead whose publish job waits.
+    const nlohmann::json bulk_posts = nlohmann::json::array(
+        {{{"text", "bulk draft"}, {"account_ids", {account_id}}},
+         {{"text", "bulk later"}, {"account_ids", {account_id}}, {"scheduled_at", "2031-06-01T09:00:00Z"}}});
+    auto bulk = Send(201, "POST", kBulk, kBulk, {{"posts", bulk_posts}}, token);
+    EXPECT_EQ(bulk.value("count", 0), 2);
+    ASSERT_EQ(bulk["items"].size(), 2u);
+    const std::string bulk_draft = bulk["items"][0].value("id", "");
+    const std::string bulk_later = bulk["items"][1].value("id", "");
+    EXPECT_EQ(bulk["items"][1].value("status", ""), "scheduled");
+
+    // The queue: pausing the account holds the waiting job back until it is resumed.
+    auto pause =
+        Send(200, "POST", kPause, kPause, {{"account_id", account_id}, {"reason", "checking the copy"}}, token);
+    EXPECT_EQ(pause.value("scope", ""), "account");
+    EXPECT_EQ(pause.value("jobs_paused", -1), 1);
+    auto pauses = Expect(200, "GET", "/api/v1/queue/pauses", client().Get("/api/v1/queue/pauses", token));
+    ASSERT_EQ(pauses["items"].size(), 1u);
+    EXPECT_EQ(pauses["items"][0].value("reason", ""), "checking the copy");
+    auto stats = Expect(200, "GET", "/api/v1/queue/stats", client().Get("/api/v1/queue/stats", token));
+    EXPECT_EQ(stats["jobs"].value("paused", -1), 1);
+    auto jobs = Expect(
+        200, "GET", kJobs,
+        client().Get("/api/v1/queue/jobs?state=paused&kind=publish&platform=sandbox&limit=200&account_id=" + account_id,
+                     token));
+    ASSERT_EQ(jobs["items"].size(), 1u);
+    EXPECT_EQ(jobs["items"][0].value("post_id", ""), bulk_later);
+    EXPECT_TRUE(jobs["next_cursor"].is_null());
+    const std::string later_job = jobs["items"][0].value("id", "");
+    auto job = Expect(200, "GET", kJob, client().Get("/api/v1/queue/jobs/" + later_job, token));
+    EXPECT_EQ(job.value("state", ""), "paused");
+    auto resumed = Send(200, "POST", kResume, kResume, {{"account_id", account_id}}, token);
+    EXPECT_EQ(resumed.value("jobs_resumed", -1), 1);
+    // Pages of live jobs, and the finished ones from the history.
+    auto page1 = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?limit=1", token));
+    ASSERT_EQ(page1["items"].size(), 1u);
+    ASSERT_TRUE(page1["next_cursor"].is_string());
+    auto page2 =
+        Expect(200, "GET", kJobs,
+               client().Get("/api/v1/queue/jobs?limit=1&cursor=" + page1["next_cursor"].get<std::string>(), token));
+    ASSERT_EQ(page2["items"].size(), 1u);
+    EXPECT_LT(page2["items"][0].value("id", ""), page1["items"][0].value("id", ""));
+    auto done = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?state=done", token));
+    EXPECT_FALSE(done["items"].empty());
+
+    // A dead job (its delivery refused for good) is requeued; the waiting one is cancelled.
+    const std::string refused_again = PostThatEndsAs(u, strict, "failed", "refused again");
+    auto dead = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?state=dead&account_id=" + strict, token));
+    std::string dead_job;
+    for (const auto& j : dead["items"]) {
+        if (j.value("post_id", "") == refused_again) dead_job = j.value("id", "");
+    }
+    ASSERT_FALSE(dead_job.empty()) << dead.dump();
+    auto requeued =
+        Send(200, "POST", kRequeue, "/api/v1/queue/jobs/" + dead_job + "/requeue", nlohmann::json::object(), token);
+    EXPECT_EQ(requeued.value("state", ""), "pending");
+    EXPECT_EQ(requeued.value("attempts", -1), 0);
+    auto cancelled = Expect(200, "POST", kCancelJob,
+                            client().Request("POST", "/api/v1/queue/jobs/" + later_job + "/cancel", "",
+                                             {{"Authorization", "Bearer " + token}}));
+    EXPECT_EQ(cancelled.value("state", ""), "done");
+    EXPECT_EQ(cancelled.value("outcome", ""), "cancelled");
+    EXPECT_EQ(client().Get("/api/v1/posts/" + bulk_later, token).Json().value("status", ""), "cancelled");
+
+    // Cancelling a whole post, and one delivery of another.
+    auto cancelled_post =
+        Send(200, "POST", kCancelPost, "/api/v1/posts/" + bulk_draft + "/cancel", nlohmann::json::object(), token);
+    EXPECT_EQ(cancelled_post.value("status", ""), "cancelled");
+    const std::string another = DraftPost(u, account_id);
+    auto cancelled_delivery = Expect(200, "POST", kCancelDelivery,
+                                     client().Request("POST", DeliveryPath(another, DeliveryOf(u, another), "cancel"),
+                                                      "", {{"Authorization", "Bearer " + token}}));
+    ASSERT_EQ(cancelled_delivery["deliveries"].size(), 1u);
+    EXPECT_EQ(cancelled_delivery["deliveries"][0].value("status", ""), "cancelled");
+
+    // Prometheus metrics: open, plain text.
+    auto metrics = Expect(200, "GET", "/metrics", client().Get("/metrics"));
+    EXPECT_THAT(metrics.get<std::string>(), HasSubstr("herald_queue_jobs{state=\"pending\"}"));
+    EXPECT_THAT(metrics.get<std::string>(),
+                HasSubstr("herald_publish_outcomes_total{platform=\"sandbox\",status=\"published\"}"));
+
+    // The queue's changes came as events too.
+    listen({"post.bulk_created", "queue.paused", "queue.resumed", "job.requeued", "job.cancelled"});
+    for (const char* kind : {"post.bulk_created", "queue.paused", "queue.resumed", "job.requeued", "job.cancelled"}) {
+        EXPECT_TRUE(kinds.count(kind)) << kind << " did not come";
+    }
+    // Requeueing changed the post (its delivery is scheduled again), and said so before the
+    // job was cancelled.
+    EXPECT_TRUE(updated_posts.count(refused_again)) << "no post.updated for the requeued job's post";
 
     Send(204, "POST", "/api/v1/auth/logout", "/api/v1/auth/logout", {{"refresh_token", u.refresh_token}}, "");
 
@@ -651,7 +821,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 17 * 4);
+    EXPECT_EQ(checked, 28 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -696,8 +866,38 @@ TEST_F(OpenApiConformance, AnotherWorkspacesThingsAreNotFound) {
                 client().Post(DeliveryPath(post, kUnknownId, "retry"), nlohmann::json::object(), owner.access_token));
     ExpectError(404, "not_found", "POST", kMarkPublished,
                 client().Post(DeliveryPath(post, kUnknownId, "mark-published"), url, owner.access_token));
+    ExpectError(404, "not_found", "POST", kCancelPost,
+                client().Post("/api/v1/posts/" + post + "/cancel", nlohmann::json::object(), t));
+    ExpectError(404, "not_found", "POST", kCancelDelivery,
+                client().Post(DeliveryPath(post, delivery, "cancel"), nlohmann::json::object(), t));
+    ExpectError(404, "not_found", "POST", kCancelDelivery,
+                client().Post(DeliveryPath(post, kUnknownId, "cancel"), nlohmann::json::object(), owner.access_token));
+
+    // The owner's scheduled post has a job; the stranger cannot see or touch it.
+    auto scheduled = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                          {{"text", "later"}, {"account_ids", {account}}, {"scheduled_at", "2030-06-01T09:00:00Z"}},
+                          owner.access_token);
+    auto jobs = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs", owner.access_token));
+    ASSERT_EQ(jobs["items"].size(), 1u);
+    const std::string job = jobs["items"][0].value("id", "");
+    ExpectError(404, "not_found", "GET", kJob, client().Get("/api/v1/queue/jobs/" + job, t));
+    ExpectError(404, "not_found", "POST", kRequeue,
+                client().Post("/api/v1/queue/jobs/" + job + "/requeue", nlohmann::json::object(), t));
+    ExpectError(404, "not_found", "POST", kCancelJob,
+                client().Post("/api/v1/queue/jobs/" + job + "/cancel", nlohmann::json::object(), t));
+    ExpectError(404, "not_found", "GET", kJob, client().Get(std::string("/api/v1/queue/jobs/") + kUnknownId, t));
+    EXPECT_TRUE(Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs", t))["items"].empty());
+    auto stats = Expect(200, "GET", "/api/v1/queue/stats", client().Get("/api/v1/queue/stats", t));
+    EXPECT_EQ(stats["jobs"].value("pending", -1), 0);
+    // Resuming what is not paused, and pausing another workspace's account.
+    ExpectError(404, "not_found", "POST", kResume, client().Post(kResume, nlohmann::json::object(), t));
+    auto body = Expect(400, "POST", kPause, client().Post(kPause, {{"account_id", account}}, t));
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "existing_account");
     // Nothing leaked: the owner's things are intact.
     Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, owner.access_token));
+    auto still = Expect(200, "GET", kJob, client().Get("/api/v1/queue/jobs/" + job, owner.access_token));
+    EXPECT_EQ(still.value("state", ""), "pending");
+    EXPECT_EQ(still.value("post_id", ""), scheduled.value("id", ""));
     auto page = Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", t));
     EXPECT_TRUE(page["items"].empty());
 
@@ -794,6 +994,83 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
     body = Expect(400, "POST", "/api/v1/members",
                   client().Post("/api/v1/members", {{"email", "nobody@example.com"}, {"role", "viewer"}}, t));
     EXPECT_EQ(body["error"]["details"].value("rule", ""), "registered_user");
+
+    // Bulk: one bad item refuses the lot, and errors names it.
+    const nlohmann::json good = {{"text", "fine"}, {"account_ids", {account}}};
+    const nlohmann::json unknown_account = {{"text", "fine"}, {"account_ids", {kUnknownId}}};
+    const size_t posts_before = client().Get("/api/v1/posts?limit=200", t).Json()["items"].size();
+    body = Send(400, "POST", kBulk, kBulk, {{"posts", nlohmann::json::array({good, unknown_account, good})}}, t);
+    EXPECT_EQ(body["error"].value("code", ""), "invalid_argument");
+    EXPECT_EQ(rule_of(body), "bulk_items");
+    ASSERT_EQ(body["errors"].size(), 1u) << body.dump();
+    EXPECT_EQ(body["errors"][0].value("index", -1), 1);
+    EXPECT_EQ(body["errors"][0].value("code", ""), "invalid_argument");
+    EXPECT_EQ(body["errors"][0]["details"].value("field", ""), "account_ids[0]");
+    EXPECT_EQ(client().Get("/api/v1/posts?limit=200", t).Json()["items"].size(), posts_before);
+    // Malformed items are all reported, in order.
+    body = Expect(400, "POST", kBulk,
+                  client().Post(kBulk, {{"posts", nlohmann::json::array({"not a post", good, {{"text", 5}}})}}, t));
+    ASSERT_EQ(body["errors"].size(), 2u) << body.dump();
+    EXPECT_EQ(body["errors"][0].value("index", -1), 0);
+    EXPECT_EQ(body["errors"][0]["details"].value("rule", ""), "json_object");
+    EXPECT_EQ(body["errors"][1].value("index", -1), 2);
+    EXPECT_EQ(body["errors"][1]["details"].value("field", ""), "text");
+    // The request itself: no posts, an empty list, an unknown field, not JSON.
+    for (const nlohmann::json& bad : {nlohmann::json::object(), nlohmann::json{{"posts", nlohmann::json::array()}},
+                                      nlohmann::json{{"posts", good}}}) {
+        body = Expect(400, "POST", kBulk, client().Post(kBulk, bad, t));
+        EXPECT_EQ(field_of(body), "posts") << bad.dump();
+        EXPECT_FALSE(body.contains("errors"));
+    }
+    body = Expect(400, "POST", kBulk,
+                  client().Post(kBulk, {{"posts", nlohmann::json::array({good})}, {"dry_run", true}}, t));
+    EXPECT_EQ(field_of(body), "dry_run");
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    body = Expect(400, "POST", kBulk,
+                  client().Request("POST", kBulk, "{\"posts\": [", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json");
+
+    // Cancelling takes no fields.
+    body = Expect(400, "POST", kCancelPost, client().Post("/api/v1/posts/" + draft + "/cancel", {{"force", true}}, t));
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    body = Expect(
+        400, "POST", kCancelDelivery,
+        client().Request("POST", DeliveryPath(draft, delivery, "cancel"), "[]", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json_object");
+
+    // The queue: query parameters, pause scopes, and actions without fields.
+    for (const std::string query : {"state=sleeping", "limit=0", "limit=201", "limit=ten", "cursor=", "colour=red"}) {
+        body = Expect(400, "GET", kJobs, client().Get("/api/v1/queue/jobs?" + query, t));
+        EXPECT_FALSE(field_of(body).empty()) << query;
+    }
+    body = Expect(400, "GET", "/api/v1/queue/stats", client().Get("/api/v1/queue/stats?account_id=x", t));
+    EXPECT_EQ(rule_of(body), "unknown_parameter");
+    body = Send(400, "POST", kPause, kPause, {{"account_id", account}, {"platform", "sandbox"}}, t);
+    EXPECT_EQ(rule_of(body), "one_of");
+    body = Send(400, "POST", kPause, kPause, {{"platform", "myspace"}}, t);
+    EXPECT_EQ(rule_of(body), "known_platform");
+    body = Expect(400, "POST", kPause, client().Post(kPause, {{"reason", std::string(501, 'r')}}, t));
+    EXPECT_EQ(rule_of(body), "max_length");
+    body = Expect(400, "POST", kResume, client().Post(kResume, {{"reason", "done"}}, t));
+    EXPECT_EQ(field_of(body), "reason");
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    const std::string unknown_job = std::string("/api/v1/queue/jobs/") + kUnknownId;
+    body = Expect(400, "POST", kRequeue, client().Post(unknown_job + "/requeue", {{"force", true}}, t));
+    EXPECT_EQ(rule_of(body), "unknown_field");
+    body = Expect(400, "POST", kCancelJob,
+                  client().Request("POST", unknown_job + "/cancel", "{", {{"Authorization", "Bearer " + t}}));
+    EXPECT_EQ(rule_of(body), "json");
+
+    // A malformed Idempotency-Key, on any POST that takes one.
+    for (const std::string& key : {std::string("two words"), std::string(256, 'k')}) {
+        body = Expect(400, "POST", "/api/v1/posts",
+                      client().Request("POST", "/api/v1/posts", good.dump(),
+                                       {{"Authorization", "Bearer " + t}, {"Idempotency-Key", key}}));
+        EXPECT_EQ(rule_of(body), "idempotency_key");
+    }
+    body = Expect(400, "POST", kPause,
+                  client().Request("POST", kPause, "", {{"Authorization", "Bearer " + t}, {"Idempotency-Key", "é"}}));
+    EXPECT_EQ(rule_of(body), "idempotency_key");
 }
 
 TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
@@ -801,9 +1078,11 @@ TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
     const std::string account = SandboxAccount(owner);
     const std::string post = DraftPost(owner, account);
     const TestUser viewer = Register("Viewer");
+    const TestUser editor = Register("Editor");
     const TestUser admin = Register("Admin");
     const TestUser outsider = Register("Outsider");
-    for (const auto& [who, role] : {std::pair{&viewer, "viewer"}, std::pair{&admin, "admin"}}) {
+    for (const auto& [who, role] :
+         {std::pair{&viewer, "viewer"}, std::pair{&editor, "editor"}, std::pair{&admin, "admin"}}) {
         Send(201, "POST", "/api/v1/members", "/api/v1/members", {{"email", who->email}, {"role", role}},
              owner.access_token);
     }
@@ -844,6 +1123,37 @@ TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
                 client().Post("/api/v1/members", {{"email", outsider.email}, {"role", "owner"}}, as_admin));
     Expect(201, "POST", "/api/v1/members",
            client().Post("/api/v1/members", {{"email", outsider.email}, {"role", "viewer"}}, as_admin));
+
+    // Bulk create and cancelling are for editors and above.
+    const nlohmann::json one = {{"posts", nlohmann::json::array({{{"text", "x"}, {"account_ids", {account}}}})}};
+    ExpectError(403, "permission_denied", "POST", kBulk, client().Post(kBulk, one, as_viewer));
+    ExpectError(403, "permission_denied", "POST", kCancelPost,
+                client().Post("/api/v1/posts/" + post + "/cancel", nlohmann::json::object(), as_viewer));
+    ExpectError(403, "permission_denied", "POST", kCancelDelivery,
+                client().Post(DeliveryPath(post, delivery, "cancel"), nlohmann::json::object(), as_viewer));
+
+    // The queue: every member reads it; editors requeue and cancel jobs; admins pause and resume.
+    Expect(200, "GET", "/api/v1/queue/stats", client().Get("/api/v1/queue/stats", as_viewer));
+    Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs", as_viewer));
+    Expect(200, "GET", "/api/v1/queue/pauses", client().Get("/api/v1/queue/pauses", as_viewer));
+    const std::string unknown_job = std::string("/api/v1/queue/jobs/") + kUnknownId;
+    ExpectError(403, "permission_denied", "POST", kRequeue,
+                client().Post(unknown_job + "/requeue", nlohmann::json::object(), as_viewer));
+    ExpectError(403, "permission_denied", "POST", kCancelJob,
+                client().Post(unknown_job + "/cancel", nlohmann::json::object(), as_viewer));
+    const std::string as_editor = login(editor, owner.workspace_id, 200).value("access_token", "");
+    ExpectError(404, "not_found", "POST", kRequeue,
+                client().Post(unknown_job + "/requeue", nlohmann::json::object(), as_editor));
+    for (const std::string* token : {&as_viewer, &as_editor}) {
+        ExpectError(403, "permission_denied", "POST", kPause, client().Post(kPause, nlohmann::json::object(), *token));
+        ExpectError(403, "permission_denied", "POST", kResume,
+                    client().Post(kResume, nlohmann::json::object(), *token));
+    }
+    auto paused = Expect(200, "POST", kPause, client().Post(kPause, {{"reason", "holiday"}}, as_admin));
+    EXPECT_EQ(paused.value("scope", ""), "workspace");
+    EXPECT_FALSE(paused.value("installation_wide", true));
+    auto resumed = Expect(200, "POST", kResume, client().Post(kResume, nlohmann::json::object(), as_admin));
+    EXPECT_EQ(resumed.value("jobs_resumed", -1), 0);
 }
 
 TEST_F(OpenApiConformance, ConflictsGet409) {
@@ -888,6 +1198,50 @@ TEST_F(OpenApiConformance, ConflictsGet409) {
            client().Post("/api/v1/members", {{"email", other.email}, {"role", "viewer"}}, t));
     ExpectError(409, "already_exists", "POST", "/api/v1/members",
                 client().Post("/api/v1/members", {{"email", other.email}, {"role", "admin"}}, t));
+
+    // What has gone out cannot be cancelled.
+    body = Expect(409, "POST", kCancelPost,
+                  client().Post("/api/v1/posts/" + post + "/cancel", nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("status", ""), "published");
+    const std::string published_delivery = DeliveryOf(u, post);
+    body = Expect(409, "POST", kCancelDelivery,
+                  client().Post(DeliveryPath(post, published_delivery, "cancel"), nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("status", ""), "published");
+    EXPECT_EQ(body["error"]["details"].value("delivery_id", ""), published_delivery);
+
+    // Only a dead job is requeued; a finished one is neither requeued nor cancelled.
+    auto jobs = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?state=pending", t));
+    std::string later_job;
+    for (const auto& j : jobs["items"]) {
+        if (j.value("post_id", "") == later.value("id", "")) later_job = j.value("id", "");
+    }
+    ASSERT_FALSE(later_job.empty()) << jobs.dump();
+    const std::string job_path = "/api/v1/queue/jobs/" + later_job;
+    body = Expect(409, "POST", kRequeue, client().Post(job_path + "/requeue", nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"].value("code", ""), "failed_precondition");
+    EXPECT_EQ(body["error"]["details"].value("state", ""), "pending");
+    Expect(200, "POST", kCancelJob, client().Post(job_path + "/cancel", nlohmann::json::object(), t));
+    body = Expect(409, "POST", kCancelJob, client().Post(job_path + "/cancel", nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("state", ""), "done");
+    body = Expect(409, "POST", kRequeue, client().Post(job_path + "/requeue", nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("state", ""), "done");
+
+    // While a delivery is being sent, neither it nor its job can be called back.
+    const std::string slow = SandboxAccount(u, {{"delay_ms", 1000}}, "slow");
+    auto sending = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                        {{"text", "slowly"}, {"account_ids", {slow}}, {"scheduled_at", NowRfc3339()}}, t);
+    const std::string sending_id = sending.value("id", "");
+    auto publishing = WaitForPostStatus(u, sending_id, "publishing", std::chrono::seconds(5));
+    ASSERT_EQ(publishing.value("status", ""), "publishing") << publishing.dump();
+    body = Expect(409, "POST", kCancelPost,
+                  client().Post("/api/v1/posts/" + sending_id + "/cancel", nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("status", ""), "publishing");
+    auto running = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?state=running&account_id=" + slow, t));
+    ASSERT_EQ(running["items"].size(), 1u) << running.dump();
+    body = Expect(409, "POST", kCancelJob,
+                  client().Post("/api/v1/queue/jobs/" + running["items"][0].value("id", "") + "/cancel",
+                                nlohmann::json::object(), t));
+    EXPECT_EQ(body["error"]["details"].value("state", ""), "running");
 }
 
 TEST_F(OpenApiConformance, OversizedBodiesGet413) {
@@ -901,6 +1255,56 @@ TEST_F(OpenApiConformance, OversizedBodiesGet413) {
                               {{"email", "big@example.com"}, {"password", "correct horse"}, {"name", big["text"]}}));
     // The server is still fine afterwards.
     Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", u.access_token));
+}
+
+TEST_F(OpenApiConformance, IdempotencyKeyReplaysTheFirstAnswer) {
+    const TestUser u = Register();
+    const std::string account = SandboxAccount(u);
+    auto send = [&](const std::string& target, const nlohmann::json& body, const std::string& key) {
+        return client().Request("POST", target, body.dump(),
+                                {{"Authorization", "Bearer " + u.access_token}, {"Idempotency-Key", key}});
+    };
+    const nlohmann::json post = {{"text", "only once"}, {"account_ids", {account}}};
+    auto first = send("/api/v1/posts", post, "create-1");
+    auto created = Expect(201, "POST", "/api/v1/posts", first);
+    EXPECT_EQ(first.headers.count("idempotent-replayed"), 0u);
+    // Sent again: the same answer, marked as replayed, and still one post.
+    auto again = send("/api/v1/posts", post, "create-1");
+    Expect(201, "POST", "/api/v1/posts", again);
+    EXPECT_EQ(again.headers["idempotent-replayed"], "true");
+    EXPECT_EQ(again.body, first.body);
+    auto page = Expect(200, "GET", "/api/v1/posts", client().Get("/api/v1/posts", u.access_token));
+    ASSERT_EQ(page["items"].size(), 1u);
+    EXPECT_EQ(page["items"][0].value("id", ""), created.value("id", ""));
+
+    // The key with another body, or on another path, is refused.
+    auto body = Expect(409, "POST", "/api/v1/posts",
+                       send("/api/v1/posts", {{"text", "twice"}, {"account_ids", {account}}}, "create-1"));
+    EXPECT_EQ(body["error"].value("code", ""), "failed_precondition");
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "idempotency_key_reuse");
+    body = Expect(409, "POST", kBulk, send(kBulk, {{"posts", nlohmann::json::array({post})}}, "create-1"));
+    EXPECT_EQ(body["error"]["details"].value("rule", ""), "idempotency_key_reuse");
+
+    // An error is replayed too; the queue's actions take keys like any other POST.
+    auto refused = send("/api/v1/queue/resume", nlohmann::json::object(), "resume-1");
+    ExpectError(404, "not_found", "POST", kResume, refused);
+    auto refused_again = send("/api/v1/queue/resume", nlohmann::json::object(), "resume-1");
+    ExpectError(404, "not_found", "POST", kResume, refused_again);
+    EXPECT_EQ(refused_again.headers["idempotent-replayed"], "true");
+    auto paused = send(kPause, {{"reason", "once"}}, "pause-1");
+    Expect(200, "POST", kPause, paused);
+    auto paused_again = send(kPause, {{"reason", "once"}}, "pause-1");
+    Expect(200, "POST", kPause, paused_again);
+    EXPECT_EQ(paused_again.headers["idempotent-replayed"], "true");
+    EXPECT_EQ(paused_again.body, paused.body);
+
+    // Keys belong to their user: another user's identical key is a new request.
+    const TestUser other = Register();
+    auto theirs = client().Request("POST", kPause, nlohmann::json{{"reason", "once"}}.dump(),
+                                   {{"Authorization", "Bearer " + other.access_token}, {"Idempotency-Key", "pause-1"}});
+    auto their_pause = Expect(200, "POST", kPause, theirs);
+    EXPECT_EQ(theirs.headers.count("idempotent-replayed"), 0u);
+    EXPECT_NE(their_pause.value("id", ""), nlohmann::json::parse(paused.body).value("id", ""));
 }
 
 TEST_F(OpenApiConformance, WrongContentTypeGets415) {
@@ -918,7 +1322,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 11);
+    EXPECT_EQ(checked, 18);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {
@@ -936,6 +1340,12 @@ TEST_F(OpenApiConformance, WrongMethodGets405) {
         {"PUT", "/api/v1/tokens/{}", "DELETE"},
         {"GET", "/api/v1/posts/{}/deliveries/{}/retry", "POST"},
         {"DELETE", "/api/v1/posts/{}/deliveries/{}/mark-published", "POST"},
+        {"PUT", "/api/v1/posts/bulk", "GET, PATCH, DELETE, POST"},
+        {"GET", "/api/v1/posts/{}/cancel", "POST"},
+        {"POST", "/api/v1/queue/jobs", "GET"},
+        {"DELETE", "/api/v1/queue/jobs/{}", "GET"},
+        {"GET", "/api/v1/queue/pause", "POST"},
+        {"POST", "/metrics", "GET"},
     };
     for (const auto& c : cases) {
         ASSERT_FALSE(Spec().HasOperation(c.method, c.pattern)) << c.method << " " << c.pattern;
@@ -966,6 +1376,28 @@ TEST_F(OpenApiConformance, EventStreamRejectionsConform) {
     HttpResult upgraded;
     upgraded.status = ws.Connect(port(), "/api/v1/events?access_token=" + u.access_token);
     Expect(101, "GET", "/api/v1/events", upgraded);
+}
+
+class OpenApiBulkLimit : public OpenApiConformance {
+  protected:
+    void Configure(core::Config& config) override { config.bulk_max_body_bytes = 2 << 20; }
+};
+
+TEST_F(OpenApiBulkLimit, BulkBodiesHaveTheirOwnLimit) {
+    const TestUser u = Register();
+    const std::string account = SandboxAccount(u);
+    const std::string& t = u.access_token;
+    // Over max_body_bytes (1 MiB), within bulk_max_body_bytes: read, and refused only for its text.
+    const nlohmann::json big = {{"text", std::string((1 << 20) + 1, 'x')}, {"account_ids", {account}}};
+    auto body = Expect(400, "POST", kBulk, client().Post(kBulk, {{"posts", nlohmann::json::array({big})}}, t));
+    ASSERT_EQ(body["errors"].size(), 1u);
+    EXPECT_EQ(body["errors"][0]["details"].value("field", ""), "text");
+    EXPECT_EQ(body["errors"][0]["details"].value("rule", ""), "max_length");
+    // Over bulk_max_body_bytes.
+    ExpectError(413, "payload_too_large", "POST", kBulk,
+                client().Post(kBulk, {{"posts", nlohmann::json::array({big, big})}}, t));
+    // The other endpoints keep the smaller limit.
+    ExpectError(413, "payload_too_large", "POST", "/api/v1/posts", client().Post("/api/v1/posts", big, t));
 }
 
 class OpenApiNotReady : public OpenApiConformance {

@@ -143,6 +143,13 @@ bool ReadChar(const std::string& s, size_t& pos, std::string_view any_of) {
     return false;
 }
 
+// "Text/Plain; version=0.0.4" → "text/plain": the media type without its parameters.
+std::string BaseMediaType(const std::string& media_type) {
+    std::string base = Lower(media_type.substr(0, media_type.find(';')));
+    while (!base.empty() && base.back() == ' ') base.pop_back();
+    return base;
+}
+
 int DaysInMonth(int year, int month) {
     static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -255,20 +262,29 @@ const nlohmann::json* OpenApiSpec::Resolve(const nlohmann::json& maybe_ref, std:
 }
 
 std::vector<std::string> OpenApiSpec::CheckContent(const nlohmann::json& response, const nlohmann::json& body,
-                                                   const std::string& where) const {
+                                                   const std::string& where, const std::string& media_type) const {
     std::vector<std::string> problems;
     const auto content = response.find("content");
     if (content == response.end() || content->empty()) {
         if (!body.is_null()) problems.push_back(where + ": documented without a body, but got " + Short(body));
         return problems;
     }
-    const auto media = content->find("application/json");
+    // The exact media type, else one that differs only in its parameters.
+    auto media = content->find(media_type);
     if (media == content->end()) {
-        problems.push_back(where + ": documented content has no application/json entry");
+        for (auto it = content->begin(); it != content->end(); ++it) {
+            if (BaseMediaType(it.key()) == BaseMediaType(media_type)) {
+                media = it;
+                break;
+            }
+        }
+    }
+    if (media == content->end()) {
+        problems.push_back(where + ": documented content has no " + media_type + " entry");
         return problems;
     }
     if (!media->contains("schema")) {
-        problems.push_back(where + ": application/json content has no schema");
+        problems.push_back(where + ": " + media.key() + " content has no schema");
         return problems;
     }
     std::vector<std::string> found;
@@ -278,7 +294,8 @@ std::vector<std::string> OpenApiSpec::CheckContent(const nlohmann::json& respons
 }
 
 std::vector<std::string> OpenApiSpec::CheckResponse(const std::string& method, const std::string& path_template,
-                                                    int status, const nlohmann::json& body) const {
+                                                    int status, const nlohmann::json& body,
+                                                    const std::string& media_type) const {
     const std::string where = Upper(method) + " " + path_template + " " + std::to_string(status);
     const nlohmann::json* op = FindOperation(method, path_template);
     if (op == nullptr) return {where + ": operation " + Upper(method) + " " + path_template + " is not documented"};
@@ -299,7 +316,7 @@ std::vector<std::string> OpenApiSpec::CheckResponse(const std::string& method, c
         for (auto& p : problems) p = where + ": " + p;
         return problems;
     }
-    return CheckContent(*response, body, where);
+    return CheckContent(*response, body, where, media_type);
 }
 
 std::vector<std::string> OpenApiSpec::CheckRequestBody(const std::string& method, const std::string& path_template,

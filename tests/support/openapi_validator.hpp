@@ -19,9 +19,11 @@ class OpenApiSpec {
     /// Problems with `body` as the answer of `method path_template` with `status`; empty means it
     /// conforms. Pass a null body for a response without one (204, 101). An undocumented
     /// operation or status is a problem. Path parameters match by position: "/api/v1/posts/{}"
-    /// finds "/api/v1/posts/{post_id}".
+    /// finds "/api/v1/posts/{post_id}". `media_type` is the answer's Content-Type; a body that
+    /// is not JSON (text/plain) is passed as a JSON string.
     std::vector<std::string> CheckResponse(const std::string& method, const std::string& path_template, int status,
-                                           const nlohmann::json& body) const;
+                                           const nlohmann::json& body,
+                                           const std::string& media_type = "application/json") const;
     /// Problems with `body` as the JSON request body of the operation.
     std::vector<std::string> CheckRequestBody(const std::string& method, const std::string& path_template,
                                               const nlohmann::json& body) const;
@@ -44,7 +46,8 @@ class OpenApiSpec {
     const nlohmann::json* FindOperation(const std::string& method, const std::string& path_template) const;
     const nlohmann::json* Resolve(const nlohmann::json& maybe_ref, std::vector<std::string>& problems) const;
     std::vector<std::string> CheckContent(const nlohmann::json& response, const nlohmann::json& body,
-                                          const std::string& where) const;
+                                          const std::string& where,
+                                          const std::string& media_type = "application/json") const;
     void Validate(const nlohmann::json& schema, const nlohmann::json& value, const std::string& pointer,
                   std::vector<std::string>& problems, int depth) const;
 

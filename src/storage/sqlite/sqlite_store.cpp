@@ -1611,8 +1611,13 @@ core::Result<domain::Post> SqliteStore::CancelDeliveries(const std::string& work
         }
         if (cancelled == 0) {
             const auto* d = targets.front();
+            if (delivery_id) {
+                return Fail(ErrorCode::kFailedPrecondition,
+                            "this delivery is " + S(d->status) + ": there is nothing to cancel",
+                            {{"delivery_id", d->id}, {"status", S(d->status)}});
+            }
             return Fail(ErrorCode::kFailedPrecondition,
-                        targets.size() == 1 ? "this delivery is " + S(d->status) + ": there is nothing to cancel"
+                        targets.size() == 1 ? "this post's delivery is " + S(d->status) + ": there is nothing to cancel"
                                             : "every delivery of this post has already finished: nothing to cancel",
                         {{"status", S(post->status)}});
         }
