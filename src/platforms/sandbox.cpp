@@ -49,6 +49,10 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
             auto n = IntSetting(v, key, 0, 120000);
             if (!n) return tl::unexpected(n.error());
             s.delay_ms = *n;
+        } else if (key == "answer_delay_ms") {
+            auto n = IntSetting(v, key, 0, 120000);
+            if (!n) return tl::unexpected(n.error());
+            s.answer_delay_ms = *n;
         } else if (key == "fail_attempts") {
             auto n = IntSetting(v, key, 0, 1000000);
             if (!n) return tl::unexpected(n.error());
@@ -78,8 +82,8 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
         } else {
             return core::FieldError("settings." + key, "unknown_field",
                                     "settings." + key +
-                                        " is not a sandbox setting (known: mode, delay_ms, fail_attempts, "
-                                        "retry_after_seconds, reject_reason, dedupe)");
+                                        " is not a sandbox setting (known: mode, delay_ms, answer_delay_ms, "
+                                        "fail_attempts, retry_after_seconds, reject_reason, dedupe)");
         }
     }
     return s;
@@ -123,6 +127,7 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
     std::vector<size_t> stored_for;                         // request index of each post in to_store
     std::vector<bool> answer_lost(requests.size(), false);  // accepted, then no answer
     int delay_ms = 0;
+    int answer_delay_ms = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
         const auto& req = requests[i];
         auto settings = ParseSandboxSettings(req.account_settings_json);
@@ -153,6 +158,7 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
             }
         }
         if (outcomes[i]) continue;
+        answer_delay_ms = std::max(answer_delay_ms, settings->answer_delay_ms);
         to_store.push_back(
             app::SandboxPost{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()});
         dedupe.push_back(settings->dedupe == SandboxSettings::Dedupe::kIdempotent);
@@ -163,6 +169,9 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
     if (!to_store.empty()) {
         // One transaction for the lot, as a platform taking a burst of requests at once would.
         auto stored = store_.SandboxInsertBatch(to_store, dedupe);
+        // Stored and not yet answered: what a crash here leaves behind is a post the platform
+        // has and Herald does not know about.
+        if (stored && answer_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(answer_delay_ms));
         for (size_t k = 0; k < stored_for.size(); ++k) {
             const size_t i = stored_for[k];
             if (!stored) {

@@ -12,7 +12,10 @@ namespace herald::platforms {
 struct SandboxSettings {
     enum class Mode { kOk, kTransient, kReject, kRateLimit, kTimeoutAfterAccept };
     Mode mode = Mode::kOk;
-    int delay_ms = 0;              ///< wait this long before answering ("slow")
+    int delay_ms = 0;  ///< wait this long before answering ("slow")
+    /// Wait this long after storing the post before answering: the platform has it and Herald
+    /// does not know yet. A crash in this window is the one that can publish a post twice.
+    int answer_delay_ms = 0;
     int fail_attempts = 1000000;   ///< the mode applies to attempts 1..N, then it behaves (ok)
     int retry_after_seconds = 60;  ///< for rate_limit: the Retry-After it answers with
     std::string reject_reason = "the sandbox rejected this post (mode reject)";
@@ -24,7 +27,7 @@ struct SandboxSettings {
 };
 
 /// Parses settings: {"mode": "ok|transient|reject|rate_limit|timeout_after_accept",
-/// "delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason",
+/// "delay_ms", "answer_delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason",
 /// "dedupe": "idempotent|lookup|none"}. Unknown keys are errors.
 core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json);
 
@@ -39,7 +42,7 @@ class SandboxAdapter final : public app::PlatformAdapter {
     app::PublishCapabilities Capabilities(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
     /// Takes bursts, like a platform answering many requests at once: a batch waits delay_ms
-    /// once (the longest of its accounts'), not once per post.
+    /// (and answer_delay_ms) once, the longest of its accounts', not once per post.
     int MaxBatch() const override { return 100; }
     /// Stores every well-behaved request of the batch in one transaction.
     std::vector<app::PublishOutcome> PublishBatch(const std::vector<app::PublishRequest>& requests) override;

@@ -64,6 +64,57 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
     return out;
 }
 
+HttpResult HttpClient::TryRequest(const std::string& method, const std::string& target, const std::string& body,
+                                  const std::map<std::string, std::string>& headers,
+                                  std::chrono::milliseconds timeout) const {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, host_);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    if (!body.empty() && headers.find("Content-Type") == headers.end()) {
+        req.set(http::field::content_type, "application/json");
+    }
+    req.body() = body;
+    req.prepare_payload();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    beast::error_code result;
+    // Asynchronous only so that the stream's deadline covers connect, write and read.
+    stream.expires_after(timeout);
+    stream.async_connect(tcp::endpoint(asio::ip::make_address(host_), port_), [&](beast::error_code ec) {
+        if (ec) {
+            result = ec;
+            return;
+        }
+        http::async_write(stream, req, [&](beast::error_code wec, size_t) {
+            if (wec) {
+                result = wec;
+                return;
+            }
+            http::async_read(stream, buffer, parser, [&](beast::error_code rec, size_t) { result = rec; });
+        });
+    });
+    ioc.run();
+    HttpResult out;
+    if (result) {
+        out.error = result.message();
+        return out;
+    }
+    auto& res = parser.get();
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out.headers[name] = std::string(f.value());
+    }
+    out.body = res.body();
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    return out;
+}
+
 std::map<std::string, std::string> HttpClient::Auth(const std::string& token) const {
     if (token.empty()) return {};
     return {{"Authorization", "Bearer " + token}};

@@ -15,6 +15,7 @@ struct HttpResult {
     int status = 0;
     std::map<std::string, std::string> headers;  ///< lower-cased names
     std::string body;
+    std::string error;            ///< TryRequest only: why no answer came (status is then 0)
     nlohmann::json Json() const;  ///< parsed body; fails the test if it is not JSON
 };
 
@@ -24,6 +25,11 @@ class HttpClient {
 
     HttpResult Request(const std::string& method, const std::string& target, const std::string& body = "",
                        const std::map<std::string, std::string>& headers = {}) const;
+    /// Like Request, but a server that refuses the connection or closes it without answering
+    /// (one that was killed) is a result, not a test failure: status 0 and `error`. The whole
+    /// exchange is bounded by `timeout`.
+    HttpResult TryRequest(const std::string& method, const std::string& target, const std::string& body,
+                          const std::map<std::string, std::string>& headers, std::chrono::milliseconds timeout) const;
     HttpResult Get(const std::string& target, const std::string& token = "") const;
     HttpResult Delete(const std::string& target, const std::string& token = "") const;
     HttpResult Post(const std::string& target, const nlohmann::json& body, const std::string& token = "") const;

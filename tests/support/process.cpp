@@ -5,10 +5,16 @@
 #include <unistd.h>
 
 #include <regex>
+#include <thread>
 
 namespace herald::testing {
 
 Child Spawn(const std::vector<std::string>& args, const std::string& stdin_text) {
+    // Built before fork: a test may spawn while its other threads run, and the child must not
+    // allocate between fork and exec.
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
     int out[2], in[2];
     EXPECT_EQ(pipe(out), 0);
     EXPECT_EQ(pipe(in), 0);
@@ -19,9 +25,6 @@ Child Spawn(const std::vector<std::string>& args, const std::string& stdin_text)
         dup2(out[1], 2);
         close(out[0]);
         close(in[1]);
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
         execv(argv[0], argv.data());
         _exit(127);
     }
@@ -47,6 +50,17 @@ int Wait(pid_t pid) {
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        int status = 0;
+        const pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 RunResult RunHerald(const std::vector<std::string>& args, const std::string& stdin_text) {

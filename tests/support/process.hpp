@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,8 @@ Child Spawn(const std::vector<std::string>& args, const std::string& stdin_text 
 std::string ReadAll(int fd);
 /// Waits for the child; its exit code, or 128 + the signal that ended it.
 int Wait(pid_t pid);
+/// Like Wait, but gives up after `timeout`: nullopt while the child is still running.
+std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout);
 
 struct RunResult {
     int code;
