@@ -47,6 +47,8 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"workers", "publishing threads (default 4)"},
         {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 64)"},
         {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
+        {"history_retention_days",
+         "keep finished jobs (and dead tasks) this many days; the daily cleanup purges older ones (default 30)"},
         {"log_level", "trace, debug, info, warn or error (default info)"},
     };
     for (const auto& o : opts) {
