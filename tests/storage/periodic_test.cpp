@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -294,6 +295,60 @@ TEST_F(PeriodicFlow, ADisabledScheduleDoesNotRunAndAChangedOneIsPlannedAfresh) {
     EXPECT_EQ(Read("hourly").next_run_at, At("2026-01-05T15:30:00Z"));
     EXPECT_EQ(RunAt(At("2026-01-05T15:30:00Z")), 1);
     EXPECT_EQ(calls.jobs.size(), 1u);
+}
+
+// ---- the scheduler thread --------------------------------------------------------------------
+
+/// Real time, moved to start at `start`: for the one test that runs the scheduler's own thread.
+class ShiftedClock final : public core::Clock {
+  public:
+    explicit ShiftedClock(TimePoint start) : start_(start), origin_(std::chrono::steady_clock::now()) {}
+    TimePoint Now() const override {
+        return start_ + std::chrono::duration_cast<core::Millis>(std::chrono::steady_clock::now() - origin_);
+    }
+
+  private:
+    TimePoint start_;
+    std::chrono::steady_clock::time_point origin_;
+};
+
+TEST_F(PeriodicFlow, TheSchedulerWakesForTheNextTickAndAWorkerRunsIt) {
+    // 300 ms before a minute's tick, with nothing else to wake for and an idle limit of ten
+    // minutes: only waking for the tick itself gets the job run within the test's patience.
+    ShiftedClock clock(At("2026-01-05T11:59:59.700Z"));
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<TimePoint> ran;
+    tasks_.Register(
+        JobKind::kStalledCheck,
+        [&](const TaskContext& ctx) -> core::Status {
+            {
+                std::lock_guard lock(mu);
+                ran.push_back(ctx.now);
+            }
+            cv.notify_all();
+            return {};
+        },
+        RetryPolicy{});
+    auto ok = RegisterPeriodic(*store_, {Every("minutely", "* * * * *", "UTC", JobKind::kStalledCheck)}, clock.Now());
+    ASSERT_TRUE(ok.has_value());
+    DispatcherSettings settings;
+    settings.workers = 2;
+    settings.max_idle = 10min;
+    settings.tasks = tasks_;
+    Dispatcher dispatcher(*store_, clock, *registry_, events_, vault_, settings);
+    dispatcher.Start();
+    {
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, 5s, [&] { return !ran.empty(); });
+    }
+    EXPECT_TRUE(dispatcher.Stop(5s));
+    std::lock_guard lock(mu);
+    ASSERT_EQ(ran.size(), 1u);
+    EXPECT_GE(ran[0], At("2026-01-05T12:00:00Z"));
+    auto job = Job(domain::PeriodicJobId("minutely", At("2026-01-05T12:00:00Z")));
+    ASSERT_TRUE(job.has_value());
+    EXPECT_EQ(job->job.state, JobState::kDone);
 }
 
 // ---- task retries ---------------------------------------------------------------------------
