@@ -420,8 +420,9 @@ class Store {
     /// The compare-and-set that makes every tick run once however many processes race for it:
     /// the UPDATE matches only while next_run_at still holds the value this process read, and
     /// the tick's job has the id PeriodicJobId(name, tick), which the database accepts once
-    /// (jobs' primary key, and history checked too). True when this call moved the schedule
-    /// on and queued the job (or, without a tick, planned next_run_at).
+    /// (jobs' primary key, and history checked too). The job is due at `now`, with the tick in
+    /// its id and payload ({"schedule": name, "tick": unix ms}). True when this call moved the
+    /// schedule on and queued the job (or, without a tick, planned next_run_at).
     virtual core::Result<bool> ClaimPeriodicTick(const PeriodicTick& tick, core::TimePoint now) = 0;
     /// An operator's change; clears next_run_at so the scheduler plans it afresh from the new
     /// cron. kNotFound for an unknown name.
