@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "api/api.hpp"
+#include "app/maintenance.hpp"
 #include "auth/secret_key.hpp"
 #include "net/server.hpp"
 #include "platforms/registry.hpp"
@@ -61,6 +62,49 @@ core::Result<int> LockDatabase(const std::string& url) {
     return fd;
 }
 
+// The built-in periodic jobs: their handlers and retry policies, and their default schedules.
+// The issue also asks for account health checks every 5 minutes and an hourly analytics sync;
+// they are deliberately not registered: no platform adapter has a health or metrics API yet,
+// and a job that reports success without checking anything would be worse than none.
+void AddBuiltinTasks(queue::TaskRegistry& tasks, app::Maintenance& maintenance) {
+    tasks.Register(
+        domain::JobKind::kCleanup,
+        [&maintenance](const queue::TaskContext& ctx) -> core::Status {
+            auto r = maintenance.Cleanup(ctx.now);
+            if (!r) return tl::unexpected(r.error());
+            return {};
+        },
+        queue::RetryPolicy{3, std::chrono::minutes(5), 0.1});
+    tasks.Register(
+        domain::JobKind::kStalledCheck,
+        [&maintenance](const queue::TaskContext& ctx) -> core::Status {
+            auto r = maintenance.StalledCheck(ctx.now);
+            if (!r) return tl::unexpected(r.error());
+            return {};
+        },
+        // The next check comes 15 minutes later anyway.
+        queue::RetryPolicy{2, std::chrono::minutes(1), 0.1});
+}
+
+std::vector<domain::PeriodicSchedule> BuiltinSchedules(const queue::TaskRegistry& tasks) {
+    auto schedule = [&](std::string name, domain::JobKind kind, std::string cron, int priority) {
+        domain::PeriodicSchedule s;
+        s.name = std::move(name);
+        s.kind = kind;
+        s.cron = std::move(cron);
+        s.time_zone = "UTC";
+        s.priority = priority;
+        s.max_attempts = tasks.Find(kind)->retry.max_attempts;
+        return s;
+    };
+    return {
+        // Low priority: purging history can wait for posts.
+        schedule("cleanup", domain::JobKind::kCleanup, "0 2 * * *", 2),
+        // High priority: a backed-up queue is exactly when this must still run.
+        schedule("stalled_check", domain::JobKind::kStalledCheck, "*/15 * * * *", 9),
+    };
+}
+
 }  // namespace
 
 struct Host::Parts {
@@ -80,6 +124,7 @@ struct Host::Parts {
     std::unique_ptr<app::PostService> posts;
     std::unique_ptr<app::QueueService> queue;
     queue::Metrics metrics;
+    std::unique_ptr<app::Maintenance> maintenance;
     std::unique_ptr<queue::Dispatcher> dispatcher;
     std::unique_ptr<Api> api;
     std::unique_ptr<net::Server> server;
@@ -128,6 +173,14 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     ds.retry.base = std::chrono::seconds(config.retry_base_seconds);
     queue::Metrics* metrics = &p->metrics;
     ds.on_attempt = [metrics](const queue::AttemptReport& a) { metrics->Record(a); };
+    app::MaintenanceSettings ms;
+    ms.history_retention = std::chrono::hours(24) * config.history_retention_days;
+    ms.stalled_after = std::chrono::seconds(config.ready_max_lag_seconds);
+    p->maintenance = std::make_unique<app::Maintenance>(*p->store, ms);
+    AddBuiltinTasks(ds.tasks, *p->maintenance);
+    if (auto ok = queue::RegisterPeriodic(*p->store, BuiltinSchedules(ds.tasks), p->clock.Now()); !ok) {
+        return tl::unexpected(ok.error());
+    }
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 

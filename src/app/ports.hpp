@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "domain/account.hpp"
 #include "domain/job.hpp"
+#include "domain/periodic.hpp"
 #include "domain/post.hpp"
 #include "domain/text.hpp"
 
@@ -244,13 +245,89 @@ struct IdempotencyRecord {
     core::TimePoint created_at{};
 };
 
-/// A claimed publish job with what the worker needs to run it.
+/// A job as stored: live or dead in the jobs table, or finished in the history (state kDone,
+/// kept for inspection until retention removes it, Store::PurgeHistory).
+struct JobRecord {
+    domain::Job job;
+    std::string account_id;
+    std::optional<std::string> last_error;
+    std::optional<std::string> outcome;  ///< history only: "done", or the delivery's final status
+    core::TimePoint created_at{};
+    core::TimePoint updated_at{};  ///< for history: when it finished
+};
+
+/// A claimed job with what the worker needs to run it. A publish job comes with its delivery,
+/// account, sealed credentials and text; any other kind (a task) has only `job` (kind,
+/// payload), and the rest stays empty.
 struct ClaimedJob {
     domain::Job job;
     domain::Delivery delivery;
     domain::Account account;
     std::string sealed_credentials;
     std::string text;  ///< variant for the account's platform, or the post's text
+
+    bool is_publish() const { return job.kind == domain::JobKind::kPublish; }
+};
+
+/// A task to queue: a job of any kind but publish.
+struct NewTask {
+    std::string id;  ///< unique; the same id twice queues one job (an idempotency key)
+    domain::JobKind kind = domain::JobKind::kCleanup;
+    std::string payload;  ///< JSON text
+    std::optional<std::string> workspace_id;
+    int priority = domain::kDefaultPriority;
+    int max_attempts = 3;
+    core::TimePoint due_at{};
+};
+
+/// How a task's attempt ended, decided by queue::DecideTask.
+struct TaskOutcome {
+    enum class Kind { kDone, kRetry, kDead };
+    Kind kind = Kind::kDone;
+    std::optional<std::string> error;         ///< retry and dead: why, in plain words
+    std::optional<core::TimePoint> retry_at;  ///< retry: when the next attempt is due
+};
+
+/// A compare-and-set on one periodic schedule: move next_run_at from the value this process
+/// read to the next one and, with a tick, queue that tick's job, in one transaction.
+struct PeriodicTick {
+    std::string name;
+    std::optional<core::TimePoint> expected_next_run_at;  ///< what this process read (unset: NULL)
+    core::TimePoint next_run_at;                          ///< the new value
+    std::optional<core::TimePoint> tick;                  ///< the tick to queue; unset: only plan ahead
+};
+
+/// An operator's change to a periodic schedule (`herald periodic set`); unset fields stay.
+struct PeriodicUpdate {
+    std::string name;
+    std::optional<std::string> cron;
+    std::optional<std::string> time_zone;
+    std::optional<bool> enabled;
+};
+
+/// A pending job still waiting well after it was due.
+struct StalledJob {
+    std::string job_id;
+    domain::JobKind kind = domain::JobKind::kPublish;
+    std::string delivery_id;  ///< empty for tasks
+    core::TimePoint due_at{};
+    int attempts = 0;
+};
+
+/// A delivery left in publishing with no live lease on its job: nobody is sending it.
+struct StalledDelivery {
+    std::string delivery_id;
+    std::string post_id;
+    std::string account_id;
+    core::TimePoint publishing_since{};
+    std::optional<std::string> job_id;  ///< unset: the delivery has no job at all
+    std::optional<domain::JobState> job_state;
+    std::optional<core::TimePoint> lease_until;
+};
+
+struct StalledWork {
+    std::vector<StalledJob> overdue_jobs;
+    std::vector<StalledDelivery> stuck_deliveries;
 };
 
 /// What a recorded outcome did, for events and logs.
@@ -443,6 +520,56 @@ class Store {
                                               const std::string& key, int status, const std::string& response) = 0;
     /// Forgets keys older than `before`; returns how many.
     virtual core::Result<int64_t> PurgeIdempotencyKeys(core::TimePoint before) = 0;
+    // tasks: jobs of every kind but publish
+    /// Queues a task. False (and nothing written) when a job with this id exists already, live,
+    /// dead or in the history. A publish kind is refused: those come from posts.
+    virtual core::Result<bool> EnqueueTask(const NewTask& task, core::TimePoint now) = 0;
+    /// Records how a claimed task ended: done moves it to the history; retry makes it pending
+    /// again at retry_at with the error; dead keeps it, dead, with the reason. `attempt` is the
+    /// claim's attempt number: when the lease ran out and another worker took the job over, the
+    /// numbers differ and nothing is written (false).
+    virtual core::Result<bool> CompleteTask(const std::string& job_id, int attempt, const TaskOutcome& outcome,
+                                            core::TimePoint now) = 0;
+    /// A job by id, live, dead or finished (history); nullopt when there is none.
+    virtual core::Result<std::optional<JobRecord>> FindJob(const std::string& job_id) = 0;
+
+    // periodic schedules
+    /// Registers a built-in schedule at startup. A new one is written whole, due first at
+    /// `first_run_at`. An existing one keeps what an operator may have changed (cron, time zone,
+    /// enabled, next run); only what the code owns (kind, priority, max attempts) is updated.
+    /// Returns the schedule as stored.
+    virtual core::Result<domain::PeriodicSchedule> UpsertPeriodic(const domain::PeriodicSchedule& schedule,
+                                                                  core::TimePoint first_run_at,
+                                                                  core::TimePoint now) = 0;
+    virtual core::Result<std::vector<domain::PeriodicSchedule>> ListPeriodic() = 0;
+    /// The compare-and-set that makes every tick run once however many processes race for it:
+    /// the UPDATE matches only while next_run_at still holds the value this process read, and
+    /// the tick's job has the id PeriodicJobId(name, tick), which the database accepts once
+    /// (jobs' primary key, and history checked too). The job is due at `now`, with the tick in
+    /// its id and payload ({"schedule": name, "tick": unix ms}). True when this call moved the
+    /// schedule on and queued the job (or, without a tick, planned next_run_at).
+    virtual core::Result<bool> ClaimPeriodicTick(const PeriodicTick& tick, core::TimePoint now) = 0;
+    /// An operator's change; clears next_run_at so the scheduler plans it afresh from the new
+    /// cron. kNotFound for an unknown name.
+    virtual core::Result<domain::PeriodicSchedule> UpdatePeriodic(const PeriodicUpdate& update,
+                                                                  core::TimePoint now) = 0;
+
+    // maintenance
+    /// Deletes up to `limit` history rows that finished before `before`, oldest first; returns
+    /// how many. Small chunks keep each transaction short: call again until it returns < limit.
+    virtual core::Result<int> PurgeHistory(core::TimePoint before, int limit) = 0;
+    /// Deletes up to `limit` dead tasks (never dead publish jobs: their delivery shows the
+    /// reason until a person acts) last touched before `before`.
+    virtual core::Result<int> PurgeDeadTasks(core::TimePoint before, int limit) = 0;
+    /// Deletes the refresh tokens of up to `limit` login families in which no token can be used
+    /// any more (every one expired by `now`, or the family revoked). Families with a live token
+    /// keep their consumed ones: presenting one again is how a stolen token is detected.
+    /// Returns how many tokens went.
+    virtual core::Result<int> PurgeRefreshTokens(core::TimePoint now, int limit) = 0;
+    /// Work that should have moved on and did not: pending jobs due before now - lag, and
+    /// deliveries in publishing since before now - lag whose job holds no live lease. At most
+    /// `limit` of each. Reads only.
+    virtual core::Result<StalledWork> FindStalledWork(core::TimePoint now, core::Millis lag, int limit) = 0;
 
     // the sandbox platform's own storage: what it "published"
     /// With `deduplicate`, inserts only if no post of the account has this idempotency key and

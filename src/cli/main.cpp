@@ -13,6 +13,7 @@
 #include "auth/secret_key.hpp"
 #include "cli/bench_queue.hpp"
 #include "cli/operate.hpp"
+#include "cli/periodic_cmd.hpp"
 #include "core/config.hpp"
 #include "platforms/registry.hpp"
 #include "storage/store.hpp"
@@ -50,6 +51,8 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"workers", "publishing threads (default 4)"},
         {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 64)"},
         {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
+        {"history_retention_days",
+         "keep finished jobs (and dead tasks) this many days; the daily cleanup purges older ones (default 30)"},
         {"log_level", "trace, debug, info, warn or error (default info)"},
     };
     for (const auto& o : opts) {
@@ -177,6 +180,26 @@ int main(int argc, char** argv) {
     user_add->add_option("--password", password,
                          "password (min 8 characters); omit to read it from standard input (safer)");
     AddConfigOptions(user_add, user_flags);
+
+    ConfigFlags periodic_flags;
+    auto* periodic = app.add_subcommand("periodic", "list or change the periodic jobs (cleanup, stalled_check)");
+    periodic->require_subcommand(1);
+    auto* periodic_list = periodic->add_subcommand("list", "show every periodic job, its schedule and next run");
+    AddConfigOptions(periodic_list, periodic_flags);
+    auto* periodic_set = periodic->add_subcommand("set", "change a periodic job's cron, time zone, or turn it on/off");
+    herald::cli::PeriodicSetOptions ps;
+    periodic_set->add_option("name", ps.name, "the periodic job, e.g. cleanup")->required();
+    periodic_set->add_option_function<std::string>(
+        "--cron", [&ps](const std::string& v) { ps.cron = v; }, "five-field cron expression, e.g. \"30 3 * * *\"");
+    periodic_set->add_option_function<std::string>(
+        "--timezone", [&ps](const std::string& v) { ps.time_zone = v; }, "IANA time zone the cron reads in, e.g. UTC");
+    auto* enable = periodic_set->add_flag_callback(
+        "--enable", [&ps] { ps.enabled = true; }, "turn it on");
+    periodic_set
+        ->add_flag_callback(
+            "--disable", [&ps] { ps.enabled = false; }, "turn it off")
+        ->excludes(enable);
+    AddConfigOptions(periodic_set, periodic_flags);
 
     auto* bench = app.add_subcommand("bench", "reproducible benchmarks (see bench/README.md)");
     bench->require_subcommand(1);
@@ -311,5 +334,12 @@ int main(int argc, char** argv) {
     if (serve->parsed()) return Serve(serve_flags);
     if (migrate->parsed()) return Migrate(migrate_flags);
     if (user_add->parsed()) return UserAdd(user_flags, email, name, password);
+    if (periodic_list->parsed() || periodic_set->parsed()) {
+        auto config = ResolveConfig(periodic_flags);
+        if (!config) return Fail(config.error());
+        SetupLogging(config->log_level);
+        if (periodic_list->parsed()) return herald::cli::PeriodicList(config->DatabaseUrl());
+        return herald::cli::PeriodicSet(config->DatabaseUrl(), ps);
+    }
     return 1;
 }

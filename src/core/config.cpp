@@ -79,6 +79,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "workers") return assign(c.workers, 1, 256);
     if (key == "worker_batch") return assign(c.worker_batch, 1, 1000);
     if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
+    if (key == "history_retention_days") return assign(c.history_retention_days, 1, 3650);
     return Fail(ErrorCode::kInvalidArgument, "unknown config key '" + key + "' (from " + source + ")",
                 {{"field", key}, {"rule", "unknown_key"}});
 }
@@ -105,6 +106,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "workers",
                                                   "worker_batch",
                                                   "shutdown_timeout_seconds",
+                                                  "history_retention_days",
                                                   "log_level"};
     return keys;
 }

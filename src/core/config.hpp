@@ -27,6 +27,7 @@ struct Config {
     int workers = 4;                                     ///< workers: publishing threads
     int worker_batch = 64;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
+    int history_retention_days = 30;        ///< history_retention_days: finished jobs are kept this long, then purged
     std::string log_level = "info";         ///< log_level: trace, debug, info, warn, error
 
     std::string DatabaseUrl() const;

@@ -1,31 +1,58 @@
 #include "domain/job.hpp"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 namespace herald::domain {
+namespace {
+
+constexpr std::array<std::pair<JobKind, std::string_view>, 7> kKindNames = {{
+    {JobKind::kPublish, "publish"},
+    {JobKind::kRefreshToken, "refresh_token"},
+    {JobKind::kSyncMetrics, "sync_metrics"},
+    {JobKind::kHealthCheck, "health_check"},
+    {JobKind::kCleanup, "cleanup"},
+    {JobKind::kStalledCheck, "stalled_check"},
+    {JobKind::kImport, "import"},
+}};
+
+constexpr std::array<std::pair<JobState, std::string_view>, 5> kStateNames = {{
+    {JobState::kPending, "pending"},
+    {JobState::kPaused, "paused"},
+    {JobState::kRunning, "running"},
+    {JobState::kDone, "done"},
+    {JobState::kDead, "dead"},
+}};
+
+}  // namespace
 
 std::string_view ToString(JobKind k) {
-    switch (k) {
-        case JobKind::kPublish:
-            return "publish";
+    for (const auto& [kind, name] : kKindNames) {
+        if (kind == k) return name;
     }
     return "publish";
 }
 
 std::string_view ToString(JobState s) {
-    switch (s) {
-        case JobState::kPending:
-            return "pending";
-        case JobState::kPaused:
-            return "paused";
-        case JobState::kRunning:
-            return "running";
-        case JobState::kDone:
-            return "done";
-        case JobState::kDead:
-            return "dead";
+    for (const auto& [state, name] : kStateNames) {
+        if (state == s) return name;
     }
     return "pending";
+}
+
+std::optional<JobKind> ParseJobKind(std::string_view name) {
+    for (const auto& [kind, n] : kKindNames) {
+        if (n == name) return kind;
+    }
+    return std::nullopt;
+}
+
+std::optional<JobState> ParseJobState(std::string_view name) {
+    for (const auto& [state, n] : kStateNames) {
+        if (n == name) return state;
+    }
+    return std::nullopt;
 }
 
 core::Millis RetryDelay(int attempts_done, core::Millis base) {

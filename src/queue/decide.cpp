@@ -5,15 +5,20 @@
 #include "domain/time.hpp"
 
 namespace herald::queue {
+namespace {
+
+core::Millis Backoff(int attempt, const RetryPolicy& policy, double unit) {
+    const auto d = domain::RetryDelay(attempt, policy.base);
+    const double factor = 1.0 + policy.jitter * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
+    return std::chrono::duration_cast<core::Millis>(d * factor);
+}
+
+}  // namespace
 
 app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const RetryPolicy& policy,
                           core::TimePoint now, const app::PublishCapabilities& caps, bool uncertain, double unit) {
     using domain::DeliveryStatus;
-    auto backoff = [&] {
-        const auto d = domain::RetryDelay(attempt, policy.base);
-        const double factor = 1.0 + policy.jitter * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
-        return std::chrono::duration_cast<core::Millis>(d * factor);
-    };
+    auto backoff = [&] { return Backoff(attempt, policy, unit); };
     app::OutcomeRecord r{DeliveryStatus::kFailed};
     auto retry_at = [&](core::TimePoint when, const std::string& reason) {
         r.status = DeliveryStatus::kScheduled;
@@ -68,6 +73,22 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
         outcome);
     r.uncertain = uncertain && r.status == DeliveryStatus::kScheduled;
     return r;
+}
+
+app::TaskOutcome DecideTask(const core::Status& result, int attempt, const RetryPolicy& policy, core::TimePoint now,
+                            double unit) {
+    using Kind = app::TaskOutcome::Kind;
+    if (result) return app::TaskOutcome{Kind::kDone, std::nullopt, std::nullopt};
+    const std::string& reason = result.error().message;
+    if (attempt < policy.max_attempts) {
+        const auto when = now + Backoff(attempt, policy, unit);
+        return app::TaskOutcome{Kind::kRetry,
+                                reason + "; trying again at " + domain::FormatRfc3339(when) + " (attempt " +
+                                    std::to_string(attempt + 1) + " of " + std::to_string(policy.max_attempts) + ")",
+                                when};
+    }
+    return app::TaskOutcome{Kind::kDead, reason + " (gave up after " + std::to_string(attempt) + " attempts)",
+                            std::nullopt};
 }
 
 }  // namespace herald::queue

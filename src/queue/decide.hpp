@@ -29,4 +29,11 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                           core::TimePoint now, const app::PublishCapabilities& caps = {}, bool uncertain = false,
                           double unit = 0.5);
 
+/// How a task's attempt ended (a job of any kind but publish): ok → done; an error → a retry
+/// after exponential backoff with jitter while attempts remain, with the error and the time of
+/// the next attempt; after `policy.max_attempts` attempts → dead, with the error's message.
+/// `unit` as in Decide.
+app::TaskOutcome DecideTask(const core::Status& result, int attempt, const RetryPolicy& policy, core::TimePoint now,
+                            double unit = 0.5);
+
 }  // namespace herald::queue

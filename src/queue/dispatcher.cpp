@@ -13,8 +13,9 @@ Dispatcher::Dispatcher(app::Store& store, const core::Clock& clock, const app::P
       platforms_(platforms),
       events_(events),
       vault_(vault),
-      settings_(settings),
-      marks_(store, clock) {}
+      settings_(std::move(settings)),
+      marks_(store, clock),
+      periodic_(store) {}
 
 Dispatcher::~Dispatcher() {
     if (running_) Stop(core::Millis(0));
@@ -63,7 +64,7 @@ bool Dispatcher::Stop(core::Millis grace) {
     worker_cv_.notify_all();
     for (const auto& c : unstarted) {
         auto change = store_.ReleaseJob(c.job.id, clock_.Now());
-        if (change) EmitChange(*change);
+        if (change && !change->delivery.id.empty()) EmitChange(*change);
     }
     bool clean = false;
     {
@@ -138,6 +139,7 @@ void Dispatcher::SchedulerLoop() {
         Heartbeat();
         Rescue();
         const auto now = clock_.Now();
+        if (now >= next_periodic_check_) RunPeriodic(now);
         if (capacity > 0) {
             auto claimed = store_.ClaimDueJobs(now, capacity, now + settings_.lease);
             if (!claimed) {
@@ -162,6 +164,8 @@ void Dispatcher::SchedulerLoop() {
         if (next && *next) {
             wait = std::clamp(std::chrono::duration_cast<core::Millis>(**next - clock_.Now()), core::Millis(0), wait);
         }
+        wait = std::clamp(std::chrono::duration_cast<core::Millis>(next_periodic_check_ - clock_.Now()),
+                          core::Millis(0), wait);
         std::unique_lock lock(mu_);
         if (capacity <= 0) {
             // The buffer is full: due jobs wait for the workers, not for the clock.
@@ -181,23 +185,34 @@ void Dispatcher::WorkerLoop() {
             std::unique_lock lock(mu_);
             worker_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
             if (stopping_) return;  // Stop() hands back what is still in ready_
-            // A fair share of what is waiting: one job when it is quiet, up to worker_batch when
-            // work piles up (and only for a platform that takes batches), so no worker sits idle
-            // while another holds a long batch.
-            const size_t share = (ready_.size() + settings_.workers - 1) / settings_.workers;
-            const std::string platform = ready_.front().account.platform;
-            const auto* adapter = platforms_.Find(platform);
-            const size_t take =
-                std::clamp<size_t>(std::min(share, static_cast<size_t>(adapter != nullptr ? adapter->MaxBatch() : 1)),
-                                   1, static_cast<size_t>(settings_.worker_batch));
-            do {
+            if (!ready_.front().is_publish()) {
+                // A task runs alone: there is no platform to batch it with.
                 batch.push_back(std::move(ready_.front()));
                 ready_.pop_front();
-            } while (batch.size() < take && !ready_.empty() && ready_.front().account.platform == platform);
+            } else {
+                // A fair share of what is waiting: one job when it is quiet, up to worker_batch
+                // when work piles up (and only for a platform that takes batches), so no worker
+                // sits idle while another holds a long batch.
+                const size_t share = (ready_.size() + settings_.workers - 1) / settings_.workers;
+                const std::string platform = ready_.front().account.platform;
+                const auto* adapter = platforms_.Find(platform);
+                const size_t take = std::clamp<size_t>(
+                    std::min(share, static_cast<size_t>(adapter != nullptr ? adapter->MaxBatch() : 1)), 1,
+                    static_cast<size_t>(settings_.worker_batch));
+                do {
+                    batch.push_back(std::move(ready_.front()));
+                    ready_.pop_front();
+                } while (batch.size() < take && !ready_.empty() && ready_.front().is_publish() &&
+                         ready_.front().account.platform == platform);
+            }
             ++busy_;
             busy_jobs_ += static_cast<int>(batch.size());
         }
-        RunBatch(batch);
+        if (batch.front().is_publish()) {
+            RunBatch(batch);
+        } else {
+            RunTask(batch.front());
+        }
         {
             std::lock_guard lock(mu_);
             --busy_;
@@ -234,10 +249,70 @@ std::optional<app::PublishOutcome> Dispatcher::Reconcile(app::PlatformAdapter& a
 int Dispatcher::RunOnce() {
     Rescue();
     const auto now = clock_.Now();
+    RunPeriodic(now);
     auto claimed = store_.ClaimDueJobs(now, 1000, now + settings_.lease);
     if (!claimed) return 0;
-    for (const auto& c : *claimed) RunBatch({c});
+    for (const auto& c : *claimed) {
+        if (c.is_publish()) {
+            RunBatch({c});
+        } else {
+            RunTask(c);
+        }
+    }
     return static_cast<int>(claimed->size());
+}
+
+void Dispatcher::RunPeriodic(core::TimePoint now) {
+    const auto round = periodic_.RunDue(now);
+    next_periodic_check_ = now + settings_.max_idle;
+    if (round.next_at && *round.next_at < next_periodic_check_) next_periodic_check_ = *round.next_at;
+}
+
+void Dispatcher::RunTask(const app::ClaimedJob& c) {
+    using Kind = app::TaskOutcome::Kind;
+    const std::string_view kind = domain::ToString(c.job.kind);
+    const auto started = clock_.Now();
+    app::TaskOutcome outcome;
+    if (const auto* entry = settings_.tasks.Find(c.job.kind); entry == nullptr) {
+        outcome = app::TaskOutcome{Kind::kDead,
+                                   "no handler for jobs of kind " + std::string(kind) + " is registered on this server",
+                                   std::nullopt};
+    } else {
+        core::Status result;
+        try {
+            result = entry->run(TaskContext{c.job, started});
+        } catch (const std::exception& e) {
+            result = core::Fail(core::ErrorCode::kInternal, std::string("the handler threw: ") + e.what());
+        }
+        RetryPolicy policy = entry->retry;
+        policy.max_attempts = c.job.max_attempts;
+        outcome = DecideTask(result, c.job.attempts, policy, clock_.Now(), Jitter());
+    }
+    const auto finished = clock_.Now();
+    const char* what = outcome.kind == Kind::kDone ? "done" : outcome.kind == Kind::kRetry ? "retry" : "dead";
+    auto recorded = store_.CompleteTask(c.job.id, c.job.attempts, outcome, finished);
+    if (!recorded) {
+        // The lease runs out and the task runs again.
+        spdlog::error("event=task_record_failed job_id={} kind={} error=\"{}\"", c.job.id, kind,
+                      recorded.error().message);
+        return;
+    }
+    if (!*recorded) {
+        spdlog::warn("event=task_claim_lost job_id={} kind={} attempt={} outcome={}", c.job.id, kind, c.job.attempts,
+                     what);
+        return;
+    }
+    if (outcome.kind == Kind::kDone) {
+        spdlog::info("event=task_attempt job_id={} kind={} attempt={} outcome=done lateness_ms={} duration_ms={}",
+                     c.job.id, kind, c.job.attempts, (started - c.job.due_at).count(), (finished - started).count());
+    } else {
+        auto log = outcome.kind == Kind::kDead ? spdlog::level::err : spdlog::level::warn;
+        spdlog::log(log,
+                    "event=task_attempt job_id={} kind={} attempt={} max_attempts={} outcome={} duration_ms={} "
+                    "error=\"{}\"",
+                    c.job.id, kind, c.job.attempts, c.job.max_attempts, what, (finished - started).count(),
+                    outcome.error.value_or(""));
+    }
 }
 
 void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {

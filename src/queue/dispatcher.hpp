@@ -14,6 +14,8 @@
 #include "auth/vault.hpp"
 #include "queue/decide.hpp"
 #include "queue/mark_combiner.hpp"
+#include "queue/periodic.hpp"
+#include "queue/tasks.hpp"
 
 namespace herald::queue {
 
@@ -39,7 +41,9 @@ struct DispatcherSettings {
     /// A claimed job is leased for this long and the lease is renewed (heartbeat) every third
     /// of it while the job is held; a lease that runs out means its worker died.
     core::Millis lease = std::chrono::seconds(60);
-    RetryPolicy retry;
+    RetryPolicy retry;  ///< for publish jobs
+    /// Handlers and retry policies of the other kinds of job (cleanup, stalled check, …).
+    TaskRegistry tasks;
     /// Longest the scheduler sleeps without a reason; it normally wakes exactly at the next due
     /// time or on Notify(). This bounds the damage of a missed wake-up, and how long work that
     /// another process (the CLI) made due waits to be noticed.
@@ -48,9 +52,10 @@ struct DispatcherSettings {
     std::function<void(const AttemptReport&)> on_attempt;
 };
 
-/// The scheduler and its workers. The scheduler sleeps until the next job is due (or Notify()),
-/// claims due jobs in a batch, and hands them to workers, which publish through the adapter and
-/// record the outcomes in one transaction per batch.
+/// The scheduler and its workers. The scheduler sleeps until the next job or periodic tick is
+/// due (or Notify()), queues due periodic ticks, claims due jobs in a batch, and hands them to
+/// workers. Publish jobs are sent through the adapter and recorded in one transaction per
+/// batch; other kinds run one at a time through their TaskRegistry handler.
 class Dispatcher {
   public:
     Dispatcher(app::Store& store, const core::Clock& clock, const app::PlatformRegistry& platforms,
@@ -78,6 +83,9 @@ class Dispatcher {
     void Rescue();
     void Heartbeat();
     void RunBatch(const std::vector<app::ClaimedJob>& jobs);
+    void RunTask(const app::ClaimedJob& job);
+    // Queues due periodic ticks and notes when to look again.
+    void RunPeriodic(core::TimePoint now);
     // For a job whose earlier attempt may have landed: the outcome to record without sending,
     // or nullopt when sending (again) is safe.
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
@@ -105,6 +113,10 @@ class Dispatcher {
     bool stopping_ = false;
     std::atomic<bool> running_{false};
     core::TimePoint last_heartbeat_{};
+    PeriodicRunner periodic_;
+    /// Scheduler thread only: the next periodic tick, or the latest moment to re-read the
+    /// schedules (an operator or another process may have changed them).
+    core::TimePoint next_periodic_check_{};
     std::mutex rng_mu_;
     std::mt19937_64 rng_{std::random_device{}()};
     std::thread scheduler_;

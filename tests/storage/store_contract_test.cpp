@@ -4,12 +4,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/ports.hpp"
@@ -1095,6 +1098,511 @@ TEST_P(StoreContract, SandboxInsertDeduplicatesOnlyWhenAsked) {
     auto missing = store().SandboxFind(b.id, "key-9");
     ASSERT_TRUE(Ok(missing));
     EXPECT_FALSE(missing->has_value());
+}
+
+// ---- tasks: jobs of other kinds than publish ------------------------------------------------
+
+app::NewTask Task(const std::string& id, TimePoint due, int priority = domain::kDefaultPriority, int max_attempts = 3,
+                  domain::JobKind kind = domain::JobKind::kCleanup) {
+    app::NewTask t;
+    t.id = id;
+    t.kind = kind;
+    t.payload = R"({"why":"test"})";
+    t.priority = priority;
+    t.max_attempts = max_attempts;
+    t.due_at = due;
+    return t;
+}
+
+std::optional<app::JobRecord> JobIn(Store& store, const std::string& id) {
+    auto found = store.FindJob(id);
+    EXPECT_TRUE(Ok(found));
+    return found ? *found : std::nullopt;
+}
+
+TEST_P(StoreContract, ClaimReturnsTasksBesidePublishJobsAndPublishJobsAsBefore) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a", "v1:secret-box");
+    const auto post = AddPost(t, {a.id}, kT0 + 1min);
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("task-1", kT0 + 2min, 9), kT0)));
+    EXPECT_EQ(NextDue(), kT0 + 1min);
+
+    const TimePoint now = kT0 + 5min;
+    auto claimed = Claim(now, 10, 5min);
+    ASSERT_THAT(claimed, SizeIs(2));
+    // Priority 9 before 5, whatever the due times.
+    const auto& task = claimed[0];
+    EXPECT_FALSE(task.is_publish());
+    EXPECT_EQ(task.job.id, "task-1");
+    EXPECT_EQ(task.job.kind, domain::JobKind::kCleanup);
+    EXPECT_EQ(task.job.payload, R"({"why":"test"})");
+    EXPECT_EQ(task.job.state, domain::JobState::kRunning);
+    EXPECT_EQ(task.job.attempts, 1);
+    EXPECT_EQ(task.job.max_attempts, 3);
+    EXPECT_EQ(task.job.priority, 9);
+    EXPECT_EQ(task.job.lease_until, now + 5min);
+    EXPECT_TRUE(task.job.delivery_id.empty());
+    EXPECT_TRUE(task.delivery.id.empty());
+    EXPECT_TRUE(task.account.id.empty());
+
+    const auto& publish = claimed[1];
+    EXPECT_TRUE(publish.is_publish());
+    EXPECT_EQ(publish.job.delivery_id, post.deliveries[0].id);
+    EXPECT_EQ(publish.delivery.status, DeliveryStatus::kQueued);
+    EXPECT_EQ(publish.account.id, a.id);
+    EXPECT_EQ(publish.sealed_credentials, "v1:secret-box");
+    EXPECT_EQ(publish.text, post.text);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, post.id).status, DeliveryStatus::kQueued);
+
+    // The publishing steps refuse a task instead of looking for a delivery it does not have.
+    auto marked = store().MarkPublishingBatch({"task-1", publish.job.id}, now);
+    ASSERT_TRUE(Ok(marked));
+    ASSERT_THAT(*marked, SizeIs(2));
+    EXPECT_FALSE((*marked)[0].has_value());
+    ASSERT_TRUE((*marked)[1].has_value());
+    EXPECT_EQ((*marked)[1]->delivery.status, DeliveryStatus::kPublishing);
+    EXPECT_TRUE(FailsWith(store().RecordOutcome("task-1", app::OutcomeRecord{DeliveryStatus::kPublished}, now),
+                          ErrorCode::kNotFound));
+    auto task_record = JobIn(store(), "task-1");
+    ASSERT_TRUE(task_record.has_value());
+    EXPECT_EQ(task_record->job.state, domain::JobState::kRunning);
+
+    EXPECT_THAT(Claim(now, 10), IsEmpty());
+}
+
+TEST_P(StoreContract, EnqueueTaskOncePerIdAndNeverAPublishJob) {
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("import-1", kT0, 5, 3, domain::JobKind::kImport), kT0)));
+    auto again = store().EnqueueTask(Task("import-1", kT0 + 1h, 5, 3, domain::JobKind::kImport), kT0);
+    ASSERT_TRUE(Ok(again));
+    EXPECT_FALSE(*again);
+    auto record = JobIn(store(), "import-1");
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->job.kind, domain::JobKind::kImport);
+    EXPECT_EQ(record->job.state, domain::JobState::kPending);
+    EXPECT_EQ(record->job.due_at, kT0);
+
+    // Finished, it is still known by its id: the same id is not queued a second time.
+    auto claimed = Claim(kT0);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().CompleteTask("import-1", 1, app::TaskOutcome{}, kT0 + 1s)));
+    auto after = store().EnqueueTask(Task("import-1", kT0, 5, 3, domain::JobKind::kImport), kT0 + 2s);
+    ASSERT_TRUE(Ok(after));
+    EXPECT_FALSE(*after);
+    EXPECT_THAT(Claim(kT0 + 1h), IsEmpty());
+
+    EXPECT_TRUE(FailsWith(store().EnqueueTask(Task("p", kT0, 5, 3, domain::JobKind::kPublish), kT0),
+                          ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(FailsWith(store().EnqueueTask(Task("bad", kT0, 11), kT0), ErrorCode::kInvalidArgument));
+    EXPECT_FALSE(JobIn(store(), "p").has_value());
+}
+
+TEST_P(StoreContract, CompleteTaskRecordsDoneRetryAndDead) {
+    using Kind = app::TaskOutcome::Kind;
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("flaky", kT0), kT0)));
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("doomed", kT0), kT0)));
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("fine", kT0), kT0)));
+    ASSERT_THAT(Claim(kT0), SizeIs(3));
+
+    auto retried = store().CompleteTask("flaky", 1, app::TaskOutcome{Kind::kRetry, "busy", kT0 + 10min}, kT0 + 1s);
+    ASSERT_TRUE(Ok(retried));
+    EXPECT_TRUE(*retried);
+    auto dead = store().CompleteTask("doomed", 1, app::TaskOutcome{Kind::kDead, "cannot ever work", {}}, kT0 + 1s);
+    ASSERT_TRUE(Ok(dead));
+    EXPECT_TRUE(*dead);
+    auto done = store().CompleteTask("fine", 1, app::TaskOutcome{}, kT0 + 2s);
+    ASSERT_TRUE(Ok(done));
+    EXPECT_TRUE(*done);
+
+    auto flaky = JobIn(store(), "flaky");
+    ASSERT_TRUE(flaky.has_value());
+    EXPECT_EQ(flaky->job.state, domain::JobState::kPending);
+    EXPECT_EQ(flaky->job.due_at, kT0 + 10min);
+    EXPECT_EQ(flaky->last_error, "busy");
+    auto doomed = JobIn(store(), "doomed");
+    ASSERT_TRUE(doomed.has_value());
+    EXPECT_EQ(doomed->job.state, domain::JobState::kDead);
+    EXPECT_EQ(doomed->last_error, "cannot ever work");
+    auto fine = JobIn(store(), "fine");
+    ASSERT_TRUE(fine.has_value());
+    EXPECT_EQ(fine->job.state, domain::JobState::kDone);
+    EXPECT_EQ(fine->outcome, "done");
+    EXPECT_EQ(fine->updated_at, kT0 + 2s);
+
+    // Only the retry comes back, at its time, as attempt 2.
+    EXPECT_EQ(NextDue(), kT0 + 10min);
+    EXPECT_THAT(Claim(kT0 + 10min - 1ms), IsEmpty());
+    auto again = Claim(kT0 + 10min);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.id, "flaky");
+    EXPECT_EQ(again[0].job.attempts, 2);
+
+    // A worker that lost its claim (attempt 1 was taken over as attempt 2) records nothing.
+    auto stale = store().CompleteTask("flaky", 1, app::TaskOutcome{}, kT0 + 11min);
+    ASSERT_TRUE(Ok(stale));
+    EXPECT_FALSE(*stale);
+    EXPECT_EQ(JobIn(store(), "flaky")->job.state, domain::JobState::kRunning);
+    auto missing = store().CompleteTask("no-such-job", 1, app::TaskOutcome{}, kT0);
+    ASSERT_TRUE(Ok(missing));
+    EXPECT_FALSE(*missing);
+}
+
+TEST_P(StoreContract, TaskLeasesRunOutLikeAnyOtherAndEndDeadAfterMaxAttempts) {
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("crashy", kT0, 5, 2), kT0)));
+    ASSERT_THAT(Claim(kT0, 10, 5min), SizeIs(1));
+
+    // A task's rescue has no delivery to report: nothing comes back as a delivery change.
+    auto rescued = store().RescueExpiredLeases(kT0 + 5min + 1ms);
+    ASSERT_TRUE(Ok(rescued));
+    EXPECT_THAT(*rescued, IsEmpty());
+    auto record = JobIn(store(), "crashy");
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->job.state, domain::JobState::kPending);
+    EXPECT_EQ(record->job.attempts, 1);  // the cut-short attempt counts
+    ASSERT_TRUE(record->last_error.has_value());
+
+    auto second = Claim(kT0 + 6min, 10, 5min);
+    ASSERT_THAT(second, SizeIs(1));
+    EXPECT_EQ(second[0].job.attempts, 2);
+    auto all = store().RescueAllLeases(kT0 + 7min);
+    ASSERT_TRUE(Ok(all));
+    EXPECT_THAT(*all, IsEmpty());
+    record = JobIn(store(), "crashy");
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->job.state, domain::JobState::kDead);
+    EXPECT_THAT(*record->last_error, ::testing::HasSubstr("stopped before it finished"));
+    EXPECT_THAT(Claim(kT0 + 24h), IsEmpty());
+
+    // Handing back a claimed, never started task (shutdown) makes it pending, attempt not spent.
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("handed-back", kT0 + 1h), kT0)));
+    ASSERT_THAT(Claim(kT0 + 1h), SizeIs(1));
+    auto released = store().ReleaseJob("handed-back", kT0 + 1h);
+    ASSERT_TRUE(Ok(released));
+    EXPECT_TRUE(released->delivery.id.empty());
+    auto back = Claim(kT0 + 1h);
+    ASSERT_THAT(back, SizeIs(1));
+    EXPECT_EQ(back[0].job.attempts, 1);
+}
+
+// ---- periodic schedules ---------------------------------------------------------------------
+
+domain::PeriodicSchedule Schedule(const std::string& name, const std::string& cron, const std::string& zone = "UTC") {
+    domain::PeriodicSchedule s;
+    s.name = name;
+    s.kind = domain::JobKind::kCleanup;
+    s.cron = cron;
+    s.time_zone = zone;
+    s.priority = 4;
+    s.max_attempts = 2;
+    return s;
+}
+
+std::optional<domain::PeriodicSchedule> PeriodicNamed(Store& store, const std::string& name) {
+    auto all = store.ListPeriodic();
+    EXPECT_TRUE(Ok(all));
+    if (!all) return std::nullopt;
+    for (const auto& s : *all) {
+        if (s.name == name) return s;
+    }
+    return std::nullopt;
+}
+
+TEST_P(StoreContract, UpsertPeriodicKeepsWhatAnOperatorChanged) {
+    auto first = store().UpsertPeriodic(Schedule("cleanup", "0 2 * * *"), kT0 + 1h, kT0);
+    ASSERT_TRUE(Ok(first));
+    EXPECT_EQ(first->cron, "0 2 * * *");
+    EXPECT_EQ(first->next_run_at, kT0 + 1h);
+    EXPECT_FALSE(first->last_run_at.has_value());
+    EXPECT_TRUE(first->enabled);
+
+    // An operator moves it to 03:30 Berlin time and turns it off; the change clears the next run
+    // so that it is planned from the new cron.
+    app::PeriodicUpdate update{"cleanup", "30 3 * * *", "Europe/Berlin", false};
+    auto changed = store().UpdatePeriodic(update, kT0 + 1min);
+    ASSERT_TRUE(Ok(changed));
+    EXPECT_EQ(changed->cron, "30 3 * * *");
+    EXPECT_EQ(changed->time_zone, "Europe/Berlin");
+    EXPECT_FALSE(changed->enabled);
+    EXPECT_FALSE(changed->next_run_at.has_value());
+
+    // The next start registers the built-in again: the operator's choices stay, what the code
+    // owns (priority, attempts) follows the code.
+    auto code = Schedule("cleanup", "0 2 * * *");
+    code.priority = 7;
+    code.max_attempts = 5;
+    auto again = store().UpsertPeriodic(code, kT0 + 2h, kT0 + 2min);
+    ASSERT_TRUE(Ok(again));
+    EXPECT_EQ(again->cron, "30 3 * * *");
+    EXPECT_EQ(again->time_zone, "Europe/Berlin");
+    EXPECT_FALSE(again->enabled);
+    EXPECT_FALSE(again->next_run_at.has_value());
+    EXPECT_EQ(again->priority, 7);
+    EXPECT_EQ(again->max_attempts, 5);
+
+    EXPECT_TRUE(FailsWith(store().UpdatePeriodic({"cleanup", "0 25 * * *", {}, {}}, kT0), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(
+        FailsWith(store().UpdatePeriodic({"cleanup", {}, "Mars/Olympus", {}}, kT0), ErrorCode::kInvalidArgument));
+    EXPECT_TRUE(FailsWith(store().UpdatePeriodic({"nope", {}, {}, true}, kT0), ErrorCode::kNotFound));
+    auto publish = Schedule("publish", "* * * * *");
+    publish.kind = domain::JobKind::kPublish;
+    EXPECT_TRUE(FailsWith(store().UpsertPeriodic(publish, kT0, kT0), ErrorCode::kInvalidArgument));
+    EXPECT_EQ(PeriodicNamed(store(), "cleanup")->cron, "30 3 * * *");
+}
+
+TEST_P(StoreContract, ClaimPeriodicTickIsACompareAndSetAndQueuesEachTickOnce) {
+    ASSERT_TRUE(Ok(store().UpsertPeriodic(Schedule("sweep", "*/15 * * * *"), kT0 + 15min, kT0)));
+    const TimePoint tick = kT0 + 15min;
+    const app::PeriodicTick claim{"sweep", tick, tick + 15min, tick};
+
+    auto won = store().ClaimPeriodicTick(claim, tick);
+    ASSERT_TRUE(Ok(won));
+    EXPECT_TRUE(*won);
+    // A second process that read the same next_run_at loses the compare-and-set.
+    auto lost = store().ClaimPeriodicTick(claim, tick + 1ms);
+    ASSERT_TRUE(Ok(lost));
+    EXPECT_FALSE(*lost);
+    auto s = PeriodicNamed(store(), "sweep");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->next_run_at, tick + 15min);
+    EXPECT_EQ(s->last_run_at, tick);
+
+    const std::string id = domain::PeriodicJobId("sweep", tick);
+    auto job = JobIn(store(), id);
+    ASSERT_TRUE(job.has_value());
+    EXPECT_EQ(job->job.kind, domain::JobKind::kCleanup);
+    EXPECT_EQ(job->job.priority, 4);
+    EXPECT_EQ(job->job.max_attempts, 2);
+    EXPECT_EQ(job->job.due_at, tick);
+
+    // Even if next_run_at is wound back by hand onto a tick that was queued, the database takes
+    // that tick's job once: while it waits (primary key)...
+    auto rewind = [&](TimePoint from) {
+        auto r = store().ClaimPeriodicTick({"sweep", from, tick, std::nullopt}, tick);
+        ASSERT_TRUE(Ok(r));
+        ASSERT_TRUE(*r);
+    };
+    rewind(tick + 15min);
+    auto dup = store().ClaimPeriodicTick(claim, tick + 2ms);
+    ASSERT_TRUE(Ok(dup));
+    EXPECT_FALSE(*dup);
+    EXPECT_EQ(PeriodicNamed(store(), "sweep")->next_run_at, tick + 15min);  // moved on all the same
+    auto claimed = Claim(tick + 1min);
+    ASSERT_THAT(claimed, SizeIs(1));
+    EXPECT_EQ(claimed[0].job.id, id);
+    // ...and after it finished (history).
+    ASSERT_TRUE(Ok(store().CompleteTask(id, 1, app::TaskOutcome{}, tick + 2min)));
+    rewind(tick + 15min);
+    auto dup_after = store().ClaimPeriodicTick(claim, tick + 3min);
+    ASSERT_TRUE(Ok(dup_after));
+    EXPECT_FALSE(*dup_after);
+    EXPECT_THAT(Claim(tick + 1h), IsEmpty());
+
+    // A disabled schedule is not moved on.
+    ASSERT_TRUE(Ok(store().UpdatePeriodic({"sweep", {}, {}, false}, tick)));
+    auto disabled = store().ClaimPeriodicTick({"sweep", std::nullopt, tick + 30min, std::nullopt}, tick);
+    ASSERT_TRUE(Ok(disabled));
+    EXPECT_FALSE(*disabled);
+}
+
+TEST_P(StoreContract, TwoStoresRacingForEveryTickQueueAndRunItOnce) {
+    // Two stores on one database stand for two processes. For each tick both try the
+    // compare-and-set at the same moment with what they read, then both claim due jobs: exactly
+    // one of them queues the tick, and exactly one runs it.
+    auto opened = OpenStore(db_->Url(), StoreOptions{3});
+    ASSERT_TRUE(Ok(opened));
+    std::unique_ptr<Store> other = std::move(*opened);
+    std::array<Store*, 2> stores = {&store(), other.get()};
+    ASSERT_TRUE(Ok(store().UpsertPeriodic(Schedule("race", "*/5 * * * *"), kT0 + 5min, kT0)));
+
+    constexpr int kTicks = 60;
+    for (int i = 1; i <= kTicks; ++i) {
+        const TimePoint tick = kT0 + 5min * i;
+        auto read = PeriodicNamed(*stores[i % 2], "race");
+        ASSERT_TRUE(read.has_value());
+        ASSERT_EQ(read->next_run_at, tick);
+        const app::PeriodicTick claim{"race", read->next_run_at, tick + 5min, tick};
+
+        std::atomic<int> ready{0};
+        std::array<int, 2> queued{0, 0};
+        std::array<std::vector<app::ClaimedJob>, 2> ran;
+        auto contender = [&](int k) {
+            ready.fetch_add(1);
+            while (ready.load() < 2) {
+            }
+            auto r = stores[k]->ClaimPeriodicTick(claim, tick);
+            queued[k] = r && *r ? 1 : 0;
+            ready.fetch_add(1);
+            while (ready.load() < 4) {
+            }
+            auto c = stores[k]->ClaimDueJobs(tick, 10, tick + 1min);
+            if (c) ran[k] = std::move(*c);
+        };
+        std::thread a(contender, 0), b(contender, 1);
+        a.join();
+        b.join();
+
+        ASSERT_EQ(queued[0] + queued[1], 1) << "tick " << i;
+        ASSERT_EQ(ran[0].size() + ran[1].size(), 1u) << "tick " << i;
+        const auto& job = ran[0].empty() ? ran[1][0] : ran[0][0];
+        EXPECT_EQ(job.job.id, domain::PeriodicJobId("race", tick));
+        ASSERT_TRUE(Ok(stores[ran[0].empty() ? 1 : 0]->CompleteTask(job.job.id, 1, app::TaskOutcome{}, tick + 1s)));
+    }
+    auto s = PeriodicNamed(store(), "race");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->next_run_at, kT0 + 5min * (kTicks + 1));
+    EXPECT_EQ(s->last_run_at, kT0 + 5min * kTicks);
+    for (int i = 1; i <= kTicks; ++i) {
+        auto record = JobIn(store(), domain::PeriodicJobId("race", kT0 + 5min * i));
+        ASSERT_TRUE(record.has_value());
+        EXPECT_EQ(record->job.state, domain::JobState::kDone);
+        EXPECT_EQ(record->job.attempts, 1);
+    }
+}
+
+// ---- maintenance ----------------------------------------------------------------------------
+
+TEST_P(StoreContract, PurgesOnlyHistoryAndDeadTasksPastTheCutoff) {
+    using Kind = app::TaskOutcome::Kind;
+    // Tasks finished at known times: three before the cutoff, two after.
+    const TimePoint cutoff = kT0 + 10h;
+    const std::vector<std::pair<std::string, TimePoint>> finished = {
+        {"old-1", kT0 + 1h}, {"old-2", kT0 + 2h}, {"old-3", cutoff - 1ms}, {"new-1", cutoff}, {"new-2", cutoff + 1h}};
+    for (const auto& [id, at] : finished) {
+        ASSERT_TRUE(Ok(store().EnqueueTask(Task(id, kT0), kT0)));
+        ASSERT_THAT(Claim(kT0), SizeIs(1));
+        ASSERT_TRUE(Ok(store().CompleteTask(id, 1, app::TaskOutcome{}, at)));
+    }
+    // Dead ones: a task before and after the cutoff, and a dead publish job before it.
+    for (const auto& [id, at] :
+         std::vector<std::pair<std::string, TimePoint>>{{"dead-old", kT0 + 1h}, {"dead-new", cutoff + 1h}}) {
+        ASSERT_TRUE(Ok(store().EnqueueTask(Task(id, kT0), kT0)));
+        ASSERT_THAT(Claim(kT0), SizeIs(1));
+        ASSERT_TRUE(Ok(store().CompleteTask(id, 1, app::TaskOutcome{Kind::kDead, "no", {}}, at)));
+    }
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto post = AddPost(t, {a.id}, kT0);
+    auto publish = Claim(kT0);
+    ASSERT_THAT(publish, SizeIs(1));
+    app::OutcomeRecord rejected{DeliveryStatus::kFailed};
+    rejected.error = "rejected";
+    rejected.job_dead = true;
+    ASSERT_TRUE(Ok(store().RecordOutcome(publish[0].job.id, rejected, kT0 + 1h)));
+
+    // Chunks of two: the last chunk comes back short, which is how a caller knows to stop.
+    auto first = store().PurgeHistory(cutoff, 2);
+    ASSERT_TRUE(Ok(first));
+    EXPECT_EQ(*first, 2);
+    auto second = store().PurgeHistory(cutoff, 2);
+    ASSERT_TRUE(Ok(second));
+    EXPECT_EQ(*second, 1);
+    auto none = store().PurgeHistory(cutoff, 2);
+    ASSERT_TRUE(Ok(none));
+    EXPECT_EQ(*none, 0);
+    for (const auto& [id, at] : finished) {
+        EXPECT_EQ(JobIn(store(), id).has_value(), at >= cutoff) << id;
+    }
+
+    auto dead = store().PurgeDeadTasks(cutoff, 100);
+    ASSERT_TRUE(Ok(dead));
+    EXPECT_EQ(*dead, 1);
+    EXPECT_FALSE(JobIn(store(), "dead-old").has_value());
+    EXPECT_TRUE(JobIn(store(), "dead-new").has_value());
+    // A dead publish job stays: its delivery shows why until a person retries it.
+    auto kept = JobIn(store(), publish[0].job.id);
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_EQ(kept->job.state, domain::JobState::kDead);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, post.id).status, DeliveryStatus::kFailed);
+}
+
+TEST_P(StoreContract, PurgeRefreshTokensOnlyWhereNoTokenOfTheFamilyCanBeUsed) {
+    const Tenant t = AddTenant("ana@example.com");
+    // Family "over": rotated once, and every token has expired by now.
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"over-1", t.user.id, t.workspace.id, "over", kT0 + 1h})));
+    ASSERT_TRUE(Ok(store().RotateRefreshToken("over-1", {"over-2", "", "", "", kT0 + 2h}, kT0)));
+    // Family "live": its first token is consumed and expired, the second still valid.
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"live-1", t.user.id, t.workspace.id, "live", kT0 + 1h})));
+    ASSERT_TRUE(Ok(store().RotateRefreshToken("live-1", {"live-2", "", "", "", kT0 + 30h}, kT0)));
+    // Family "revoked": not expired, but signed out.
+    ASSERT_TRUE(Ok(store().InsertRefreshToken({"revoked-1", t.user.id, t.workspace.id, "revoked", kT0 + 30h})));
+    ASSERT_TRUE(Ok(store().RevokeRefreshFamily("revoked-1")));
+
+    const TimePoint now = kT0 + 3h;
+    auto purged = store().PurgeRefreshTokens(now, 100);
+    ASSERT_TRUE(Ok(purged));
+    EXPECT_EQ(*purged, 3);
+    auto again = store().PurgeRefreshTokens(now, 100);
+    ASSERT_TRUE(Ok(again));
+    EXPECT_EQ(*again, 0);
+
+    // The live family keeps its consumed token: replaying it still signs the family out.
+    auto replay = store().RotateRefreshToken("live-1", {"live-x", "", "", "", kT0 + 30h}, now);
+    ASSERT_FALSE(replay.has_value());
+    EXPECT_THAT(replay.error().message, ::testing::HasSubstr("already used"));
+    EXPECT_TRUE(FailsWith(store().RotateRefreshToken("live-2", {"live-y", "", "", "", kT0 + 30h}, now),
+                          ErrorCode::kUnauthenticated));
+    // The purged ones are simply unknown now.
+    auto gone = store().RotateRefreshToken("over-2", {"over-x", "", "", "", kT0 + 30h}, now);
+    ASSERT_FALSE(gone.has_value());
+    EXPECT_THAT(gone.error().message, ::testing::HasSubstr("not valid"));
+}
+
+TEST_P(StoreContract, FindStalledWorkReportsWithoutChangingAnything) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto stuck = AddPost(t, {a.id}, kT0 + 1min, kT0 + 2s);
+    const auto busy = AddPost(t, {a.id}, kT0 + 1min, kT0 + 3s);
+
+    // Two publish jobs are claimed at kT0 + 1min and sent: one worker dies (its lease ends at
+    // kT0 + 2min), the other keeps renewing. Two more jobs, due earlier, are never claimed.
+    auto claimed = store().ClaimDueJobs(kT0 + 1min, 2, kT0 + 2min);
+    ASSERT_TRUE(Ok(claimed));
+    ASSERT_THAT(*claimed, SizeIs(2));
+    std::string stuck_job, busy_job;
+    for (const auto& c : *claimed) {
+        ASSERT_TRUE(c.is_publish());
+        ASSERT_TRUE(Ok(store().MarkPublishing(c.job.id, kT0 + 1min)));
+        if (c.delivery.post_id == stuck.id) stuck_job = c.job.id;
+        if (c.delivery.post_id == busy.id) busy_job = c.job.id;
+    }
+    ASSERT_FALSE(stuck_job.empty());
+    ASSERT_FALSE(busy_job.empty());
+    ASSERT_TRUE(Ok(store().ExtendLeases({busy_job}, kT0 + 1h)));
+    const auto waiting = AddPost(t, {a.id}, kT0, kT0 + 1s);
+    ASSERT_TRUE(Ok(store().EnqueueTask(Task("late-task", kT0 + 30s), kT0)));
+
+    const TimePoint now = kT0 + 10min;
+    auto found = store().FindStalledWork(now, 60s, 10);
+    ASSERT_TRUE(Ok(found));
+    ASSERT_THAT(found->overdue_jobs, SizeIs(2));
+    EXPECT_EQ(found->overdue_jobs[0].delivery_id, waiting.deliveries[0].id);
+    EXPECT_EQ(found->overdue_jobs[0].due_at, kT0);
+    EXPECT_EQ(found->overdue_jobs[0].kind, domain::JobKind::kPublish);
+    EXPECT_EQ(found->overdue_jobs[1].job_id, "late-task");
+    EXPECT_EQ(found->overdue_jobs[1].kind, domain::JobKind::kCleanup);
+    ASSERT_THAT(found->stuck_deliveries, SizeIs(1));
+    const auto& d = found->stuck_deliveries[0];
+    EXPECT_EQ(d.delivery_id, stuck.deliveries[0].id);
+    EXPECT_EQ(d.post_id, stuck.id);
+    EXPECT_EQ(d.publishing_since, kT0 + 1min);
+    EXPECT_EQ(d.job_id, stuck_job);
+    EXPECT_EQ(d.job_state, domain::JobState::kRunning);
+    EXPECT_EQ(d.lease_until, kT0 + 2min);
+
+    // Within the lag nothing is stalled yet; the limit bounds each list.
+    auto early = store().FindStalledWork(kT0 + 2min + 30s, 60s, 10);
+    ASSERT_TRUE(Ok(early));
+    EXPECT_THAT(early->stuck_deliveries, IsEmpty());
+    auto limited = store().FindStalledWork(now, 60s, 1);
+    ASSERT_TRUE(Ok(limited));
+    EXPECT_THAT(limited->overdue_jobs, SizeIs(1));
+
+    // Reading changed nothing: the rescue path still finds the dead worker's job to take back.
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, stuck.id).status, DeliveryStatus::kPublishing);
+    EXPECT_EQ(JobIn(store(), stuck_job)->job.state, domain::JobState::kRunning);
+    auto rescued = store().RescueExpiredLeases(now);
+    ASSERT_TRUE(Ok(rescued));
+    ASSERT_THAT(*rescued, SizeIs(1));
+    EXPECT_EQ((*rescued)[0].delivery.id, stuck.deliveries[0].id);
 }
 
 // ---- migrations -----------------------------------------------------------------------------

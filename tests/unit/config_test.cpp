@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -68,6 +69,17 @@ TEST(CoreConfig, BadValuesNameTheKeyAndTheSource) {
     ConfigFile wrong_type(R"({"workers": [4]})");
     EXPECT_FALSE(LoadConfig(wrong_type.path(), {}, {}).has_value());
     EXPECT_FALSE(LoadConfig("/nonexistent/herald.json", {}, {}).has_value());
+}
+
+TEST(CoreConfig, HistoryRetentionDays) {
+    auto defaults = LoadConfig("", {}, {});
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->history_retention_days, 30);
+    auto set = LoadConfig("", {{"history_retention_days", "7"}}, {});
+    ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->history_retention_days, 7);
+    EXPECT_FALSE(LoadConfig("", {{"history_retention_days", "0"}}, {}).has_value());
+    EXPECT_NE(std::find(ConfigKeys().begin(), ConfigKeys().end(), "history_retention_days"), ConfigKeys().end());
 }
 
 TEST(CoreConfig, ListenAcceptsBracketedIpv6) {

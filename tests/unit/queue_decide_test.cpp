@@ -91,5 +91,36 @@ TEST(QueueDecide, UnknownBecomesUnconfirmedAndIsNeverRetried) {
     EXPECT_NE(r.error->find("will not send it again"), std::string::npos);
 }
 
+// ---- tasks ----------------------------------------------------------------------------------
+
+TEST(QueueDecideTask, SuccessIsDone) {
+    auto r = DecideTask(core::Status{}, 1, kPolicy, kNow);
+    EXPECT_EQ(r.kind, app::TaskOutcome::Kind::kDone);
+    EXPECT_FALSE(r.error.has_value());
+    EXPECT_FALSE(r.retry_at.has_value());
+}
+
+TEST(QueueDecideTask, FailureBacksOffExponentiallyThenGoesDeadWithTheReason) {
+    const core::Status failed = core::Fail(core::ErrorCode::kUnavailable, "database locked");
+    auto first = DecideTask(failed, 1, kPolicy, kNow);
+    EXPECT_EQ(first.kind, app::TaskOutcome::Kind::kRetry);
+    EXPECT_EQ(first.retry_at, kNow + std::chrono::minutes(10));
+    EXPECT_NE(first.error->find("database locked"), std::string::npos);
+    EXPECT_NE(first.error->find("attempt 2 of 3"), std::string::npos);
+    EXPECT_EQ(DecideTask(failed, 2, kPolicy, kNow).retry_at, kNow + std::chrono::minutes(20));
+    auto last = DecideTask(failed, 3, kPolicy, kNow);
+    EXPECT_EQ(last.kind, app::TaskOutcome::Kind::kDead);
+    EXPECT_FALSE(last.retry_at.has_value());
+    EXPECT_EQ(last.error, "database locked (gave up after 3 attempts)");
+}
+
+TEST(QueueDecideTask, JitterStaysWithinItsBand) {
+    const core::Status failed = core::Fail(core::ErrorCode::kUnavailable, "x");
+    const RetryPolicy policy{3, std::chrono::minutes(10), 0.1};
+    EXPECT_EQ(DecideTask(failed, 1, policy, kNow, 0.0).retry_at, kNow + std::chrono::minutes(9));
+    EXPECT_EQ(DecideTask(failed, 1, policy, kNow, 0.5).retry_at, kNow + std::chrono::minutes(10));
+    EXPECT_EQ(DecideTask(failed, 1, policy, kNow, 1.0).retry_at, kNow + std::chrono::minutes(11));
+}
+
 }  // namespace
 }  // namespace herald::queue

@@ -13,6 +13,32 @@ struct Migration {
     const char* sql;
 };
 
+// ==== branch "periodic" ======================================================================
+// Periodic schedules. Kept as its own constant so that merging next to another new migration
+// only means renumbering the one line in kMigrations below.
+constexpr const char* kPeriodicSql = R"SQL(
+-- One row per recurring job. A tick is claimed by a compare-and-set on next_run_at, and its job
+-- id is derived from (name, tick), so however many processes race, each tick is queued once.
+-- An operator may change cron, timezone and enabled (herald periodic set); setting next_run_at
+-- to NULL makes the scheduler plan the next tick afresh from the cron.
+CREATE TABLE periodic_jobs (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    priority INTEGER NOT NULL DEFAULT 5 CHECK (priority BETWEEN 1 AND 10),
+    max_attempts INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+    enabled INTEGER NOT NULL DEFAULT 1,
+    next_run_at INTEGER,
+    last_run_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+-- The stalled-work check looks for deliveries left in publishing; few are, at any time.
+CREATE INDEX deliveries_publishing ON deliveries(updated_at) WHERE status = 'publishing';
+)SQL";
+// ==== end of branch "periodic" ===============================================================
+
 // Append only: a released migration never changes. Times are Unix milliseconds (UTC).
 const std::vector<Migration> kMigrations = {
     {1, "core", R"SQL(
@@ -253,6 +279,7 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
 )SQL"},
+    {5, "periodic", kPeriodicSql},
 };
 
 }  // namespace

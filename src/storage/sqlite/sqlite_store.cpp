@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/ids.hpp"
+#include "domain/cron.hpp"
 
 namespace herald::storage::sqlite {
 namespace {
@@ -147,7 +149,7 @@ constexpr Sql kClaimJobsAtPriority{
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, "
     "updated_at = ?1 WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND priority = ?4 AND due_at <= ?1 "
     "ORDER BY due_at LIMIT ?3) "
-    "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at, uncertain"};
+    "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at, uncertain, kind, payload"};
 constexpr Sql kExtendLease{"extend_lease", "UPDATE jobs SET lease_until = ?2 WHERE id = ?1 AND state = 'running'"};
 constexpr Sql kJobToHistory{"job_to_history",
                             "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, "
@@ -156,7 +158,8 @@ constexpr Sql kJobToHistory{"job_to_history",
                             "?3, created_at, ?4 FROM jobs WHERE id = ?1"};
 constexpr Sql kJobById{"job_by_id",
                        "SELECT id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at, "
-                       "lease_until FROM jobs WHERE id = ?1"};
+                       "lease_until, kind, payload, uncertain, account_id, last_error, created_at, updated_at "
+                       "FROM jobs WHERE id = ?1"};
 constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
                                   "UPDATE deliveries SET status = ?2, remote_id = COALESCE(?3, remote_id), "
                                   "url = COALESCE(?4, url), error = ?5, next_attempt_at = ?6, "
@@ -195,7 +198,7 @@ constexpr Sql kClaimDetails{
 // The jobs of ?1 (job ids) that still exist: id, delivery, workspace, state.
 constexpr Sql kJobsByIds{"jobs_by_ids",
                          "SELECT j.id, j.delivery_id, j.workspace_id, j.state FROM json_each(?1) AS e "
-                         "JOIN jobs j ON j.id = e.value"};
+                         "JOIN jobs j ON j.id = e.value AND j.kind = 'publish'"};
 constexpr Sql kSetDeliveriesPublishing{"set_deliveries_publishing",
                                        "UPDATE deliveries SET status = 'publishing', updated_at = ?2 "
                                        "WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'queued' "
@@ -246,6 +249,68 @@ constexpr Sql kReleaseJob{"release_job",
                           "updated_at = ?2 WHERE id = ?1"};
 constexpr Sql kExpiredLeases{"expired_leases",
                              "SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 ORDER BY lease_until"};
+
+// ---- tasks and periodic schedules ----
+constexpr Sql kInsertTask{"insert_task",
+                          "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
+                          "attempts, max_attempts, due_at, payload, created_at, updated_at) "
+                          "SELECT ?1, ?2, ?3, NULL, NULL, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?8 "
+                          "WHERE NOT EXISTS (SELECT 1 FROM job_history WHERE id = ?1) "
+                          "ON CONFLICT(id) DO NOTHING"};
+constexpr Sql kTaskToHistory{"task_to_history",
+                             "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, "
+                             "outcome, priority, attempts, due_at, last_error, created_at, finished_at) "
+                             "SELECT id, kind, workspace_id, delivery_id, account_id, 'done', priority, attempts, "
+                             "due_at, NULL, created_at, ?2 FROM jobs WHERE id = ?1"};
+constexpr Sql kHistoryById{"history_by_id",
+                           "SELECT id, kind, workspace_id, delivery_id, account_id, outcome, priority, attempts, "
+                           "due_at, last_error, created_at, finished_at FROM job_history WHERE id = ?1"};
+constexpr Sql kUpsertPeriodic{"upsert_periodic",
+                              "INSERT INTO periodic_jobs(name, kind, cron, timezone, priority, max_attempts, enabled, "
+                              "next_run_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+                              "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, priority = excluded.priority, "
+                              "max_attempts = excluded.max_attempts"};
+constexpr Sql kPeriodicByName{"periodic_by_name",
+                              "SELECT name, kind, cron, timezone, priority, max_attempts, enabled, next_run_at, "
+                              "last_run_at FROM periodic_jobs WHERE name = ?1"};
+constexpr Sql kListPeriodic{"list_periodic",
+                            "SELECT name, kind, cron, timezone, priority, max_attempts, enabled, next_run_at, "
+                            "last_run_at FROM periodic_jobs ORDER BY name"};
+// The compare-and-set: only the process that read this very next_run_at moves it on.
+constexpr Sql kAdvancePeriodic{"advance_periodic",
+                               "UPDATE periodic_jobs SET next_run_at = ?3, last_run_at = COALESCE(?4, last_run_at), "
+                               "updated_at = ?5 WHERE name = ?1 AND next_run_at IS ?2 AND enabled = 1"};
+// The tick's job, by its deterministic id: the primary key takes it once, and a tick already
+// finished (moved to the history) is not queued again either.
+constexpr Sql kInsertTickJob{"insert_tick_job",
+                             "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
+                             "attempts, max_attempts, due_at, payload, created_at, updated_at) "
+                             "SELECT ?1, kind, NULL, NULL, NULL, 'pending', priority, 0, max_attempts, ?3, ?4, ?3, ?3 "
+                             "FROM periodic_jobs WHERE name = ?2 "
+                             "AND NOT EXISTS (SELECT 1 FROM job_history WHERE id = ?1) "
+                             "ON CONFLICT(id) DO NOTHING"};
+constexpr Sql kUpdatePeriodic{"update_periodic",
+                              "UPDATE periodic_jobs SET cron = ?2, timezone = ?3, enabled = ?4, next_run_at = NULL, "
+                              "updated_at = ?5 WHERE name = ?1"};
+constexpr Sql kPurgeHistory{"purge_history",
+                            "DELETE FROM job_history WHERE id IN (SELECT id FROM job_history WHERE finished_at < ?1 "
+                            "ORDER BY finished_at LIMIT ?2)"};
+constexpr Sql kPurgeDeadTasks{"purge_dead_tasks",
+                              "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'dead' "
+                              "AND kind != 'publish' AND updated_at < ?1 ORDER BY updated_at LIMIT ?2)"};
+// A family is over when none of its tokens can be used again: all expired, or all revoked.
+constexpr Sql kPurgeRefreshTokens{"purge_refresh_tokens",
+                                  "DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM refresh_tokens "
+                                  "GROUP BY family_id HAVING MAX(expires_at) <= ?1 OR MIN(revoked) = 1 LIMIT ?2)"};
+constexpr Sql kOverdueAtPriority{"overdue_at_priority",
+                                 "SELECT id, kind, delivery_id, due_at, attempts FROM jobs WHERE state = 'pending' "
+                                 "AND priority = ?1 AND due_at < ?2 ORDER BY due_at LIMIT ?3"};
+constexpr Sql kStuckPublishing{
+    "stuck_publishing",
+    "SELECT d.id, d.post_id, d.account_id, d.updated_at, j.id, j.state, j.lease_until FROM deliveries d "
+    "LEFT JOIN jobs j ON j.delivery_id = d.id WHERE d.status = 'publishing' AND d.updated_at < ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.delivery_id = d.id AND r.state = 'running' "
+    "AND r.lease_until >= ?1) ORDER BY d.updated_at LIMIT ?2"};
 
 constexpr Sql kSandboxInsert{"sandbox_insert",
                              "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
@@ -325,20 +390,27 @@ app::SandboxPost ReadSandbox(const Stmt& s) {
     return app::SandboxPost{s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMillis(s.Int(4))};
 }
 
+domain::JobKind ParseKind(const std::string& s) {
+    auto kind = domain::ParseJobKind(s);
+    if (!kind) throw DbError("unknown job kind in database: " + s);
+    return *kind;
+}
+
+// Reads the columns of kJobById.
 domain::Job ReadJob(const Stmt& s) {
     domain::Job j;
     j.id = s.Text(0);
     j.workspace_id = s.Text(1);
     j.delivery_id = s.Text(2);
-    j.state = s.Text(3) == "running" ? domain::JobState::kRunning
-              : s.Text(3) == "dead"  ? domain::JobState::kDead
-              : s.Text(3) == "done"  ? domain::JobState::kDone
-                                     : domain::JobState::kPending;
+    j.state = domain::ParseJobState(s.Text(3)).value_or(domain::JobState::kPending);
     j.priority = static_cast<int>(s.Int(4));
     j.attempts = static_cast<int>(s.Int(5));
     j.max_attempts = static_cast<int>(s.Int(6));
     j.due_at = FromUnixMillis(s.Int(7));
     j.lease_until = OptTime(s.OptInt(8));
+    j.kind = ParseKind(s.Text(9));
+    j.payload = s.Text(10);
+    j.uncertain = s.Int(11) != 0;
     return j;
 }
 
@@ -898,6 +970,8 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.job.due_at = FromUnixMillis(s.Int(6));
                 c.job.lease_until = lease_until;
                 c.job.uncertain = s.Int(7) != 0;
+                c.job.kind = ParseKind(s.Text(8));
+                c.job.payload = s.Text(9);
                 out.push_back(std::move(c));
             }
             // RETURNING gives no order: keep "oldest first" within the priority.
@@ -913,12 +987,20 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
         std::vector<std::string> delivery_ids;
         delivery_ids.reserve(out.size());
         for (const auto& c : out) {
+            // A task has no delivery, account or text: the job is all its handler needs.
+            if (!c.is_publish()) continue;
             queued.push_back({c.job.delivery_id, c.job.attempts});
             delivery_ids.push_back(c.job.delivery_id);
         }
+        if (delivery_ids.empty()) {
+            tx.Commit();
+            return out;
+        }
         db_->Prepare(kSetDeliveriesQueued).Bind(1, queued.dump()).Bind(2, ToUnixMillis(now)).Run();
         std::unordered_map<std::string, size_t> by_delivery;
-        for (size_t i = 0; i < out.size(); ++i) by_delivery.emplace(out[i].job.delivery_id, i);
+        for (size_t i = 0; i < out.size(); ++i) {
+            if (out[i].is_publish()) by_delivery.emplace(out[i].job.delivery_id, i);
+        }
         std::vector<std::string> post_ids;
         {
             auto s = db_->Prepare(kClaimDetails);
@@ -946,7 +1028,9 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
             }
         }
         for (const auto& c : out) {
-            if (c.delivery.id.empty()) throw DbError("delivery, account or post vanished for job " + c.job.id);
+            if (c.is_publish() && c.delivery.id.empty()) {
+                throw DbError("delivery, account or post vanished for job " + c.job.id);
+            }
         }
         RefreshPostStatuses(post_ids, now);
         tx.Commit();
@@ -1094,6 +1178,10 @@ core::Result<app::DeliveryChange> SqliteStore::ReleaseJob(const std::string& job
         const std::string& delivery_id = job->delivery_id;
         const std::string& workspace_id = job->workspace_id;
         db_->Prepare(kReleaseJob).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
+        if (job->kind != domain::JobKind::kPublish) {
+            tx.Commit();
+            return app::DeliveryChange{};  // a task: no delivery to hand back
+        }
         auto change = ChangeFor(delivery_id);
         if (change.delivery.status == DeliveryStatus::kQueued) {
             db_->Prepare(kSetDeliveryOutcome)
@@ -1141,6 +1229,10 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::Rescue(core::TimePoi
                 s.Bind(1, job_id);
                 if (!s.Step()) continue;
                 job = ReadJob(s);
+            }
+            if (job.kind != domain::JobKind::kPublish) {
+                RescueTask(job, now);
+                continue;
             }
             auto change = ChangeFor(job.delivery_id);
             if (change.delivery.status == DeliveryStatus::kPublishing) {
@@ -1194,6 +1286,304 @@ core::Result<core::Millis> SqliteStore::OldestDueAge(core::TimePoint now) {
         }
         if (first && *first <= ToUnixMillis(now)) return core::Millis(ToUnixMillis(now) - *first);
         return core::Millis(0);
+    });
+}
+
+// ---- tasks ----------------------------------------------------------------------------------
+
+void SqliteStore::RescueTask(const domain::Job& job, core::TimePoint now) {
+    // A task's worker died (or the process stopped) while it ran: we cannot tell how far it
+    // got. Handlers are written to be run again, so it is retried, and the attempt counts, so a
+    // task that keeps killing its worker ends dead instead of looping.
+    if (job.attempts >= job.max_attempts) {
+        const std::string why =
+            "the worker running it stopped before it finished, " + std::to_string(job.attempts) + " time(s); gave up";
+        db_->Prepare(kKillJob).Bind(1, job.id).Bind(2, why).Bind(3, ToUnixMillis(now)).Run();
+        spdlog::error("event=task_dead job_id={} kind={} attempts={} reason=lease_expired", job.id,
+                      domain::ToString(job.kind), job.attempts);
+        return;
+    }
+    const std::string why = "the worker running it stopped before it finished; running it again";
+    db_->Prepare(kRetryJob)
+        .Bind(1, job.id)
+        .Bind(2, ToUnixMillis(now))
+        .Bind(3, why)
+        .Bind(4, ToUnixMillis(now))
+        .Bind(5, 0)
+        .Run();
+    spdlog::warn("event=task_lease_expired job_id={} kind={} attempts={}", job.id, domain::ToString(job.kind),
+                 job.attempts);
+}
+
+core::Result<bool> SqliteStore::EnqueueTask(const app::NewTask& t, core::TimePoint now) {
+    if (t.kind == domain::JobKind::kPublish) {
+        return Fail(ErrorCode::kInvalidArgument, "publish jobs come from posts, not from EnqueueTask");
+    }
+    if (t.id.empty() || t.priority < domain::kMinPriority || t.priority > domain::kMaxPriority || t.max_attempts < 1) {
+        return Fail(ErrorCode::kInvalidArgument, "a task needs an id, a priority 1-10 and at least one attempt");
+    }
+    return Locked("enqueue_task", [&]() -> core::Result<bool> {
+        const int n = db_->Prepare(kInsertTask)
+                          .Bind(1, t.id)
+                          .Bind(2, domain::ToString(t.kind))
+                          .Bind(3, t.workspace_id)
+                          .Bind(4, t.priority)
+                          .Bind(5, t.max_attempts)
+                          .Bind(6, ToUnixMillis(t.due_at))
+                          .Bind(7, t.payload)
+                          .Bind(8, ToUnixMillis(now))
+                          .Run();
+        return n == 1;
+    });
+}
+
+core::Result<bool> SqliteStore::CompleteTask(const std::string& job_id, int attempt, const app::TaskOutcome& o,
+                                             core::TimePoint now) {
+    using Kind = app::TaskOutcome::Kind;
+    return Locked("complete_task", [&]() -> core::Result<bool> {
+        Transaction tx(*db_);
+        const auto job = LoadJob(job_id);
+        // Fenced by the attempt number: a worker whose lease ran out must not overwrite the
+        // attempt of whoever took the job over.
+        if (!job || job->kind == domain::JobKind::kPublish || job->state != domain::JobState::kRunning ||
+            job->attempts != attempt) {
+            return false;
+        }
+        switch (o.kind) {
+            case Kind::kDone:
+                db_->Prepare(kTaskToHistory).Bind(1, job_id).Bind(2, ToUnixMillis(now)).Run();
+                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+                break;
+            case Kind::kRetry:
+                db_->Prepare(kRetryJob)
+                    .Bind(1, job_id)
+                    .Bind(2, ToUnixMillis(o.retry_at.value_or(now)))
+                    .Bind(3, o.error)
+                    .Bind(4, ToUnixMillis(now))
+                    .Bind(5, 0)
+                    .Run();
+                break;
+            case Kind::kDead:
+                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
+                break;
+        }
+        tx.Commit();
+        return true;
+    });
+}
+
+core::Result<std::optional<app::JobRecord>> SqliteStore::FindJob(const std::string& job_id) {
+    return Locked("find_job", [&]() -> core::Result<std::optional<app::JobRecord>> {
+        {
+            auto s = db_->Prepare(kJobById);
+            s.Bind(1, job_id);
+            if (s.Step()) {
+                app::JobRecord r;
+                r.job = ReadJob(s);
+                r.account_id = s.Text(12);
+                r.last_error = s.OptText(13);
+                r.created_at = FromUnixMillis(s.Int(14));
+                r.updated_at = FromUnixMillis(s.Int(15));
+                return std::optional<app::JobRecord>(std::move(r));
+            }
+        }
+        auto s = db_->Prepare(kHistoryById);
+        s.Bind(1, job_id);
+        if (!s.Step()) return std::optional<app::JobRecord>{};
+        app::JobRecord r;
+        r.job.id = s.Text(0);
+        r.job.kind = ParseKind(s.Text(1));
+        r.job.workspace_id = s.Text(2);
+        r.job.delivery_id = s.Text(3);
+        r.account_id = s.Text(4);
+        r.outcome = s.Text(5);
+        r.job.state = domain::JobState::kDone;
+        r.job.priority = static_cast<int>(s.Int(6));
+        r.job.attempts = static_cast<int>(s.Int(7));
+        r.job.due_at = FromUnixMillis(s.Int(8));
+        r.last_error = s.OptText(9);
+        r.created_at = FromUnixMillis(s.Int(10));
+        r.updated_at = FromUnixMillis(s.Int(11));
+        return std::optional<app::JobRecord>(std::move(r));
+    });
+}
+
+// ---- periodic schedules ---------------------------------------------------------------------
+
+namespace {
+
+domain::PeriodicSchedule ReadPeriodic(const Stmt& s) {
+    domain::PeriodicSchedule p;
+    p.name = s.Text(0);
+    p.kind = ParseKind(s.Text(1));
+    p.cron = s.Text(2);
+    p.time_zone = s.Text(3);
+    p.priority = static_cast<int>(s.Int(4));
+    p.max_attempts = static_cast<int>(s.Int(5));
+    p.enabled = s.Int(6) != 0;
+    p.next_run_at = OptTime(s.OptInt(7));
+    p.last_run_at = OptTime(s.OptInt(8));
+    return p;
+}
+
+core::Status CheckPeriodic(const domain::PeriodicSchedule& p) {
+    if (p.name.empty()) return core::FieldError("name", "required", "a periodic schedule needs a name");
+    if (p.kind == domain::JobKind::kPublish) {
+        return core::FieldError("kind", "task_kind", "publish jobs come from posts, not from a periodic schedule");
+    }
+    if (p.priority < domain::kMinPriority || p.priority > domain::kMaxPriority || p.max_attempts < 1) {
+        return core::FieldError("priority", "range", "priority must be 1-10 and max attempts at least 1");
+    }
+    if (auto parsed = domain::CronSchedule::Parse(p.cron, p.time_zone); !parsed) {
+        return tl::unexpected(parsed.error());
+    }
+    return {};
+}
+
+}  // namespace
+
+std::optional<domain::PeriodicSchedule> SqliteStore::LoadPeriodic(const std::string& name) {
+    auto s = db_->Prepare(kPeriodicByName);
+    s.Bind(1, name);
+    if (!s.Step()) return std::nullopt;
+    return ReadPeriodic(s);
+}
+
+core::Result<domain::PeriodicSchedule> SqliteStore::UpsertPeriodic(const domain::PeriodicSchedule& p,
+                                                                   core::TimePoint first_run_at, core::TimePoint now) {
+    if (auto ok = CheckPeriodic(p); !ok) return tl::unexpected(ok.error());
+    return Locked("upsert_periodic", [&]() -> core::Result<domain::PeriodicSchedule> {
+        Transaction tx(*db_);
+        db_->Prepare(kUpsertPeriodic)
+            .Bind(1, p.name)
+            .Bind(2, domain::ToString(p.kind))
+            .Bind(3, p.cron)
+            .Bind(4, p.time_zone)
+            .Bind(5, p.priority)
+            .Bind(6, p.max_attempts)
+            .Bind(7, p.enabled ? 1 : 0)
+            .Bind(8, ToUnixMillis(first_run_at))
+            .Bind(9, ToUnixMillis(now))
+            .Run();
+        auto stored = LoadPeriodic(p.name);
+        tx.Commit();
+        return *stored;
+    });
+}
+
+core::Result<std::vector<domain::PeriodicSchedule>> SqliteStore::ListPeriodic() {
+    return Locked("list_periodic", [&]() -> core::Result<std::vector<domain::PeriodicSchedule>> {
+        auto s = db_->Prepare(kListPeriodic);
+        std::vector<domain::PeriodicSchedule> out;
+        while (s.Step()) out.push_back(ReadPeriodic(s));
+        return out;
+    });
+}
+
+core::Result<bool> SqliteStore::ClaimPeriodicTick(const app::PeriodicTick& t, core::TimePoint now) {
+    return Locked("claim_periodic_tick", [&]() -> core::Result<bool> {
+        Transaction tx(*db_);
+        const int moved = db_->Prepare(kAdvancePeriodic)
+                              .Bind(1, t.name)
+                              .Bind(2, OptMillis(t.expected_next_run_at))
+                              .Bind(3, ToUnixMillis(t.next_run_at))
+                              .Bind(4, OptMillis(t.tick))
+                              .Bind(5, ToUnixMillis(now))
+                              .Run();
+        if (moved == 0) return false;  // another process got there first (or it was disabled)
+        bool queued = true;
+        if (t.tick) {
+            const std::string payload = nlohmann::json{{"schedule", t.name}, {"tick", ToUnixMillis(*t.tick)}}.dump();
+            queued = db_->Prepare(kInsertTickJob)
+                         .Bind(1, domain::PeriodicJobId(t.name, *t.tick))
+                         .Bind(2, t.name)
+                         .Bind(3, ToUnixMillis(now))
+                         .Bind(4, payload)
+                         .Run() == 1;
+            if (!queued) {
+                // The schedule was moved back by hand onto a tick that already ran: keep the
+                // new next_run_at, and do not run the tick twice.
+                spdlog::warn("event=periodic_tick_already_queued name={} tick_ms={}", t.name, ToUnixMillis(*t.tick));
+            }
+        }
+        tx.Commit();
+        return queued;
+    });
+}
+
+core::Result<domain::PeriodicSchedule> SqliteStore::UpdatePeriodic(const app::PeriodicUpdate& u, core::TimePoint now) {
+    return Locked("update_periodic", [&]() -> core::Result<domain::PeriodicSchedule> {
+        Transaction tx(*db_);
+        auto current = LoadPeriodic(u.name);
+        if (!current) return Fail(ErrorCode::kNotFound, "no periodic job is named '" + u.name + "'");
+        auto next = *current;
+        if (u.cron) next.cron = *u.cron;
+        if (u.time_zone) next.time_zone = *u.time_zone;
+        if (u.enabled) next.enabled = *u.enabled;
+        if (auto ok = CheckPeriodic(next); !ok) return tl::unexpected(ok.error());
+        db_->Prepare(kUpdatePeriodic)
+            .Bind(1, u.name)
+            .Bind(2, next.cron)
+            .Bind(3, next.time_zone)
+            .Bind(4, next.enabled ? 1 : 0)
+            .Bind(5, ToUnixMillis(now))
+            .Run();
+        auto stored = LoadPeriodic(u.name);
+        tx.Commit();
+        return *stored;
+    });
+}
+
+// ---- maintenance ----------------------------------------------------------------------------
+
+core::Result<int> SqliteStore::PurgeHistory(core::TimePoint before, int limit) {
+    return Locked("purge_history", [&]() -> core::Result<int> {
+        return db_->Prepare(kPurgeHistory).Bind(1, ToUnixMillis(before)).Bind(2, limit).Run();
+    });
+}
+
+core::Result<int> SqliteStore::PurgeDeadTasks(core::TimePoint before, int limit) {
+    return Locked("purge_dead_tasks", [&]() -> core::Result<int> {
+        return db_->Prepare(kPurgeDeadTasks).Bind(1, ToUnixMillis(before)).Bind(2, limit).Run();
+    });
+}
+
+core::Result<int> SqliteStore::PurgeRefreshTokens(core::TimePoint now, int limit) {
+    return Locked("purge_refresh_tokens", [&]() -> core::Result<int> {
+        return db_->Prepare(kPurgeRefreshTokens).Bind(1, ToUnixMillis(now)).Bind(2, limit).Run();
+    });
+}
+
+core::Result<app::StalledWork> SqliteStore::FindStalledWork(core::TimePoint now, core::Millis lag, int limit) {
+    return Locked("find_stalled_work", [&]() -> core::Result<app::StalledWork> {
+        app::StalledWork out;
+        const int64_t cutoff = ToUnixMillis(now - lag);
+        // One index range per priority (jobs_claim), as the claim reads it.
+        for (int priority = domain::kMaxPriority; priority >= domain::kMinPriority; --priority) {
+            auto s = db_->Prepare(kOverdueAtPriority);
+            s.Bind(1, priority).Bind(2, cutoff).Bind(3, limit);
+            while (s.Step()) {
+                out.overdue_jobs.push_back(app::StalledJob{s.Text(0), ParseKind(s.Text(1)), s.Text(2),
+                                                           FromUnixMillis(s.Int(3)), static_cast<int>(s.Int(4))});
+            }
+        }
+        std::sort(out.overdue_jobs.begin(), out.overdue_jobs.end(),
+                  [](const app::StalledJob& a, const app::StalledJob& b) { return a.due_at < b.due_at; });
+        if (static_cast<int>(out.overdue_jobs.size()) > limit) out.overdue_jobs.resize(static_cast<size_t>(limit));
+        auto s = db_->Prepare(kStuckPublishing);
+        s.Bind(1, cutoff).Bind(2, limit);
+        while (s.Step()) {
+            app::StalledDelivery d;
+            d.delivery_id = s.Text(0);
+            d.post_id = s.Text(1);
+            d.account_id = s.Text(2);
+            d.publishing_since = FromUnixMillis(s.Int(3));
+            d.job_id = s.OptText(4);
+            if (auto state = s.OptText(5)) d.job_state = domain::ParseJobState(*state);
+            d.lease_until = OptTime(s.OptInt(6));
+            out.stuck_deliveries.push_back(std::move(d));
+        }
+        return out;
     });
 }
 

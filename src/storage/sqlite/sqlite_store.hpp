@@ -67,6 +67,23 @@ class SqliteStore final : public app::Store {
     core::Result<std::vector<app::DeliveryChange>> RescueAllLeases(core::TimePoint now) override;
     core::Result<core::Millis> OldestDueAge(core::TimePoint now) override;
 
+    core::Result<bool> EnqueueTask(const app::NewTask& task, core::TimePoint now) override;
+    core::Result<bool> CompleteTask(const std::string& job_id, int attempt, const app::TaskOutcome& outcome,
+                                    core::TimePoint now) override;
+    core::Result<std::optional<app::JobRecord>> FindJob(const std::string& job_id) override;
+
+    core::Result<domain::PeriodicSchedule> UpsertPeriodic(const domain::PeriodicSchedule& schedule,
+                                                          core::TimePoint first_run_at, core::TimePoint now) override;
+    core::Result<std::vector<domain::PeriodicSchedule>> ListPeriodic() override;
+    core::Result<bool> ClaimPeriodicTick(const app::PeriodicTick& tick, core::TimePoint now) override;
+    core::Result<domain::PeriodicSchedule> UpdatePeriodic(const app::PeriodicUpdate& update,
+                                                          core::TimePoint now) override;
+
+    core::Result<int> PurgeHistory(core::TimePoint before, int limit) override;
+    core::Result<int> PurgeDeadTasks(core::TimePoint before, int limit) override;
+    core::Result<int> PurgeRefreshTokens(core::TimePoint now, int limit) override;
+    core::Result<app::StalledWork> FindStalledWork(core::TimePoint now, core::Millis lag, int limit) override;
+
     core::Result<app::SandboxPost> SandboxInsert(const app::SandboxPost& post, bool deduplicate) override;
     core::Result<std::vector<app::SandboxPost>> SandboxInsertBatch(const std::vector<app::SandboxPost>& posts,
                                                                    const std::vector<bool>& deduplicate) override;
@@ -118,6 +135,8 @@ class SqliteStore final : public app::Store {
     std::optional<domain::Job> LoadJob(const std::string& job_id);
     std::optional<app::JobView> LoadJobView(const std::optional<std::string>& workspace_id, const std::string& id);
     core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
+    void RescueTask(const domain::Job& job, core::TimePoint now);
+    std::optional<domain::PeriodicSchedule> LoadPeriodic(const std::string& name);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
     // GetAccount) inside the same transaction, on the same thread.
