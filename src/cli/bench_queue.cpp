@@ -189,8 +189,10 @@ RunResult RunDispatcher(Fixture& f, const BenchQueueOptions& o, int64_t expect, 
 }
 
 std::string Settings(const BenchQueueOptions& o) {
-    return "SQLite WAL synchronous=FULL (every commit fsynced), " + std::to_string(o.workers) +
-           " workers, worker batch " + std::to_string(o.worker_batch) + ", claim batch " +
+    return "SQLite WAL; the publishing mark (before every platform call) is fsynced at commit, group-committed "
+           "across workers; claims, outcomes and sandbox writes survive a process crash and reach disk with the "
+           "next fsync (a lost outcome is recovered as uncertain, never resent blindly); " +
+           std::to_string(o.workers) + " workers, worker batch " + std::to_string(o.worker_batch) + ", claim batch " +
            std::to_string(o.claim_batch) +
            "; full path per job: claim, mark publishing (durable before the call), sandbox publish (stored in "
            "SQLite), record outcome + history, delivery events; no rate limiter yet";

@@ -13,8 +13,8 @@ struct BenchQueueOptions {
     double over_seconds = 10;            ///< lateness: the posts' times spread over this long
     int64_t backlog = 1000000;           ///< scale: future jobs in the table
     int workers = 4;
-    int worker_batch = 64;
-    int claim_batch = 512;
+    int worker_batch = 256;
+    int claim_batch = 2048;
     std::string data_dir;  ///< empty: a temporary directory, removed afterwards
     bool json = false;     ///< one JSON line instead of an indented object
 };

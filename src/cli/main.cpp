@@ -49,7 +49,7 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"access_token_ttl_seconds", "access token lifetime (default 900)"},
         {"refresh_token_ttl_seconds", "refresh token lifetime (default 2592000)"},
         {"workers", "publishing threads (default 4)"},
-        {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 64)"},
+        {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 256)"},
         {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
         {"history_retention_days",
          "keep finished jobs (and dead tasks) this many days; the daily cleanup purges older ones (default 30)"},
@@ -213,9 +213,9 @@ int main(int argc, char** argv) {
     bench_queue->add_option("--backlog", bq.backlog, "scale: future jobs in the table (default 1000000)")
         ->check(CLI::Range(0, 100000000));
     bench_queue->add_option("--workers", bq.workers, "worker threads (default 4)")->check(CLI::Range(1, 256));
-    bench_queue->add_option("--worker-batch", bq.worker_batch, "most jobs a worker sends at once (default 64)")
+    bench_queue->add_option("--worker-batch", bq.worker_batch, "most jobs a worker sends at once (default 256)")
         ->check(CLI::Range(1, 1000));
-    bench_queue->add_option("--claim-batch", bq.claim_batch, "most jobs claimed per statement (default 512)")
+    bench_queue->add_option("--claim-batch", bq.claim_batch, "most jobs claimed per statement (default 2048)")
         ->check(CLI::Range(1, 10000));
     bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
     bench_queue->add_flag("--json", bq.json, "print one JSON line");

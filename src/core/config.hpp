@@ -25,7 +25,7 @@ struct Config {
     int64_t access_token_ttl_seconds = 900;   ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
     int workers = 4;                                     ///< workers: publishing threads
-    int worker_batch = 64;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
+    int worker_batch = 256;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
     int history_retention_days = 30;        ///< history_retention_days: finished jobs are kept this long, then purged
     std::string log_level = "info";         ///< log_level: trace, debug, info, warn, error

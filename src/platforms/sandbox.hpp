@@ -43,7 +43,7 @@ class SandboxAdapter final : public app::PlatformAdapter {
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
     /// Takes bursts, like a platform answering many requests at once: a batch waits delay_ms
     /// (and answer_delay_ms) once, the longest of its accounts', not once per post.
-    int MaxBatch() const override { return 100; }
+    int MaxBatch() const override { return 256; }
     /// Stores every well-behaved request of the batch in one transaction.
     std::vector<app::PublishOutcome> PublishBatch(const std::vector<app::PublishRequest>& requests) override;
     core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest& request) override;

@@ -35,9 +35,9 @@ struct DispatcherSettings {
     /// Most jobs a worker takes at once when work piles up: they are marked, sent (through
     /// PlatformAdapter::PublishBatch) and recorded together, one transaction each step. When
     /// the queue is quiet a worker takes one job at a time.
-    int worker_batch = 64;
+    int worker_batch = 256;
     /// Most jobs claimed in one statement.
-    int claim_batch = 512;
+    int claim_batch = 2048;
     /// A claimed job is leased for this long and the lease is renewed (heartbeat) every third
     /// of it while the job is held; a lease that runs out means its worker died.
     core::Millis lease = std::chrono::seconds(60);
