@@ -487,8 +487,9 @@ class Store {
     /// back to scheduled. Anything else is refused with the reason.
     virtual core::Result<JobView> RequeueJob(const std::optional<std::string>& workspace_id, const std::string& id,
                                              core::TimePoint now) = 0;
-    /// A job that is not running: gone (to history as cancelled); a publish job's delivery is
-    /// cancelled. A running job cannot be cancelled (its platform call may be in flight).
+    /// A job that is not running, or a claimed publish job not sent yet (delivery queued): gone
+    /// (to history as cancelled); a publish job's delivery is cancelled. Anything else running
+    /// cannot be cancelled (its platform call may be in flight).
     virtual core::Result<JobView> CancelJob(const std::optional<std::string>& workspace_id, const std::string& id,
                                             core::TimePoint now) = 0;
     /// Cancels the post's deliveries (or just `delivery_id`) that have not been sent: their jobs

@@ -241,8 +241,11 @@ struct Server::Impl {
             if (!ec || ec == http::error::body_limit) {
                 const auto target = parser.get().target();
                 const auto path = target.substr(0, target.find('?'));
+                // Only a request that names a bearer token gets the larger limit: an anonymous
+                // client cannot make the server read megabytes only to be told 401.
+                const bool has_token = parser.get().find(http::field::authorization) != parser.get().end();
                 for (const auto& [p, l] : options.large_body_paths) {
-                    if (path == p) limit = std::max(limit, l);
+                    if (path == p && has_token) limit = std::max(limit, l);
                 }
             }
             if (!ec) {

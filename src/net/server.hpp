@@ -16,7 +16,8 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     uint16_t port = 8080;  ///< 0 picks a free port; Port() tells which
     uint64_t max_body_bytes = 1 << 20;
-    /// Paths (exact, without query) that take larger bodies, e.g. bulk creation.
+    /// Paths (exact, without query) that take larger bodies, e.g. bulk creation; only for
+    /// requests that carry an Authorization header (the handler still checks it).
     std::vector<std::pair<std::string, uint64_t>> large_body_paths;
     int handler_threads = 4;
     std::chrono::seconds read_timeout{30};

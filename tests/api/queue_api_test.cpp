@@ -246,6 +246,16 @@ TEST_F(QueueApi, BulkCreateIsAllOrNothingWithAnErrorPerItem) {
     EXPECT_EQ(client().Post("/api/v1/posts/bulk", {{"items", many}}, user_.access_token).status, 400);
 }
 
+TEST_F(QueueApi, OnlySignedInRequestsMayBringLargeBulkBodies) {
+    const std::string big = R"({"posts": [{"text": ")" + std::string(2 << 20, 'x') + R"("}]})";
+    auto anonymous = client().Request("POST", "/api/v1/posts/bulk", big, {{"Content-Type", "application/json"}});
+    EXPECT_EQ(anonymous.status, 413) << "the body was not read for a caller without a token";
+    auto signed_in =
+        client().Request("POST", "/api/v1/posts/bulk", big,
+                         {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + user_.access_token}});
+    EXPECT_EQ(signed_in.status, 400) << signed_in.body.substr(0, 300);  // read, then refused per item
+}
+
 TEST_F(QueueApi, IdempotencyKeyReplaysTheFirstAnswerAndCreatesNothingNew) {
     const auto account = SandboxAccount(user_);
     const nlohmann::json body = {{"text", "once"}, {"account_ids", {account}}, {"scheduled_at", InSeconds(3600)}};

@@ -1717,6 +1717,18 @@ TEST_P(StoreContract, CancelAndRequeueFollowTheDeliveryRules) {
     EXPECT_TRUE(FailsWith(store().CancelDeliveries(t.workspace.id, future.id, std::nullopt, kT0),
                           ErrorCode::kFailedPrecondition));
 
+    // Claimed but not sent yet: cancelling wins, and the worker then sends nothing.
+    const auto claimed_post = AddPost(t, {a.id}, kT0 + 30s);
+    auto waiting = Claim(kT0 + 30s);
+    ASSERT_THAT(waiting, SizeIs(1));
+    auto gone = store().CancelJob(t.workspace.id, waiting[0].job.id, kT0 + 31s);
+    ASSERT_TRUE(Ok(gone));
+    EXPECT_EQ(gone->outcome, "cancelled");
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, claimed_post.id).status, DeliveryStatus::kCancelled);
+    auto stale = store().MarkPublishing(waiting[0].job.id, kT0 + 32s);
+    ASSERT_TRUE(Ok(stale));
+    EXPECT_FALSE(stale->has_value());
+
     // A job being sent cannot be cancelled, nor its post.
     const auto now_post = AddPost(t, {a.id}, kT0 + 1min);
     auto claimed = Claim(kT0 + 1min);

@@ -1943,7 +1943,12 @@ core::Result<app::JobView> SqliteStore::CancelJob(const std::optional<std::strin
                         "this job has already finished (" + v->outcome.value_or("") + ")",
                         {{"job_id", id}, {"state", v->state}});
         }
-        if (v->state == "running") {
+        // A running publish job whose delivery is still queued has not been sent: the worker
+        // holding it finds it gone when it marks the batch, and sends nothing (as when the post
+        // is cancelled). Anything else running may be mid-call.
+        const bool unsent = v->state == "running" && v->delivery_id &&
+                            ChangeFor(*v->delivery_id).delivery.status == DeliveryStatus::kQueued;
+        if (v->state == "running" && !unsent) {
             return Fail(ErrorCode::kFailedPrecondition,
                         "this job is running: its platform call may be in flight, so it cannot be called back; "
                         "wait for its outcome",
