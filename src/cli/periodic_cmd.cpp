@@ -62,7 +62,7 @@ int PeriodicSet(const std::string& database_url, const PeriodicSetOptions& o) {
     }
     Header();
     Print(*changed);
-    std::cout << "the next run is planned from the new schedule by the server within 30 seconds\n";
+    std::cout << "the next run is planned from the new schedule by the server within 5 seconds\n";
     return 0;
 }
 
