@@ -80,6 +80,11 @@ core::Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
         db->Exec("PRAGMA journal_mode=WAL");
         db->Exec("PRAGMA synchronous=FULL");
         db->Exec("PRAGMA foreign_keys=ON");
+        // Checkpoint every 4,000 WAL pages (16 MB) rather than SQLite's 1,000: the checkpoint runs in
+        // the commit that crosses the limit, under the store lock, and syncs the database file; the
+        // queue rewrites the same hot pages all the time, so a longer WAL copies each one back
+        // less often. Durability is unchanged: a commit is durable once it is in the WAL.
+        db->Exec("PRAGMA wal_autocheckpoint=4000");
     } catch (const DbError& e) {
         return core::Fail(core::ErrorCode::kUnavailable, "cannot use database '" + path + "': " + e.what());
     }
