@@ -75,11 +75,21 @@ core::Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
     auto db = std::unique_ptr<Db>(new Db(raw));
     sqlite3_busy_timeout(raw, 5000);
     try {
+        // 8 KiB pages for a new database (an existing one keeps its size: the setting is ignored
+        // once the file is in WAL mode). The queue's commits each rewrite a few hundred scattered
+        // pages; with fewer, larger pages a commit makes fewer WAL writes (two per page) for the
+        // same rows. Measured on the burn-down: about +6% against 4 KiB.
+        db->Exec("PRAGMA page_size=8192");
         // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable,
         // including a recorded publish, across a power loss and not only a process crash.
         db->Exec("PRAGMA journal_mode=WAL");
         db->Exec("PRAGMA synchronous=FULL");
         db->Exec("PRAGMA foreign_keys=ON");
+        // Checkpoint every 4,000 WAL pages (32 MB of 8 KiB pages) rather than SQLite's 1,000: the
+        // checkpoint runs in the commit that crosses the limit, under the store lock, and syncs the
+        // database file; the queue rewrites the same hot pages all the time, so a longer WAL copies
+        // each one back less often. Durability is unchanged: a commit is durable once in the WAL.
+        db->Exec("PRAGMA wal_autocheckpoint=4000");
     } catch (const DbError& e) {
         return core::Fail(core::ErrorCode::kUnavailable, "cannot use database '" + path + "': " + e.what());
     }
