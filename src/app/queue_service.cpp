@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/json_views.hpp"
+#include "domain/time.hpp"
 
 namespace herald::app {
 
@@ -102,9 +103,13 @@ core::Result<int64_t> QueueService::Resume(const Principal& p, const PauseReques
     if (!resumed) return resumed;
     spdlog::info("event=queue_resumed workspace_id={} account_id={} platform={} jobs_resumed={}", p.workspace_id,
                  request.account_id.value_or("-"), request.platform.value_or("-"), *resumed);
-    nlohmann::json data = ToJson(PauseRecord{"", *scope, std::nullopt, std::nullopt, clock_.Now(), 0});
-    data.erase("id");
-    data["jobs_resumed"] = *resumed;
+    const char* what = scope->account_id ? "account" : scope->platform ? "platform" : "workspace";
+    const auto opt = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+    const nlohmann::json data = {{"scope", what},
+                                 {"account_id", opt(scope->account_id)},
+                                 {"platform", opt(scope->platform)},
+                                 {"resumed_at", domain::FormatRfc3339(clock_.Now())},
+                                 {"jobs_resumed", *resumed}};
     events_.Publish(Event{p.workspace_id, "queue.resumed", data.dump()});
     return resumed;
 }
