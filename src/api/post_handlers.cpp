@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <charconv>
 
 #include "api/api.hpp"
 #include "api/json_body.hpp"
+#include "api/paging.hpp"
 #include "app/json_views.hpp"
 #include "domain/time.hpp"
 
@@ -70,13 +70,9 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
             }
             f.after_id = value;
         } else if (key == "limit") {
-            int n = 0;
-            auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-            if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > 200) {
-                return ErrorResponse(
-                    core::FieldError("limit", "range", "limit must be a whole number from 1 to 200").value());
-            }
-            f.limit = n;
+            auto n = ParseLimit(value);
+            if (!n) return ErrorResponse(n.error());
+            f.limit = *n;
         } else {
             return ErrorResponse(core::FieldError(key, "unknown_parameter",
                                                   "unknown query parameter '" + key +
@@ -89,13 +85,7 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
     f.limit = page + 1;
     auto posts = deps_.posts.List(who, f);
     if (!posts) return ErrorResponse(posts.error());
-    const bool more = static_cast<int>(posts->size()) > page;
-    if (more) posts->resize(static_cast<size_t>(page));
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& p : *posts) items.push_back(app::ToJson(p));
-    nlohmann::json next = nullptr;
-    if (more) next = posts->back().id;
-    return JsonResponse(200, {{"items", items}, {"next_cursor", next}});
+    return JsonResponse(200, Page(*posts, page, [](const domain::Post& p) { return app::ToJson(p); }));
 }
 
 net::Response Api::GetPost(const net::Request&, const app::Principal& who, const Params& p) {

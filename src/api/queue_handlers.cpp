@@ -1,20 +1,10 @@
-#include <charconv>
-
 #include "api/api.hpp"
 #include "api/json_body.hpp"
+#include "api/paging.hpp"
 #include "app/json_views.hpp"
 
 namespace herald::api {
 namespace {
-
-core::Result<int> ParseLimit(const std::string& value) {
-    int n = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > 200) {
-        return core::FieldError("limit", "range", "limit must be a whole number from 1 to 200");
-    }
-    return n;
-}
 
 // Reads {account_id?, platform?, reason?}; an empty body means the whole workspace.
 core::Result<app::PauseRequest> ReadPauseRequest(const net::Request& r, bool with_reason) {
@@ -81,13 +71,7 @@ net::Response Api::ListJobs(const net::Request& r, const app::Principal& who, co
     f.limit = page + 1;
     auto jobs = deps_.queue.ListJobs(who, f);
     if (!jobs) return ErrorResponse(jobs.error());
-    const bool more = static_cast<int>(jobs->size()) > page;
-    if (more) jobs->resize(static_cast<size_t>(page));
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& j : *jobs) items.push_back(app::ToJson(j));
-    nlohmann::json next = nullptr;
-    if (more) next = jobs->back().id;
-    return JsonResponse(200, {{"items", items}, {"next_cursor", next}});
+    return JsonResponse(200, Page(*jobs, page, [](const app::JobView& j) { return app::ToJson(j); }));
 }
 
 net::Response Api::GetJob(const net::Request&, const app::Principal& who, const Params& p) {

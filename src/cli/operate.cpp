@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -26,6 +27,23 @@ void PrintJobLine(const app::JobView& j) {
     std::cout << j.id << "  " << j.kind << "  " << (j.outcome ? *j.outcome : j.state) << "  due "
               << domain::FormatRfc3339(j.due_at) << "  attempts " << j.attempts << "/" << j.max_attempts << "  "
               << Or(j.platform) << " " << Or(j.account_id) << (j.last_error ? "  " + *j.last_error : "") << "\n";
+}
+
+// Applies `act` to each job, reporting each; exit code 1 if any failed.
+int EachJob(const std::vector<std::string>& ids, const char* done, const char* suffix,
+            const std::function<core::Result<app::JobView>(const std::string&, core::TimePoint)>& act) {
+    core::SystemClock clock;
+    int failed = 0;
+    for (const auto& id : ids) {
+        auto job = act(id, clock.Now());
+        if (!job) {
+            std::cerr << "herald: " << id << ": " << job.error().message << "\n";
+            ++failed;
+            continue;
+        }
+        std::cout << done << " " << id << suffix << "\n";
+    }
+    return failed == 0 ? 0 : 1;
 }
 
 class NoEvents final : public app::EventSink {
@@ -252,33 +270,13 @@ int JobsRequeue(app::Store& store, const std::vector<std::string>& ids, bool all
         std::cerr << "herald: no dead jobs to requeue\n";
         return 0;
     }
-    core::SystemClock clock;
-    int failed = 0;
-    for (const auto& id : targets) {
-        auto job = store.RequeueJob(std::nullopt, id, clock.Now());
-        if (!job) {
-            std::cerr << "herald: " << id << ": " << job.error().message << "\n";
-            ++failed;
-            continue;
-        }
-        std::cout << "requeued " << id << " (due now)\n";
-    }
-    return failed == 0 ? 0 : 1;
+    return EachJob(targets, "requeued", " (due now)",
+                   [&](const std::string& id, core::TimePoint now) { return store.RequeueJob(std::nullopt, id, now); });
 }
 
 int JobsCancel(app::Store& store, const std::vector<std::string>& ids) {
-    core::SystemClock clock;
-    int failed = 0;
-    for (const auto& id : ids) {
-        auto job = store.CancelJob(std::nullopt, id, clock.Now());
-        if (!job) {
-            std::cerr << "herald: " << id << ": " << job.error().message << "\n";
-            ++failed;
-            continue;
-        }
-        std::cout << "cancelled " << id << "\n";
-    }
-    return failed == 0 ? 0 : 1;
+    return EachJob(ids, "cancelled", "",
+                   [&](const std::string& id, core::TimePoint now) { return store.CancelJob(std::nullopt, id, now); });
 }
 
 int QueuePause(app::Store& store, const app::PauseScope& scope, const std::optional<std::string>& reason) {

@@ -27,19 +27,42 @@ nlohmann::json HttpResult::Json() const {
     return j;
 }
 
-HttpResult HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
-                               const std::map<std::string, std::string>& headers) const {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(asio::ip::make_address(host_), port_));
+namespace {
+
+http::request<http::string_body> BuildRequest(const std::string& host, const std::string& method,
+                                              const std::string& target, const std::string& body,
+                                              const std::map<std::string, std::string>& headers) {
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, host_);
+    req.set(http::field::host, host);
     for (const auto& [k, v] : headers) req.set(k, v);
     if (!body.empty() && headers.find("Content-Type") == headers.end()) {
         req.set(http::field::content_type, "application/json");
     }
     req.body() = body;
     req.prepare_payload();
+    return req;
+}
+
+HttpResult ToResult(http::response<http::string_body>& res) {
+    HttpResult out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out.headers[name] = std::string(f.value());
+    }
+    out.body = std::move(res.body());
+    return out;
+}
+
+}  // namespace
+
+HttpResult HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
+                               const std::map<std::string, std::string>& headers) const {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(asio::ip::make_address(host_), port_));
+    auto req = BuildRequest(host_, method, target, body, headers);
     beast::error_code ec;
     // A server may answer (413) and close before the whole body is sent: still read its answer.
     http::write(stream, req, ec);
@@ -47,19 +70,11 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     http::read(stream, buffer, parser, ec);
-    HttpResult out;
     if (ec) {
         ADD_FAILURE() << "HTTP read failed: " << ec.message();
-        return out;
+        return HttpResult{};
     }
-    auto& res = parser.get();
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& f : res) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
-    }
-    out.body = res.body();
+    auto out = ToResult(parser.get());
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return out;
 }
@@ -69,14 +84,7 @@ HttpResult HttpClient::TryRequest(const std::string& method, const std::string& 
                                   std::chrono::milliseconds timeout) const {
     asio::io_context ioc;
     beast::tcp_stream stream(ioc);
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, host_);
-    for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty() && headers.find("Content-Type") == headers.end()) {
-        req.set(http::field::content_type, "application/json");
-    }
-    req.body() = body;
-    req.prepare_payload();
+    auto req = BuildRequest(host_, method, target, body, headers);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
@@ -102,14 +110,7 @@ HttpResult HttpClient::TryRequest(const std::string& method, const std::string& 
         out.error = result.message();
         return out;
     }
-    auto& res = parser.get();
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& f : res) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
-    }
-    out.body = res.body();
+    out = ToResult(parser.get());
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return out;

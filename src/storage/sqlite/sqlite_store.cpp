@@ -171,19 +171,22 @@ constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
 // A post's status summarises its deliveries' (domain::SummarizeStatus): in-flight work first,
 // then what needs a person, then waiting work, then the outcome. Kept in step with it by the
 // storage test PostStatusInSqlMatchesTheDomainRule.
-#define HERALD_POST_STATUS_OF(post)                                                                  \
-    "(SELECT CASE WHEN COUNT(*) = 0 THEN (CASE WHEN " post                                           \
-    ".scheduled_at IS NULL THEN 'draft' "                                                            \
+#define HERALD_POST_STATUS                                                                           \
+    "(SELECT CASE WHEN COUNT(*) = 0 THEN (CASE WHEN posts.scheduled_at IS NULL THEN 'draft' "        \
     "ELSE 'scheduled' END) WHEN SUM(d.status = 'publishing') > 0 THEN 'publishing' "                 \
     "WHEN SUM(d.status = 'queued') > 0 THEN 'queued' WHEN SUM(d.status = 'unconfirmed') > 0 "        \
     "THEN 'unconfirmed' WHEN SUM(d.status = 'needs_approval') > 0 THEN 'needs_approval' "            \
     "WHEN SUM(d.status = 'scheduled') > 0 THEN 'scheduled' WHEN SUM(d.status = 'draft') > 0 "        \
     "THEN 'draft' WHEN SUM(d.status = 'failed') > 0 THEN 'failed' WHEN SUM(d.status = 'published') " \
-    "> 0 THEN 'published' ELSE 'cancelled' END FROM deliveries d WHERE d.post_id = " post ".id)"
-constexpr Sql kRefreshPostStatuses{"refresh_post_statuses",
-                                   "UPDATE posts SET status = " HERALD_POST_STATUS_OF(
-                                       "posts") ", updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))"};
-#undef HERALD_POST_STATUS_OF
+    "> 0 THEN 'published' ELSE 'cancelled' END FROM deliveries d WHERE d.post_id = posts.id)"
+constexpr Sql kRefreshPostStatus{"refresh_post_status",
+                                 "UPDATE posts SET status = " HERALD_POST_STATUS ", updated_at = ?2 WHERE id = ?1"};
+// The same for the posts of some deliveries (?1: delivery ids), without reading them first.
+constexpr Sql kRefreshPostsOfDeliveries{"refresh_posts_of_deliveries",
+                                        "UPDATE posts SET status = " HERALD_POST_STATUS
+                                        ", updated_at = ?2 WHERE id IN (SELECT d.post_id FROM json_each(?1) AS e "
+                                        "JOIN deliveries d ON d.id = e.value)"};
+#undef HERALD_POST_STATUS
 // ?1: [[delivery_id, attempts], …]
 constexpr Sql kSetDeliveriesQueued{"set_deliveries_queued",
                                    "UPDATE deliveries SET status = 'queued', attempts = e.value ->> 1, updated_at = ?2 "
@@ -224,8 +227,6 @@ constexpr Sql kChangesOf{
     "SELECT d.id, d.post_id, d.account_id, d.status, d.attempts, d.remote_id, d.url, d.error, d.next_attempt_at, "
     "d.published_at, d.updated_at, p.status, p.workspace_id FROM json_each(?1) AS e "
     "JOIN deliveries d ON d.id = e.value JOIN posts p ON p.id = d.post_id"};
-constexpr Sql kPostsOfDeliveries{
-    "posts_of_deliveries", "SELECT DISTINCT d.post_id FROM json_each(?1) AS e JOIN deliveries d ON d.id = e.value"};
 constexpr Sql kPostStatusOf{"post_status_of", "SELECT status FROM posts WHERE id = ?1"};
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 constexpr Sql kRetryJob{"retry_job",
@@ -874,13 +875,13 @@ core::Status SqliteStore::DeletePost(const std::string& workspace_id, const std:
 
 std::string SqliteStore::JsonIds(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
 
-void SqliteStore::RefreshPostStatuses(const std::vector<std::string>& post_ids, core::TimePoint now) {
-    if (post_ids.empty()) return;
-    db_->Prepare(kRefreshPostStatuses).Bind(1, JsonIds(post_ids)).Bind(2, ToUnixMillis(now)).Run();
+void SqliteStore::RefreshPostsOfDeliveries(const std::vector<std::string>& delivery_ids, core::TimePoint now) {
+    if (delivery_ids.empty()) return;
+    db_->Prepare(kRefreshPostsOfDeliveries).Bind(1, JsonIds(delivery_ids)).Bind(2, ToUnixMillis(now)).Run();
 }
 
 domain::PostStatus SqliteStore::RefreshPostStatus(const std::string& post_id, core::TimePoint now) {
-    RefreshPostStatuses({post_id}, now);
+    db_->Prepare(kRefreshPostStatus).Bind(1, post_id).Bind(2, ToUnixMillis(now)).Run();
     auto s = db_->Prepare(kPostStatusOf);
     s.Bind(1, post_id);
     if (!s.Step()) throw DbError("post vanished inside a transaction: " + post_id);
@@ -1001,7 +1002,6 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
         for (size_t i = 0; i < out.size(); ++i) {
             if (out[i].is_publish()) by_delivery.emplace(out[i].job.delivery_id, i);
         }
-        std::vector<std::string> post_ids;
         {
             auto s = db_->Prepare(kClaimDetails);
             s.Bind(1, JsonIds(delivery_ids));
@@ -1024,7 +1024,6 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                     variants[c.account.platform].is_string()) {
                     c.text = variants[c.account.platform].get<std::string>();
                 }
-                post_ids.push_back(c.delivery.post_id);
             }
         }
         for (const auto& c : out) {
@@ -1032,7 +1031,7 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 throw DbError("delivery, account or post vanished for job " + c.job.id);
             }
         }
-        RefreshPostStatuses(post_ids, now);
+        RefreshPostsOfDeliveries(delivery_ids, now);
         tx.Commit();
         return out;
     });
@@ -1063,16 +1062,13 @@ core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkP
             while (s.Step()) marked.insert(s.Text(0));
         }
         std::vector<std::optional<app::DeliveryChange>> out(job_ids.size());
-        std::vector<std::string> post_ids, marked_ids;
         for (const auto& [job_id, delivery_id] : delivery_of) {
             // The delivery moved on without this job (cancelled, edited): the job is stale.
             if (!marked.count(delivery_id)) db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
         }
-        for (const auto& d : marked) marked_ids.push_back(d);
-        auto changes = ChangesOf(marked_ids);
-        for (const auto& [_, c] : changes) post_ids.push_back(c.post_id);
-        RefreshPostStatuses(post_ids, now);
-        changes = ChangesOf(marked_ids);  // with the posts' new status
+        const std::vector<std::string> marked_ids(marked.begin(), marked.end());
+        RefreshPostsOfDeliveries(marked_ids, now);
+        const auto changes = ChangesOf(marked_ids);
         for (size_t i = 0; i < job_ids.size(); ++i) {
             auto job = delivery_of.find(job_ids[i]);
             if (job == delivery_of.end()) continue;
@@ -1136,13 +1132,7 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
             db_->Prepare(kJobsToHistory).Bind(1, text).Bind(2, ToUnixMillis(now)).Run();
             db_->Prepare(kDeleteJobsByIds).Bind(1, text).Run();
         }
-        std::vector<std::string> post_ids;
-        {
-            auto s = db_->Prepare(kPostsOfDeliveries);
-            s.Bind(1, JsonIds(delivery_ids));
-            while (s.Step()) post_ids.push_back(s.Text(0));
-        }
-        RefreshPostStatuses(post_ids, now);
+        RefreshPostsOfDeliveries(delivery_ids, now);
         auto changes = ChangesOf(delivery_ids);
         std::vector<app::DeliveryChange> out;
         out.reserve(done.size());

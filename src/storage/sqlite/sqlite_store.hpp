@@ -126,7 +126,7 @@ class SqliteStore final : public app::Store {
     void WritePostRow(const domain::Post& post, bool insert);
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
-    void RefreshPostStatuses(const std::vector<std::string>& post_ids, core::TimePoint now);
+    void RefreshPostsOfDeliveries(const std::vector<std::string>& delivery_ids, core::TimePoint now);
     /// Each delivery with its post's status and workspace, by delivery id.
     std::unordered_map<std::string, app::DeliveryChange> ChangesOf(const std::vector<std::string>& delivery_ids);
     static std::string JsonIds(const std::vector<std::string>& ids);
