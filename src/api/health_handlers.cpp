@@ -16,7 +16,16 @@ net::Response Api::Readyz(const net::Request&, const Params&) {
     body["scheduler"] = scheduler_running ? "running" : "stopped";
     ready = ready && scheduler_running;
     if (ping) {
-        auto age = deps_.store.OldestDueAge(deps_.clock.Now());
+        const auto now = deps_.clock.Now();
+        auto age = deps_.store.OldestDueAge(now);
+        if (age && deps_.dispatcher != nullptr) {
+            // Claimed and waiting for a worker counts as waiting. For a platform that drops
+            // repeats the claim already shows the delivery as publishing, so only the
+            // dispatcher knows which of those have not started.
+            if (auto waiting = deps_.dispatcher->OldestWaitingDue(); waiting && *waiting < now) {
+                age = std::max(*age, std::chrono::duration_cast<core::Millis>(now - *waiting));
+            }
+        }
         if (age) {
             const double seconds = static_cast<double>(age->count()) / 1000.0;
             body["oldest_due_job_age_seconds"] = seconds;

@@ -256,6 +256,14 @@ struct JobRecord {
     core::TimePoint updated_at{};  ///< for history: when it finished
 };
 
+/// What a recorded outcome did, for events and logs.
+struct DeliveryChange {
+    std::string workspace_id;
+    std::string post_id;
+    domain::PostStatus post_status = domain::PostStatus::kDraft;
+    domain::Delivery delivery;
+};
+
 /// A claimed job with what the worker needs to run it. A publish job comes with its delivery,
 /// account, sealed credentials and text; any other kind (a task) has only `job` (kind,
 /// payload), and the rest stays empty.
@@ -265,6 +273,9 @@ struct ClaimedJob {
     domain::Account account;
     std::string sealed_credentials;
     std::string text;  ///< variant for the account's platform, or the post's text
+    /// Set when the claim itself moved the delivery to publishing (see Store::MarkAtClaim):
+    /// the change to announce, and no separate mark is needed before the platform call.
+    std::optional<DeliveryChange> marked;
 
     bool is_publish() const { return job.kind == domain::JobKind::kPublish; }
 };
@@ -328,14 +339,6 @@ struct StalledDelivery {
 struct StalledWork {
     std::vector<StalledJob> overdue_jobs;
     std::vector<StalledDelivery> stuck_deliveries;
-};
-
-/// What a recorded outcome did, for events and logs.
-struct DeliveryChange {
-    std::string workspace_id;
-    std::string post_id;
-    domain::PostStatus post_status = domain::PostStatus::kDraft;
-    domain::Delivery delivery;
 };
 
 /// How a finished attempt is written back.
@@ -424,10 +427,20 @@ class Store {
 
     // the queue
     virtual core::Result<std::optional<core::TimePoint>> NextDueAt() = 0;
-    /// Claims up to `limit` due pending jobs (highest priority, then earliest), marks their
-    /// deliveries queued and leases them until `lease_until`.
+    /// Says whether an account's deliveries may go straight to publishing when they are claimed,
+    /// with no separate mark before the platform call. Only right where a resend can never
+    /// duplicate (the platform deduplicates by our key): a claim is not synced to disk, and it is
+    /// also taken a little before the call.
+    using MarkAtClaim = std::function<bool(const domain::Account&)>;
+    /// Claims up to `limit` due pending jobs (highest priority, then earliest) and leases them
+    /// until `lease_until`. Their deliveries become queued, or publishing where `mark_at_claim`
+    /// says so (then ClaimedJob::marked holds the change).
     virtual core::Result<std::vector<ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
-                                                               core::TimePoint lease_until) = 0;
+                                                               core::TimePoint lease_until,
+                                                               const MarkAtClaim& mark_at_claim) = 0;
+    core::Result<std::vector<ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit, core::TimePoint lease_until) {
+        return ClaimDueJobs(now, limit, lease_until, {});
+    }
     /// Moves claimed deliveries to publishing just before the platform calls, in one
     /// transaction: once this returns, a crash leaves evidence that the posts may have been
     /// sent. One entry per job, in order; an empty entry means the claim is no longer ours (the
@@ -458,7 +471,8 @@ class Store {
     }
     /// The worker still holds these jobs: push their leases out to `until` (heartbeat).
     virtual core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) = 0;
-    /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled.
+    /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled
+    /// (also from publishing, when the claim marked it: the caller vouches that nothing was sent).
     virtual core::Result<DeliveryChange> ReleaseJob(const std::string& job_id, core::TimePoint now) = 0;
     /// Jobs whose lease ran out (their worker died) go back to pending, due now. Those whose
     /// delivery was publishing may have been sent: they come back marked uncertain, and the

@@ -68,7 +68,8 @@ struct Fixture {
     }
 };
 
-core::Result<std::unique_ptr<Fixture>> MakeFixture(const std::string& data_dir, const core::Clock& clock) {
+core::Result<std::unique_ptr<Fixture>> MakeFixture(const std::string& data_dir, const std::string& dedupe,
+                                                   const core::Clock& clock) {
     auto f = std::make_unique<Fixture>();
     if (data_dir.empty()) {
         std::string tmpl = (std::filesystem::temp_directory_path() / "herald-bench-XXXXXX").string();
@@ -95,7 +96,8 @@ core::Result<std::unique_ptr<Fixture>> MakeFixture(const std::string& data_dir, 
     if (auto ok = f->store->CreateUserWithWorkspace(user, "not-a-real-hash", ws); !ok) {
         return tl::unexpected(ok.error());
     }
-    domain::Account account{core::NewId(now), ws.id, "sandbox", "bench sandbox", "{}", false, now};
+    domain::Account account{
+        core::NewId(now), ws.id, "sandbox", "bench sandbox", nlohmann::json{{"dedupe", dedupe}}.dump(), false, now};
     if (auto ok = f->store->InsertAccount(account, ""); !ok) return tl::unexpected(ok.error());
     f->workspace_id = ws.id;
     f->user_id = user.id;
@@ -189,13 +191,17 @@ RunResult RunDispatcher(Fixture& f, const BenchQueueOptions& o, int64_t expect, 
 }
 
 std::string Settings(const BenchQueueOptions& o) {
-    return "SQLite WAL; the publishing mark (before every platform call) is fsynced at commit, group-committed "
-           "across workers; claims, outcomes and sandbox writes survive a process crash and reach disk with the "
-           "next fsync (a lost outcome is recovered as uncertain, never resent blindly); " +
-           std::to_string(o.workers) + " workers, worker batch " + std::to_string(o.worker_batch) + ", claim batch " +
-           std::to_string(o.claim_batch) +
-           "; full path per job: claim, mark publishing (durable before the call), sandbox publish (stored in "
-           "SQLite), record outcome + history, delivery events; no rate limiter yet";
+    const std::string path =
+        o.dedupe == "idempotent"
+            ? "the sandbox account deduplicates by idempotency key (dedupe=idempotent, the default), so a resend "
+              "cannot duplicate: the claim itself marks the deliveries publishing and no commit is fsynced per job"
+            : "the sandbox account cannot drop a repeat (dedupe=" + o.dedupe +
+                  "): a publishing mark is fsynced before every platform call, group-committed across workers";
+    return "SQLite WAL, synchronous=NORMAL for queue writes: every commit survives a crash of the process; " + path +
+           "; " + std::to_string(o.workers) + " workers, worker batch " + std::to_string(o.worker_batch) +
+           ", claim batch " + std::to_string(o.claim_batch) +
+           "; full path per job: claim, sandbox publish (stored in SQLite), record outcome + move to history, "
+           "delivery events; no rate limiter yet";
 }
 
 void Print(const BenchQueueOptions& o, nlohmann::json j) {
@@ -221,7 +227,7 @@ int Fail(const core::Error& e) {
 }
 
 int BurnDown(const BenchQueueOptions& o, const core::Clock& clock) {
-    auto f = MakeFixture(o.data_dir, clock);
+    auto f = MakeFixture(o.data_dir, o.dedupe, clock);
     if (!f) return Fail(f.error());
     const auto now = clock.Now();
     if (auto ok = AddPosts(
@@ -240,7 +246,7 @@ int BurnDown(const BenchQueueOptions& o, const core::Clock& clock) {
 }
 
 int Lateness(const BenchQueueOptions& o, const core::Clock& clock) {
-    auto f = MakeFixture(o.data_dir, clock);
+    auto f = MakeFixture(o.data_dir, o.dedupe, clock);
     if (!f) return Fail(f.error());
     // Spread over `over_seconds`, starting 2 s after the posts are written.
     const auto start = clock.Now() + std::chrono::seconds(2);
@@ -262,7 +268,7 @@ int Lateness(const BenchQueueOptions& o, const core::Clock& clock) {
 int Scale(const BenchQueueOptions& o, const core::Clock& clock) {
     // The same burn-down twice: on an otherwise empty queue, then with `backlog` jobs scheduled
     // for the coming year in the table.
-    auto empty = MakeFixture("", clock);
+    auto empty = MakeFixture("", o.dedupe, clock);
     if (!empty) return Fail(empty.error());
     const auto now = clock.Now();
     if (auto ok = AddPosts(
@@ -273,7 +279,7 @@ int Scale(const BenchQueueOptions& o, const core::Clock& clock) {
     auto base = RunDispatcher(**empty, o, o.jobs, clock);
     empty->reset();
 
-    auto full = MakeFixture(o.data_dir, clock);
+    auto full = MakeFixture(o.data_dir, o.dedupe, clock);
     if (!full) return Fail(full.error());
     const auto later = clock.Now() + std::chrono::hours(24);
     const auto spread = std::chrono::hours(24 * 365) / std::max<int64_t>(o.backlog, 1);

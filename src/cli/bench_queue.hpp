@@ -15,6 +15,10 @@ struct BenchQueueOptions {
     int workers = 4;
     int worker_batch = 256;
     int claim_batch = 2048;
+    /// The sandbox account's dedupe mode, which decides the exactly-once path: idempotent (the
+    /// platform drops a repeat: the claim marks publishing, nothing is synced per batch), lookup
+    /// or none (a mark synced to disk before every call).
+    std::string dedupe = "idempotent";
     std::string data_dir;  ///< empty: a temporary directory, removed afterwards
     bool json = false;     ///< one JSON line instead of an indented object
 };

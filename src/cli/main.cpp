@@ -217,6 +217,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000));
     bench_queue->add_option("--claim-batch", bq.claim_batch, "most jobs claimed per statement (default 2048)")
         ->check(CLI::Range(1, 10000));
+    bench_queue->add_option("--dedupe", bq.dedupe, "sandbox dedupe mode: idempotent (default), lookup or none")
+        ->check(CLI::IsMember({"idempotent", "lookup", "none"}));
     bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
     bench_queue->add_flag("--json", bq.json, "print one JSON line");
 

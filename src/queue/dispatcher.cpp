@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
+
 #include "app/json_views.hpp"
 
 namespace herald::queue {
@@ -14,7 +16,10 @@ Dispatcher::Dispatcher(app::Store& store, const core::Clock& clock, const app::P
       events_(events),
       vault_(vault),
       settings_(std::move(settings)),
-      marks_(store, clock),
+      marks_([this](const std::vector<std::string>& ids) { return store_.MarkPublishingBatch(ids, clock_.Now()); }),
+      records_([this](const std::vector<app::Store::Completion>& done) {
+          return store_.RecordOutcomes(done, clock_.Now());
+      }),
       periodic_(store) {}
 
 Dispatcher::~Dispatcher() {
@@ -86,6 +91,15 @@ bool Dispatcher::Stop(core::Millis grace) {
     return clean;
 }
 
+std::optional<core::TimePoint> Dispatcher::OldestWaitingDue() const {
+    std::lock_guard lock(mu_);
+    std::optional<core::TimePoint> oldest;
+    for (const auto& c : ready_) {
+        if (!oldest || c.job.due_at < *oldest) oldest = c.job.due_at;
+    }
+    return oldest;
+}
+
 void Dispatcher::EmitChange(const app::DeliveryChange& c) {
     if (!events_.Wants(c.workspace_id)) return;
     events_.Publish(app::Event{c.workspace_id, "delivery.updated", app::DeliveryEventJson(c).dump()});
@@ -141,7 +155,7 @@ void Dispatcher::SchedulerLoop() {
         const auto now = clock_.Now();
         if (now >= next_periodic_check_) RunPeriodic(now);
         if (capacity > 0) {
-            auto claimed = store_.ClaimDueJobs(now, capacity, now + settings_.lease);
+            auto claimed = Claim(now, capacity);
             if (!claimed) {
                 spdlog::error("event=claim_failed error=\"{}\"", claimed.error().message);
             } else if (!claimed->empty()) {
@@ -250,7 +264,7 @@ int Dispatcher::RunOnce() {
     Rescue();
     const auto now = clock_.Now();
     RunPeriodic(now);
-    auto claimed = store_.ClaimDueJobs(now, 1000, now + settings_.lease);
+    auto claimed = Claim(now, 1000);
     if (!claimed) return 0;
     for (const auto& c : *claimed) {
         if (c.is_publish()) {
@@ -260,6 +274,21 @@ int Dispatcher::RunOnce() {
         }
     }
     return static_cast<int>(claimed->size());
+}
+
+core::Result<std::vector<app::ClaimedJob>> Dispatcher::Claim(core::TimePoint now, int limit) {
+    // Where the platform drops a repeated request (idempotent publish), a resend can never
+    // duplicate, so no durable mark is needed before the call: the claim itself moves the
+    // delivery to publishing. The others are marked, synced, just before their call.
+    std::unordered_map<std::string, bool> idempotent;  // by account settings, for this claim
+    const auto mark_at_claim = [&](const domain::Account& account) {
+        const auto* adapter = platforms_.Find(account.platform);
+        if (adapter == nullptr) return false;
+        auto [it, fresh] = idempotent.try_emplace(account.platform + '\n' + account.settings_json, false);
+        if (fresh) it->second = adapter->Capabilities(account.settings_json).idempotent;
+        return it->second;
+    };
+    return store_.ClaimDueJobs(now, limit, now + settings_.lease, mark_at_claim);
 }
 
 void Dispatcher::RunPeriodic(core::TimePoint now) {
@@ -316,15 +345,29 @@ void Dispatcher::RunTask(const app::ClaimedJob& c) {
 }
 
 void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
-    std::vector<std::string> ids;
-    ids.reserve(jobs.size());
-    for (const auto& c : jobs) ids.push_back(c.job.id);
     // Durable before any call: after this, a crash leaves "publishing", which the next start
-    // treats as "may have been sent".
-    auto marked = marks_.Mark(ids);
-    if (!marked) {
-        spdlog::error("event=mark_publishing_failed jobs={} error=\"{}\"", ids.size(), marked.error().message);
-        return;  // the leases run out and the jobs are retried: nothing was sent
+    // treats as "may have been sent". Jobs the claim marked already skip this.
+    std::vector<std::optional<app::DeliveryChange>> marked(jobs.size());
+    std::vector<bool> unmarked(jobs.size(), false);  // the mark failed: not sent, the lease runs out
+    std::vector<std::string> ids;
+    std::vector<size_t> to_mark;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        if (jobs[i].marked) {
+            marked[i] = jobs[i].marked;
+        } else {
+            ids.push_back(jobs[i].job.id);
+            to_mark.push_back(i);
+        }
+    }
+    if (!ids.empty()) {
+        auto fresh = marks_.Submit(ids);
+        if (!fresh) {
+            spdlog::error("event=mark_publishing_failed jobs={} error=\"{}\"", ids.size(), fresh.error().message);
+            if (to_mark.size() == jobs.size()) return;
+            for (const size_t i : to_mark) unmarked[i] = true;
+        } else {
+            for (size_t k = 0; k < to_mark.size(); ++k) marked[to_mark[k]] = std::move((*fresh)[k]);
+        }
     }
 
     struct Attempt {
@@ -339,11 +382,12 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     attempts.reserve(jobs.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
         const auto& c = jobs[i];
-        if (!(*marked)[i]) {
+        if (unmarked[i]) continue;
+        if (!marked[i]) {
             spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
             continue;
         }
-        EmitChange(*(*marked)[i]);
+        EmitChange(*marked[i]);
         Attempt a{&c};
         a.adapter = platforms_.Find(c.account.platform);
         std::string credentials;
@@ -403,7 +447,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
                                                          a.caps, a.claimed->job.uncertain, Jitter())});
     }
     if (completions.empty()) return;
-    auto changes = store_.RecordOutcomes(completions, finished);
+    auto changes = records_.Submit(completions);
     if (!changes) {
         // Left as publishing: the lease runs out and the next attempt checks before resending.
         spdlog::error("event=record_outcome_failed jobs={} error=\"{}\"", completions.size(), changes.error().message);

@@ -13,7 +13,7 @@
 #include "app/ports.hpp"
 #include "auth/vault.hpp"
 #include "queue/decide.hpp"
-#include "queue/mark_combiner.hpp"
+#include "queue/group_commit.hpp"
 #include "queue/periodic.hpp"
 #include "queue/tasks.hpp"
 
@@ -76,6 +76,9 @@ class Dispatcher {
     int RunOnce();
 
     bool running() const { return running_.load(); }
+    /// The earliest due time among jobs this dispatcher has claimed and not yet started (they
+    /// wait for a free worker); none when every claimed job is running.
+    std::optional<core::TimePoint> OldestWaitingDue() const;
 
   private:
     void SchedulerLoop();
@@ -86,6 +89,7 @@ class Dispatcher {
     void RunTask(const app::ClaimedJob& job);
     // Queues due periodic ticks and notes when to look again.
     void RunPeriodic(core::TimePoint now);
+    core::Result<std::vector<app::ClaimedJob>> Claim(core::TimePoint now, int limit);
     // For a job whose earlier attempt may have landed: the outcome to record without sending,
     // or nullopt when sending (again) is safe.
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
@@ -99,9 +103,11 @@ class Dispatcher {
     app::EventSink& events_;
     const auth::TokenVault& vault_;
     DispatcherSettings settings_;
-    MarkCombiner marks_;  ///< workers marking at the same moment share one synced commit
+    /// Workers marking at the same moment share one synced commit; so do workers recording.
+    GroupCommit<std::string, std::optional<app::DeliveryChange>> marks_;
+    GroupCommit<app::Store::Completion, app::DeliveryChange> records_;
 
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::condition_variable scheduler_cv_;
     std::condition_variable worker_cv_;
     std::condition_variable idle_cv_;

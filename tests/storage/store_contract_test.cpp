@@ -700,6 +700,69 @@ TEST_P(StoreContract, ClaimTakesOnlyDueJobsUpToTheLimitAndNeverTwice) {
     EXPECT_EQ(OnlyDelivery(t.workspace.id, later.id).status, DeliveryStatus::kScheduled);
 }
 
+TEST_P(StoreContract, ClaimMarksPublishingWhereTheCallerSaysSo) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto dedupes = AddAccount(t.workspace.id, "dedupes");
+    const auto plain = AddAccount(t.workspace.id, "plain");
+    const auto both = AddPost(t, {dedupes.id, plain.id}, kT0 + 1min, kT0 + 1s);
+    const auto only_plain = AddPost(t, {plain.id}, kT0 + 1min, kT0 + 2s);
+    const TimePoint now = kT0 + 2min;
+
+    std::vector<std::string> asked;
+    auto claimed = store().ClaimDueJobs(now, 10, now + 5min, [&](const domain::Account& account) {
+        asked.push_back(account.name);
+        return account.id == dedupes.id;
+    });
+    ASSERT_TRUE(Ok(claimed));
+    ASSERT_THAT(*claimed, SizeIs(3));
+    EXPECT_THAT(asked, SizeIs(3));
+    std::string marked_job;
+    for (const auto& c : *claimed) {
+        if (c.account.id == dedupes.id) {
+            marked_job = c.job.id;
+            EXPECT_EQ(c.delivery.status, DeliveryStatus::kPublishing);
+            ASSERT_TRUE(c.marked.has_value());
+            EXPECT_EQ(c.marked->workspace_id, t.workspace.id);
+            EXPECT_EQ(c.marked->post_id, both.id);
+            // A post with one delivery publishing and one queued shows publishing.
+            EXPECT_EQ(c.marked->post_status, DeliveryStatus::kPublishing);
+            EXPECT_EQ(c.marked->delivery.status, DeliveryStatus::kPublishing);
+            EXPECT_EQ(c.marked->delivery.attempts, 1);
+            EXPECT_EQ(c.marked->delivery.updated_at, now);
+        } else {
+            EXPECT_EQ(c.delivery.status, DeliveryStatus::kQueued);
+            EXPECT_FALSE(c.marked.has_value());
+        }
+    }
+    auto stored = store().GetPost(t.workspace.id, both.id);
+    ASSERT_TRUE(Ok(stored));
+    EXPECT_EQ(stored->status, DeliveryStatus::kPublishing);
+    for (const auto& d : stored->deliveries) {
+        EXPECT_EQ(d.status, d.account_id == dedupes.id ? DeliveryStatus::kPublishing : DeliveryStatus::kQueued);
+    }
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, only_plain.id).status, DeliveryStatus::kQueued);
+
+    // Handed back unsent (shutdown), a marked delivery is scheduled again, like a queued one.
+    auto released = store().ReleaseJob(marked_job, now + 1s);
+    ASSERT_TRUE(Ok(released));
+    EXPECT_EQ(released->delivery.status, DeliveryStatus::kScheduled);
+    auto again = store().ClaimDueJobs(now + 2s, 10, now + 5min, [](const domain::Account&) { return true; });
+    ASSERT_TRUE(Ok(again));
+    ASSERT_THAT(*again, SizeIs(1));
+    EXPECT_EQ((*again)[0].job.id, marked_job);
+    EXPECT_FALSE((*again)[0].job.uncertain);
+    EXPECT_TRUE((*again)[0].marked.has_value());
+
+    // A marked claim whose worker died may have been sent: it comes back uncertain; the queued
+    // ones were not sent and come back as they were.
+    auto rescued = store().RescueExpiredLeases(now + 1h);
+    ASSERT_TRUE(Ok(rescued));
+    EXPECT_THAT(*rescued, SizeIs(3));
+    auto retried = Claim(now + 1h);
+    ASSERT_THAT(retried, SizeIs(3));
+    for (const auto& c : retried) EXPECT_EQ(c.job.uncertain, c.job.id == marked_job) << c.account.name;
+}
+
 TEST_P(StoreContract, MarkPublishingMovesTheDeliveryOn) {
     const Tenant t = AddTenant("ana@example.com");
     const auto a = AddAccount(t.workspace.id, "a");

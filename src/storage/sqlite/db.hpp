@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "storage/sqlite/rows.hpp"
 
 namespace herald::storage::sqlite {
 
@@ -36,6 +37,8 @@ class Stmt {
     Stmt& Bind(int index, int64_t v);
     Stmt& Bind(int index, int v) { return Bind(index, static_cast<int64_t>(v)); }
     Stmt& BindNull(int index);
+    /// Binds rows for `herald_rows(?index)`; they must outlive the statement's run.
+    Stmt& Bind(int index, const Rows& rows);
     template <typename T>
     Stmt& Bind(int index, const std::optional<T>& v) {
         return v ? Bind(index, *v) : BindNull(index);

@@ -164,10 +164,6 @@ constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
                                   "UPDATE deliveries SET status = ?2, remote_id = COALESCE(?3, remote_id), "
                                   "url = COALESCE(?4, url), error = ?5, next_attempt_at = ?6, "
                                   "published_at = ?7, updated_at = ?8 WHERE id = ?1"};
-// Set-based forms of the publish path: one statement per batch, whatever its size. Ids and
-// outcomes travel as one JSON array parameter (json_each), so a batch costs a handful of
-// statements rather than a handful per job.
-//
 // A post's status summarises its deliveries' (domain::SummarizeStatus): in-flight work first,
 // then what needs a person, then waiting work, then the outcome. Kept in step with it by the
 // storage test PostStatusInSqlMatchesTheDomainRule.
@@ -180,53 +176,56 @@ constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
     "THEN 'draft' WHEN SUM(d.status = 'failed') > 0 THEN 'failed' WHEN SUM(d.status = 'published') " \
     "> 0 THEN 'published' ELSE 'cancelled' END FROM deliveries d WHERE d.post_id = posts.id)"
 constexpr Sql kRefreshPostStatus{"refresh_post_status",
-                                 "UPDATE posts SET status = " HERALD_POST_STATUS ", updated_at = ?2 WHERE id = ?1"};
-// The same for the posts of some deliveries (?1: delivery ids), without reading them first.
-constexpr Sql kRefreshPostsOfDeliveries{"refresh_posts_of_deliveries",
-                                        "UPDATE posts SET status = " HERALD_POST_STATUS
-                                        ", updated_at = ?2 WHERE id IN (SELECT d.post_id FROM json_each(?1) AS e "
-                                        "JOIN deliveries d ON d.id = e.value)"};
+                                 "UPDATE posts SET status = " HERALD_POST_STATUS
+                                 ", updated_at = ?2 WHERE id = ?1 RETURNING status, workspace_id"};
+// The batch forms of the publish path: one statement per step whatever the batch's size, the
+// batch bound as rows (herald_rows, see storage/sqlite/rows.hpp). ?1 is always the rows.
+// r: post id. Returns each post's new status and its workspace.
+constexpr Sql kRefreshPosts{"refresh_posts", "UPDATE posts SET status = " HERALD_POST_STATUS
+                                             ", updated_at = ?2 FROM herald_rows(?1) AS r WHERE posts.id = r.c0 "
+                                             "RETURNING posts.id, posts.status, posts.workspace_id"};
 #undef HERALD_POST_STATUS
-// ?1: [[delivery_id, attempts], …]
-constexpr Sql kSetDeliveriesQueued{"set_deliveries_queued",
-                                   "UPDATE deliveries SET status = 'queued', attempts = e.value ->> 1, updated_at = ?2 "
-                                   "FROM json_each(?1) AS e WHERE deliveries.id = e.value ->> 0 "
-                                   "AND deliveries.status = 'scheduled'"};
-constexpr Sql kClaimDetails{
-    "claim_details",
-    "SELECT d.id, d.post_id, d.account_id, d.status, d.attempts, d.remote_id, d.url, d.error, d.next_attempt_at, "
-    "d.published_at, d.updated_at, a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
-    "a.created_at, a.credentials, p.text, p.variants FROM json_each(?1) AS e JOIN deliveries d ON d.id = e.value "
-    "JOIN accounts a ON a.id = d.account_id JOIN posts p ON p.id = d.post_id"};
-// The jobs of ?1 (job ids) that still exist: id, delivery, workspace, state.
-constexpr Sql kJobsByIds{"jobs_by_ids",
-                         "SELECT j.id, j.delivery_id, j.workspace_id, j.state FROM json_each(?1) AS e "
-                         "JOIN jobs j ON j.id = e.value AND j.kind = 'publish'"};
-constexpr Sql kSetDeliveriesPublishing{"set_deliveries_publishing",
-                                       "UPDATE deliveries SET status = 'publishing', updated_at = ?2 "
-                                       "WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'queued' "
-                                       "RETURNING id"};
-// ?1: [{"d": delivery, "s": status, "r": remote id, "u": url, "e": error, "n": next attempt,
-// "p": published at}, …]
-constexpr Sql kSetDeliveryOutcomes{
-    "set_delivery_outcomes",
-    "UPDATE deliveries SET status = e.value ->> 's', remote_id = COALESCE(e.value ->> 'r', remote_id), "
-    "url = COALESCE(e.value ->> 'u', url), error = e.value ->> 'e', next_attempt_at = e.value ->> 'n', "
-    "published_at = e.value ->> 'p', updated_at = ?2 FROM json_each(?1) AS e WHERE deliveries.id = e.value ->> 'd'"};
-// ?1: [{"j": job, "o": outcome, "e": error}, …]
+#define HERALD_DELIVERY_COLUMNS(d)                                                                         \
+    d ".id, " d ".post_id, " d ".account_id, " d ".status, " d ".attempts, " d ".remote_id, " d ".url, " d \
+      ".error, " d ".next_attempt_at, " d ".published_at, " d ".updated_at"
+// r: delivery id.
+constexpr Sql kClaimDetails{"claim_details",
+                            "SELECT " HERALD_DELIVERY_COLUMNS(
+                                "d") ", a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
+                                     "a.created_at, a.credentials, p.text, p.variants FROM herald_rows(?1) AS r "
+                                     "JOIN deliveries d ON d.id = r.c0 JOIN accounts a ON a.id = d.account_id "
+                                     "JOIN posts p ON p.id = d.post_id"};
+// r: delivery id, new status (queued or publishing), attempts.
+constexpr Sql kClaimDeliveries{
+    "claim_deliveries",
+    "UPDATE deliveries SET status = r.c1, attempts = r.c2, updated_at = ?2 "
+    "FROM herald_rows(?1) AS r WHERE deliveries.id = r.c0 AND deliveries.status = 'scheduled'"};
+// r: job id. The publish jobs that still exist, with their state.
+constexpr Sql kPublishJobsOf{"publish_jobs_of",
+                             "SELECT j.id, j.delivery_id, j.workspace_id, j.state FROM herald_rows(?1) AS r "
+                             "JOIN jobs j ON j.id = r.c0 AND j.kind = 'publish'"};
+// r: delivery id. Returns the deliveries that were queued and now are publishing.
+constexpr Sql kMarkDeliveries{"mark_deliveries",
+                              "UPDATE deliveries SET status = 'publishing', updated_at = ?2 FROM herald_rows(?1) AS r "
+                              "WHERE deliveries.id = r.c0 AND deliveries.status = 'queued' "
+                              "RETURNING " HERALD_DELIVERY_COLUMNS("deliveries")};
+// r: delivery id, status, remote id, url, error, next attempt, published at.
+constexpr Sql kRecordDeliveries{
+    "record_deliveries",
+    "UPDATE deliveries SET status = r.c1, remote_id = COALESCE(r.c2, deliveries.remote_id), "
+    "url = COALESCE(r.c3, deliveries.url), error = r.c4, next_attempt_at = r.c5, published_at = r.c6, "
+    "updated_at = ?2 FROM herald_rows(?1) AS r WHERE deliveries.id = r.c0 "
+    "RETURNING " HERALD_DELIVERY_COLUMNS("deliveries")};
+#undef HERALD_DELIVERY_COLUMNS
+// r: job id, outcome, last error.
 constexpr Sql kJobsToHistory{
     "jobs_to_history",
     "INSERT OR REPLACE INTO job_history(id, kind, workspace_id, delivery_id, account_id, outcome, priority, "
     "attempts, due_at, last_error, created_at, finished_at) "
-    "SELECT j.id, j.kind, j.workspace_id, j.delivery_id, j.account_id, e.value ->> 'o', j.priority, j.attempts, "
-    "j.due_at, e.value ->> 'e', j.created_at, ?2 FROM json_each(?1) AS e JOIN jobs j ON j.id = e.value ->> 'j'"};
-constexpr Sql kDeleteJobsByIds{"delete_jobs_by_ids",
-                               "DELETE FROM jobs WHERE id IN (SELECT value ->> 'j' FROM json_each(?1))"};
-constexpr Sql kChangesOf{
-    "changes_of",
-    "SELECT d.id, d.post_id, d.account_id, d.status, d.attempts, d.remote_id, d.url, d.error, d.next_attempt_at, "
-    "d.published_at, d.updated_at, p.status, p.workspace_id FROM json_each(?1) AS e "
-    "JOIN deliveries d ON d.id = e.value JOIN posts p ON p.id = d.post_id"};
+    "SELECT j.id, j.kind, j.workspace_id, j.delivery_id, j.account_id, r.c1, j.priority, j.attempts, j.due_at, "
+    "r.c2, j.created_at, ?2 FROM herald_rows(?1) AS r JOIN jobs j ON j.id = r.c0"};
+// r: job id.
+constexpr Sql kDeleteJobs{"delete_jobs", "DELETE FROM jobs WHERE id IN (SELECT c0 FROM herald_rows(?1))"};
 constexpr Sql kPostStatusOf{"post_status_of", "SELECT status FROM posts WHERE id = ?1"};
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 constexpr Sql kRetryJob{"retry_job",
@@ -873,34 +872,27 @@ core::Status SqliteStore::DeletePost(const std::string& workspace_id, const std:
 
 // ---- queue ----------------------------------------------------------------------------------
 
-std::string SqliteStore::JsonIds(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
-
-void SqliteStore::RefreshPostsOfDeliveries(const std::vector<std::string>& delivery_ids, core::TimePoint now) {
-    if (delivery_ids.empty()) return;
-    db_->Prepare(kRefreshPostsOfDeliveries).Bind(1, JsonIds(delivery_ids)).Bind(2, ToUnixMillis(now)).Run();
-}
-
 domain::PostStatus SqliteStore::RefreshPostStatus(const std::string& post_id, core::TimePoint now) {
-    db_->Prepare(kRefreshPostStatus).Bind(1, post_id).Bind(2, ToUnixMillis(now)).Run();
-    auto s = db_->Prepare(kPostStatusOf);
-    s.Bind(1, post_id);
+    auto s = db_->Prepare(kRefreshPostStatus);
+    s.Bind(1, post_id).Bind(2, ToUnixMillis(now));
     if (!s.Step()) throw DbError("post vanished inside a transaction: " + post_id);
     return ParseStatus(s.Text(0));
 }
 
-std::unordered_map<std::string, app::DeliveryChange> SqliteStore::ChangesOf(
-    const std::vector<std::string>& delivery_ids) {
-    std::unordered_map<std::string, app::DeliveryChange> out;
-    auto s = db_->Prepare(kChangesOf);
-    s.Bind(1, JsonIds(delivery_ids));
-    while (s.Step()) {
-        app::DeliveryChange c;
-        c.delivery = ReadDelivery(s);
-        c.post_id = c.delivery.post_id;
-        c.post_status = ParseStatus(s.Text(11));
-        c.workspace_id = s.Text(12);
-        out.emplace(c.delivery.id, std::move(c));
+std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> SqliteStore::RefreshPosts(
+    const std::vector<std::string>& post_ids, core::TimePoint now) {
+    std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> out;
+    if (post_ids.empty()) return out;
+    Rows rows(1);
+    std::unordered_set<std::string> seen;
+    for (const auto& id : post_ids) {
+        if (seen.insert(id).second) rows.Add({id});  // each post once, whatever its deliveries
     }
+    out.reserve(rows.size());
+    auto s = db_->Prepare(kRefreshPosts);
+    s.Bind(1, rows).Bind(2, ToUnixMillis(now));
+    while (s.Step()) out.emplace(s.Text(0), std::make_pair(ParseStatus(s.Text(1)), s.Text(2)));
+    if (out.size() != rows.size()) throw DbError("a post vanished inside a transaction");
     return out;
 }
 
@@ -947,9 +939,11 @@ core::Result<std::optional<core::TimePoint>> SqliteStore::NextDueAt() {
 }
 
 core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimePoint now, int limit,
-                                                                     core::TimePoint lease_until) {
+                                                                     core::TimePoint lease_until,
+                                                                     const MarkAtClaim& mark_at_claim) {
     return Locked("claim_jobs", [&]() -> core::Result<std::vector<app::ClaimedJob>> {
-        // Relaxed: a claim lost to a power cut is claimed again; nothing was sent yet.
+        // Relaxed: a claim lost to a power cut is claimed again. Nothing was sent yet, or, for a
+        // delivery marked here, only to a platform that drops the repeat (see MarkAtClaim).
         Transaction tx(*db_, Durability::kRelaxed);
         std::vector<app::ClaimedJob> out;
         // Highest priority first; within one, oldest due first.
@@ -980,31 +974,21 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
                 [](const app::ClaimedJob& a, const app::ClaimedJob& b) { return a.job.due_at < b.job.due_at; });
         }
-        if (out.empty()) {
-            tx.Commit();
-            return out;
-        }
-        nlohmann::json queued = nlohmann::json::array();
-        std::vector<std::string> delivery_ids;
-        delivery_ids.reserve(out.size());
-        for (const auto& c : out) {
-            // A task has no delivery, account or text: the job is all its handler needs.
-            if (!c.is_publish()) continue;
-            queued.push_back({c.job.delivery_id, c.job.attempts});
-            delivery_ids.push_back(c.job.delivery_id);
-        }
-        if (delivery_ids.empty()) {
-            tx.Commit();
-            return out;
-        }
-        db_->Prepare(kSetDeliveriesQueued).Bind(1, queued.dump()).Bind(2, ToUnixMillis(now)).Run();
         std::unordered_map<std::string, size_t> by_delivery;
+        Rows deliveries(1);
         for (size_t i = 0; i < out.size(); ++i) {
-            if (out[i].is_publish()) by_delivery.emplace(out[i].job.delivery_id, i);
+            // A task has no delivery, account or text: the job is all its handler needs.
+            if (!out[i].is_publish()) continue;
+            by_delivery.emplace(out[i].job.delivery_id, i);
+            deliveries.Add({out[i].job.delivery_id});
+        }
+        if (deliveries.empty()) {
+            tx.Commit();
+            return out;
         }
         {
             auto s = db_->Prepare(kClaimDetails);
-            s.Bind(1, JsonIds(delivery_ids));
+            s.Bind(1, deliveries);
             while (s.Step()) {
                 auto it = by_delivery.find(s.Text(0));
                 if (it == by_delivery.end()) continue;
@@ -1019,19 +1003,41 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.account.created_at = FromUnixMillis(s.Int(17));
                 c.sealed_credentials = s.Text(18);
                 c.text = s.Text(19);
-                auto variants = nlohmann::json::parse(s.Text(20), nullptr, false);
-                if (variants.is_object() && variants.contains(c.account.platform) &&
-                    variants[c.account.platform].is_string()) {
-                    c.text = variants[c.account.platform].get<std::string>();
+                if (const std::string variants = s.Text(20); variants != "{}") {
+                    auto parsed = nlohmann::json::parse(variants, nullptr, false);
+                    if (parsed.is_object() && parsed.contains(c.account.platform) &&
+                        parsed[c.account.platform].is_string()) {
+                        c.text = parsed[c.account.platform].get<std::string>();
+                    }
                 }
             }
         }
-        for (const auto& c : out) {
-            if (c.is_publish() && c.delivery.id.empty()) {
-                throw DbError("delivery, account or post vanished for job " + c.job.id);
-            }
+        const auto at = FromUnixMillis(ToUnixMillis(now));
+        Rows moves(3);  // delivery, status, attempts
+        std::vector<std::string> post_ids;
+        std::vector<size_t> marked;
+        for (size_t i = 0; i < out.size(); ++i) {
+            auto& c = out[i];
+            if (!c.is_publish()) continue;
+            if (c.delivery.id.empty()) throw DbError("delivery, account or post vanished for job " + c.job.id);
+            // Only a scheduled delivery moves on. Any other was changed after its job was queued
+            // (cancelled, edited): it stays as it is and the worker finds the job stale.
+            if (c.delivery.status != DeliveryStatus::kScheduled) continue;
+            const bool mark = mark_at_claim && mark_at_claim(c.account);
+            c.delivery.status = mark ? DeliveryStatus::kPublishing : DeliveryStatus::kQueued;
+            c.delivery.attempts = c.job.attempts;
+            c.delivery.updated_at = at;
+            moves.Add({c.delivery.id, std::string(S(c.delivery.status)), int64_t{c.job.attempts}});
+            post_ids.push_back(c.delivery.post_id);
+            if (mark) marked.push_back(i);
         }
-        RefreshPostsOfDeliveries(delivery_ids, now);
+        if (!moves.empty()) db_->Prepare(kClaimDeliveries).Bind(1, moves).Bind(2, ToUnixMillis(now)).Run();
+        const auto posts = RefreshPosts(post_ids, now);
+        for (const size_t i : marked) {
+            auto& c = out[i];
+            const auto& [post_status, workspace_id] = posts.at(c.delivery.post_id);
+            c.marked = app::DeliveryChange{workspace_id, c.delivery.post_id, post_status, c.delivery};
+        }
         tx.Commit();
         return out;
     });
@@ -1043,37 +1049,46 @@ core::Result<std::vector<std::optional<app::DeliveryChange>>> SqliteStore::MarkP
         // Full: this commit is the evidence that the posts may have been sent; it must outlive
         // a power cut, or a restart would send them again as if never tried.
         Transaction tx(*db_, Durability::kFull);
-        std::unordered_map<std::string, std::string> delivery_of;  // running job → delivery
+        std::unordered_map<std::string, std::pair<std::string, std::string>> running;  // job → (delivery, workspace)
         {
-            auto s = db_->Prepare(kJobsByIds);
-            s.Bind(1, JsonIds(job_ids));
+            Rows jobs(1);
+            for (const auto& id : job_ids) jobs.Add({id});
+            auto s = db_->Prepare(kPublishJobsOf);
+            s.Bind(1, jobs);
             while (s.Step()) {
-                if (s.Text(3) == "running") delivery_of.emplace(s.Text(0), s.Text(1));
+                if (s.Text(3) == "running") running.emplace(s.Text(0), std::make_pair(s.Text(1), s.Text(2)));
             }
         }
-        std::vector<std::string> deliveries;
-        for (const auto& id : job_ids) {
-            if (auto it = delivery_of.find(id); it != delivery_of.end()) deliveries.push_back(it->second);
+        std::unordered_map<std::string, domain::Delivery> marked;  // by delivery id
+        if (!running.empty()) {
+            Rows deliveries(1);
+            for (const auto& [_, job] : running) deliveries.Add({job.first});
+            auto s = db_->Prepare(kMarkDeliveries);
+            s.Bind(1, deliveries).Bind(2, ToUnixMillis(now));
+            while (s.Step()) {
+                auto d = ReadDelivery(s);
+                marked.emplace(d.id, std::move(d));
+            }
         }
-        std::unordered_set<std::string> marked;
-        {
-            auto s = db_->Prepare(kSetDeliveriesPublishing);
-            s.Bind(1, JsonIds(deliveries)).Bind(2, ToUnixMillis(now));
-            while (s.Step()) marked.insert(s.Text(0));
-        }
-        std::vector<std::optional<app::DeliveryChange>> out(job_ids.size());
-        for (const auto& [job_id, delivery_id] : delivery_of) {
+        std::vector<std::string> post_ids;
+        for (const auto& [job_id, job] : running) {
+            auto it = marked.find(job.first);
             // The delivery moved on without this job (cancelled, edited): the job is stale.
-            if (!marked.count(delivery_id)) db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+            if (it == marked.end()) {
+                db_->Prepare(kDeleteJob).Bind(1, job_id).Run();
+            } else {
+                post_ids.push_back(it->second.post_id);
+            }
         }
-        const std::vector<std::string> marked_ids(marked.begin(), marked.end());
-        RefreshPostsOfDeliveries(marked_ids, now);
-        const auto changes = ChangesOf(marked_ids);
+        const auto posts = RefreshPosts(post_ids, now);
+        std::vector<std::optional<app::DeliveryChange>> out(job_ids.size());
         for (size_t i = 0; i < job_ids.size(); ++i) {
-            auto job = delivery_of.find(job_ids[i]);
-            if (job == delivery_of.end()) continue;
-            auto c = changes.find(job->second);
-            if (c != changes.end()) out[i] = c->second;
+            auto job = running.find(job_ids[i]);
+            if (job == running.end()) continue;
+            auto d = marked.find(job->second.first);
+            if (d == marked.end()) continue;
+            const auto& [post_status, workspace_id] = posts.at(d->second.post_id);
+            out[i] = app::DeliveryChange{workspace_id, d->second.post_id, post_status, d->second};
         }
         tx.Commit();
         return out;
@@ -1084,67 +1099,64 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
                                                                            core::TimePoint now) {
     return Locked("record_outcomes", [&]() -> core::Result<std::vector<app::DeliveryChange>> {
         // Relaxed: an outcome lost to a power cut leaves its delivery publishing (that mark was
-        // synced), so the restart treats it as uncertain and checks before anything is resent.
+        // synced, or the platform drops a repeat), so the restart treats it as uncertain and
+        // checks before anything is resent.
         Transaction tx(*db_, Durability::kRelaxed);
-        std::vector<std::string> job_ids;
-        job_ids.reserve(done.size());
-        for (const auto& c : done) job_ids.push_back(c.job_id);
+        const auto at = ToUnixMillis(now);
         std::unordered_map<std::string, std::pair<std::string, std::string>> jobs;  // id → (delivery, workspace)
         {
-            auto s = db_->Prepare(kJobsByIds);
-            s.Bind(1, JsonIds(job_ids));
+            Rows ids(1);
+            for (const auto& c : done) ids.Add({c.job_id});
+            auto s = db_->Prepare(kPublishJobsOf);
+            s.Bind(1, ids);
             while (s.Step()) jobs.emplace(s.Text(0), std::make_pair(s.Text(1), s.Text(2)));
         }
-        nlohmann::json outcomes = nlohmann::json::array();
-        nlohmann::json finished = nlohmann::json::array();
-        std::vector<std::string> delivery_ids;
-        const auto null_or = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+        Rows outcomes(7);  // delivery, status, remote id, url, error, next attempt, published at
+        Rows finished(3);  // job, outcome, error
         for (const auto& [job_id, o] : done) {
             auto job = jobs.find(job_id);
             if (job == jobs.end()) continue;  // gone with its post (deleted meanwhile)
-            const auto& delivery_id = job->second.first;
-            delivery_ids.push_back(delivery_id);
-            outcomes.push_back({{"d", delivery_id},
-                                {"s", S(o.status)},
-                                {"r", null_or(o.remote_id)},
-                                {"u", null_or(o.url)},
-                                {"e", null_or(o.error)},
-                                {"n", null_or(OptMillis(o.next_attempt_at))},
-                                {"p", o.status == DeliveryStatus::kPublished ? nlohmann::json(ToUnixMillis(now))
-                                                                             : nlohmann::json(nullptr)}});
+            outcomes.Add({job->second.first, std::string(S(o.status)), Rows::Of(o.remote_id), Rows::Of(o.url),
+                          Rows::Of(o.error), Rows::Of(OptMillis(o.next_attempt_at)),
+                          o.status == DeliveryStatus::kPublished ? Rows::Cell(at) : Rows::Cell()});
             if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
                 db_->Prepare(kRetryJob)
                     .Bind(1, job_id)
                     .Bind(2, ToUnixMillis(*o.next_attempt_at))
                     .Bind(3, o.error)
-                    .Bind(4, ToUnixMillis(now))
+                    .Bind(4, at)
                     .Bind(5, o.uncertain ? 1 : 0)
                     .Run();
             } else if (o.job_dead) {
-                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, ToUnixMillis(now)).Run();
+                db_->Prepare(kKillJob).Bind(1, job_id).Bind(2, o.error).Bind(3, at).Run();
             } else {
-                finished.push_back({{"j", job_id}, {"o", S(o.status)}, {"e", null_or(o.error)}});
+                finished.Add({job_id, std::string(S(o.status)), Rows::Of(o.error)});
             }
         }
-        db_->Prepare(kSetDeliveryOutcomes).Bind(1, outcomes.dump()).Bind(2, ToUnixMillis(now)).Run();
         if (!finished.empty()) {
-            const auto text = finished.dump();
-            db_->Prepare(kJobsToHistory).Bind(1, text).Bind(2, ToUnixMillis(now)).Run();
-            db_->Prepare(kDeleteJobsByIds).Bind(1, text).Run();
+            db_->Prepare(kJobsToHistory).Bind(1, finished).Bind(2, at).Run();
+            db_->Prepare(kDeleteJobs).Bind(1, finished).Run();
         }
-        RefreshPostsOfDeliveries(delivery_ids, now);
-        auto changes = ChangesOf(delivery_ids);
-        std::vector<app::DeliveryChange> out;
-        out.reserve(done.size());
-        for (const auto& c : done) {
-            auto job = jobs.find(c.job_id);
-            if (job == jobs.end()) {
-                out.emplace_back();
-                continue;
+        std::unordered_map<std::string, domain::Delivery> recorded;  // by delivery id
+        std::vector<std::string> post_ids;
+        if (!outcomes.empty()) {
+            auto s = db_->Prepare(kRecordDeliveries);
+            s.Bind(1, outcomes).Bind(2, at);
+            while (s.Step()) {
+                auto d = ReadDelivery(s);
+                post_ids.push_back(d.post_id);
+                recorded.emplace(d.id, std::move(d));
             }
-            auto change = changes.find(job->second.first);
-            if (change == changes.end()) throw DbError("delivery vanished inside a transaction");
-            out.push_back(change->second);
+        }
+        const auto posts = RefreshPosts(post_ids, now);
+        std::vector<app::DeliveryChange> out(done.size());
+        for (size_t i = 0; i < done.size(); ++i) {
+            auto job = jobs.find(done[i].job_id);
+            if (job == jobs.end()) continue;
+            auto d = recorded.find(job->second.first);
+            if (d == recorded.end()) throw DbError("delivery vanished inside a transaction: " + job->second.first);
+            const auto& [post_status, workspace_id] = posts.at(d->second.post_id);
+            out[i] = app::DeliveryChange{workspace_id, d->second.post_id, post_status, d->second};
         }
         tx.Commit();
         return out;
@@ -1173,7 +1185,9 @@ core::Result<app::DeliveryChange> SqliteStore::ReleaseJob(const std::string& job
             return app::DeliveryChange{};  // a task: no delivery to hand back
         }
         auto change = ChangeFor(delivery_id);
-        if (change.delivery.status == DeliveryStatus::kQueued) {
+        // Publishing too: a claim may mark a delivery, and the caller vouches it was not sent.
+        if (change.delivery.status == DeliveryStatus::kQueued ||
+            change.delivery.status == DeliveryStatus::kPublishing) {
             db_->Prepare(kSetDeliveryOutcome)
                 .Bind(1, delivery_id)
                 .Bind(2, S(DeliveryStatus::kScheduled))

@@ -55,8 +55,9 @@ class SqliteStore final : public app::Store {
                             const std::function<core::Status(const domain::Post&)>& check) override;
 
     core::Result<std::optional<core::TimePoint>> NextDueAt() override;
-    core::Result<std::vector<app::ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit,
-                                                            core::TimePoint lease_until) override;
+    using app::Store::ClaimDueJobs;
+    core::Result<std::vector<app::ClaimedJob>> ClaimDueJobs(core::TimePoint now, int limit, core::TimePoint lease_until,
+                                                            const MarkAtClaim& mark_at_claim) override;
     core::Result<std::vector<std::optional<app::DeliveryChange>>> MarkPublishingBatch(
         const std::vector<std::string>& job_ids, core::TimePoint now) override;
     core::Result<std::vector<app::DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
@@ -126,10 +127,9 @@ class SqliteStore final : public app::Store {
     void WritePostRow(const domain::Post& post, bool insert);
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
-    void RefreshPostsOfDeliveries(const std::vector<std::string>& delivery_ids, core::TimePoint now);
-    /// Each delivery with its post's status and workspace, by delivery id.
-    std::unordered_map<std::string, app::DeliveryChange> ChangesOf(const std::vector<std::string>& delivery_ids);
-    static std::string JsonIds(const std::vector<std::string>& ids);
+    /// Refreshes the status of each post once; returns post id → (status, workspace id).
+    std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> RefreshPosts(
+        const std::vector<std::string>& post_ids, core::TimePoint now);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
     std::optional<int64_t> FirstPendingDue();
     std::optional<domain::Job> LoadJob(const std::string& job_id);
