@@ -4,6 +4,8 @@
 #include <date/tz.h>
 
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <optional>
 
 namespace herald::domain {
@@ -109,16 +111,22 @@ core::Result<core::TimePoint> ParseRfc3339(std::string_view text, std::string_vi
 }
 
 std::string FormatRfc3339(core::TimePoint t) {
-    auto ms = t.time_since_epoch().count() % 1000;
-    if (ms < 0) ms += 1000;
-    auto secs = std::chrono::floor<std::chrono::seconds>(std::chrono::sys_time<core::Millis>(t.time_since_epoch()));
-    std::string out = date::format("%FT%T", secs);
-    if (ms != 0) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ms));
-        out += buf;
-    }
-    return out + "Z";
+    // By hand rather than through date::format (a stream per call): every event and API
+    // answer formats several of these, and the queue's events are on the publish path.
+    using namespace std::chrono;
+    const sys_time<core::Millis> at(t.time_since_epoch());
+    const auto day = floor<days>(at);
+    const year_month_day ymd(day);
+    const int64_t in_day = (at - day).count();  // 0 … 86,399,999
+    const int ms = static_cast<int>(in_day % 1000);
+    const int64_t secs = in_day / 1000;
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                          static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                          static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+    if (ms != 0) n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%03d", ms);
+    buf[n++] = 'Z';
+    return std::string(buf, static_cast<size_t>(n));
 }
 
 bool IsKnownTimeZone(std::string_view name) {

@@ -1177,6 +1177,34 @@ app::NewTask Task(const std::string& id, TimePoint due, int priority = domain::k
     return t;
 }
 
+TEST_P(StoreContract, SandboxInsertBatchDeduplicatesAgainstStoredPostsAndWithinTheBatch) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    ASSERT_TRUE(Ok(store().SandboxInsert({"stored", a.id, "earlier", "key-old", kT0}, true)));
+
+    auto out = store().SandboxInsertBatch({{"r1", a.id, "repeat of stored", "key-old", kT0 + 1s},
+                                           {"r2", a.id, "new", "key-new", kT0 + 2s},
+                                           {"r3", a.id, "repeat in batch", "key-new", kT0 + 3s},
+                                           {"r4", a.id, "no dedupe", "key-new", kT0 + 4s},
+                                           {"r5", a.id, "no dedupe either", "key-new", kT0 + 5s}},
+                                          {true, true, true, false, false});
+    ASSERT_TRUE(Ok(out));
+    ASSERT_THAT(*out, SizeIs(5));
+    EXPECT_EQ((*out)[0].remote_id, "stored");
+    EXPECT_EQ((*out)[0].text, "earlier");
+    EXPECT_EQ((*out)[1].remote_id, "r2");
+    EXPECT_EQ((*out)[2].remote_id, "r2");  // the first copy in the batch wins
+    EXPECT_EQ((*out)[2].text, "new");
+    EXPECT_EQ((*out)[3].remote_id, "r4");  // a platform without dedupe stores every copy
+    EXPECT_EQ((*out)[4].remote_id, "r5");
+
+    auto listed = store().SandboxList(a.id);
+    ASSERT_TRUE(Ok(listed));
+    std::vector<std::string> ids;
+    for (const auto& p : *listed) ids.push_back(p.remote_id);
+    EXPECT_THAT(ids, ::testing::UnorderedElementsAre("stored", "r2", "r4", "r5"));
+}
+
 std::optional<app::JobRecord> JobIn(Store& store, const std::string& id) {
     auto found = store.FindJob(id);
     EXPECT_TRUE(Ok(found));

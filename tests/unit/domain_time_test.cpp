@@ -19,6 +19,16 @@ TEST(DomainTime, ParsesRfc3339WithZuluAndOffsets) {
     EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-12-01T09:00:00.1Z")), "2026-12-01T09:00:00.100Z");
 }
 
+TEST(DomainTime, FormatsEveryPartOfTheDayAndCalendar) {
+    using core::Millis;
+    EXPECT_EQ(FormatRfc3339(core::TimePoint(Millis(0))), "1970-01-01T00:00:00Z");
+    // Before the epoch the milliseconds still count forward within their second.
+    EXPECT_EQ(FormatRfc3339(core::TimePoint(Millis(-1))), "1969-12-31T23:59:59.999Z");
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2024-02-29T23:59:59.001Z")), "2024-02-29T23:59:59.001Z");
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2099-12-31T00:00:01Z")), "2099-12-31T00:00:01Z");
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-07-04T13:07:09.090Z")), "2026-07-04T13:07:09.090Z");
+}
+
 TEST(DomainTime, RejectsInstantsWithoutOffsetOrOutOfRange) {
     for (const char* bad : {"2026-12-01T09:00:00", "2026-12-01 09:00:00Z", "2026-02-30T09:00:00Z",
                             "2026-12-01T24:00:00Z", "2026-12-01T09:60:00Z", "2026-12-01T09:00:60Z", "2026-12-01T09:00Z",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -318,6 +319,15 @@ constexpr Sql kSandboxInsert{"sandbox_insert",
 constexpr Sql kSandboxByKey{"sandbox_by_key",
                             "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
                             "WHERE account_id = ?1 AND idempotency_key = ?2 ORDER BY created_at, remote_id LIMIT 1"};
+// r: request index, account, idempotency key. Every stored post with one of the keys.
+constexpr Sql kSandboxFindKeys{"sandbox_find_keys",
+                               "SELECT r.c0, s.remote_id, s.account_id, s.text, s.idempotency_key, s.created_at "
+                               "FROM herald_rows(?1) AS r JOIN sandbox_posts s "
+                               "ON s.account_id = r.c1 AND s.idempotency_key = r.c2"};
+// r: remote id, account, text, idempotency key, created at.
+constexpr Sql kSandboxInsertRows{"sandbox_insert_rows",
+                                 "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
+                                 "SELECT c0, c1, c2, c3, c4 FROM herald_rows(?1)"};
 constexpr Sql kSandboxList{"sandbox_list",
                            "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
                            "WHERE account_id = ?1 ORDER BY created_at, remote_id"};
@@ -1619,27 +1629,44 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
         // The sandbox stands in for a platform's own servers; its writes are not Herald's records
         // and need not be synced before the answer (they survive a crash of the process).
         Transaction tx(*db_, Durability::kRelaxed);
+        const auto dedupes = [&](size_t i) { return i < deduplicate.size() && deduplicate[i]; };
+        // What a deduplicating request already finds stored: the first post with its key.
+        std::vector<std::optional<app::SandboxPost>> found(posts.size());
+        Rows keys(3);
+        for (size_t i = 0; i < posts.size(); ++i) {
+            if (dedupes(i)) keys.Add({static_cast<int64_t>(i), posts[i].account_id, posts[i].idempotency_key});
+        }
+        if (!keys.empty()) {
+            auto s = db_->Prepare(kSandboxFindKeys);
+            s.Bind(1, keys);
+            while (s.Step()) {
+                auto& f = found[static_cast<size_t>(s.Int(0))];
+                app::SandboxPost p{s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5))};
+                if (!f || std::tie(p.created_at, p.remote_id) < std::tie(f->created_at, f->remote_id)) f = std::move(p);
+            }
+        }
         std::vector<app::SandboxPost> out;
         out.reserve(posts.size());
+        Rows inserts(5);
+        std::map<std::pair<std::string, std::string>, size_t> stored_now;  // (account, key) → index in out
         for (size_t i = 0; i < posts.size(); ++i) {
             const auto& p = posts[i];
-            if (i < deduplicate.size() && deduplicate[i]) {
-                auto s = db_->Prepare(kSandboxByKey);
-                s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
-                if (s.Step()) {
-                    out.push_back(ReadSandbox(s));
+            if (found[i]) {
+                out.push_back(std::move(*found[i]));
+                continue;
+            }
+            if (dedupes(i)) {
+                // A repeat inside this batch gets the post its first copy stored.
+                auto [it, fresh] = stored_now.try_emplace({p.account_id, p.idempotency_key}, out.size());
+                if (!fresh) {
+                    out.push_back(out[it->second]);
                     continue;
                 }
             }
-            db_->Prepare(kSandboxInsert)
-                .Bind(1, p.remote_id)
-                .Bind(2, p.account_id)
-                .Bind(3, p.text)
-                .Bind(4, p.idempotency_key)
-                .Bind(5, ToUnixMillis(p.created_at))
-                .Run();
+            inserts.Add({p.remote_id, p.account_id, p.text, p.idempotency_key, ToUnixMillis(p.created_at)});
             out.push_back(p);
         }
+        if (!inserts.empty()) db_->Prepare(kSandboxInsertRows).Bind(1, inserts).Run();
         tx.Commit();
         return out;
     });
