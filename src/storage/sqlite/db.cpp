@@ -115,11 +115,16 @@ core::Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
         db->Exec("PRAGMA journal_mode=WAL");
         db->Exec("PRAGMA synchronous=FULL");
         db->Exec("PRAGMA foreign_keys=ON");
-        // Checkpoint every 4,000 WAL pages (32 MB of 8 KiB pages) rather than SQLite's 1,000: the
-        // checkpoint runs in the commit that crosses the limit, under the store lock, and syncs the
-        // database file; the queue rewrites the same hot pages all the time, so a longer WAL copies
-        // each one back less often. Durability is unchanged: a commit is durable once in the WAL.
-        db->Exec("PRAGMA wal_autocheckpoint=4000");
+        // Checkpoint every 500 WAL pages (4 MB of 8 KiB pages) rather than SQLite's 1,000. The
+        // checkpoint runs inside the commit that crosses the limit, under the store lock: it
+        // copies the WAL into the database file and syncs both, and claims wait meanwhile. Queue
+        // commits are not synced one by one, so the checkpoint's syncs carry all the writes since
+        // the last one: measured on the lateness run, p99 was about 50 ms with 4,000 pages, 20 ms
+        // with 1,000 and 11 ms with 500, at no measurable cost to the burn-down. (A background
+        // checkpointer on a second connection was faster on the burn-down but its syncs stalled
+        // the writer's appends for up to 300 ms.) Durability is unchanged: a commit is final once
+        // it is in the WAL.
+        db->Exec("PRAGMA wal_autocheckpoint=500");
     } catch (const DbError& e) {
         return core::Fail(core::ErrorCode::kUnavailable, "cannot use database '" + path + "': " + e.what());
     }
