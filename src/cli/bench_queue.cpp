@@ -200,7 +200,8 @@ std::string Settings(const BenchQueueOptions& o) {
     return "SQLite WAL, synchronous=NORMAL for queue writes: every commit survives a crash of the process; " + path +
            "; " + std::to_string(o.workers) + " workers, worker batch " + std::to_string(o.worker_batch) +
            ", claim batch " + std::to_string(o.claim_batch) +
-           "; full path per job: claim, sandbox publish (stored in SQLite), record outcome + move to history, "
+           "; full path per job: claim, sandbox publish (stored in the sandbox's own SQLite file), record outcome + "
+           "move to history, "
            "delivery events; no rate limiter yet";
 }
 

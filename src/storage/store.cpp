@@ -34,7 +34,8 @@ core::Result<std::unique_ptr<sqlite::Db>> OpenMigrated(const std::string& url, i
 core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, const StoreOptions& options) {
     auto db = OpenMigrated(url, nullptr);
     if (!db) return tl::unexpected(db.error());
-    return std::unique_ptr<app::Store>(new sqlite::SqliteStore(std::move(*db), options));
+    return std::unique_ptr<app::Store>(
+        new sqlite::SqliteStore(std::move(*db), url.substr(std::string_view("sqlite:").size()), options));
 }
 
 core::Result<int> Migrate(const std::string& url) {

@@ -21,7 +21,7 @@ ScratchSqliteFile::ScratchSqliteFile() {
 
 ScratchSqliteFile::~ScratchSqliteFile() {
     std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-sandbox", "-sandbox-wal", "-sandbox-shm"}) {
         std::filesystem::remove(path_.string() + suffix, ignored);
     }
 }

@@ -6,7 +6,8 @@
 namespace herald::test_support {
 
 /// A SQLite file that exists for one test only: a unique path under the system temp directory,
-/// removed together with SQLite's -wal and -shm companions when this object goes away.
+/// removed together with its companions (SQLite's -wal and -shm, the sandbox's -sandbox file)
+/// when this object goes away.
 class ScratchSqliteFile {
   public:
     ScratchSqliteFile();

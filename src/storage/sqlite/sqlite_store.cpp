@@ -440,9 +440,12 @@ std::string VariantsJson(const domain::Post& p) {
 
 }  // namespace
 
-template <typename Fn>
-auto SqliteStore::Locked(const char* op, Fn&& fn) -> decltype(fn()) {
-    std::lock_guard lock(mu_);
+namespace {
+
+// Runs `fn` holding `mu` and turns infrastructure failures into errors.
+template <typename Mutex, typename Fn>
+auto Guarded(Mutex& mu, const char* op, Fn&& fn) -> decltype(fn()) {
+    std::lock_guard lock(mu);
     try {
         return fn();
     } catch (const ConstraintError& e) {
@@ -452,6 +455,21 @@ auto SqliteStore::Locked(const char* op, Fn&& fn) -> decltype(fn()) {
         spdlog::error("event=store_error op={} error=\"{}\"", op, e.what());
         return Fail(ErrorCode::kUnavailable, "the database failed; try again");
     }
+}
+
+}  // namespace
+
+template <typename Fn>
+auto SqliteStore::Locked(const char* op, Fn&& fn) -> decltype(fn()) {
+    return Guarded(mu_, op, std::forward<Fn>(fn));
+}
+
+template <typename Fn>
+auto SqliteStore::SandboxLocked(const char* op, Fn&& fn) -> decltype(fn()) {
+    return Guarded(sandbox_mu_, op, [&]() -> decltype(fn()) {
+        if (!sandbox_) OpenSandbox();
+        return fn();
+    });
 }
 
 core::Status SqliteStore::Ping() {
@@ -1603,15 +1621,54 @@ core::Result<app::StalledWork> SqliteStore::FindStalledWork(core::TimePoint now,
 
 // ---- sandbox --------------------------------------------------------------------------------
 
+// The sandbox stands in for a platform's own servers, so it keeps its posts in a database file
+// of its own (`<database>-sandbox`) with its own lock: a publish to it no longer queues behind
+// Herald's claims and outcomes, as a call to a real platform would not. Versions before this
+// kept them in the main file's sandbox_posts table; the first open copies those over.
+constexpr const char* kSandboxSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS sandbox_posts (
+    remote_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sandbox_posts_by_key ON sandbox_posts(account_id, idempotency_key);
+)SQL";
+
+void SqliteStore::OpenSandbox() {
+    auto opened = Db::Open(sandbox_path_);
+    if (!opened) throw DbError("cannot open the sandbox database: " + opened.error().message);
+    auto db = std::move(*opened);
+    bool fresh = false;
+    {
+        auto s = db->Prepare(Sql{"sandbox_schema_exists",
+                                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sandbox_posts'"});
+        fresh = s.Step() && s.Int(0) == 0;
+    }
+    db->Exec(kSandboxSchema);
+    if (fresh && !main_path_.empty() && main_path_ != ":memory:") {
+        // Reads the main file through its own connection (WAL: beside the store's writer).
+        auto attach = db->Prepare(Sql{"sandbox_attach_main", "ATTACH DATABASE ?1 AS herald_main"});
+        attach.Bind(1, main_path_);
+        attach.Run();
+        db->Exec(
+            "INSERT OR IGNORE INTO sandbox_posts SELECT remote_id, account_id, text, idempotency_key, created_at "
+            "FROM herald_main.sandbox_posts");
+        db->Exec("DETACH DATABASE herald_main");
+    }
+    sandbox_ = std::move(db);
+}
+
 core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost& p, bool deduplicate) {
-    return Locked("sandbox_insert", [&]() -> core::Result<app::SandboxPost> {
-        Transaction tx(*db_);
+    return SandboxLocked("sandbox_insert", [&]() -> core::Result<app::SandboxPost> {
+        Transaction tx(*sandbox_);
         if (deduplicate) {
-            auto s = db_->Prepare(kSandboxByKey);
+            auto s = sandbox_->Prepare(kSandboxByKey);
             s.Bind(1, p.account_id).Bind(2, p.idempotency_key);
             if (s.Step()) return ReadSandbox(s);
         }
-        db_->Prepare(kSandboxInsert)
+        sandbox_->Prepare(kSandboxInsert)
             .Bind(1, p.remote_id)
             .Bind(2, p.account_id)
             .Bind(3, p.text)
@@ -1625,10 +1682,10 @@ core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost
 
 core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(const std::vector<app::SandboxPost>& posts,
                                                                             const std::vector<bool>& deduplicate) {
-    return Locked("sandbox_insert_batch", [&]() -> core::Result<std::vector<app::SandboxPost>> {
+    return SandboxLocked("sandbox_insert_batch", [&]() -> core::Result<std::vector<app::SandboxPost>> {
         // The sandbox stands in for a platform's own servers; its writes are not Herald's records
         // and need not be synced before the answer (they survive a crash of the process).
-        Transaction tx(*db_, Durability::kRelaxed);
+        Transaction tx(*sandbox_, Durability::kRelaxed);
         const auto dedupes = [&](size_t i) { return i < deduplicate.size() && deduplicate[i]; };
         // What a deduplicating request already finds stored: the first post with its key.
         std::vector<std::optional<app::SandboxPost>> found(posts.size());
@@ -1637,7 +1694,7 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
             if (dedupes(i)) keys.Add({static_cast<int64_t>(i), posts[i].account_id, posts[i].idempotency_key});
         }
         if (!keys.empty()) {
-            auto s = db_->Prepare(kSandboxFindKeys);
+            auto s = sandbox_->Prepare(kSandboxFindKeys);
             s.Bind(1, keys);
             while (s.Step()) {
                 auto& f = found[static_cast<size_t>(s.Int(0))];
@@ -1666,7 +1723,7 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
             inserts.Add({p.remote_id, p.account_id, p.text, p.idempotency_key, ToUnixMillis(p.created_at)});
             out.push_back(p);
         }
-        if (!inserts.empty()) db_->Prepare(kSandboxInsertRows).Bind(1, inserts).Run();
+        if (!inserts.empty()) sandbox_->Prepare(kSandboxInsertRows).Bind(1, inserts).Run();
         tx.Commit();
         return out;
     });
@@ -1674,8 +1731,8 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
 
 core::Result<std::optional<app::SandboxPost>> SqliteStore::SandboxFind(const std::string& account_id,
                                                                        const std::string& idempotency_key) {
-    return Locked("sandbox_find", [&]() -> core::Result<std::optional<app::SandboxPost>> {
-        auto s = db_->Prepare(kSandboxByKey);
+    return SandboxLocked("sandbox_find", [&]() -> core::Result<std::optional<app::SandboxPost>> {
+        auto s = sandbox_->Prepare(kSandboxByKey);
         s.Bind(1, account_id).Bind(2, idempotency_key);
         if (!s.Step()) return std::optional<app::SandboxPost>{};
         return std::optional<app::SandboxPost>(ReadSandbox(s));
@@ -1746,8 +1803,8 @@ core::Result<domain::Post> SqliteStore::ResolveDelivery(const std::string& works
 }
 
 core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxList(const std::string& account_id) {
-    return Locked("sandbox_list", [&]() -> core::Result<std::vector<app::SandboxPost>> {
-        auto s = db_->Prepare(kSandboxList);
+    return SandboxLocked("sandbox_list", [&]() -> core::Result<std::vector<app::SandboxPost>> {
+        auto s = sandbox_->Prepare(kSandboxList);
         s.Bind(1, account_id);
         std::vector<app::SandboxPost> out;
         while (s.Step()) out.push_back(ReadSandbox(s));

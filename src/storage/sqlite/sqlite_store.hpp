@@ -14,7 +14,12 @@ namespace herald::storage::sqlite {
 /// mutex in-process is cheaper than SQLITE_BUSY retries.
 class SqliteStore final : public app::Store {
   public:
-    SqliteStore(std::unique_ptr<Db> db, StoreOptions options) : db_(std::move(db)), options_(options) {}
+    /// `path` is the database file (or :memory:); the sandbox keeps its own file beside it.
+    SqliteStore(std::unique_ptr<Db> db, const std::string& path, StoreOptions options)
+        : db_(std::move(db)),
+          options_(options),
+          main_path_(path),
+          sandbox_path_(path == ":memory:" ? path : path + "-sandbox") {}
 
     core::Status Ping() override;
 
@@ -121,6 +126,10 @@ class SqliteStore final : public app::Store {
     // Runs `fn` under the connection lock and turns infrastructure failures into errors.
     template <typename Fn>
     auto Locked(const char* op, Fn&& fn) -> decltype(fn());
+    // The same for the sandbox's own database, opened on first use.
+    template <typename Fn>
+    auto SandboxLocked(const char* op, Fn&& fn) -> decltype(fn());
+    void OpenSandbox();
 
     std::optional<domain::Post> LoadPost(const std::string& workspace_id, const std::string& id);
     std::vector<domain::Delivery> LoadDeliveries(const std::string& post_id);
@@ -143,6 +152,10 @@ class SqliteStore final : public app::Store {
     std::recursive_mutex mu_;
     std::unique_ptr<Db> db_;
     StoreOptions options_;
+    std::string main_path_;
+    std::string sandbox_path_;
+    std::mutex sandbox_mu_;
+    std::unique_ptr<Db> sandbox_;
 };
 
 }  // namespace herald::storage::sqlite
