@@ -47,8 +47,9 @@ bool CanTransition(DeliveryStatus from, DeliveryStatus to) {
         case S::kNeedsApproval:
             return to == S::kScheduled || to == S::kDraft || to == S::kCancelled;
         case S::kScheduled:
-            return to == S::kQueued || to == S::kDraft || to == S::kScheduled || to == S::kCancelled ||
-                   to == S::kNeedsApproval;
+            // Straight to publishing: claimed for a platform that drops repeats (no separate mark).
+            return to == S::kQueued || to == S::kPublishing || to == S::kDraft || to == S::kScheduled ||
+                   to == S::kCancelled || to == S::kNeedsApproval;
         case S::kQueued:
             // Back to scheduled: a worker released the claim (shutdown) before sending anything.
             return to == S::kPublishing || to == S::kScheduled || to == S::kCancelled;

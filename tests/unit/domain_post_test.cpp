@@ -23,6 +23,8 @@ TEST(DomainPost, StateMachineFollowsTheDesign) {
     EXPECT_TRUE(CanTransition(S::kScheduled, S::kQueued));
     EXPECT_TRUE(CanTransition(S::kQueued, S::kPublishing));
     EXPECT_TRUE(CanTransition(S::kPublishing, S::kPublished));
+    // Claimed for a platform that drops repeats: no queued step, no separate mark.
+    EXPECT_TRUE(CanTransition(S::kScheduled, S::kPublishing));
     // Failures and their recovery.
     EXPECT_TRUE(CanTransition(S::kPublishing, S::kScheduled));  // retry later
     EXPECT_TRUE(CanTransition(S::kPublishing, S::kFailed));

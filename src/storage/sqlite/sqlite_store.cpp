@@ -186,6 +186,10 @@ constexpr Sql kRefreshPosts{"refresh_posts", "UPDATE posts SET status = " HERALD
                                              ", updated_at = ?2 FROM herald_rows(?1) AS r WHERE posts.id = r.c0 "
                                              "RETURNING posts.id, posts.status, posts.workspace_id"};
 #undef HERALD_POST_STATUS
+// r: post id; ?3 the status, when it is known without reading the deliveries.
+constexpr Sql kSetPostsStatus{"set_posts_status",
+                              "UPDATE posts SET status = ?3, updated_at = ?2 FROM herald_rows(?1) AS r "
+                              "WHERE posts.id = r.c0 RETURNING posts.id, posts.status, posts.workspace_id"};
 #define HERALD_DELIVERY_COLUMNS(d)                                                                         \
     d ".id, " d ".post_id, " d ".account_id, " d ".status, " d ".attempts, " d ".remote_id, " d ".url, " d \
       ".error, " d ".next_attempt_at, " d ".published_at, " d ".updated_at"
@@ -908,7 +912,7 @@ domain::PostStatus SqliteStore::RefreshPostStatus(const std::string& post_id, co
 }
 
 std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> SqliteStore::RefreshPosts(
-    const std::vector<std::string>& post_ids, core::TimePoint now) {
+    const std::vector<std::string>& post_ids, core::TimePoint now, std::optional<domain::PostStatus> known) {
     std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> out;
     if (post_ids.empty()) return out;
     Rows rows(1);
@@ -917,8 +921,9 @@ std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> Sqli
         if (seen.insert(id).second) rows.Add({id});  // each post once, whatever its deliveries
     }
     out.reserve(rows.size());
-    auto s = db_->Prepare(kRefreshPosts);
+    auto s = db_->Prepare(known ? kSetPostsStatus : kRefreshPosts);
     s.Bind(1, rows).Bind(2, ToUnixMillis(now));
+    if (known) s.Bind(3, S(*known));
     while (s.Step()) out.emplace(s.Text(0), std::make_pair(ParseStatus(s.Text(1)), s.Text(2)));
     if (out.size() != rows.size()) throw DbError("a post vanished inside a transaction");
     return out;
@@ -1060,7 +1065,16 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
             if (mark) marked.push_back(i);
         }
         if (!moves.empty()) db_->Prepare(kClaimDeliveries).Bind(1, moves).Bind(2, ToUnixMillis(now)).Run();
-        const auto posts = RefreshPosts(post_ids, now);
+        // A post with a delivery now publishing is publishing, whatever its others (the most
+        // urgent state wins, domain::SummarizeStatus): set it without reading them.
+        std::vector<std::string> publishing;
+        for (const size_t i : marked) publishing.push_back(out[i].delivery.post_id);
+        auto posts = RefreshPosts(publishing, now, DeliveryStatus::kPublishing);
+        std::vector<std::string> others;
+        for (const auto& id : post_ids) {
+            if (!posts.count(id)) others.push_back(id);
+        }
+        posts.merge(RefreshPosts(others, now));
         for (const size_t i : marked) {
             auto& c = out[i];
             const auto& [post_status, workspace_id] = posts.at(c.delivery.post_id);

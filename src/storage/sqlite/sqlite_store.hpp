@@ -136,9 +136,11 @@ class SqliteStore final : public app::Store {
     void WritePostRow(const domain::Post& post, bool insert);
     void WriteDeliveriesAndJobs(const domain::Post& post);
     domain::PostStatus RefreshPostStatus(const std::string& post_id, core::TimePoint now);
-    /// Refreshes the status of each post once; returns post id → (status, workspace id).
+    /// Refreshes the status of each post once from its deliveries, or sets `known` when the
+    /// caller knows it; returns post id → (status, workspace id).
     std::unordered_map<std::string, std::pair<domain::PostStatus, std::string>> RefreshPosts(
-        const std::vector<std::string>& post_ids, core::TimePoint now);
+        const std::vector<std::string>& post_ids, core::TimePoint now,
+        std::optional<domain::PostStatus> known = std::nullopt);
     app::DeliveryChange ChangeFor(const std::string& delivery_id);
     std::optional<int64_t> FirstPendingDue();
     std::optional<domain::Job> LoadJob(const std::string& job_id);
