@@ -1,5 +1,8 @@
 #include "app/json_views.hpp"
 
+#include <cstdint>
+#include <string_view>
+
 #include "domain/time.hpp"
 
 namespace herald::app {
@@ -145,6 +148,119 @@ nlohmann::json ToJson(const QueueStats& s) {
             {"failed_last_hour", s.failed_last_hour},
             {"by_account", counts(s.by_account, true)},
             {"by_platform", counts(s.by_platform, false)}};
+}
+
+namespace {
+
+// Appends `v` as a JSON string: quotes, escapes as RFC 8259 requires, and valid UTF-8 copied as
+// it is (a byte that starts no valid sequence becomes U+FFFD).
+void AppendJsonString(std::string& out, std::string_view v) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (size_t i = 0; i < v.size();) {
+        const auto c = static_cast<unsigned char>(v[i]);
+        if (c < 0x80) {
+            switch (c) {
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\b':
+                    out += "\\b";
+                    break;
+                case '\f':
+                    out += "\\f";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    if (c < 0x20) {
+                        out += "\\u00";
+                        out.push_back(kHex[c >> 4]);
+                        out.push_back(kHex[c & 0xf]);
+                    } else {
+                        out.push_back(static_cast<char>(c));
+                    }
+            }
+            ++i;
+            continue;
+        }
+        // The length a lead byte announces (0: no valid sequence starts with it).
+        const size_t n = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+        bool valid = n != 0 && i + n <= v.size();
+        uint32_t cp = n == 4 ? c & 0x07u : n == 3 ? c & 0x0fu : c & 0x1fu;
+        for (size_t k = 1; valid && k < n; ++k) {
+            const auto cc = static_cast<unsigned char>(v[i + k]);
+            valid = (cc & 0xc0) == 0x80;
+            cp = (cp << 6) | (cc & 0x3fu);
+        }
+        if (valid)
+            valid = !(n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+                    !(n == 4 && (cp < 0x10000 || cp > 0x10ffff));
+        if (valid) {
+            out.append(v.substr(i, n));
+            i += n;
+        } else {
+            out += "\xef\xbf\xbd";  // U+FFFD
+            ++i;
+        }
+    }
+    out.push_back('"');
+}
+
+void AppendMember(std::string& out, std::string_view name, const std::optional<std::string>& v) {
+    out.push_back('"');
+    out += name;
+    out += "\":";
+    if (v) {
+        AppendJsonString(out, *v);
+    } else {
+        out += "null";
+    }
+}
+
+}  // namespace
+
+std::string DeliveryEventText(const DeliveryChange& c) {
+    const auto& d = c.delivery;
+    const auto time = [](const std::optional<core::TimePoint>& t) {
+        return t ? std::optional<std::string>(domain::FormatRfc3339(*t)) : std::nullopt;
+    };
+    std::string out;
+    out.reserve(512);
+    out += "{\"delivery\":{";
+    AppendMember(out, "account_id", d.account_id);
+    out += ",\"attempts\":" + std::to_string(d.attempts) + ",";
+    AppendMember(out, "error", d.error);
+    out.push_back(',');
+    AppendMember(out, "id", d.id);
+    out.push_back(',');
+    AppendMember(out, "next_attempt_at", time(d.next_attempt_at));
+    out.push_back(',');
+    AppendMember(out, "published_at", time(d.published_at));
+    out.push_back(',');
+    AppendMember(out, "remote_id", d.remote_id);
+    out.push_back(',');
+    AppendMember(out, "status", std::string(domain::ToString(d.status)));
+    out.push_back(',');
+    AppendMember(out, "updated_at", domain::FormatRfc3339(d.updated_at));
+    out.push_back(',');
+    AppendMember(out, "url", d.url);
+    out += "},";
+    AppendMember(out, "post_id", c.post_id);
+    out.push_back(',');
+    AppendMember(out, "post_status", std::string(domain::ToString(c.post_status)));
+    out.push_back('}');
+    return out;
 }
 
 nlohmann::json DeliveryEventJson(const DeliveryChange& c) {

@@ -23,5 +23,9 @@ nlohmann::json ToJson(const PauseRecord& p);
 nlohmann::json ToJson(const QueueStats& s);
 /// The live event for a delivery that changed state.
 nlohmann::json DeliveryEventJson(const DeliveryChange& c);
+/// The same event as text, written directly: the queue sends one for every publish, and this
+/// costs a fraction of building the JSON tree and dumping it. Same members and values as
+/// DeliveryEventJson(c).dump(); text that is not valid UTF-8 comes out with U+FFFD in its place.
+std::string DeliveryEventText(const DeliveryChange& c);
 
 }  // namespace herald::app

@@ -102,7 +102,7 @@ std::optional<core::TimePoint> Dispatcher::OldestWaitingDue() const {
 
 void Dispatcher::EmitChange(const app::DeliveryChange& c) {
     if (!events_.Wants(c.workspace_id)) return;
-    events_.Publish(app::Event{c.workspace_id, "delivery.updated", app::DeliveryEventJson(c).dump()});
+    events_.Publish(app::Event{c.workspace_id, "delivery.updated", app::DeliveryEventText(c)});
 }
 
 double Dispatcher::Jitter() {
