@@ -1,0 +1,92 @@
+#pragma once
+
+// Posting limits: what a platform allows an account, what a workspace chose, what a new
+// account gets during warm-up, and the exact earliest instant the next action may happen.
+//
+// This is the pure part of the rate limiter (no I/O): the queue keeps the log of past actions
+// durably and asks these functions. Not wired into the queue yet (issue 4).
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace herald::ratelimit {
+
+/// What an account does that a platform counts.
+enum class Action { kPost, kReply, kComment, kMediaUpload };
+inline constexpr std::array<Action, 4> kActions = {Action::kPost, Action::kReply, Action::kComment,
+                                                   Action::kMediaUpload};
+std::string_view ToString(Action a);
+std::optional<Action> ParseAction(std::string_view s);
+
+/// Caps for one (account, action): at most `per_hour` actions in any rolling hour, `per_day` in
+/// any rolling 24 hours, and at least `min_gap` between two. Zero means no cap of that kind.
+struct Limit {
+    int per_hour = 0;
+    int per_day = 0;
+    core::Millis min_gap{0};
+
+    bool operator==(const Limit&) const = default;
+};
+
+/// The tighter of two limits, cap by cap (a workspace may lower a platform's limit, never
+/// raise it). A zero (no cap) never wins over a cap.
+Limit Tighter(const Limit& a, const Limit& b);
+
+/// Warm-up: a new account gets a fraction of the caps. Phase 1 runs for the first
+/// `phase1_days` days since the account was connected, phase 2 until `phase2_days`, then phase
+/// 3 with the full caps.
+struct Warmup {
+    int phase1_days = 30;
+    double phase1_fraction = 0.5;
+    int phase2_days = 60;
+    double phase2_fraction = 0.75;
+
+    /// Invalid when days do not increase or a fraction is outside (0, 1].
+    core::Status Validate() const;
+    /// 1, 2 or 3 for an account connected at `connected_at`.
+    int PhaseAt(core::TimePoint connected_at, core::TimePoint now) const;
+    /// `full` scaled down for that phase: counts are rounded down but stay at least 1, gaps
+    /// are stretched by the inverse fraction (half the posts: twice the gap).
+    Limit Apply(const Limit& full, int phase) const;
+};
+
+/// The earliest instant at or after `now` at which one more action keeps every cap of `limit`.
+/// `log` holds the times of earlier actions of the same (account, action), oldest first; only
+/// those in the last 24 hours matter. A window is half-open, (t - 1 h, t]: an action exactly one
+/// hour before t no longer counts at t.
+core::TimePoint EarliestAllowed(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now);
+
+/// The instants at which `count` more actions would go, one after another, each as early as
+/// `limit` allows given `log` and the ones planned before it (`not_before[i]` when given:
+/// action i also waits for its own due time). Oldest first, like `log`.
+std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now,
+                                         std::span<const core::TimePoint> not_before, size_t count);
+
+/// The platforms' default limits, as data an operator can read and change: a JSON object
+/// {"platform": {"action": {"per_hour": N, "per_day": N, "min_gap_seconds": N}}}. Unknown
+/// platforms or actions have no limit.
+class LimitTable {
+  public:
+    /// The defaults Herald ships (see limits.json beside this file).
+    static const LimitTable& Defaults();
+    /// Parses a table; a clear error names the first bad entry.
+    static core::Result<LimitTable> Parse(std::string_view json);
+
+    Limit For(std::string_view platform, Action action) const;
+    /// Every entry, for showing: platform → action → limit.
+    const std::vector<std::pair<std::string, std::vector<std::pair<Action, Limit>>>>& entries() const {
+        return entries_;
+    }
+
+  private:
+    std::vector<std::pair<std::string, std::vector<std::pair<Action, Limit>>>> entries_;
+};
+
+}  // namespace herald::ratelimit
