@@ -6,6 +6,8 @@
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
@@ -46,7 +48,13 @@ class GroupCommit {
                 for (const auto* r : group) joined.insert(joined.end(), r->items->begin(), r->items->end());
             }
             const auto& all = group.size() > 1 ? joined : *group.front()->items;
-            auto written = write_(all);
+            core::Result<std::vector<Out>> written = core::Fail(core::ErrorCode::kInternal, "the group write failed");
+            try {
+                written = write_(all);
+            } catch (const std::exception& e) {
+                // Every caller gets the error and the next group can still lead.
+                written = core::Fail(core::ErrorCode::kInternal, std::string("the group write failed: ") + e.what());
+            }
             if (written && written->size() != all.size()) {
                 written =
                     core::Fail(core::ErrorCode::kInternal, "a group write answered for the wrong number of items");

@@ -53,7 +53,7 @@ Limit Tighter(const Limit& a, const Limit& b) {
 }
 
 core::Status Warmup::Validate() const {
-    if (phase1_days < 0 || phase2_days < phase1_days) {
+    if (phase1_days < 0 || phase2_days <= phase1_days) {
         return core::FieldError("warmup", "order", "warm-up phase 2 must end after phase 1, and neither before day 0");
     }
     for (double f : {phase1_fraction, phase2_fraction}) {
@@ -74,7 +74,10 @@ int Warmup::PhaseAt(core::TimePoint connected_at, core::TimePoint now) const {
 Limit Warmup::Apply(const Limit& full, int phase) const {
     if (phase >= 3) return full;
     const double f = phase == 1 ? phase1_fraction : phase2_fraction;
-    const auto scale = [f](int cap) { return cap == 0 ? 0 : std::max(1, static_cast<int>(std::floor(cap * f))); };
+    // The small epsilon keeps 100 × 0.29 at 29 despite binary fractions.
+    const auto scale = [f](int cap) {
+        return cap == 0 ? 0 : std::max(1, static_cast<int>(std::floor(cap * f + 1e-9)));
+    };
     return Limit{scale(full.per_hour), scale(full.per_day),
                  core::Millis(static_cast<int64_t>(std::ceil(static_cast<double>(full.min_gap.count()) / f)))};
 }

@@ -139,6 +139,8 @@ TEST(RateLimit, WarmupPhasesScaleTheCaps) {
     EXPECT_EQ(w.Apply(Limit{}, 1), Limit{});  // no cap stays no cap
 
     EXPECT_FALSE((Warmup{30, 0.5, 20, 0.75}).Validate().has_value());
+    EXPECT_FALSE((Warmup{30, 0.5, 30, 0.75}).Validate().has_value());
+    EXPECT_EQ((Warmup{30, 0.29, 60, 0.5}).Apply(Limit{100, 0, Millis(0)}, 1).per_hour, 29);
     EXPECT_FALSE((Warmup{30, 0.0, 60, 0.75}).Validate().has_value());
     EXPECT_FALSE((Warmup{30, 0.5, 60, 1.5}).Validate().has_value());
 }

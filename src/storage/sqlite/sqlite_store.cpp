@@ -1654,23 +1654,35 @@ void SqliteStore::OpenSandbox() {
     auto opened = Db::Open(sandbox_path_);
     if (!opened) throw DbError("cannot open the sandbox database: " + opened.error().message);
     auto db = std::move(*opened);
-    bool fresh = false;
-    {
-        auto s = db->Prepare(Sql{"sandbox_schema_exists",
-                                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sandbox_posts'"});
-        fresh = s.Step() && s.Int(0) == 0;
-    }
-    db->Exec(kSandboxSchema);
-    if (fresh && !main_path_.empty() && main_path_ != ":memory:") {
-        // Reads the main file through its own connection (WAL: beside the store's writer).
+    // The schema and the copy of an older version's posts commit together, and user_version
+    // says they did: a copy that failed half-way is simply done again on the next open.
+    const bool copy = !main_path_.empty() && main_path_ != ":memory:";
+    if (copy) {
+        // ATTACH cannot run inside a transaction. It reads the main file through this
+        // connection (WAL: beside the store's writer).
         auto attach = db->Prepare(Sql{"sandbox_attach_main", "ATTACH DATABASE ?1 AS herald_main"});
         attach.Bind(1, main_path_);
         attach.Run();
-        db->Exec(
-            "INSERT OR IGNORE INTO sandbox_posts SELECT remote_id, account_id, text, idempotency_key, created_at "
-            "FROM herald_main.sandbox_posts");
-        db->Exec("DETACH DATABASE herald_main");
     }
+    {
+        Transaction tx(*db);
+        int version = 0;
+        {
+            auto s = db->Prepare(Sql{"sandbox_user_version", "PRAGMA main.user_version"});
+            if (s.Step()) version = static_cast<int>(s.Int(0));
+        }
+        if (version < 1) {
+            db->Exec(kSandboxSchema);
+            if (copy) {
+                db->Exec(
+                    "INSERT OR IGNORE INTO main.sandbox_posts SELECT remote_id, account_id, text, idempotency_key, "
+                    "created_at FROM herald_main.sandbox_posts");
+            }
+            db->Exec("PRAGMA main.user_version = 1");
+        }
+        tx.Commit();
+    }
+    if (copy) db->Exec("DETACH DATABASE herald_main");
     sandbox_ = std::move(db);
 }
 
