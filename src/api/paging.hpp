@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,21 @@ inline core::Result<int> ParseLimit(const std::string& value) {
         return core::FieldError("limit", "range", "limit must be a whole number from 1 to 200");
     }
     return n;
+}
+
+/// Reads a list request's paging parameter: `cursor` (an id this server gave out; the caller
+/// says whether `value` looks like one) into `after_id`, or `limit` into `limit`.
+inline core::Status ReadPagingParam(const std::string& key, const std::string& value, bool cursor_ok,
+                                    std::optional<std::string>& after_id, int& limit) {
+    if (key == "cursor") {
+        if (!cursor_ok) return core::FieldError("cursor", "cursor", "cursor is not one this server gave out");
+        after_id = value;
+        return {};
+    }
+    auto n = ParseLimit(value);
+    if (!n) return tl::unexpected(n.error());
+    limit = *n;
+    return {};
 }
 
 /// {"items": [...], "next_cursor": id or null} from up to `page` + 1 items.

@@ -63,16 +63,10 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
             auto t = domain::ParseRfc3339(value, key);
             if (!t) return ErrorResponse(t.error());
             (key == "from" ? f.from : f.to) = *t;
-        } else if (key == "cursor") {
-            if (!IsId(value)) {
-                return ErrorResponse(
-                    core::FieldError("cursor", "cursor", "cursor is not one this server gave out").value());
+        } else if (key == "cursor" || key == "limit") {
+            if (auto ok = ReadPagingParam(key, value, IsId(value), f.after_id, f.limit); !ok) {
+                return ErrorResponse(ok.error());
             }
-            f.after_id = value;
-        } else if (key == "limit") {
-            auto n = ParseLimit(value);
-            if (!n) return ErrorResponse(n.error());
-            f.limit = *n;
         } else {
             return ErrorResponse(core::FieldError(key, "unknown_parameter",
                                                   "unknown query parameter '" + key +

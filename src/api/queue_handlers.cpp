@@ -50,16 +50,11 @@ net::Response Api::ListJobs(const net::Request& r, const app::Principal& who, co
             f.account_id = value;
         } else if (key == "platform") {
             f.platform = value;
-        } else if (key == "cursor") {
-            if (value.empty() || value.size() > 200) {
-                return ErrorResponse(
-                    core::FieldError("cursor", "cursor", "cursor is not one this server gave out").value());
+        } else if (key == "cursor" || key == "limit") {
+            if (auto ok = ReadPagingParam(key, value, !value.empty() && value.size() <= 200, f.after_id, f.limit);
+                !ok) {
+                return ErrorResponse(ok.error());
             }
-            f.after_id = value;
-        } else if (key == "limit") {
-            auto n = ParseLimit(value);
-            if (!n) return ErrorResponse(n.error());
-            f.limit = *n;
         } else {
             return ErrorResponse(core::FieldError(key, "unknown_parameter",
                                                   "unknown query parameter '" + key +

@@ -18,6 +18,12 @@ core::Result<JobView> QueueService::GetJob(const Principal& p, const std::string
 
 void QueueService::EmitJob(const std::string& workspace_id, const std::string& type, const JobView& job) {
     events_.Publish(Event{workspace_id, type, ToJson(job).dump()});
+    // Requeued or cancelled, its delivery changed state, so its post did too.
+    if (job.post_id) {
+        if (auto post = store_.GetPost(workspace_id, *job.post_id)) {
+            events_.Publish(Event{workspace_id, "post.updated", ToJson(*post).dump()});
+        }
+    }
 }
 
 core::Result<JobView> QueueService::Requeue(const Principal& p, const std::string& id) {
@@ -26,12 +32,6 @@ core::Result<JobView> QueueService::Requeue(const Principal& p, const std::strin
     if (!job) return job;
     spdlog::info("event=job_requeued workspace_id={} job_id={} kind={}", p.workspace_id, id, job->kind);
     EmitJob(p.workspace_id, "job.requeued", *job);
-    // Its delivery went from failed to scheduled: the post changed too, as when a job is cancelled.
-    if (job->post_id) {
-        if (auto post = store_.GetPost(p.workspace_id, *job->post_id)) {
-            events_.Publish(Event{p.workspace_id, "post.updated", ToJson(*post).dump()});
-        }
-    }
     return job;
 }
 
@@ -41,11 +41,6 @@ core::Result<JobView> QueueService::Cancel(const Principal& p, const std::string
     if (!job) return job;
     spdlog::info("event=job_cancelled workspace_id={} job_id={} kind={}", p.workspace_id, id, job->kind);
     EmitJob(p.workspace_id, "job.cancelled", *job);
-    if (job->post_id) {
-        if (auto post = store_.GetPost(p.workspace_id, *job->post_id)) {
-            events_.Publish(Event{p.workspace_id, "post.updated", ToJson(*post).dump()});
-        }
-    }
     return job;
 }
 

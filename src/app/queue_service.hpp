@@ -38,6 +38,7 @@ class QueueService {
 
   private:
     core::Result<PauseScope> ScopeFor(const Principal& p, const PauseRequest& request);
+    /// Publishes the job event, then post.updated for the job's post (if it has one).
     void EmitJob(const std::string& workspace_id, const std::string& type, const JobView& job);
 
     Store& store_;

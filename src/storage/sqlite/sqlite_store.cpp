@@ -231,7 +231,6 @@ constexpr Sql kJobsToHistory{
     "r.c2, j.created_at, ?2 FROM herald_rows(?1) AS r JOIN jobs j ON j.id = r.c0"};
 // r: job id.
 constexpr Sql kDeleteJobs{"delete_jobs", "DELETE FROM jobs WHERE id IN (SELECT c0 FROM herald_rows(?1))"};
-constexpr Sql kPostStatusOf{"post_status_of", "SELECT status FROM posts WHERE id = ?1"};
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 constexpr Sql kRetryJob{"retry_job",
                         "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
