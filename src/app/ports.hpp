@@ -17,6 +17,7 @@
 #include "domain/periodic.hpp"
 #include "domain/post.hpp"
 #include "domain/text.hpp"
+#include "ratelimit/limits.hpp"
 
 namespace herald::app {
 
@@ -272,7 +273,8 @@ struct ClaimedJob {
     domain::Delivery delivery;
     domain::Account account;
     std::string sealed_credentials;
-    std::string text;  ///< variant for the account's platform, or the post's text
+    std::string text;                   ///< variant for the account's platform, or the post's text
+    std::string workspace_limits_json;  ///< the workspace's lowered limits and warm-up (ratelimit::WorkspaceLimits)
     /// Set when the claim itself moved the delivery to publishing (see Store::MarkAtClaim):
     /// the change to announce, and no separate mark is needed before the platform call.
     std::optional<DeliveryChange> marked;
@@ -352,6 +354,22 @@ struct OutcomeRecord {
     /// The platform may already have the post (an earlier attempt's outcome is unknown): the
     /// next attempt must check or rely on deduplication before sending.
     bool uncertain = false;
+};
+
+/// One job asking for a rate-limit permit just before its platform call.
+struct PermitRequest {
+    std::string job_id;
+    std::string account_id;
+    ratelimit::Action action = ratelimit::Action::kPost;
+    ratelimit::Limit limit;  ///< the account's effective limit for this action (may be none: a hold may apply)
+};
+
+struct PermitDecision {
+    enum class Kind { kGranted, kDeferred, kGone };
+    Kind kind = Kind::kGone;               ///< gone: the job is no longer this worker's (cancelled, edited)
+    core::TimePoint at{};                  ///< deferred: when the job is due again
+    std::string reason;                    ///< deferred: why, in words ("hourly cap of 5 posts reached")
+    std::optional<DeliveryChange> change;  ///< deferred: the delivery, now rate_limited
 };
 
 struct DeliveryResolution {
@@ -459,6 +477,9 @@ class Store {
     struct Completion {
         std::string job_id;
         OutcomeRecord outcome;
+        /// The attempt took a rate-limit permit (TakePermits): the outcome settles it, at the
+        /// time of recording if the platform may have the post, or drops it if it cannot.
+        bool permit = false;
     };
     virtual core::Result<std::vector<DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
                                                                      core::TimePoint now) = 0;
@@ -469,6 +490,16 @@ class Store {
         if (r->front().delivery.id.empty()) return core::Fail(core::ErrorCode::kNotFound, "job not found");
         return std::move(r->front());
     }
+    /// Asks the durable rate-limit log, in one synced transaction, whether each job may call its
+    /// platform now: the log of the (account, action) is read inside the transaction (so every
+    /// worker and process sees the others' permits), then a permit is written or the job is
+    /// deferred. A granted permit is pending until RecordOutcomes settles it; while pending it
+    /// counts as an action happening now, and once `in_flight` has passed since it was taken
+    /// (its worker died) as one at that later time. A deferred job goes back to pending at the
+    /// first instant the limits (and any platform hold) allow, with its attempt given back, and
+    /// its delivery becomes rate_limited with that instant and the reason.
+    virtual core::Result<std::vector<PermitDecision>> TakePermits(const std::vector<PermitRequest>& requests,
+                                                                  core::TimePoint now, core::Millis in_flight) = 0;
     /// The worker still holds these jobs: push their leases out to `until` (heartbeat).
     virtual core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) = 0;
     /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled

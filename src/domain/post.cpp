@@ -11,7 +11,7 @@ struct Name {
     std::string_view name;
 };
 
-constexpr std::array<Name, 9> kNames = {{
+constexpr std::array<Name, 10> kNames = {{
     {DeliveryStatus::kDraft, "draft"},
     {DeliveryStatus::kScheduled, "scheduled"},
     {DeliveryStatus::kQueued, "queued"},
@@ -21,6 +21,7 @@ constexpr std::array<Name, 9> kNames = {{
     {DeliveryStatus::kNeedsApproval, "needs_approval"},
     {DeliveryStatus::kCancelled, "cancelled"},
     {DeliveryStatus::kUnconfirmed, "unconfirmed"},
+    {DeliveryStatus::kRateLimited, "rate_limited"},
 }};
 
 }  // namespace
@@ -50,11 +51,18 @@ bool CanTransition(DeliveryStatus from, DeliveryStatus to) {
             // Straight to publishing: claimed for a platform that drops repeats (no separate mark).
             return to == S::kQueued || to == S::kPublishing || to == S::kDraft || to == S::kScheduled ||
                    to == S::kCancelled || to == S::kNeedsApproval;
+        case S::kRateLimited:
+            // Like scheduled: it waits for its time, which the limits chose.
+            return to == S::kQueued || to == S::kPublishing || to == S::kDraft || to == S::kScheduled ||
+                   to == S::kCancelled || to == S::kNeedsApproval || to == S::kRateLimited;
         case S::kQueued:
             // Back to scheduled: a worker released the claim (shutdown) before sending anything.
-            return to == S::kPublishing || to == S::kScheduled || to == S::kCancelled;
+            // Rate limited: the limits refused the permit; nothing was sent.
+            return to == S::kPublishing || to == S::kScheduled || to == S::kCancelled || to == S::kRateLimited;
         case S::kPublishing:
-            return to == S::kPublished || to == S::kFailed || to == S::kScheduled || to == S::kUnconfirmed;
+            // Rate limited: refused a permit before the call, or the platform answered 429.
+            return to == S::kPublished || to == S::kFailed || to == S::kScheduled || to == S::kUnconfirmed ||
+                   to == S::kRateLimited;
         case S::kFailed:
             return to == S::kScheduled;  // a person requeues it
         case S::kUnconfirmed:
@@ -75,7 +83,8 @@ PostStatus SummarizeStatus(const std::vector<DeliveryStatus>& deliveries, bool h
     using S = DeliveryStatus;
     if (deliveries.empty()) return has_schedule ? S::kScheduled : S::kDraft;
     auto any = [&](S s) { return std::find(deliveries.begin(), deliveries.end(), s) != deliveries.end(); };
-    for (S s : {S::kPublishing, S::kQueued, S::kUnconfirmed, S::kNeedsApproval, S::kScheduled, S::kDraft}) {
+    for (S s :
+         {S::kPublishing, S::kQueued, S::kUnconfirmed, S::kNeedsApproval, S::kRateLimited, S::kScheduled, S::kDraft}) {
         if (any(s)) return s;
     }
     if (any(S::kFailed)) return S::kFailed;

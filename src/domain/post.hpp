@@ -22,6 +22,9 @@ enum class DeliveryStatus {
     kNeedsApproval,  ///< waiting for a reviewer
     kCancelled,      ///< a person stopped it
     kUnconfirmed,    ///< sent, no answer: the platform may or may not have it; a person decides
+    /// Due, but held back by the account's posting limits (or the platform's 429): it goes at
+    /// next_attempt_at, the first instant the limits allow, and no attempt was used.
+    kRateLimited,
 };
 
 /// A post's status: a summary of its deliveries, plus draft for a post with no time.
@@ -39,7 +42,7 @@ bool IsTerminal(DeliveryStatus s);
 
 /// The post's status from its deliveries' states: the most urgent one a person should see.
 /// In-flight work shows first (publishing, queued), then what needs a person (unconfirmed,
-/// needs_approval), then waiting work (scheduled), then the outcome (failed if any failed,
+/// needs_approval), then waiting work (rate_limited, scheduled), then the outcome (failed if any failed,
 /// else published; cancelled only when every delivery is cancelled).
 PostStatus SummarizeStatus(const std::vector<DeliveryStatus>& deliveries, bool has_schedule);
 

@@ -136,7 +136,11 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
             continue;
         }
         delay_ms = std::max(delay_ms, settings->delay_ms);
-        const bool misbehave = req.attempt <= settings->fail_attempts;
+        bool misbehave = req.attempt <= settings->fail_attempts;
+        if (settings->mode == Mode::kRateLimit) {
+            std::lock_guard lock(mu_);
+            misbehave = ++sends_[req.idempotency_key] <= settings->fail_attempts;
+        }
         if (misbehave) {
             switch (settings->mode) {
                 case Mode::kOk:

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/ports.hpp"
@@ -16,7 +18,9 @@ struct SandboxSettings {
     /// Wait this long after storing the post before answering: the platform has it and Herald
     /// does not know yet. A crash in this window is the one that can publish a post twice.
     int answer_delay_ms = 0;
-    int fail_attempts = 1000000;   ///< the mode applies to attempts 1..N, then it behaves (ok)
+    /// The mode applies to attempts 1..N, then it behaves (ok). For rate_limit, to the first N
+    /// sends of each post: waiting out a 429 uses no attempt, so attempts would not count up.
+    int fail_attempts = 1000000;
     int retry_after_seconds = 60;  ///< for rate_limit: the Retry-After it answers with
     std::string reject_reason = "the sandbox rejected this post (mode reject)";
     /// What the sandbox promises about a repeated send (app::PublishCapabilities):
@@ -51,6 +55,8 @@ class SandboxAdapter final : public app::PlatformAdapter {
   private:
     app::Store& store_;
     const core::Clock& clock_;
+    std::mutex mu_;
+    std::unordered_map<std::string, int> sends_;  ///< rate_limit mode: sends seen, by idempotency key
 };
 
 }  // namespace herald::platforms

@@ -45,11 +45,13 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                     give_up(o.reason + " (gave up after " + std::to_string(attempt) + " attempts)");
                 }
             } else if constexpr (std::is_same_v<T, app::RateLimited>) {
-                if (attempt < policy.max_attempts * 4) {
-                    retry_at(std::max(o.until, now), o.reason);
-                } else {
-                    give_up(o.reason + " (still rate limited after " + std::to_string(attempt) + " attempts)");
-                }
+                // Not a failure: the platform said when. Waiting uses no attempt (the store gives
+                // it back) and holds the account's other posts back too.
+                const auto when = std::max(o.until, now);
+                r.status = DeliveryStatus::kRateLimited;
+                r.next_attempt_at = when;
+                r.error = (o.reason.empty() ? std::string("the platform asked Herald to slow down") : o.reason) +
+                          "; will publish at " + domain::FormatRfc3339(when);
             } else if constexpr (std::is_same_v<T, app::AuthExpired>) {
                 give_up("the account's authorization has expired; reconnect the account, then retry (" + o.reason +
                         ")");

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "app/json_views.hpp"
+#include "domain/time.hpp"
 
 namespace herald::queue {
 
@@ -19,6 +20,9 @@ Dispatcher::Dispatcher(app::Store& store, const core::Clock& clock, const app::P
       marks_([this](const std::vector<std::string>& ids) { return store_.MarkPublishingBatch(ids, clock_.Now()); }),
       records_([this](const std::vector<app::Store::Completion>& done) {
           return store_.RecordOutcomes(done, clock_.Now());
+      }),
+      permits_([this](const std::vector<app::PermitRequest>& asks) {
+          return store_.TakePermits(asks, clock_.Now(), settings_.lease);
       }),
       periodic_(store) {}
 
@@ -344,7 +348,90 @@ void Dispatcher::RunTask(const app::ClaimedJob& c) {
     }
 }
 
+ratelimit::Limit Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint now) {
+    static const ratelimit::WorkspaceLimits kDefaults;
+    const auto& table = settings_.limits != nullptr ? *settings_.limits : ratelimit::LimitTable::Defaults();
+    const ratelimit::WorkspaceLimits* ws = &kDefaults;
+    if (!c.workspace_limits_json.empty()) {
+        std::lock_guard lock(limits_mu_);
+        auto it = workspace_limits_.find(c.workspace_limits_json);
+        if (it == workspace_limits_.end()) {
+            // Checked against the caps when saved; the caps may have been lowered since, which
+            // Effective() applies anyway, so read it here without them.
+            auto parsed = ratelimit::WorkspaceLimits::Parse(c.workspace_limits_json, ratelimit::LimitTable{});
+            if (!parsed) {
+                spdlog::error("event=workspace_limits_unreadable workspace_id={} error=\"{}\"", c.account.workspace_id,
+                              parsed.error().message);
+            }
+            it = workspace_limits_.emplace(c.workspace_limits_json, parsed ? *parsed : kDefaults).first;
+        }
+        ws = &it->second;
+    }
+    return ratelimit::Effective(table, *ws, c.account.platform, ratelimit::Action::kPost, c.account.created_at, now)
+        .limit;
+}
+
+bool Dispatcher::Held(const std::string& account_id, core::TimePoint now) {
+    std::lock_guard lock(limits_mu_);
+    if (holds_.empty()) return false;
+    auto it = holds_.find(account_id);
+    if (it == holds_.end()) return false;
+    if (it->second > now) return true;
+    holds_.erase(it);
+    return false;
+}
+
+void Dispatcher::TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vector<bool>& permit,
+                             std::vector<bool>& skip) {
+    const auto now = clock_.Now();
+    std::vector<app::PermitRequest> asks;
+    std::vector<size_t> asked;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        const auto& c = jobs[i];
+        const auto limit = LimitFor(c, now);
+        if (!ratelimit::Any(limit) && !Held(c.account.id, now)) continue;
+        asks.push_back(app::PermitRequest{c.job.id, c.account.id, ratelimit::Action::kPost, limit});
+        asked.push_back(i);
+    }
+    if (asks.empty()) return;
+    auto decisions = permits_.Submit(asks);
+    if (!decisions) {
+        // Not sent: their leases run out and they are tried again.
+        spdlog::error("event=take_permits_failed jobs={} error=\"{}\"", asks.size(), decisions.error().message);
+        for (const size_t i : asked) skip[i] = true;
+        return;
+    }
+    for (size_t k = 0; k < asked.size(); ++k) {
+        const size_t i = asked[k];
+        const auto& c = jobs[i];
+        auto& d = (*decisions)[k];
+        switch (d.kind) {
+            case app::PermitDecision::Kind::kGranted:
+                permit[i] = true;
+                break;
+            case app::PermitDecision::Kind::kGone:
+                spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
+                skip[i] = true;
+                break;
+            case app::PermitDecision::Kind::kDeferred:
+                skip[i] = true;
+                spdlog::info("event=rate_limited job_id={} delivery_id={} platform={} until={} reason=\"{}\"", c.job.id,
+                             c.job.delivery_id, c.account.platform, domain::FormatRfc3339(d.at), d.reason);
+                if (d.change) EmitChange(*d.change);
+                if (settings_.on_attempt) {
+                    settings_.on_attempt(AttemptReport{c.job.id, c.delivery.id, c.account.platform, c.job.due_at, now,
+                                                       now, domain::DeliveryStatus::kRateLimited});
+                }
+                break;
+        }
+    }
+}
+
 void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
+    // Limits first: a job they hold back is deferred before it is marked or sent.
+    std::vector<bool> permit(jobs.size(), false);
+    std::vector<bool> skip(jobs.size(), false);
+    TakePermits(jobs, permit, skip);
     // Durable before any call: after this, a crash leaves "publishing", which the next start
     // treats as "may have been sent". Jobs the claim marked already skip this.
     std::vector<std::optional<app::DeliveryChange>> marked(jobs.size());
@@ -352,6 +439,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     std::vector<std::string> ids;
     std::vector<size_t> to_mark;
     for (size_t i = 0; i < jobs.size(); ++i) {
+        if (skip[i]) continue;
         if (jobs[i].marked) {
             marked[i] = jobs[i].marked;
         } else {
@@ -363,7 +451,6 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         auto fresh = marks_.Submit(ids);
         if (!fresh) {
             spdlog::error("event=mark_publishing_failed jobs={} error=\"{}\"", ids.size(), fresh.error().message);
-            if (to_mark.size() == jobs.size()) return;
             for (const size_t i : to_mark) unmarked[i] = true;
         } else {
             for (size_t k = 0; k < to_mark.size(); ++k) marked[to_mark[k]] = std::move((*fresh)[k]);
@@ -377,18 +464,20 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         app::PublishRequest req;
         std::optional<app::PublishOutcome> outcome;
         core::TimePoint started{};
+        bool permit = false;
     };
     std::vector<Attempt> attempts;
     attempts.reserve(jobs.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
         const auto& c = jobs[i];
-        if (unmarked[i]) continue;
+        if (skip[i] || unmarked[i]) continue;
         if (!marked[i]) {
             spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
             continue;
         }
         EmitChange(*marked[i]);
         Attempt a{&c};
+        a.permit = permit[i];
         a.adapter = platforms_.Find(c.account.platform);
         std::string credentials;
         if (a.adapter == nullptr) {
@@ -443,8 +532,16 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     std::vector<app::Store::Completion> completions;
     completions.reserve(attempts.size());
     for (auto& a : attempts) {
-        completions.push_back({a.claimed->job.id, Decide(*a.outcome, a.claimed->job.attempts, settings_.retry, finished,
-                                                         a.caps, a.claimed->job.uncertain, Jitter())});
+        completions.push_back({a.claimed->job.id,
+                               Decide(*a.outcome, a.claimed->job.attempts, settings_.retry, finished, a.caps,
+                                      a.claimed->job.uncertain, Jitter()),
+                               a.permit});
+        if (const auto* slow = std::get_if<app::RateLimited>(&*a.outcome)) {
+            // Until then, this account's jobs ask for a permit, which finds the hold.
+            std::lock_guard lock(limits_mu_);
+            auto& until = holds_[a.claimed->account.id];
+            until = std::max(until, slow->until);
+        }
     }
     if (completions.empty()) return;
     auto changes = records_.Submit(completions);

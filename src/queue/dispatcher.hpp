@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,7 +49,11 @@ struct DispatcherSettings {
     /// time or on Notify(). This bounds the damage of a missed wake-up, and how long work that
     /// another process (the CLI) made due waits to be noticed.
     core::Millis max_idle = std::chrono::seconds(5);
-    /// Called after each recorded attempt, on a worker thread. Must be quick.
+    /// The platforms' posting limits (the operator's table); nullptr: the shipped defaults.
+    /// Must outlive the dispatcher.
+    const ratelimit::LimitTable* limits = nullptr;
+    /// Called after each recorded attempt, on a worker thread. Must be quick. A job the limits
+    /// deferred is reported too, with status rate_limited.
     std::function<void(const AttemptReport&)> on_attempt;
 };
 
@@ -95,6 +100,11 @@ class Dispatcher {
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
                                                  const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);
+    // Asks for rate-limit permits for the jobs whose account has a limit (or a platform hold):
+    // sets `permit` for those granted and `skip` for those deferred or no longer ours.
+    void TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vector<bool>& permit, std::vector<bool>& skip);
+    ratelimit::Limit LimitFor(const app::ClaimedJob& c, core::TimePoint now);
+    bool Held(const std::string& account_id, core::TimePoint now);
     double Jitter();
 
     app::Store& store_;
@@ -106,6 +116,12 @@ class Dispatcher {
     /// Workers marking at the same moment share one synced commit; so do workers recording.
     GroupCommit<std::string, std::optional<app::DeliveryChange>> marks_;
     GroupCommit<app::Store::Completion, app::DeliveryChange> records_;
+    GroupCommit<app::PermitRequest, app::PermitDecision> permits_;
+    /// Parsed workspace limit settings, by their JSON text; and platform holds (429) this
+    /// process has seen, by account: a held account's jobs ask for a permit even without caps.
+    std::mutex limits_mu_;
+    std::unordered_map<std::string, ratelimit::WorkspaceLimits> workspace_limits_;
+    std::unordered_map<std::string, core::TimePoint> holds_;
 
     mutable std::mutex mu_;
     std::condition_variable scheduler_cv_;

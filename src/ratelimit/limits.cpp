@@ -90,6 +90,37 @@ core::TimePoint EarliestAllowed(const Limit& limit, std::span<const core::TimePo
     return t;
 }
 
+Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now) {
+    Wait w{now, Cause::kNone};
+    const auto consider = [&](core::TimePoint t, Cause c) {
+        if (t > now && t >= w.at) w = Wait{t, c};
+    };
+    consider(WindowAllows(limit.per_day, kDay, log, now), Cause::kDaily);
+    consider(WindowAllows(limit.per_hour, kHour, log, now), Cause::kHourly);
+    if (limit.min_gap.count() > 0 && !log.empty()) consider(log.back() + limit.min_gap, Cause::kMinGap);
+    return w;
+}
+
+std::string Describe(Cause cause, const Limit& limit, Action action) {
+    const std::string what = action == Action::kMediaUpload ? "media uploads" : std::string(ToString(action)) + "s";
+    switch (cause) {
+        case Cause::kNone:
+            return "within the account's limits";
+        case Cause::kMinGap: {
+            const auto s = std::chrono::duration_cast<std::chrono::seconds>(limit.min_gap).count();
+            return "at least " + (s % 60 == 0 ? std::to_string(s / 60) + " min" : std::to_string(s) + " s") +
+                   " must pass between " + what;
+        }
+        case Cause::kHourly:
+            return "hourly cap of " + std::to_string(limit.per_hour) + " " + what + " reached";
+        case Cause::kDaily:
+            return "daily cap of " + std::to_string(limit.per_day) + " " + what + " reached";
+        case Cause::kPlatform:
+            return "the platform asked Herald to slow down";
+    }
+    return "";
+}
+
 std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now,
                                          std::span<const core::TimePoint> not_before, size_t count) {
     // Only the last day of the log can matter, and it only grows at its end.
@@ -166,6 +197,110 @@ core::Result<LimitTable> LimitTable::Parse(std::string_view json) {
         t.entries_.emplace_back(platform, std::move(limits));
     }
     return t;
+}
+
+std::string LimitTable::ToJson() const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [platform, limits] : entries_) {
+        auto& p = out[platform] = nlohmann::json::object();
+        for (const auto& [action, l] : limits) {
+            auto& a = p[std::string(ToString(action))] = nlohmann::json::object();
+            if (l.per_hour > 0) a["per_hour"] = l.per_hour;
+            if (l.per_day > 0) a["per_day"] = l.per_day;
+            if (l.min_gap.count() > 0) a["min_gap_seconds"] = l.min_gap.count() / 1000;
+        }
+    }
+    return out.dump();
+}
+
+core::Result<WorkspaceLimits> WorkspaceLimits::Parse(std::string_view json, const LimitTable& caps) {
+    WorkspaceLimits w;
+    if (json.empty()) return w;
+    auto doc = nlohmann::json::parse(json, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        return core::Fail(core::ErrorCode::kInvalidArgument, "workspace limits must be a JSON object");
+    }
+    for (const auto& [key, value] : doc.items()) {
+        if (key == "limits") {
+            auto table = LimitTable::Parse(value.dump());
+            if (!table) return core::FieldError("limits", "invalid", table.error().message);
+            for (const auto& [platform, limits] : table->entries()) {
+                for (const auto& [action, l] : limits) {
+                    const Limit cap = caps.For(platform, action);
+                    const std::string name = "limits." + platform + "." + std::string(ToString(action));
+                    const auto above = [](int mine, int theirs) { return theirs > 0 && (mine == 0 || mine > theirs); };
+                    if (above(l.per_hour, cap.per_hour)) {
+                        return core::FieldError(name + ".per_hour", "above_cap",
+                                                "a workspace may lower a limit but not raise it: " + platform +
+                                                    " allows at most " + std::to_string(cap.per_hour) + " an hour");
+                    }
+                    if (above(l.per_day, cap.per_day)) {
+                        return core::FieldError(name + ".per_day", "above_cap",
+                                                "a workspace may lower a limit but not raise it: " + platform +
+                                                    " allows at most " + std::to_string(cap.per_day) + " a day");
+                    }
+                    if (l.min_gap < cap.min_gap) {
+                        return core::FieldError(
+                            name + ".min_gap_seconds", "below_cap",
+                            "a workspace may lengthen the gap between actions but not shorten it: " + platform +
+                                " needs at least " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(cap.min_gap).count()) +
+                                " s");
+                    }
+                }
+            }
+            w.lowered = std::move(*table);
+        } else if (key == "warmup") {
+            if (!value.is_object()) return core::FieldError("warmup", "type", "warmup must be an object");
+            for (const auto& [field, v] : value.items()) {
+                const std::string name = "warmup." + field;
+                if (field == "enabled") {
+                    if (!v.is_boolean()) return core::FieldError(name, "type", name + " must be true or false");
+                    w.warmup_enabled = v.get<bool>();
+                } else if (field == "phase1_days" || field == "phase2_days") {
+                    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 3650) {
+                        return core::FieldError(name, "range", name + " must be a whole number of days from 0 to 3650");
+                    }
+                    (field == "phase1_days" ? w.warmup.phase1_days : w.warmup.phase2_days) = v.get<int>();
+                } else if (field == "phase1_fraction" || field == "phase2_fraction") {
+                    if (!v.is_number()) return core::FieldError(name, "type", name + " must be a number");
+                    (field == "phase1_fraction" ? w.warmup.phase1_fraction : w.warmup.phase2_fraction) =
+                        v.get<double>();
+                } else {
+                    return core::FieldError(name, "unknown",
+                                            name +
+                                                " is not a warm-up setting (enabled, phase1_days, phase1_fraction, "
+                                                "phase2_days, phase2_fraction)");
+                }
+            }
+            if (auto ok = w.warmup.Validate(); !ok) return tl::unexpected(ok.error());
+        } else {
+            return core::FieldError(key, "unknown", key + " is not a workspace limit setting (limits, warmup)");
+        }
+    }
+    return w;
+}
+
+std::string WorkspaceLimits::ToJson() const {
+    nlohmann::json out;
+    out["limits"] = nlohmann::json::parse(lowered.ToJson());
+    out["warmup"] = {{"enabled", warmup_enabled},
+                     {"phase1_days", warmup.phase1_days},
+                     {"phase1_fraction", warmup.phase1_fraction},
+                     {"phase2_days", warmup.phase2_days},
+                     {"phase2_fraction", warmup.phase2_fraction}};
+    return out.dump();
+}
+
+EffectiveLimit Effective(const LimitTable& caps, const WorkspaceLimits& workspace, std::string_view platform,
+                         Action action, core::TimePoint connected_at, core::TimePoint now) {
+    EffectiveLimit e;
+    e.platform = caps.For(platform, action);
+    // Tighter again here, not only when saved: the operator may have lowered a cap since.
+    e.workspace = Tighter(e.platform, workspace.lowered.For(platform, action));
+    e.phase = workspace.warmup_enabled ? workspace.warmup.PhaseAt(connected_at, now) : 3;
+    e.limit = workspace.warmup.Apply(e.workspace, e.phase);
+    return e;
 }
 
 Limit LimitTable::For(std::string_view platform, Action action) const {

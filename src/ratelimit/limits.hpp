@@ -3,8 +3,8 @@
 // Posting limits: what a platform allows an account, what a workspace chose, what a new
 // account gets during warm-up, and the exact earliest instant the next action may happen.
 //
-// This is the pure part of the rate limiter (no I/O): the queue keeps the log of past actions
-// durably and asks these functions. Not wired into the queue yet (issue 4).
+// This is the pure part of the rate limiter (no I/O): the store keeps the log of past actions
+// durably (Store::TakePermits) and asks these functions inside its transaction.
 
 #include <array>
 #include <optional>
@@ -69,6 +69,20 @@ core::TimePoint EarliestAllowed(const Limit& limit, std::span<const core::TimePo
 std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now,
                                          std::span<const core::TimePoint> not_before, size_t count);
 
+/// What holds the next action back: the cap whose answer EarliestAllowed gave.
+enum class Cause { kNone, kMinGap, kHourly, kDaily, kPlatform };
+
+struct Wait {
+    core::TimePoint at;          ///< EarliestAllowed
+    Cause cause = Cause::kNone;  ///< kNone when `at` is `now`
+};
+
+/// EarliestAllowed, and which cap decided it (the latest one when several agree).
+Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now);
+
+/// In words for a person: "hourly cap of 5 posts reached", "at least 60 s between posts".
+std::string Describe(Cause cause, const Limit& limit, Action action);
+
 /// The platforms' default limits, as data an operator can read and change: a JSON object
 /// {"platform": {"action": {"per_hour": N, "per_day": N, "min_gap_seconds": N}}}. Unknown
 /// platforms or actions have no limit.
@@ -85,8 +99,39 @@ class LimitTable {
         return entries_;
     }
 
+    /// The same table as JSON, in the form Parse reads.
+    std::string ToJson() const;
+
   private:
     std::vector<std::pair<std::string, std::vector<std::pair<Action, Limit>>>> entries_;
 };
+
+/// What a workspace chose: lower limits for some (platform, action), and its warm-up settings.
+/// Stored as JSON: {"limits": {"tiktok": {"post": {"per_hour": 2}}}, "warmup": {"enabled":
+/// true, "phase1_days": 30, "phase1_fraction": 0.5, "phase2_days": 60, "phase2_fraction": 0.75}}.
+struct WorkspaceLimits {
+    LimitTable lowered;
+    bool warmup_enabled = true;
+    Warmup warmup;
+
+    /// Parses and checks against `caps`: a limit above the platform's cap (or a shorter gap) is
+    /// refused with an error naming it. Empty text means the defaults.
+    static core::Result<WorkspaceLimits> Parse(std::string_view json, const LimitTable& caps);
+    std::string ToJson() const;
+};
+
+/// An account's limit for one action, and how it came about.
+struct EffectiveLimit {
+    Limit platform;   ///< the platform's cap (operator's table)
+    Limit workspace;  ///< after the workspace's lowering
+    Limit limit;      ///< after warm-up: what the queue enforces
+    int phase = 3;    ///< warm-up phase, 1–3 (3 when warm-up is off)
+};
+
+EffectiveLimit Effective(const LimitTable& caps, const WorkspaceLimits& workspace, std::string_view platform,
+                         Action action, core::TimePoint connected_at, core::TimePoint now);
+
+/// Whether a limit caps anything at all.
+inline bool Any(const Limit& l) { return l.per_hour > 0 || l.per_day > 0 || l.min_gap.count() > 0; }
 
 }  // namespace herald::ratelimit

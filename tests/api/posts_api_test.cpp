@@ -293,7 +293,7 @@ TEST_F(PostsApiFastRetry, EachSandboxBehaviourEndsInTheRightState) {
     EXPECT_EQ(client().Get("/api/v1/accounts/" + mute + "/sandbox/posts", user_.access_token).Json()["items"].size(),
               1u);
 
-    // Rate limited: back to scheduled, next attempt exactly when the platform allows.
+    // Rate limited: waits, without using an attempt, exactly until the platform allows.
     nlohmann::json limited_post;
     for (int i = 0; i < 500; ++i) {
         limited_post = client().Get("/api/v1/posts/" + p_limited, user_.access_token).Json();
@@ -302,7 +302,8 @@ TEST_F(PostsApiFastRetry, EachSandboxBehaviourEndsInTheRightState) {
     }
     auto d = limited_post["deliveries"][0];
     ASSERT_FALSE(d["next_attempt_at"].is_null()) << limited_post.dump();
-    EXPECT_EQ(d["status"], "scheduled");
+    EXPECT_EQ(d["status"], "rate_limited");
+    EXPECT_EQ(d["attempts"], 0);
     const auto wait = *domain::ParseRfc3339(d["next_attempt_at"].get<std::string>()) -
                       *domain::ParseRfc3339(d["updated_at"].get<std::string>());
     EXPECT_NEAR(std::chrono::duration_cast<std::chrono::seconds>(wait).count(), 3600, 2);

@@ -299,17 +299,48 @@ TEST_F(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
     const TimePoint ran_at = due + 3s;
     EXPECT_EQ(RunAt(ran_at), 1);
     auto d = DeliveryOf(post.id);
-    EXPECT_EQ(d.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(d.status, DeliveryStatus::kRateLimited);
     EXPECT_EQ(d.next_attempt_at, ran_at + 120s);
+    EXPECT_EQ(d.attempts, 0);  // waiting for the platform uses no attempt
+    EXPECT_EQ(Reload(post.id).status, DeliveryStatus::kRateLimited);
     ASSERT_TRUE(d.error.has_value());
     EXPECT_THAT(*d.error, HasSubstr("rate limit"));
+    EXPECT_THAT(*d.error, HasSubstr("will publish at"));
 
     EXPECT_EQ(RunAt(ran_at + 120s - 1ms), 0);
     EXPECT_EQ(RunAt(ran_at + 120s), 1);
     d = DeliveryOf(post.id);
     EXPECT_EQ(d.status, DeliveryStatus::kPublished);
-    EXPECT_EQ(d.attempts, 2);
+    EXPECT_EQ(d.attempts, 1);
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
+}
+
+TEST_F(DispatcherFlow, APlatformHoldKeepsTheAccountsOtherPostsBackUntilItEnds) {
+    // The platform answers the first send of each post with 429 and Retry-After 120 s.
+    const auto account = AddSandboxAccount(R"({"mode":"rate_limit","retry_after_seconds":120,"fail_attempts":1})");
+    const auto first = Schedule(account, kStart + 60s, "first");
+    const auto second = Schedule(account, kStart + 90s, "second");
+
+    EXPECT_EQ(RunAt(kStart + 60s), 1);
+    EXPECT_EQ(DeliveryOf(first.id).status, DeliveryStatus::kRateLimited);
+    // The second is due before the hold ends: it is not sent, and waits for the hold's end.
+    EXPECT_EQ(RunAt(kStart + 90s), 1);
+    auto d = DeliveryOf(second.id);
+    EXPECT_EQ(d.status, DeliveryStatus::kRateLimited);
+    EXPECT_EQ(d.next_attempt_at, kStart + 180s);
+    EXPECT_EQ(d.attempts, 0);
+    EXPECT_THAT(*d.error, HasSubstr("429"));
+    EXPECT_THAT(SandboxPosts(account), IsEmpty());
+
+    EXPECT_EQ(RunAt(kStart + 180s - 1ms), 0);
+    EXPECT_EQ(RunAt(kStart + 180s), 2);
+    // The first post's second send goes through; the second post's first send meets its own
+    // 429 (the sandbox answers each post's first send so), so it waits again.
+    EXPECT_EQ(DeliveryOf(first.id).status, DeliveryStatus::kPublished);
+    EXPECT_EQ(DeliveryOf(second.id).status, DeliveryStatus::kRateLimited);
+    EXPECT_EQ(RunAt(kStart + 300s), 1);
+    EXPECT_EQ(DeliveryOf(second.id).status, DeliveryStatus::kPublished);
+    EXPECT_THAT(SandboxPosts(account), SizeIs(2));
 }
 
 TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResentWhenThePlatformCannotDedupe) {

@@ -36,13 +36,18 @@ TEST(QueueDecide, RetryableBacksOffExponentiallyThenGivesUp) {
 TEST(QueueDecide, RateLimitWaitsExactlyUntilThePlatformSays) {
     auto until = kNow + std::chrono::seconds(37);
     auto r = Decide(app::RateLimited{until, "429"}, 3, kPolicy, kNow);
-    EXPECT_EQ(r.status, DeliveryStatus::kScheduled);
+    EXPECT_EQ(r.status, DeliveryStatus::kRateLimited);
     EXPECT_EQ(r.next_attempt_at, until);
+    EXPECT_FALSE(r.job_dead);
+    EXPECT_NE(r.error->find("will publish at"), std::string::npos);
     // A Retry-After in the past means "now", never earlier.
     auto past = Decide(app::RateLimited{kNow - std::chrono::seconds(5), "429"}, 1, kPolicy, kNow);
     EXPECT_EQ(past.next_attempt_at, kNow);
-    auto exhausted = Decide(app::RateLimited{until, "429"}, 12, kPolicy, kNow);
-    EXPECT_EQ(exhausted.status, DeliveryStatus::kFailed);
+    // Waiting uses no attempt, so however many times the platform says "later", it never
+    // turns into a failure.
+    auto again = Decide(app::RateLimited{until, "429"}, 12, kPolicy, kNow);
+    EXPECT_EQ(again.status, DeliveryStatus::kRateLimited);
+    EXPECT_FALSE(again.job_dead);
 }
 
 TEST(QueueDecide, RejectedAndAuthExpiredFailAtOnceWithTheReason) {

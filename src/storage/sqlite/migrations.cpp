@@ -280,6 +280,32 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_by_time ON idempotency_keys(created_at);
 )SQL"},
     {5, "periodic", kPeriodicSql},
+    {6, "rate_limits", R"SQL(
+-- The rate limiter's log: one row per action an account took on a platform, kept for a day
+-- (the longest window). A row is pending from the permit until the outcome is recorded; then
+-- `at` becomes the time the platform had answered, or the row goes if nothing was posted.
+CREATE TABLE rate_log (
+    id INTEGER PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    job_id TEXT,
+    pending INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX rate_log_by_key ON rate_log(account_id, action, at);
+CREATE INDEX rate_log_pending ON rate_log(job_id) WHERE pending = 1;
+-- A platform's "slow down" (429, Retry-After): nothing more for the key until `until`.
+CREATE TABLE rate_holds (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (account_id, action)
+);
+-- A workspace's lowered limits and warm-up settings (ratelimit::WorkspaceLimits as JSON);
+-- empty: the platform defaults and the default warm-up.
+ALTER TABLE workspaces ADD COLUMN limits TEXT NOT NULL DEFAULT '';
+)SQL"},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "core/ids.hpp"
 #include "domain/cron.hpp"
+#include "domain/time.hpp"
 
 namespace herald::storage::sqlite {
 namespace {
@@ -173,6 +174,7 @@ constexpr Sql kSetDeliveryOutcome{"set_delivery_outcome",
     "ELSE 'scheduled' END) WHEN SUM(d.status = 'publishing') > 0 THEN 'publishing' "                 \
     "WHEN SUM(d.status = 'queued') > 0 THEN 'queued' WHEN SUM(d.status = 'unconfirmed') > 0 "        \
     "THEN 'unconfirmed' WHEN SUM(d.status = 'needs_approval') > 0 THEN 'needs_approval' "            \
+    "WHEN SUM(d.status = 'rate_limited') > 0 THEN 'rate_limited' "                                   \
     "WHEN SUM(d.status = 'scheduled') > 0 THEN 'scheduled' WHEN SUM(d.status = 'draft') > 0 "        \
     "THEN 'draft' WHEN SUM(d.status = 'failed') > 0 THEN 'failed' WHEN SUM(d.status = 'published') " \
     "> 0 THEN 'published' ELSE 'cancelled' END FROM deliveries d WHERE d.post_id = posts.id)"
@@ -197,18 +199,19 @@ constexpr Sql kSetPostsStatus{"set_posts_status",
 constexpr Sql kClaimDetails{"claim_details",
                             "SELECT " HERALD_DELIVERY_COLUMNS(
                                 "d") ", a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
-                                     "a.created_at, a.credentials, p.text, p.variants FROM herald_rows(?1) AS r "
-                                     "JOIN deliveries d ON d.id = r.c0 JOIN accounts a ON a.id = d.account_id "
-                                     "JOIN posts p ON p.id = d.post_id"};
+                                     "a.created_at, a.credentials, p.text, p.variants, w.limits FROM herald_rows(?1) "
+                                     "AS r JOIN deliveries d ON d.id = r.c0 JOIN accounts a ON a.id = d.account_id "
+                                     "JOIN posts p ON p.id = d.post_id JOIN workspaces w ON w.id = a.workspace_id"};
 // r: delivery id, new status (queued or publishing), attempts.
 constexpr Sql kClaimDeliveries{
     "claim_deliveries",
     "UPDATE deliveries SET status = r.c1, attempts = r.c2, updated_at = ?2 "
-    "FROM herald_rows(?1) AS r WHERE deliveries.id = r.c0 AND deliveries.status = 'scheduled'"};
+    "FROM herald_rows(?1) AS r WHERE deliveries.id = r.c0 AND deliveries.status IN ('scheduled', 'rate_limited')"};
 // r: job id. The publish jobs that still exist, with their state.
-constexpr Sql kPublishJobsOf{"publish_jobs_of",
-                             "SELECT j.id, j.delivery_id, j.workspace_id, j.state FROM herald_rows(?1) AS r "
-                             "JOIN jobs j ON j.id = r.c0 AND j.kind = 'publish'"};
+constexpr Sql kPublishJobsOf{
+    "publish_jobs_of",
+    "SELECT j.id, j.delivery_id, j.workspace_id, j.state, j.account_id FROM herald_rows(?1) AS r "
+    "JOIN jobs j ON j.id = r.c0 AND j.kind = 'publish'"};
 // r: delivery id. Returns the deliveries that were queued and now are publishing.
 constexpr Sql kMarkDeliveries{"mark_deliveries",
                               "UPDATE deliveries SET status = 'publishing', updated_at = ?2 FROM herald_rows(?1) AS r "
@@ -232,6 +235,40 @@ constexpr Sql kJobsToHistory{
 // r: job id.
 constexpr Sql kDeleteJobs{"delete_jobs", "DELETE FROM jobs WHERE id IN (SELECT c0 FROM herald_rows(?1))"};
 constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
+// ---- rate limits ----
+// A job the limits hold back: pending again at the instant they allow, the attempt given back.
+constexpr Sql kDeferJob{"defer_job",
+                        "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, "
+                        "attempts = MAX(attempts - 1, 0), last_error = ?3, updated_at = ?4 WHERE id = ?1"};
+constexpr Sql kDeferDelivery{"defer_delivery",
+                             "UPDATE deliveries SET status = 'rate_limited', attempts = MAX(attempts - 1, 0), "
+                             "error = ?2, next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1"};
+// ?3: the oldest time that can still matter (a day, plus how long a permit may stay in flight).
+constexpr Sql kRateLogOf{"rate_log_of",
+                         "SELECT at, pending FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at > ?3 "
+                         "ORDER BY at"};
+constexpr Sql kRateHoldOf{"rate_hold_of",
+                          "SELECT until, reason FROM rate_holds WHERE account_id = ?1 AND action = ?2 AND until > ?3"};
+constexpr Sql kInsertPermit{"insert_permit",
+                            "INSERT INTO rate_log(account_id, action, at, job_id, pending) VALUES (?1, ?2, ?3, ?4, 1)"};
+constexpr Sql kTrimRateLog{"trim_rate_log", "DELETE FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at <= ?3"};
+// A permit left pending by an earlier attempt of the same job (its worker died mid-call): it
+// may have been used, so it stays, as an action at the latest time it could have happened.
+constexpr Sql kRetirePermits{"retire_permits",
+                             "UPDATE rate_log SET pending = 0, at = MIN(MAX(at, ?2), at + ?3) "
+                             "WHERE job_id = ?1 AND pending = 1"};
+// r: job id. The platform may have the post: it counts from when its answer was recorded.
+constexpr Sql kSettlePermits{"settle_permits",
+                             "UPDATE rate_log SET at = ?2, pending = 0 FROM herald_rows(?1) AS r "
+                             "WHERE rate_log.job_id = r.c0 AND rate_log.pending = 1"};
+// r: job id. Nothing was posted: the permit is given back.
+constexpr Sql kDropPermits{"drop_permits",
+                           "DELETE FROM rate_log WHERE pending = 1 AND job_id IN (SELECT c0 FROM herald_rows(?1))"};
+constexpr Sql kRefundAttempt{"refund_attempt", "UPDATE deliveries SET attempts = MAX(attempts - 1, 0) WHERE id = ?1"};
+constexpr Sql kUpsertHold{"upsert_hold",
+                          "INSERT INTO rate_holds(account_id, action, until, reason) VALUES (?1, ?2, ?3, ?4) "
+                          "ON CONFLICT(account_id, action) DO UPDATE SET until = MAX(until, excluded.until), "
+                          "reason = excluded.reason"};
 constexpr Sql kRetryJob{"retry_job",
                         "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
                         "updated_at = ?4, uncertain = ?5 WHERE id = ?1"};
@@ -1035,6 +1072,7 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.account.created_at = FromUnixMillis(s.Int(17));
                 c.sealed_credentials = s.Text(18);
                 c.text = s.Text(19);
+                c.workspace_limits_json = s.Text(21);
                 if (const std::string variants = s.Text(20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);
                     if (parsed.is_object() && parsed.contains(c.account.platform) &&
@@ -1052,9 +1090,11 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
             auto& c = out[i];
             if (!c.is_publish()) continue;
             if (c.delivery.id.empty()) throw DbError("delivery, account or post vanished for job " + c.job.id);
-            // Only a scheduled delivery moves on. Any other was changed after its job was queued
+            // Only a scheduled (or rate limited) delivery moves on. Any other was changed after its job was queued
             // (cancelled, edited): it stays as it is and the worker finds the job stale.
-            if (c.delivery.status != DeliveryStatus::kScheduled) continue;
+            if (c.delivery.status != DeliveryStatus::kScheduled && c.delivery.status != DeliveryStatus::kRateLimited) {
+                continue;
+            }
             const bool mark = mark_at_claim && mark_at_claim(c.account);
             c.delivery.status = mark ? DeliveryStatus::kPublishing : DeliveryStatus::kQueued;
             c.delivery.attempts = c.job.attempts;
@@ -1144,23 +1184,52 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
         // checks before anything is resent.
         Transaction tx(*db_, Durability::kRelaxed);
         const auto at = ToUnixMillis(now);
-        std::unordered_map<std::string, std::pair<std::string, std::string>> jobs;  // id → (delivery, workspace)
+        struct JobOf {
+            std::string delivery_id, workspace_id, account_id;
+        };
+        std::unordered_map<std::string, JobOf> jobs;  // by job id
         {
             Rows ids(1);
             for (const auto& c : done) ids.Add({c.job_id});
             auto s = db_->Prepare(kPublishJobsOf);
             s.Bind(1, ids);
-            while (s.Step()) jobs.emplace(s.Text(0), std::make_pair(s.Text(1), s.Text(2)));
+            while (s.Step()) jobs.emplace(s.Text(0), JobOf{s.Text(1), s.Text(2), s.Text(4)});
         }
-        Rows outcomes(7);  // delivery, status, remote id, url, error, next attempt, published at
-        Rows finished(3);  // job, outcome, error
-        for (const auto& [job_id, o] : done) {
-            auto job = jobs.find(job_id);
-            if (job == jobs.end()) continue;  // gone with its post (deleted meanwhile)
-            outcomes.Add({job->second.first, std::string(S(o.status)), Rows::Of(o.remote_id), Rows::Of(o.url),
+        Rows outcomes(7);         // delivery, status, remote id, url, error, next attempt, published at
+        Rows finished(3);         // job, outcome, error
+        Rows settle(1), drop(1);  // job: its permit counts, or is given back
+        for (const auto& c : done) {
+            const auto& job_id = c.job_id;
+            const auto& o = c.outcome;
+            if (c.permit) {
+                // The platform may have the post: it counts. Otherwise (refused, failed before
+                // sending, told to slow down) nothing was posted.
+                const bool posted = o.status == DeliveryStatus::kPublished ||
+                                    o.status == DeliveryStatus::kUnconfirmed ||
+                                    (o.status == DeliveryStatus::kScheduled && o.uncertain);
+                (posted ? settle : drop).Add({job_id});
+            }
+            auto it = jobs.find(job_id);
+            if (it == jobs.end()) continue;  // gone with its post (deleted meanwhile)
+            const JobOf& job = it->second;
+            outcomes.Add({job.delivery_id, std::string(S(o.status)), Rows::Of(o.remote_id), Rows::Of(o.url),
                           Rows::Of(o.error), Rows::Of(OptMillis(o.next_attempt_at)),
                           o.status == DeliveryStatus::kPublished ? Rows::Cell(at) : Rows::Cell()});
-            if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
+            if (o.status == DeliveryStatus::kRateLimited && o.next_attempt_at) {
+                // The platform said "not now": wait as long as it asked, without using an
+                // attempt, and hold every post of the account back until then.
+                const auto until = ToUnixMillis(*o.next_attempt_at);
+                std::string reason = o.error.value_or("the platform asked Herald to slow down");
+                if (const auto cut = reason.rfind("; will publish at "); cut != std::string::npos) reason.resize(cut);
+                db_->Prepare(kDeferJob).Bind(1, job_id).Bind(2, until).Bind(3, o.error).Bind(4, at).Run();
+                db_->Prepare(kUpsertHold)
+                    .Bind(1, job.account_id)
+                    .Bind(2, ratelimit::ToString(ratelimit::Action::kPost))
+                    .Bind(3, until)
+                    .Bind(4, reason)
+                    .Run();
+                db_->Prepare(kRefundAttempt).Bind(1, job.delivery_id).Run();
+            } else if (o.status == DeliveryStatus::kScheduled && o.next_attempt_at) {
                 db_->Prepare(kRetryJob)
                     .Bind(1, job_id)
                     .Bind(2, ToUnixMillis(*o.next_attempt_at))
@@ -1178,6 +1247,8 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
             db_->Prepare(kJobsToHistory).Bind(1, finished).Bind(2, at).Run();
             db_->Prepare(kDeleteJobs).Bind(1, finished).Run();
         }
+        if (!settle.empty()) db_->Prepare(kSettlePermits).Bind(1, settle).Bind(2, at).Run();
+        if (!drop.empty()) db_->Prepare(kDropPermits).Bind(1, drop).Run();
         std::unordered_map<std::string, domain::Delivery> recorded;  // by delivery id
         std::vector<std::string> post_ids;
         if (!outcomes.empty()) {
@@ -1194,10 +1265,91 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
         for (size_t i = 0; i < done.size(); ++i) {
             auto job = jobs.find(done[i].job_id);
             if (job == jobs.end()) continue;
-            auto d = recorded.find(job->second.first);
-            if (d == recorded.end()) throw DbError("delivery vanished inside a transaction: " + job->second.first);
+            auto d = recorded.find(job->second.delivery_id);
+            if (d == recorded.end())
+                throw DbError("delivery vanished inside a transaction: " + job->second.delivery_id);
             const auto& [post_status, workspace_id] = posts.at(d->second.post_id);
             out[i] = app::DeliveryChange{workspace_id, d->second.post_id, post_status, d->second};
+        }
+        tx.Commit();
+        return out;
+    });
+}
+
+core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const std::vector<app::PermitRequest>& requests,
+                                                                        core::TimePoint now, core::Millis in_flight) {
+    return Locked("take_permits", [&]() -> core::Result<std::vector<app::PermitDecision>> {
+        // Full: a permit is the record that a post is about to go out; a restart that forgot
+        // it could let the next one through too early.
+        Transaction tx(*db_, Durability::kFull);
+        const auto t = ToUnixMillis(now);
+        const auto day = core::Millis(std::chrono::hours(24));
+        std::vector<app::PermitDecision> out(requests.size());
+        std::vector<std::pair<std::string, std::string>> keys;  // (account, action) touched, to trim
+        std::vector<size_t> deferred;
+        std::vector<std::string> post_ids;
+        for (size_t i = 0; i < requests.size(); ++i) {
+            const auto& r = requests[i];
+            auto& decision = out[i];
+            const auto job = LoadJob(r.job_id);
+            if (!job || job->state != domain::JobState::kRunning) continue;  // gone: not ours to send
+            const std::string action(ratelimit::ToString(r.action));
+            db_->Prepare(kRetirePermits).Bind(1, r.job_id).Bind(2, t).Bind(3, in_flight.count()).Run();
+            std::vector<core::TimePoint> log;
+            {
+                auto s = db_->Prepare(kRateLogOf);
+                s.Bind(1, r.account_id).Bind(2, action).Bind(3, t - (day + in_flight).count());
+                while (s.Step()) {
+                    const auto at = FromUnixMillis(s.Int(0));
+                    // In flight counts as happening now, and once its time is up (its worker
+                    // died) as having happened at the latest moment it could have.
+                    log.push_back(s.Int(1) != 0 ? std::min(std::max(at, now), at + in_flight) : at);
+                }
+            }
+            std::sort(log.begin(), log.end());
+            auto wait = ratelimit::ExplainEarliest(r.limit, log, now);
+            std::string reason = ratelimit::Describe(wait.cause, r.limit, r.action);
+            {
+                auto s = db_->Prepare(kRateHoldOf);
+                s.Bind(1, r.account_id).Bind(2, action).Bind(3, t);
+                if (s.Step() && FromUnixMillis(s.Int(0)) > wait.at) {
+                    wait = ratelimit::Wait{FromUnixMillis(s.Int(0)), ratelimit::Cause::kPlatform};
+                    reason = s.Text(1);
+                }
+            }
+            keys.emplace_back(r.account_id, action);
+            if (wait.at <= now) {
+                db_->Prepare(kInsertPermit).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, r.job_id).Run();
+                decision.kind = app::PermitDecision::Kind::kGranted;
+                decision.at = now;
+                continue;
+            }
+            decision.kind = app::PermitDecision::Kind::kDeferred;
+            decision.at = wait.at;
+            decision.reason = reason;
+            const std::string text = reason + "; will publish at " + domain::FormatRfc3339(wait.at);
+            db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(wait.at)).Bind(3, text).Bind(4, t).Run();
+            db_->Prepare(kDeferDelivery)
+                .Bind(1, job->delivery_id)
+                .Bind(2, text)
+                .Bind(3, ToUnixMillis(wait.at))
+                .Bind(4, t)
+                .Run();
+            decision.change = ChangeFor(job->delivery_id);
+            decision.change->workspace_id = job->workspace_id;
+            post_ids.push_back(decision.change->post_id);
+            deferred.push_back(i);
+        }
+        const auto posts = RefreshPosts(post_ids, now);
+        for (const size_t i : deferred) {
+            auto& change = *out[i].change;
+            change.post_status = posts.at(change.post_id).first;
+        }
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        for (const auto& [account, action] : keys) {
+            // The log stays bounded: a day and a little of settled actions per key.
+            db_->Prepare(kTrimRateLog).Bind(1, account).Bind(2, action).Bind(3, t - (day + in_flight).count()).Run();
         }
         tx.Commit();
         return out;

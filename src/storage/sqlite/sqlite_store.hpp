@@ -65,6 +65,8 @@ class SqliteStore final : public app::Store {
                                                             const MarkAtClaim& mark_at_claim) override;
     core::Result<std::vector<std::optional<app::DeliveryChange>>> MarkPublishingBatch(
         const std::vector<std::string>& job_ids, core::TimePoint now) override;
+    core::Result<std::vector<app::PermitDecision>> TakePermits(const std::vector<app::PermitRequest>& requests,
+                                                               core::TimePoint now, core::Millis in_flight) override;
     core::Result<std::vector<app::DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
                                                                   core::TimePoint now) override;
     core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) override;
