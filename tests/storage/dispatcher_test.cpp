@@ -7,11 +7,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +27,7 @@
 #include "core/ids.hpp"
 #include "domain/time.hpp"
 #include "platforms/registry.hpp"
+#include "ratelimit/limits.hpp"
 #include "scratch_database.hpp"
 #include "storage/store.hpp"
 
@@ -522,6 +528,122 @@ TEST_F(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
     EXPECT_EQ(RunAt(overlap_at), 1);
     EXPECT_EQ(DeliveryOf(overlap.id).status, DeliveryStatus::kPublished);
     EXPECT_THAT(SandboxPosts(account), SizeIs(2));
+}
+
+// The limiter, end to end and exact: random bursts of posts over accounts in every warm-up
+// phase, published by two dispatchers on two store connections (two processes sharing the
+// database), with restarts that reopen everything from the file. The clock always jumps to
+// the exact next due time, so every post must go at exactly the first instant its account's
+// caps allow: checked against the sandbox's received times, which must also never break a
+// cap in any rolling window, nor come closer than the minimum gap.
+TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
+    auto table = ratelimit::LimitTable::Parse(R"({"sandbox": {"post": {"per_hour": 3, "per_day": 7,
+                                                                        "min_gap_seconds": 600}}})");
+    ASSERT_TRUE(table.has_value()) << table.error().message;
+    const ratelimit::WorkspaceLimits workspace;  // the default warm-up: 50% to day 30, 75% to day 60
+    for (const unsigned seed : {1u, 2u, 3u}) {
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        std::mt19937 rng(seed);
+        const TimePoint start = kStart + std::chrono::hours(24 * 7) * seed;  // clear of earlier seeds
+        clock_.Set(start);
+        // Connected 3 days ago (phase 1), 40 days ago (phase 2) and a year ago (full caps, twice).
+        struct Acct {
+            std::string id;
+            TimePoint connected;
+        };
+        std::vector<Acct> accounts;
+        for (const auto age : {std::chrono::hours(24 * 3), std::chrono::hours(24 * 40), std::chrono::hours(24 * 365),
+                               std::chrono::hours(24 * 365)}) {
+            clock_.Set(start - age);
+            accounts.push_back({AddSandboxAccount(R"({"mode":"ok"})"), start - age});
+        }
+        clock_.Set(start);
+        // Bursts: a few moments in the next 6 hours, each with several posts for random accounts.
+        std::map<std::string, std::vector<TimePoint>> due;  // by account
+        for (int burst = 0; burst < 6; ++burst) {
+            const TimePoint at = start + std::chrono::seconds(std::uniform_int_distribution<int>(60, 6 * 3600)(rng));
+            const int n = std::uniform_int_distribution<int>(1, 6)(rng);
+            for (int k = 0; k < n; ++k) {
+                const auto& a = accounts[std::uniform_int_distribution<size_t>(0, accounts.size() - 1)(rng)];
+                Schedule(a.id, at, "burst " + std::to_string(burst) + " post " + std::to_string(k));
+                due[a.id].push_back(at);
+            }
+        }
+
+        // Two "processes", each with its own store connection, adapter registry and dispatcher.
+        struct Process {
+            std::unique_ptr<app::Store> store;
+            std::unique_ptr<platforms::Registry> registry;
+            std::unique_ptr<Dispatcher> dispatcher;
+        };
+        DispatcherSettings settings;
+        settings.workers = 1;
+        settings.lease = 5min;
+        settings.limits = &*table;
+        const auto open = [&] {
+            Process p;
+            auto opened = storage::OpenStore(db_.url(), storage::StoreOptions{3});
+            EXPECT_TRUE(opened.has_value());
+            p.store = std::move(*opened);
+            p.registry = platforms::BuiltinRegistry(*p.store, clock_);
+            p.dispatcher = std::make_unique<Dispatcher>(*p.store, clock_, *p.registry, events_, vault_, settings);
+            return p;
+        };
+        std::array<Process, 2> procs = {open(), open()};
+        int rounds = 0;
+        while (rounds++ < 2000) {
+            auto next = procs[0].store->NextDueAt();
+            ASSERT_TRUE(next.has_value());
+            if (!*next) break;  // nothing left
+            clock_.Set(std::max(clock_.Now(), **next));
+            procs[rounds % 2].dispatcher->RunOnce();
+            if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
+                // A restart: everything reopened from the file; only what is durable survives.
+                procs = {open(), open()};
+            }
+        }
+        ASSERT_LT(rounds, 2000) << "the queue did not drain";
+
+        for (const auto& a : accounts) {
+            SCOPED_TRACE("account connected " + domain::FormatRfc3339(a.connected));
+            std::vector<TimePoint> sent;
+            std::set<std::string> keys;
+            for (const auto& p : SandboxPosts(a.id)) {
+                sent.push_back(p.created_at);
+                EXPECT_TRUE(keys.insert(p.idempotency_key).second) << "published twice: " << p.idempotency_key;
+            }
+            std::sort(sent.begin(), sent.end());
+            auto wanted = due[a.id];
+            std::sort(wanted.begin(), wanted.end());
+            ASSERT_EQ(sent.size(), wanted.size());
+            // Within 3 days no account changes phase, so one limit holds throughout.
+            const auto limit =
+                ratelimit::Effective(*table, workspace, "sandbox", ratelimit::Action::kPost, a.connected, start).limit;
+            // Exactly the plan: each post at the first instant the caps allow, none later.
+            EXPECT_EQ(sent, ratelimit::PlanActions(limit, {}, start, wanted, wanted.size()));
+            for (size_t i = 0; i < sent.size(); ++i) {
+                if (i > 0) {
+                    EXPECT_GE(sent[i] - sent[i - 1], limit.min_gap);
+                }
+                const auto in_window = [&](core::Millis w) {
+                    return std::count_if(sent.begin(), sent.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                         [&](TimePoint t) { return t > sent[i] - w; });
+                };
+                EXPECT_LE(in_window(1h), limit.per_hour);
+                EXPECT_LE(in_window(24h), limit.per_day);
+            }
+        }
+        // Deferred deliveries said so, with the instant and the cap, and used no attempt.
+        bool saw_deferral = false;
+        for (const auto& u : events_.DeliveryUpdates()) {
+            if (u["delivery"]["status"] != "rate_limited") continue;
+            saw_deferral = true;
+            EXPECT_EQ(u["delivery"]["attempts"], 0);
+            EXPECT_FALSE(u["delivery"]["next_attempt_at"].is_null());
+            EXPECT_THAT(u["delivery"]["error"].get<std::string>(), HasSubstr("will publish at"));
+        }
+        EXPECT_TRUE(saw_deferral);
+    }
 }
 
 }  // namespace

@@ -915,6 +915,153 @@ TEST_P(StoreContract, RecordOutcomeFailedForGood) {
     EXPECT_EQ(*age, core::Millis(0));
 }
 
+// ---- rate limits -----------------------------------------------------------------------------
+
+TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveReopening) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const TimePoint at = kT0 + 1min;
+    std::vector<domain::Post> posts;
+    for (int i = 0; i < 3; ++i) posts.push_back(AddPost(t, {a.id}, at, kT0 + std::chrono::seconds(i)));
+    auto claimed = Claim(at);
+    ASSERT_THAT(claimed, SizeIs(3));
+    const ratelimit::Limit two_an_hour{2, 0, core::Millis(0)};
+    const auto ask = [&](const app::ClaimedJob& c) {
+        return app::PermitRequest{c.job.id, a.id, ratelimit::Action::kPost, two_an_hour};
+    };
+    using Kind = app::PermitDecision::Kind;
+
+    auto first = store().TakePermits({ask(claimed[0]), ask(claimed[1])}, at, 5min);
+    ASSERT_TRUE(Ok(first));
+    EXPECT_EQ((*first)[0].kind, Kind::kGranted);
+    EXPECT_EQ((*first)[1].kind, Kind::kGranted);
+
+    // Another connection (another process) sees both permits: the third waits an hour. While
+    // in flight they count as happening now, so the hour runs from the moment of asking.
+    auto other = OpenStore(db_->Url(), StoreOptions{3});
+    ASSERT_TRUE(Ok(other));
+    auto third = (*other)->TakePermits({ask(claimed[2])}, at + 1s, 5min);
+    ASSERT_TRUE(Ok(third));
+    ASSERT_EQ((*third)[0].kind, Kind::kDeferred);
+    EXPECT_EQ((*third)[0].at, at + 1s + 1h);
+    EXPECT_EQ((*third)[0].reason, "hourly cap of 2 posts reached");
+    ASSERT_TRUE((*third)[0].change.has_value());
+    EXPECT_EQ((*third)[0].change->delivery.status, DeliveryStatus::kRateLimited);
+    EXPECT_EQ((*third)[0].change->post_status, DeliveryStatus::kRateLimited);
+    const auto deferred = OnlyDelivery(t.workspace.id, claimed[2].delivery.post_id);
+    EXPECT_EQ(deferred.status, DeliveryStatus::kRateLimited);
+    EXPECT_EQ(deferred.next_attempt_at, at + 1s + 1h);
+    EXPECT_EQ(deferred.attempts, 0);  // the claim's attempt was given back
+    EXPECT_THAT(deferred.error.value_or(""), ::testing::HasSubstr("will publish at 2026-01-05T13:01:01Z"));
+    // Asking again for a job that is no longer claimed gets nothing.
+    auto gone = store().TakePermits({ask(claimed[2])}, at + 2s, 5min);
+    ASSERT_TRUE(Ok(gone));
+    EXPECT_EQ((*gone)[0].kind, Kind::kGone);
+
+    // One was published, the other refused by the platform: only the first counts.
+    app::OutcomeRecord published{DeliveryStatus::kPublished};
+    app::OutcomeRecord refused{DeliveryStatus::kFailed};
+    refused.error = "no";
+    refused.job_dead = true;
+    ASSERT_TRUE(Ok(
+        store().RecordOutcomes({{claimed[0].job.id, published, true}, {claimed[1].job.id, refused, true}}, at + 10s)));
+
+    // Reopened from the file, the log still holds the published one, at its recording time.
+    store_.reset();
+    other->reset();
+    auto reopened = OpenStore(db_->Url(), StoreOptions{3});
+    ASSERT_TRUE(Ok(reopened));
+    store_ = std::move(*reopened);
+    EXPECT_THAT(Claim(at + 1s + 1h - 1ms), IsEmpty());
+    auto again = Claim(at + 1s + 1h);
+    ASSERT_THAT(again, SizeIs(1));
+    EXPECT_EQ(again[0].job.attempts, 1);
+    EXPECT_EQ(again[0].delivery.status, DeliveryStatus::kQueued);
+    // One more post: 2 in the hour with the published one (at + 10 s), so the next waits for it.
+    const auto late = AddPost(t, {a.id}, at + 1s + 1h, kT0 + 10s);
+    auto late_claim = Claim(at + 1s + 1h);
+    ASSERT_THAT(late_claim, SizeIs(1));
+    auto decisions = store().TakePermits({ask(again[0]), ask(late_claim[0])}, at + 1s + 1h, 5min);
+    ASSERT_TRUE(Ok(decisions));
+    EXPECT_EQ((*decisions)[0].kind, Kind::kGranted);
+    ASSERT_EQ((*decisions)[1].kind, Kind::kDeferred);
+    EXPECT_EQ((*decisions)[1].at, at + 10s + 1h);
+    EXPECT_EQ(OnlyDelivery(t.workspace.id, late.id).status, DeliveryStatus::kRateLimited);
+}
+
+TEST_P(StoreContract, APermitInFlightCountsAsNowAndADeadWorkersAsItsLatestMoment) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const ratelimit::Limit gap{0, 0, core::Millis(10min)};
+    using Kind = app::PermitDecision::Kind;
+    const auto take = [&](const app::ClaimedJob& c, TimePoint now) {
+        auto d = store().TakePermits({app::PermitRequest{c.job.id, a.id, ratelimit::Action::kPost, gap}}, now, 5min);
+        EXPECT_TRUE(Ok(d));
+        return d ? d->front() : app::PermitDecision{};
+    };
+    AddPost(t, {a.id}, kT0, kT0);
+    AddPost(t, {a.id}, kT0 + 1min, kT0 + 1s);
+    auto one = Claim(kT0);
+    ASSERT_THAT(one, SizeIs(1));
+    EXPECT_EQ(take(one[0], kT0).kind, Kind::kGranted);
+    // While the first is in flight, the second measures its gap from now, not from the permit.
+    auto two = Claim(kT0 + 1min);
+    ASSERT_THAT(two, SizeIs(1));
+    auto d = take(two[0], kT0 + 1min);
+    ASSERT_EQ(d.kind, Kind::kDeferred);
+    EXPECT_EQ(d.at, kT0 + 11min);
+    EXPECT_EQ(d.reason, "at least 10 min must pass between posts");
+    // The first's answer is recorded at +2 min: the gap runs from there.
+    ASSERT_TRUE(Ok(
+        store().RecordOutcomes({{one[0].job.id, app::OutcomeRecord{DeliveryStatus::kPublished}, true}}, kT0 + 2min)));
+    two = Claim(kT0 + 11min);
+    ASSERT_THAT(two, SizeIs(1));
+    d = take(two[0], kT0 + 11min);
+    ASSERT_EQ(d.kind, Kind::kDeferred);
+    EXPECT_EQ(d.at, kT0 + 12min);
+    two = Claim(kT0 + 12min);
+    ASSERT_THAT(two, SizeIs(1));
+    ASSERT_EQ(take(two[0], kT0 + 12min).kind, Kind::kGranted);
+    // Its worker dies mid-call. Rescued after the lease, the retry counts the lost call as
+    // made at the latest moment it could have been (permit + in-flight time, 5 min).
+    auto rescued = store().RescueExpiredLeases(kT0 + 18min);
+    ASSERT_TRUE(Ok(rescued));
+    ASSERT_THAT(*rescued, SizeIs(1));
+    auto retry = Claim(kT0 + 18min);
+    ASSERT_THAT(retry, SizeIs(1));
+    d = take(retry[0], kT0 + 18min);
+    ASSERT_EQ(d.kind, Kind::kDeferred);
+    EXPECT_EQ(d.at, kT0 + 17min + 10min);
+}
+
+TEST_P(StoreContract, APlatformsRetryAfterHoldsTheAccountWithoutUsingAnAttempt) {
+    const Tenant t = AddTenant("ana@example.com");
+    const auto a = AddAccount(t.workspace.id, "a");
+    const auto first = AddPost(t, {a.id}, kT0, kT0);
+    AddPost(t, {a.id}, kT0, kT0 + 1s);
+    auto claimed = Claim(kT0);
+    ASSERT_THAT(claimed, SizeIs(2));
+    app::OutcomeRecord slow{DeliveryStatus::kRateLimited};
+    slow.next_attempt_at = kT0 + 90s;
+    slow.error = "HTTP 429; will publish at 2026-01-05T12:01:30Z";
+    ASSERT_TRUE(Ok(store().RecordOutcomes({{claimed[0].job.id, slow, false}}, kT0 + 1s)));
+    const auto held = OnlyDelivery(t.workspace.id, first.id);
+    EXPECT_EQ(held.status, DeliveryStatus::kRateLimited);
+    EXPECT_EQ(held.attempts, 0);
+    EXPECT_EQ(held.next_attempt_at, kT0 + 90s);
+    // The account's other job, with no caps of its own, meets the hold.
+    auto d = store().TakePermits({app::PermitRequest{claimed[1].job.id, a.id, ratelimit::Action::kPost, {}}}, kT0 + 2s,
+                                 5min);
+    ASSERT_TRUE(Ok(d));
+    ASSERT_EQ(d->front().kind, app::PermitDecision::Kind::kDeferred);
+    EXPECT_EQ(d->front().at, kT0 + 90s);
+    EXPECT_EQ(d->front().reason, "HTTP 429");
+    EXPECT_THAT(Claim(kT0 + 90s - 1ms), IsEmpty());
+    auto both = Claim(kT0 + 90s);
+    ASSERT_THAT(both, SizeIs(2));
+    for (const auto& c : both) EXPECT_EQ(c.job.attempts, 1);
+}
+
 TEST_P(StoreContract, ReleaseJobHandsAClaimBack) {
     const Tenant t = AddTenant("ana@example.com");
     const auto a = AddAccount(t.workspace.id, "a");
