@@ -13,21 +13,37 @@ net::Response Api::CreateAccount(const net::Request& r, const app::Principal& wh
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto a = deps_.accounts.Connect(who, in);
     if (!a) return ErrorResponse(a.error());
-    return JsonResponse(201, app::ToJson(*a));
+    auto json = AccountJson(who, *a);
+    if (!json) return ErrorResponse(json.error());
+    return JsonResponse(201, *json);
+}
+
+core::Result<nlohmann::json> Api::AccountJson(const app::Principal& who, const domain::Account& a) {
+    auto limits = deps_.limits.OfAccount(who, a);
+    if (!limits) return tl::unexpected(limits.error());
+    auto out = app::ToJson(a);
+    out["limits"] = app::ToJson(*limits);
+    return out;
 }
 
 net::Response Api::ListAccounts(const net::Request&, const app::Principal& who, const Params&) {
     auto list = deps_.accounts.List(who);
     if (!list) return ErrorResponse(list.error());
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& a : *list) items.push_back(app::ToJson(a));
+    for (const auto& a : *list) {
+        auto json = AccountJson(who, a);
+        if (!json) return ErrorResponse(json.error());
+        items.push_back(std::move(*json));
+    }
     return JsonResponse(200, {{"items", items}});
 }
 
 net::Response Api::GetAccount(const net::Request&, const app::Principal& who, const Params& p) {
     auto a = deps_.accounts.Get(who, p[0]);
     if (!a) return ErrorResponse(a.error());
-    return JsonResponse(200, app::ToJson(*a));
+    auto json = AccountJson(who, *a);
+    if (!json) return ErrorResponse(json.error());
+    return JsonResponse(200, *json);
 }
 
 net::Response Api::SandboxPosts(const net::Request&, const app::Principal& who, const Params& p) {

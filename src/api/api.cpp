@@ -108,6 +108,9 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/queue/pauses", authed(&Api::ListPauses));
     AddAuthed("POST", "/api/v1/queue/pause", authed(&Api::PauseQueue));
     AddAuthed("POST", "/api/v1/queue/resume", authed(&Api::ResumeQueue));
+    AddAuthed("GET", "/api/v1/queue/plan", authed(&Api::QueuePlan));
+    AddAuthed("GET", "/api/v1/limits", authed(&Api::GetLimits));
+    AddAuthed("PUT", "/api/v1/limits", authed(&Api::SetLimits));
     AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }
 

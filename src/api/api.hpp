@@ -8,6 +8,7 @@
 
 #include "app/account_service.hpp"
 #include "app/auth_service.hpp"
+#include "app/limits_service.hpp"
 #include "app/post_service.hpp"
 #include "app/queue_service.hpp"
 #include "net/http.hpp"
@@ -27,6 +28,7 @@ struct ApiDeps {
     app::AccountService& accounts;
     app::PostService& posts;
     app::QueueService& queue;
+    app::LimitsService& limits;
     app::Store& store;
     const core::Clock& clock;
     const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz
@@ -46,6 +48,8 @@ class Api {
     static std::string TopicFor(const std::string& workspace_id) { return "workspace:" + workspace_id; }
 
   private:
+    // An account as the API shows it: with its effective posting limits and warm-up phase.
+    core::Result<nlohmann::json> AccountJson(const app::Principal& who, const domain::Account& a);
     using Params = std::vector<std::string>;
     using Authed = std::function<net::Response(const net::Request&, const app::Principal&, const Params&)>;
     using Open = std::function<net::Response(const net::Request&, const Params&)>;
@@ -104,6 +108,9 @@ class Api {
     net::Response ListPauses(const net::Request&, const app::Principal&, const Params&);
     net::Response PauseQueue(const net::Request&, const app::Principal&, const Params&);
     net::Response ResumeQueue(const net::Request&, const app::Principal&, const Params&);
+    net::Response QueuePlan(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetLimits(const net::Request&, const app::Principal&, const Params&);
+    net::Response SetLimits(const net::Request&, const app::Principal&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

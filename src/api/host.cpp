@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "api/api.hpp"
 #include "app/maintenance.hpp"
@@ -105,6 +107,21 @@ std::vector<domain::PeriodicSchedule> BuiltinSchedules(const queue::TaskRegistry
     };
 }
 
+// The operator's limit table, or the shipped one.
+core::Result<ratelimit::LimitTable> LoadLimits(const std::string& path) {
+    if (path.empty()) return ratelimit::LimitTable::Defaults();
+    std::ifstream in(path);
+    if (!in) return core::Fail(core::ErrorCode::kInvalidArgument, "cannot read limits_file '" + path + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto table = ratelimit::LimitTable::Parse(text.str());
+    if (!table) {
+        return core::Fail(core::ErrorCode::kInvalidArgument,
+                          "limits_file '" + path + "' is not a valid limit table: " + table.error().message);
+    }
+    return table;
+}
+
 }  // namespace
 
 struct Host::Parts {
@@ -123,6 +140,9 @@ struct Host::Parts {
     std::unique_ptr<app::AccountService> accounts;
     std::unique_ptr<app::PostService> posts;
     std::unique_ptr<app::QueueService> queue;
+    ratelimit::LimitTable limits;
+    std::unique_ptr<app::Planner> planner;
+    std::unique_ptr<app::LimitsService> limits_service;
     queue::Metrics metrics;
     std::unique_ptr<app::Maintenance> maintenance;
     std::unique_ptr<queue::Dispatcher> dispatcher;
@@ -165,8 +185,15 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->accounts = std::make_unique<app::AccountService>(*p->store, p->clock, *p->platforms, *p->vault);
     p->posts = std::make_unique<app::PostService>(*p->store, p->clock, *p->platforms, p->events);
     p->queue = std::make_unique<app::QueueService>(*p->store, p->clock, *p->platforms, p->events);
+    auto limits = LoadLimits(config.limits_file);
+    if (!limits) return tl::unexpected(limits.error());
+    p->limits = std::move(*limits);
 
     queue::DispatcherSettings ds;
+    ds.limits = &p->limits;
+    p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
+    p->limits_service = std::make_unique<app::LimitsService>(*p->store, *p->planner);
+    p->posts->SetPlanner(p->planner.get());
     ds.workers = config.workers;
     ds.worker_batch = config.worker_batch;
     ds.retry.max_attempts = config.retry_max_attempts;
@@ -184,8 +211,8 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 
-    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->store, p->clock,
-                                           p->dispatcher.get(), config.ready_max_lag_seconds, &p->metrics});
+    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
+                                           p->clock, p->dispatcher.get(), config.ready_max_lag_seconds, &p->metrics});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;

@@ -26,7 +26,40 @@ nlohmann::json ToJson(const domain::Delivery& d) {
             {"error", OptText(d.error)},
             {"next_attempt_at", OptTime(d.next_attempt_at)},
             {"published_at", OptTime(d.published_at)},
+            {"eta", OptTime(d.eta)},
+            {"eta_reason", OptText(d.eta_reason)},
             {"updated_at", domain::FormatRfc3339(d.updated_at)}};
+}
+
+nlohmann::json ToJson(const PlannedDelivery& d) {
+    return {{"delivery_id", d.delivery_id},
+            {"post_id", d.post_id},
+            {"job_id", d.job_id},
+            {"account_id", d.account_id},
+            {"due_at", domain::FormatRfc3339(d.due)},
+            {"priority", d.priority},
+            {"eta", OptTime(d.eta)},
+            {"reason", d.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.reason)}};
+}
+
+namespace {
+
+nlohmann::json LimitJson(const ratelimit::Limit& l) {
+    const auto count = [](int n) { return n > 0 ? nlohmann::json(n) : nlohmann::json(nullptr); };
+    return {{"per_hour", count(l.per_hour)},
+            {"per_day", count(l.per_day)},
+            {"min_gap_seconds", std::chrono::duration_cast<std::chrono::seconds>(l.min_gap).count()}};
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const AccountLimits& l) {
+    return {{"phase", l.post.phase},
+            {"phase_ends", OptTime(l.phase_ends)},
+            {"connected_at", domain::FormatRfc3339(l.connected_at)},
+            {"post", LimitJson(l.post.limit)},
+            {"post_workspace", LimitJson(l.post.workspace)},
+            {"post_platform", LimitJson(l.post.platform)}};
 }
 
 nlohmann::json ToJson(const domain::Post& p) {
@@ -264,7 +297,12 @@ std::string DeliveryEventText(const DeliveryChange& c) {
 }
 
 nlohmann::json DeliveryEventJson(const DeliveryChange& c) {
-    return {{"post_id", c.post_id}, {"post_status", domain::ToString(c.post_status)}, {"delivery", ToJson(c.delivery)}};
+    // Events carry no eta: planning is done when a post is read, not for every change. A
+    // rate_limited delivery's next_attempt_at is its time.
+    auto delivery = ToJson(c.delivery);
+    delivery.erase("eta");
+    delivery.erase("eta_reason");
+    return {{"post_id", c.post_id}, {"post_status", domain::ToString(c.post_status)}, {"delivery", delivery}};
 }
 
 }  // namespace herald::app

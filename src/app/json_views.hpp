@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/planner.hpp"
 #include "app/ports.hpp"
 #include "domain/account.hpp"
 #include "domain/post.hpp"
@@ -11,6 +12,8 @@
 namespace herald::app {
 
 nlohmann::json ToJson(const domain::Delivery& d);
+nlohmann::json ToJson(const PlannedDelivery& d);
+nlohmann::json ToJson(const AccountLimits& l);
 nlohmann::json ToJson(const domain::Post& p);
 nlohmann::json ToJson(const domain::Account& a);
 nlohmann::json ToJson(const domain::User& u);

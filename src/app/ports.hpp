@@ -372,6 +372,26 @@ struct PermitDecision {
     std::optional<DeliveryChange> change;  ///< deferred: the delivery, now rate_limited
 };
 
+/// What planning one account's queue needs (ratelimit::PlanQueue), read in one transaction.
+struct AccountPlanInput {
+    domain::Account account;
+    std::string workspace_limits_json;
+    std::vector<core::TimePoint> log;           ///< past actions, in flight ones at their effective time, oldest first
+    std::optional<core::TimePoint> hold_until;  ///< the platform's "not before" (429)
+    std::string hold_reason;
+    struct Waiting {
+        std::string job_id;
+        std::string delivery_id;
+        std::string post_id;
+        core::TimePoint due{};
+        int priority = domain::kDefaultPriority;
+        bool paused = false;  ///< held by a pause: no slot until resumed
+    };
+    /// Publish jobs of the account that have not taken a permit yet: pending, paused, or
+    /// claimed and about to ask.
+    std::vector<Waiting> waiting;
+};
+
 struct DeliveryResolution {
     enum class Action { kRetry, kMarkPublished };
     Action action = Action::kRetry;
@@ -406,6 +426,10 @@ class Store {
     virtual core::Result<std::vector<domain::Member>> ListMembers(const std::string& workspace_id) = 0;
     virtual core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
                                    core::TimePoint now) = 0;
+
+    /// The workspace's limit settings as saved (ratelimit::WorkspaceLimits JSON; empty: defaults).
+    virtual core::Result<std::string> GetWorkspaceLimits(const std::string& workspace_id) = 0;
+    virtual core::Status SetWorkspaceLimits(const std::string& workspace_id, const std::string& limits_json) = 0;
 
     // tokens
     virtual core::Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
@@ -497,9 +521,17 @@ class Store {
     /// counts as an action happening now, and once `in_flight` has passed since it was taken
     /// (its worker died) as one at that later time. A deferred job goes back to pending at the
     /// first instant the limits (and any platform hold) allow, with its attempt given back, and
-    /// its delivery becomes rate_limited with that instant and the reason.
+    /// its delivery becomes rate_limited with that instant and the reason. Jobs of one account
+    /// compete in plan order (ratelimit::PlanQueue over its waiting jobs): a job is granted a
+    /// permit only when its own slot in that plan has come, so whichever worker asks first,
+    /// every job goes exactly when the plan said.
     virtual core::Result<std::vector<PermitDecision>> TakePermits(const std::vector<PermitRequest>& requests,
                                                                   core::TimePoint now, core::Millis in_flight) = 0;
+    /// The inputs for planning these accounts' queues (unknown ids are left out). `in_flight` as
+    /// for TakePermits.
+    virtual core::Result<std::vector<AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
+                                                                       ratelimit::Action action, core::TimePoint now,
+                                                                       core::Millis in_flight) = 0;
     /// The worker still holds these jobs: push their leases out to `until` (heartbeat).
     virtual core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) = 0;
     /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled

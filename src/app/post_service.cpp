@@ -138,6 +138,20 @@ void PostService::Emit(const domain::Post& post, const std::string& type) {
     events_.Publish(Event{post.workspace_id, type, ToJson(post).dump()});
 }
 
+void PostService::WithEtas(std::vector<domain::Post>& posts) const {
+    if (planner_ == nullptr || posts.empty()) return;
+    if (auto ok = planner_->Annotate(posts); !ok) {
+        spdlog::warn("event=plan_failed posts={} error=\"{}\"", posts.size(), ok.error().message);
+    }
+}
+
+core::Result<domain::Post> PostService::WithEtas(core::Result<domain::Post> post) const {
+    if (!post) return post;
+    std::vector<domain::Post> one{std::move(*post)};
+    WithEtas(one);
+    return std::move(one.front());
+}
+
 core::Result<domain::Post> PostService::Create(const Principal& p, const CreatePostInput& in) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
     domain::Post post;
@@ -151,8 +165,9 @@ core::Result<domain::Post> PostService::Create(const Principal& p, const CreateP
     if (auto ok = store_.CreatePost(post); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=post_created workspace_id={} post_id={} status={} deliveries={}", p.workspace_id, post.id,
                  domain::ToString(post.status), post.deliveries.size());
-    Emit(post, "post.created");
-    return post;
+    auto out = WithEtas(std::move(post));
+    Emit(*out, "post.created");
+    return out;
 }
 
 core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const std::vector<CreatePostInput>& in,
@@ -196,15 +211,18 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
     // One event for the lot: a dashboard reloads its list instead of taking thousands of messages.
     events_.Publish(
         Event{p.workspace_id, "post.bulk_created", nlohmann::json{{"count", ids.size()}, {"ids", ids}}.dump()});
+    WithEtas(out.posts);
     return out;
 }
 
 core::Result<domain::Post> PostService::Get(const Principal& p, const std::string& id) {
-    return store_.GetPost(p.workspace_id, id);
+    return WithEtas(store_.GetPost(p.workspace_id, id));
 }
 
 core::Result<std::vector<domain::Post>> PostService::List(const Principal& p, const PostFilter& filter) {
-    return store_.ListPosts(p.workspace_id, filter);
+    auto posts = store_.ListPosts(p.workspace_id, filter);
+    if (posts) WithEtas(*posts);
+    return posts;
 }
 
 core::Result<domain::Post> PostService::Update(const Principal& p, const std::string& id, const UpdatePostInput& in) {
@@ -236,6 +254,7 @@ core::Result<domain::Post> PostService::Update(const Principal& p, const std::st
             return next;
         });
     if (!updated) return updated;
+    updated = WithEtas(std::move(updated));
     spdlog::info("event=post_updated workspace_id={} post_id={} status={}", p.workspace_id, id,
                  domain::ToString(updated->status));
     Emit(*updated, "post.updated");
@@ -263,7 +282,7 @@ core::Result<domain::Post> PostService::ResolveDelivery(const Principal& p, cons
             return FieldError("url", "http_url", "url must be an http(s) address of at most 2048 characters");
         }
     }
-    auto post = store_.ResolveDelivery(p.workspace_id, post_id, delivery_id, resolution, clock_.Now());
+    auto post = WithEtas(store_.ResolveDelivery(p.workspace_id, post_id, delivery_id, resolution, clock_.Now()));
     if (!post) return post;
     spdlog::info("event=delivery_resolved workspace_id={} post_id={} delivery_id={} action={}", p.workspace_id, post_id,
                  delivery_id, resolution.action == DeliveryResolution::Action::kRetry ? "retry" : "mark_published");

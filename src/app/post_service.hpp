@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/planner.hpp"
 #include "app/ports.hpp"
 #include "app/principal.hpp"
 
@@ -53,6 +54,9 @@ class PostService {
   public:
     PostService(Store& store, const core::Clock& clock, const PlatformRegistry& platforms, EventSink& events)
         : store_(store), clock_(clock), platforms_(platforms), events_(events) {}
+    /// With a planner, every post this service returns carries each waiting delivery's eta
+    /// (and why it is later than asked, when it is). Must outlive the service.
+    void SetPlanner(const Planner* planner) { planner_ = planner; }
 
     core::Result<domain::Post> Create(const Principal& p, const CreatePostInput& in);
     /// At most options.max_posts posts (the API's limit is kMaxBulkPosts). Invalid items fail
@@ -74,10 +78,15 @@ class PostService {
     core::Status Prepare(const Principal& p, domain::Post& post, const std::vector<std::string>& account_ids,
                          const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous);
     void Emit(const domain::Post& post, const std::string& type);
+    // Fills the etas; a planning failure is logged and leaves them out rather than failing
+    // the request.
+    void WithEtas(std::vector<domain::Post>& posts) const;
+    core::Result<domain::Post> WithEtas(core::Result<domain::Post> post) const;
 
     Store& store_;
     const core::Clock& clock_;
     const PlatformRegistry& platforms_;
+    const Planner* planner_ = nullptr;
     EventSink& events_;
 };
 

@@ -55,6 +55,10 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.database_url = value;
         return {};
     }
+    if (key == "limits_file") {
+        c.limits_file = value;
+        return {};
+    }
     if (key == "secret_key") {
         c.secret_key = value;
         return {};
@@ -107,6 +111,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "worker_batch",
                                                   "shutdown_timeout_seconds",
                                                   "history_retention_days",
+                                                  "limits_file",
                                                   "log_level"};
     return keys;
 }

@@ -28,7 +28,10 @@ struct Config {
     int worker_batch = 256;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
     int history_retention_days = 30;        ///< history_retention_days: finished jobs are kept this long, then purged
-    std::string log_level = "info";         ///< log_level: trace, debug, info, warn, error
+    /// limits_file: the platforms' posting limits (JSON, the form `herald limits` prints); empty
+    /// means the limits Herald ships. A workspace may lower them, never raise them.
+    std::string limits_file;
+    std::string log_level = "info";  ///< log_level: trace, debug, info, warn, error
 
     std::string DatabaseUrl() const;
 };

@@ -58,6 +58,10 @@ struct Delivery {
     std::optional<core::TimePoint> next_attempt_at;
     std::optional<core::TimePoint> published_at;
     core::TimePoint updated_at{};
+    /// When it will publish, by the plan (app::Planner), for a delivery still waiting; and why
+    /// later than its time, if it is. Computed when read, never stored.
+    std::optional<core::TimePoint> eta;
+    std::optional<std::string> eta_reason;
 };
 
 struct Post {

@@ -356,14 +356,9 @@ ratelimit::Limit Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint 
         std::lock_guard lock(limits_mu_);
         auto it = workspace_limits_.find(c.workspace_limits_json);
         if (it == workspace_limits_.end()) {
-            // Checked against the caps when saved; the caps may have been lowered since, which
-            // Effective() applies anyway, so read it here without them.
-            auto parsed = ratelimit::WorkspaceLimits::Parse(c.workspace_limits_json, ratelimit::LimitTable{});
-            if (!parsed) {
-                spdlog::error("event=workspace_limits_unreadable workspace_id={} error=\"{}\"", c.account.workspace_id,
-                              parsed.error().message);
-            }
-            it = workspace_limits_.emplace(c.workspace_limits_json, parsed ? *parsed : kDefaults).first;
+            it = workspace_limits_
+                     .emplace(c.workspace_limits_json, ratelimit::WorkspaceLimits::ReadStored(c.workspace_limits_json))
+                     .first;
         }
         ws = &it->second;
     }

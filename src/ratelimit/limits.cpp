@@ -141,6 +141,54 @@ std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const cor
     return out;
 }
 
+std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
+                            std::optional<core::TimePoint> hold_until, core::TimePoint now,
+                            std::span<const QueueItem> items) {
+    std::vector<Slot> out(items.size());
+    std::vector<size_t> by_due(items.size());
+    for (size_t i = 0; i < items.size(); ++i) by_due[i] = i;
+    std::sort(by_due.begin(), by_due.end(), [&](size_t a, size_t b) {
+        return items[a].due != items[b].due ? items[a].due < items[b].due : items[a].id < items[b].id;
+    });
+    // Most urgent on top.
+    const auto later = [&](size_t a, size_t b) {
+        if (items[a].priority != items[b].priority) return items[a].priority < items[b].priority;
+        if (items[a].due != items[b].due) return items[a].due > items[b].due;
+        return items[a].id > items[b].id;
+    };
+    std::vector<size_t> ready;  // a heap by `later`
+    std::vector<core::TimePoint> window;
+    for (const auto& t : log) {
+        if (t > now - kDay) window.push_back(t);
+    }
+    auto t = hold_until ? std::max(now, *hold_until) : now;
+    size_t next = 0;
+    const auto admit = [&](core::TimePoint until) {
+        for (; next < by_due.size() && items[by_due[next]].due <= until; ++next) {
+            ready.push_back(by_due[next]);
+            std::push_heap(ready.begin(), ready.end(), later);
+        }
+    };
+    while (next < by_due.size() || !ready.empty()) {
+        if (ready.empty()) t = std::max(t, items[by_due[next]].due);
+        admit(t);
+        const auto wait = ExplainEarliest(limit, window, t);
+        // Whatever falls due while the limit holds the account back competes for that slot.
+        admit(wait.at);
+        std::pop_heap(ready.begin(), ready.end(), later);
+        const size_t i = ready.back();
+        ready.pop_back();
+        out[i] = Slot{wait.at,
+                      wait.at > items[i].due
+                          ? (wait.cause == Cause::kNone && hold_until && *hold_until > items[i].due ? Cause::kPlatform
+                                                                                                    : wait.cause)
+                          : Cause::kNone};
+        window.push_back(wait.at);
+        t = wait.at;
+    }
+    return out;
+}
+
 const LimitTable& LimitTable::Defaults() {
     extern const std::string_view kDefaultLimitsJson;
     static const LimitTable table = [] {
@@ -228,7 +276,8 @@ core::Result<WorkspaceLimits> WorkspaceLimits::Parse(std::string_view json, cons
                 for (const auto& [action, l] : limits) {
                     const Limit cap = caps.For(platform, action);
                     const std::string name = "limits." + platform + "." + std::string(ToString(action));
-                    const auto above = [](int mine, int theirs) { return theirs > 0 && (mine == 0 || mine > theirs); };
+                    // A cap the workspace leaves out (0) keeps the platform's.
+                    const auto above = [](int mine, int theirs) { return theirs > 0 && mine > theirs; };
                     if (above(l.per_hour, cap.per_hour)) {
                         return core::FieldError(name + ".per_hour", "above_cap",
                                                 "a workspace may lower a limit but not raise it: " + platform +
@@ -279,6 +328,11 @@ core::Result<WorkspaceLimits> WorkspaceLimits::Parse(std::string_view json, cons
         }
     }
     return w;
+}
+
+WorkspaceLimits WorkspaceLimits::ReadStored(std::string_view json) {
+    auto parsed = Parse(json, LimitTable{});
+    return parsed ? *parsed : WorkspaceLimits{};
 }
 
 std::string WorkspaceLimits::ToJson() const {

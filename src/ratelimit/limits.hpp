@@ -83,6 +83,26 @@ Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, c
 /// In words for a person: "hourly cap of 5 posts reached", "at least 60 s between posts".
 std::string Describe(Cause cause, const Limit& limit, Action action);
 
+/// One waiting action of an account, for PlanQueue.
+struct QueueItem {
+    core::TimePoint due;  ///< not before this
+    int priority = 5;     ///< higher goes first among those due
+    std::string id;       ///< last tie-break (ids sort by creation time)
+};
+
+struct Slot {
+    core::TimePoint at;          ///< when the item goes
+    Cause cause = Cause::kNone;  ///< what held it past its due time (kNone: nothing did)
+};
+
+/// The account's plan: repeatedly, at the first instant the limit (and `hold_until`) allows and
+/// something is due, the most urgent due item goes: highest priority, then earliest due, then
+/// smallest id. One slot per item, in the items' order. The queue follows the same rule when it
+/// grants permits (Store::TakePermits), so the plan is what happens unless new work arrives.
+std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
+                            std::optional<core::TimePoint> hold_until, core::TimePoint now,
+                            std::span<const QueueItem> items);
+
 /// The platforms' default limits, as data an operator can read and change: a JSON object
 /// {"platform": {"action": {"per_hour": N, "per_day": N, "min_gap_seconds": N}}}. Unknown
 /// platforms or actions have no limit.
@@ -117,6 +137,9 @@ struct WorkspaceLimits {
     /// Parses and checks against `caps`: a limit above the platform's cap (or a shorter gap) is
     /// refused with an error naming it. Empty text means the defaults.
     static core::Result<WorkspaceLimits> Parse(std::string_view json, const LimitTable& caps);
+    /// What was saved (checked then): read without the caps, which Effective() applies anyway
+    /// (the operator may have lowered them since). Unreadable text gives the defaults.
+    static WorkspaceLimits ReadStored(std::string_view json);
     std::string ToJson() const;
 };
 

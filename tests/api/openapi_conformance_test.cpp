@@ -72,6 +72,9 @@ const std::vector<Route> kRoutes = {
     {"GET", "/api/v1/queue/pauses", false},
     {"POST", "/api/v1/queue/pause", false},
     {"POST", "/api/v1/queue/resume", false},
+    {"GET", "/api/v1/queue/plan", false},
+    {"GET", "/api/v1/limits", false},
+    {"PUT", "/api/v1/limits", false},
     {"GET", "/metrics", true},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
 };
@@ -92,6 +95,8 @@ constexpr const char* kRequeue = "/api/v1/queue/jobs/{job_id}/requeue";
 constexpr const char* kCancelJob = "/api/v1/queue/jobs/{job_id}/cancel";
 constexpr const char* kPause = "/api/v1/queue/pause";
 constexpr const char* kResume = "/api/v1/queue/resume";
+constexpr const char* kPlan = "/api/v1/queue/plan";
+constexpr const char* kLimits = "/api/v1/limits";
 
 std::string Join(const std::vector<std::string>& problems) {
     std::string out;
@@ -232,13 +237,13 @@ TEST(OpenApiDocument, EveryErrorStatusUsesTheErrorShape) {
 TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
     int bodies = 0;
     for (const auto& r : kRoutes) {
-        if (r.method != "POST" && r.method != "PATCH") continue;
+        if (r.method != "POST" && r.method != "PATCH" && r.method != "PUT") continue;
         ++bodies;
         auto problems = Spec().CheckRequestBody(r.method, r.pattern, {{"no_such_field", "x"}});
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 18);
+    EXPECT_EQ(bodies, 19);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -462,7 +467,11 @@ class OpenApiConformance : public ServerFixture {
         auto problems = Spec().CheckRequestBody(method, path_template, body);
         EXPECT_TRUE(problems.empty()) << "the test sends a body the document refuses:" << Join(problems);
         const HttpResult r =
-            method == "PATCH" ? client().Patch(target, body, token) : client().Post(target, body, token);
+            method == "PATCH" ? client().Patch(target, body, token)
+            : method == "PUT"
+                ? client().Request("PUT", target, body.dump(),
+                                   {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}})
+                : client().Post(target, body, token);
         return Expect(status, method, path_template, r);
     }
 
@@ -698,6 +707,22 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     const std::string later_job = jobs["items"][0].value("id", "");
     auto job = Expect(200, "GET", kJob, client().Get("/api/v1/queue/jobs/" + later_job, token));
     EXPECT_EQ(job.value("state", ""), "paused");
+    // The plan: the paused job keeps its place but has no time until the pause is lifted.
+    auto plan = Expect(200, "GET", kPlan, client().Get(std::string(kPlan) + "?account=" + account_id, token));
+    ASSERT_FALSE(plan["items"].empty()) << plan.dump();
+    EXPECT_TRUE(plan["items"].back()["eta"].is_null());
+    EXPECT_THAT(plan["items"].back().value("reason", ""), HasSubstr("paused"));
+
+    // Posting limits: the platforms' caps, and the workspace lowering one of them.
+    auto limits = Expect(200, "GET", kLimits, client().Get(kLimits, token));
+    EXPECT_EQ(limits["platforms"]["tiktok"]["post"].value("per_day", 0), 10);
+    EXPECT_TRUE(limits["workspace"]["warmup"].value("enabled", false));
+    auto lowered =
+        Send(200, "PUT", kLimits, kLimits,
+             {{"limits", {{"tiktok", {{"post", {{"per_day", 6}}}}}}}, {"warmup", {{"phase1_days", 14}}}}, token);
+    EXPECT_EQ(lowered["workspace"]["limits"]["tiktok"]["post"].value("per_day", 0), 6);
+    EXPECT_EQ(lowered["workspace"]["warmup"].value("phase1_days", 0), 14);
+    EXPECT_EQ(lowered["workspace"]["warmup"].value("phase2_days", 0), 60);
     auto resumed = Send(200, "POST", kResume, kResume, {{"account_id", account_id}}, token);
     EXPECT_EQ(resumed.value("jobs_resumed", -1), 1);
     // Pages of live jobs, and the finished ones from the history.
@@ -821,7 +846,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 28 * 4);
+    EXPECT_EQ(checked, 31 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -893,6 +918,8 @@ TEST_F(OpenApiConformance, AnotherWorkspacesThingsAreNotFound) {
     ExpectError(404, "not_found", "POST", kResume, client().Post(kResume, nlohmann::json::object(), t));
     auto body = Expect(400, "POST", kPause, client().Post(kPause, {{"account_id", account}}, t));
     EXPECT_EQ(body["error"]["details"].value("rule", ""), "existing_account");
+    ExpectError(404, "not_found", "GET", kPlan, client().Get(std::string(kPlan) + "?account=" + account, t));
+    EXPECT_TRUE(Expect(200, "GET", kPlan, client().Get(kPlan, t))["items"].empty());
     // Nothing leaked: the owner's things are intact.
     Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, owner.access_token));
     auto still = Expect(200, "GET", kJob, client().Get("/api/v1/queue/jobs/" + job, owner.access_token));
@@ -1045,6 +1072,22 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
     }
     body = Expect(400, "GET", "/api/v1/queue/stats", client().Get("/api/v1/queue/stats?account_id=x", t));
     EXPECT_EQ(rule_of(body), "unknown_parameter");
+    for (const std::string query : {"from=yesterday", "limit=0", "limit=5001", "colour=red",
+                                    "from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z"}) {
+        body = Expect(400, "GET", kPlan, client().Get(std::string(kPlan) + "?" + query, t));
+        EXPECT_FALSE(field_of(body).empty()) << query;
+    }
+    // A workspace may lower a cap, never raise it; a bad setting saves nothing.
+    body = Send(400, "PUT", kLimits, kLimits, {{"limits", {{"tiktok", {{"post", {{"per_hour", 4}}}}}}}}, t);
+    EXPECT_EQ(field_of(body), "limits.tiktok.post.per_hour");
+    EXPECT_EQ(rule_of(body), "above_cap");
+    body = Send(400, "PUT", kLimits, kLimits, {{"warmup", {{"phase1_days", 90}}}}, t);
+    EXPECT_EQ(rule_of(body), "order");
+    body = Expect(400, "PUT", kLimits,
+                  client().Request("PUT", kLimits, R"({"limits": {}, "colour": "red"})",
+                                   {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}}));
+    EXPECT_EQ(rule_of(body), "unknown");
+    EXPECT_EQ(Expect(200, "GET", kLimits, client().Get(kLimits, t))["workspace"]["limits"], nlohmann::json::object());
     body = Send(400, "POST", kPause, kPause, {{"account_id", account}, {"platform", "sandbox"}}, t);
     EXPECT_EQ(rule_of(body), "one_of");
     body = Send(400, "POST", kPause, kPause, {{"platform", "myspace"}}, t);
@@ -1149,6 +1192,16 @@ TEST_F(OpenApiConformance, RolesBelowTheNeededOneGet403) {
         ExpectError(403, "permission_denied", "POST", kResume,
                     client().Post(kResume, nlohmann::json::object(), *token));
     }
+    Expect(200, "GET", kPlan, client().Get(kPlan, as_viewer));
+    Expect(200, "GET", kLimits, client().Get(kLimits, as_viewer));
+    for (const std::string* token : {&as_viewer, &as_editor}) {
+        ExpectError(403, "permission_denied", "PUT", kLimits,
+                    client().Request("PUT", kLimits, "{}",
+                                     {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}}));
+    }
+    Expect(200, "PUT", kLimits,
+           client().Request("PUT", kLimits, "{}",
+                            {{"Authorization", "Bearer " + as_admin}, {"Content-Type", "application/json"}}));
     auto paused = Expect(200, "POST", kPause, client().Post(kPause, {{"reason", "holiday"}}, as_admin));
     EXPECT_EQ(paused.value("scope", ""), "workspace");
     EXPECT_FALSE(paused.value("installation_wide", true));
@@ -1316,13 +1369,13 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
     const std::string body = nlohmann::json{{"text", "x"}, {"account_ids", {account}}}.dump();
     int checked = 0;
     for (const auto& r : kRoutes) {
-        if (r.method != "POST" && r.method != "PATCH") continue;
+        if (r.method != "POST" && r.method != "PATCH" && r.method != "PUT") continue;
         auto res = client().Request(r.method, Fill(r.pattern, post), body, headers);
         ExpectError(415, "unsupported_media_type", r.method, r.pattern, res);
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 18);
+    EXPECT_EQ(checked, 19);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {

@@ -325,6 +325,7 @@ TEST_F(DispatcherFlow, APlatformHoldKeepsTheAccountsOtherPostsBackUntilItEnds) {
     // The platform answers the first send of each post with 429 and Retry-After 120 s.
     const auto account = AddSandboxAccount(R"({"mode":"rate_limit","retry_after_seconds":120,"fail_attempts":1})");
     const auto first = Schedule(account, kStart + 60s, "first");
+    clock_.Set(kStart + 1s);  // later ids: the first goes first when both are due at once
     const auto second = Schedule(account, kStart + 90s, "second");
 
     EXPECT_EQ(RunAt(kStart + 60s), 1);

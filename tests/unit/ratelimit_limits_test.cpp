@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "ratelimit/limits.hpp"
@@ -170,6 +171,124 @@ TEST(RateLimit, TableErrorsNameTheBadEntry) {
     auto ok = LimitTable::Parse(R"({"x": {"note": "why", "post": {"per_hour": 4, "min_gap_seconds": 30}}})");
     ASSERT_TRUE(ok.has_value());
     EXPECT_EQ(ok->For("x", Action::kPost), (Limit{4, 0, Millis(30'000)}));
+}
+
+TEST(RateLimit, ExplainNamesTheCapThatDecides) {
+    const Limit l{2, 3, Millis(10min)};
+    EXPECT_EQ(ExplainEarliest(l, {}, kT0).cause, Cause::kNone);
+    const std::vector<TimePoint> one = {kT0 - 1min};
+    auto w = ExplainEarliest(l, one, kT0);
+    EXPECT_EQ(w.at, kT0 + 9min);
+    EXPECT_EQ(w.cause, Cause::kMinGap);
+    const std::vector<TimePoint> two = {kT0 - 30min, kT0 - 20min};
+    w = ExplainEarliest(l, two, kT0);
+    EXPECT_EQ(w.at, kT0 + 30min);
+    EXPECT_EQ(w.cause, Cause::kHourly);
+    const std::vector<TimePoint> three = {kT0 - 5h, kT0 - 4h, kT0 - 3h};
+    w = ExplainEarliest(l, three, kT0);
+    EXPECT_EQ(w.at, kT0 - 5h + 24h);
+    EXPECT_EQ(w.cause, Cause::kDaily);
+    EXPECT_EQ(Describe(Cause::kDaily, l, Action::kPost), "daily cap of 3 posts reached");
+    EXPECT_EQ(Describe(Cause::kMinGap, l, Action::kPost), "at least 10 min must pass between posts");
+    EXPECT_EQ(Describe(Cause::kHourly, Limit{5, 0, Millis(0)}, Action::kMediaUpload),
+              "hourly cap of 5 media uploads reached");
+}
+
+TEST(RateLimit, QueuePlanTakesTheMostUrgentDueItemAtEachSlot) {
+    const Limit gap{0, 0, Millis(10min)};
+    // Three due now at priority 5, one at priority 9 due in 5 minutes, one at 9 due in an hour.
+    const std::vector<QueueItem> items = {
+        {kT0, 5, "a"}, {kT0, 5, "b"}, {kT0, 5, "c"}, {kT0 + 5min, 9, "d"}, {kT0 + 1h, 9, "e"}};
+    const auto slots = PlanQueue(gap, {}, std::nullopt, kT0, items);
+    ASSERT_EQ(slots.size(), items.size());
+    EXPECT_EQ(slots[0].at, kT0);          // a: first due, by id
+    EXPECT_EQ(slots[3].at, kT0 + 10min);  // d fell due while the gap ran, and outranks b and c
+    EXPECT_EQ(slots[1].at, kT0 + 20min);  // b
+    EXPECT_EQ(slots[2].at, kT0 + 30min);  // c
+    EXPECT_EQ(slots[4].at, kT0 + 1h);     // e: nothing holds it at its own time
+    EXPECT_EQ(slots[0].cause, Cause::kNone);
+    EXPECT_EQ(slots[1].cause, Cause::kMinGap);
+    EXPECT_EQ(slots[4].cause, Cause::kNone);
+    // A platform hold moves everything to its end, and says so.
+    const auto held = PlanQueue(Limit{}, {}, kT0 + 2h, kT0, items);
+    for (const auto& slot : held) {
+        EXPECT_EQ(slot.at, kT0 + 2h);
+        EXPECT_EQ(slot.cause, Cause::kPlatform);
+    }
+}
+
+TEST(RateLimit, RandomQueuePlansKeepTheCapsAndMatchThePlanForEqualPriorities) {
+    std::mt19937 rng(7);
+    for (int round = 0; round < 300; ++round) {
+        const Limit l{std::uniform_int_distribution<int>(0, 5)(rng), std::uniform_int_distribution<int>(0, 12)(rng),
+                      Millis(std::uniform_int_distribution<int>(0, 3)(rng) * 7min)};
+        std::vector<TimePoint> log;
+        for (int k = std::uniform_int_distribution<int>(0, 4)(rng); k > 0; --k) {
+            log.push_back(kT0 - Millis(std::uniform_int_distribution<int64_t>(1, 86'400'000)(rng)));
+        }
+        std::sort(log.begin(), log.end());
+        std::vector<QueueItem> items;
+        const int n = std::uniform_int_distribution<int>(1, 30)(rng);
+        for (int k = 0; k < n; ++k) {
+            items.push_back(QueueItem{kT0 + Millis(std::uniform_int_distribution<int64_t>(0, 4 * 3'600'000)(rng)),
+                                      std::uniform_int_distribution<int>(1, 10)(rng), std::to_string(1000 + k)});
+        }
+        const auto slots = PlanQueue(l, log, std::nullopt, kT0, items);
+        std::vector<TimePoint> times;
+        for (size_t k = 0; k < slots.size(); ++k) {
+            EXPECT_GE(slots[k].at, items[k].due);
+            times.push_back(slots[k].at);
+        }
+        std::sort(times.begin(), times.end());
+        // Every planned action keeps the caps, counting the log (which itself may not have).
+        std::vector<TimePoint> all = log;
+        all.insert(all.end(), times.begin(), times.end());
+        for (const auto& t : times) {
+            const auto in = [&](Millis w) {
+                return std::count_if(all.begin(), all.end(), [&](TimePoint x) { return x > t - w && x <= t; });
+            };
+            if (l.per_hour > 0) {
+                EXPECT_LE(in(1h), l.per_hour) << "round " << round;
+            }
+            if (l.per_day > 0) {
+                EXPECT_LE(in(24h), l.per_day) << "round " << round;
+            }
+            for (const auto& x : all) {
+                if (x < t && l.min_gap.count() > 0) {
+                    EXPECT_GE(t - x, l.min_gap) << "round " << round;
+                }
+            }
+        }
+        // Priorities only decide who goes when: the times are those of the plain plan.
+        std::vector<TimePoint> due;
+        for (const auto& item : items) due.push_back(item.due);
+        std::sort(due.begin(), due.end());
+        EXPECT_EQ(times, PlanActions(l, log, kT0, due, due.size())) << "round " << round;
+    }
+}
+
+TEST(RateLimit, WorkspaceSettingsParseCheckAndRoundTrip) {
+    const auto& caps = LimitTable::Defaults();
+    auto w = WorkspaceLimits::Parse(
+        R"({"limits": {"tiktok": {"post": {"per_day": 6, "min_gap_seconds": 600}}}, "warmup": {"enabled": false}})",
+        caps);
+    ASSERT_TRUE(w.has_value()) << w.error().message;
+    EXPECT_FALSE(w->warmup_enabled);
+    const auto e = Effective(caps, *w, "tiktok", Action::kPost, kT0, kT0);
+    EXPECT_EQ(e.phase, 3);
+    EXPECT_EQ(e.limit, (Limit{3, 6, Millis(600s)}));
+    auto again = WorkspaceLimits::Parse(w->ToJson(), caps);
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->ToJson(), w->ToJson());
+    for (const char* bad :
+         {R"({"limits": {"tiktok": {"post": {"per_day": 11}}}})",
+          R"({"limits": {"telegram": {"post": {"min_gap_seconds": 0}}}})", R"({"warmup": {"phase1_fraction": 0}})",
+          R"({"warmup": {"phase2_days": 10}})", R"({"warmup": {"speed": 1}})", R"({"colour": 1})", R"([])"}) {
+        EXPECT_FALSE(WorkspaceLimits::Parse(bad, caps).has_value()) << bad;
+    }
+    // What is stored is read without the caps (Effective applies them), and unreadable text
+    // falls back to the defaults.
+    EXPECT_EQ(WorkspaceLimits::ReadStored("not json").ToJson(), WorkspaceLimits{}.ToJson());
 }
 
 }  // namespace

@@ -249,6 +249,18 @@ constexpr Sql kRateLogOf{"rate_log_of",
                          "ORDER BY at"};
 constexpr Sql kRateHoldOf{"rate_hold_of",
                           "SELECT until, reason FROM rate_holds WHERE account_id = ?1 AND action = ?2 AND until > ?3"};
+constexpr Sql kWorkspaceLimits{"workspace_limits", "SELECT limits FROM workspaces WHERE id = ?1"};
+constexpr Sql kSetWorkspaceLimits{"set_workspace_limits", "UPDATE workspaces SET limits = ?2 WHERE id = ?1"};
+constexpr Sql kPlanAccount{"plan_account",
+                           "SELECT a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
+                           "a.created_at, w.limits FROM accounts a JOIN workspaces w ON w.id = a.workspace_id "
+                           "WHERE a.id = ?1"};
+// The account's publish jobs that still compete for a slot: not yet holding a permit.
+constexpr Sql kWaitingJobsOf{"waiting_jobs_of",
+                             "SELECT j.id, j.delivery_id, d.post_id, j.due_at, j.priority, j.state FROM jobs j "
+                             "JOIN deliveries d ON d.id = j.delivery_id WHERE j.account_id = ?1 AND j.kind = 'publish' "
+                             "AND j.state IN ('pending', 'running', 'paused') AND NOT EXISTS "
+                             "(SELECT 1 FROM rate_log r WHERE r.job_id = j.id AND r.pending = 1)"};
 constexpr Sql kInsertPermit{"insert_permit",
                             "INSERT INTO rate_log(account_id, action, at, job_id, pending) VALUES (?1, ?2, ?3, ?4, 1)"};
 constexpr Sql kTrimRateLog{"trim_rate_log", "DELETE FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at <= ?3"};
@@ -626,6 +638,26 @@ core::Status SqliteStore::AddMember(const std::string& workspace_id, const std::
 }
 
 // ---- tokens ---------------------------------------------------------------------------------
+
+core::Result<std::string> SqliteStore::GetWorkspaceLimits(const std::string& workspace_id) {
+    return Locked("get_workspace_limits", [&]() -> core::Result<std::string> {
+        auto s = db_->Prepare(kWorkspaceLimits);
+        s.Bind(1, workspace_id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "workspace not found", {{"workspace_id", workspace_id}});
+        return s.Text(0);
+    });
+}
+
+core::Status SqliteStore::SetWorkspaceLimits(const std::string& workspace_id, const std::string& limits_json) {
+    return Locked("set_workspace_limits", [&]() -> core::Status {
+        Transaction tx(*db_);
+        if (db_->Prepare(kSetWorkspaceLimits).Bind(1, workspace_id).Bind(2, limits_json).Run() == 0) {
+            return Fail(ErrorCode::kNotFound, "workspace not found", {{"workspace_id", workspace_id}});
+        }
+        tx.Commit();
+        return {};
+    });
+}
 
 core::Status SqliteStore::InsertRefreshToken(const app::RefreshTokenRecord& t) {
     return Locked("insert_refresh_token", [&]() -> core::Status {
@@ -1038,10 +1070,12 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.job.payload = s.Text(9);
                 out.push_back(std::move(c));
             }
-            // RETURNING gives no order: keep "oldest first" within the priority.
-            std::stable_sort(
-                out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
-                [](const app::ClaimedJob& a, const app::ClaimedJob& b) { return a.job.due_at < b.job.due_at; });
+            // RETURNING gives no order: keep "oldest first" within the priority, then by id (the
+            // order ratelimit::PlanQueue gives jobs due at the same instant).
+            std::sort(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                      [](const app::ClaimedJob& a, const app::ClaimedJob& b) {
+                          return a.job.due_at != b.job.due_at ? a.job.due_at < b.job.due_at : a.job.id < b.job.id;
+                      });
         }
         std::unordered_map<std::string, size_t> by_delivery;
         Rows deliveries(1);
@@ -1276,6 +1310,63 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
     });
 }
 
+std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::string& account_id, std::string_view action,
+                                                                core::TimePoint now, core::Millis in_flight) {
+    app::AccountPlanInput in;
+    {
+        auto s = db_->Prepare(kPlanAccount);
+        s.Bind(1, account_id);
+        if (!s.Step()) return std::nullopt;
+        in.account = ReadAccount(s);
+        in.workspace_limits_json = s.Text(7);
+    }
+    const auto t = ToUnixMillis(now);
+    const auto horizon = core::Millis(std::chrono::hours(24)) + in_flight;
+    {
+        auto s = db_->Prepare(kRateLogOf);
+        s.Bind(1, account_id).Bind(2, action).Bind(3, t - horizon.count());
+        while (s.Step()) {
+            const auto at = FromUnixMillis(s.Int(0));
+            // In flight counts as happening now, and once its time is up (its worker died) as
+            // having happened at the latest moment it could have.
+            in.log.push_back(s.Int(1) != 0 ? std::min(std::max(at, now), at + in_flight) : at);
+        }
+        std::sort(in.log.begin(), in.log.end());
+    }
+    {
+        auto s = db_->Prepare(kRateHoldOf);
+        s.Bind(1, account_id).Bind(2, action).Bind(3, t);
+        if (s.Step()) {
+            in.hold_until = FromUnixMillis(s.Int(0));
+            in.hold_reason = s.Text(1);
+        }
+    }
+    {
+        auto s = db_->Prepare(kWaitingJobsOf);
+        s.Bind(1, account_id);
+        while (s.Step()) {
+            in.waiting.push_back(app::AccountPlanInput::Waiting{s.Text(0), s.Text(1), s.Text(2),
+                                                                FromUnixMillis(s.Int(3)), static_cast<int>(s.Int(4)),
+                                                                s.Text(5) == "paused"});
+        }
+    }
+    return in;
+}
+
+core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
+    const std::vector<std::string>& account_ids, ratelimit::Action action, core::TimePoint now,
+    core::Millis in_flight) {
+    return Locked("load_plan_inputs", [&]() -> core::Result<std::vector<app::AccountPlanInput>> {
+        Transaction tx(*db_);
+        std::vector<app::AccountPlanInput> out;
+        for (const auto& id : account_ids) {
+            if (auto in = ReadPlanInput(id, ratelimit::ToString(action), now, in_flight)) out.push_back(std::move(*in));
+        }
+        tx.Commit();
+        return out;
+    });
+}
+
 core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const std::vector<app::PermitRequest>& requests,
                                                                         core::TimePoint now, core::Millis in_flight) {
     return Locked("take_permits", [&]() -> core::Result<std::vector<app::PermitDecision>> {
@@ -1283,7 +1374,7 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
         // it could let the next one through too early.
         Transaction tx(*db_, Durability::kFull);
         const auto t = ToUnixMillis(now);
-        const auto day = core::Millis(std::chrono::hours(24));
+        const auto horizon = core::Millis(std::chrono::hours(24)) + in_flight;
         std::vector<app::PermitDecision> out(requests.size());
         std::vector<std::pair<std::string, std::string>> keys;  // (account, action) touched, to trim
         std::vector<size_t> deferred;
@@ -1295,44 +1386,38 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
             if (!job || job->state != domain::JobState::kRunning) continue;  // gone: not ours to send
             const std::string action(ratelimit::ToString(r.action));
             db_->Prepare(kRetirePermits).Bind(1, r.job_id).Bind(2, t).Bind(3, in_flight.count()).Run();
-            std::vector<core::TimePoint> log;
-            {
-                auto s = db_->Prepare(kRateLogOf);
-                s.Bind(1, r.account_id).Bind(2, action).Bind(3, t - (day + in_flight).count());
-                while (s.Step()) {
-                    const auto at = FromUnixMillis(s.Int(0));
-                    // In flight counts as happening now, and once its time is up (its worker
-                    // died) as having happened at the latest moment it could have.
-                    log.push_back(s.Int(1) != 0 ? std::min(std::max(at, now), at + in_flight) : at);
-                }
-            }
-            std::sort(log.begin(), log.end());
-            auto wait = ratelimit::ExplainEarliest(r.limit, log, now);
-            std::string reason = ratelimit::Describe(wait.cause, r.limit, r.action);
-            {
-                auto s = db_->Prepare(kRateHoldOf);
-                s.Bind(1, r.account_id).Bind(2, action).Bind(3, t);
-                if (s.Step() && FromUnixMillis(s.Int(0)) > wait.at) {
-                    wait = ratelimit::Wait{FromUnixMillis(s.Int(0)), ratelimit::Cause::kPlatform};
-                    reason = s.Text(1);
-                }
-            }
+            auto in = ReadPlanInput(r.account_id, action, now, in_flight);
+            if (!in) continue;  // the account is gone
             keys.emplace_back(r.account_id, action);
-            if (wait.at <= now) {
+            // This job's slot in the account's plan, competing with every job not yet holding
+            // a permit (paused ones wait for their resume and take no slot).
+            std::vector<ratelimit::QueueItem> items;
+            size_t mine = SIZE_MAX;
+            for (const auto& w : in->waiting) {
+                if (w.paused) continue;
+                if (w.job_id == r.job_id) mine = items.size();
+                items.push_back(ratelimit::QueueItem{w.due, w.priority, w.job_id});
+            }
+            if (mine == SIZE_MAX) continue;
+            const auto slots = ratelimit::PlanQueue(r.limit, in->log, in->hold_until, now, items);
+            const auto& slot = slots[mine];
+            if (slot.at <= now) {
                 db_->Prepare(kInsertPermit).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, r.job_id).Run();
                 decision.kind = app::PermitDecision::Kind::kGranted;
                 decision.at = now;
                 continue;
             }
             decision.kind = app::PermitDecision::Kind::kDeferred;
-            decision.at = wait.at;
-            decision.reason = reason;
-            const std::string text = reason + "; will publish at " + domain::FormatRfc3339(wait.at);
-            db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(wait.at)).Bind(3, text).Bind(4, t).Run();
+            decision.at = slot.at;
+            decision.reason = slot.cause == ratelimit::Cause::kPlatform && !in->hold_reason.empty()
+                                  ? in->hold_reason
+                                  : ratelimit::Describe(slot.cause, r.limit, r.action);
+            const std::string text = decision.reason + "; will publish at " + domain::FormatRfc3339(slot.at);
+            db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(slot.at)).Bind(3, text).Bind(4, t).Run();
             db_->Prepare(kDeferDelivery)
                 .Bind(1, job->delivery_id)
                 .Bind(2, text)
-                .Bind(3, ToUnixMillis(wait.at))
+                .Bind(3, ToUnixMillis(slot.at))
                 .Bind(4, t)
                 .Run();
             decision.change = ChangeFor(job->delivery_id);
@@ -1348,8 +1433,8 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
         std::sort(keys.begin(), keys.end());
         keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
         for (const auto& [account, action] : keys) {
-            // The log stays bounded: a day and a little of settled actions per key.
-            db_->Prepare(kTrimRateLog).Bind(1, account).Bind(2, action).Bind(3, t - (day + in_flight).count()).Run();
+            // The log stays bounded: a day and a little of actions per key.
+            db_->Prepare(kTrimRateLog).Bind(1, account).Bind(2, action).Bind(3, t - horizon.count()).Run();
         }
         tx.Commit();
         return out;

@@ -33,6 +33,8 @@ class SqliteStore final : public app::Store {
     core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
                            core::TimePoint now) override;
 
+    core::Result<std::string> GetWorkspaceLimits(const std::string& workspace_id) override;
+    core::Status SetWorkspaceLimits(const std::string& workspace_id, const std::string& limits_json) override;
     core::Status InsertRefreshToken(const app::RefreshTokenRecord& token) override;
     core::Result<app::RefreshTokenRecord> RotateRefreshToken(const std::string& old_hash, app::RefreshTokenRecord next,
                                                              core::TimePoint now) override;
@@ -67,6 +69,9 @@ class SqliteStore final : public app::Store {
         const std::vector<std::string>& job_ids, core::TimePoint now) override;
     core::Result<std::vector<app::PermitDecision>> TakePermits(const std::vector<app::PermitRequest>& requests,
                                                                core::TimePoint now, core::Millis in_flight) override;
+    core::Result<std::vector<app::AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
+                                                                    ratelimit::Action action, core::TimePoint now,
+                                                                    core::Millis in_flight) override;
     core::Result<std::vector<app::DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
                                                                   core::TimePoint now) override;
     core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) override;
@@ -150,6 +155,10 @@ class SqliteStore final : public app::Store {
     core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
     void RescueTask(const domain::Job& job, core::TimePoint now);
     std::optional<domain::PeriodicSchedule> LoadPeriodic(const std::string& name);
+    /// The account's rate log (in-flight permits at their effective time), hold and waiting
+    /// jobs; nullopt for an unknown account. Inside the caller's transaction.
+    std::optional<app::AccountPlanInput> ReadPlanInput(const std::string& account_id, std::string_view action,
+                                                       core::TimePoint now, core::Millis in_flight);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
     // GetAccount) inside the same transaction, on the same thread.

@@ -1,0 +1,97 @@
+#include "app/planner.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "domain/time.hpp"
+
+namespace herald::app {
+
+AccountLimits Planner::LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const {
+    const auto now = clock_.Now();
+    const auto workspace = ratelimit::WorkspaceLimits::ReadStored(workspace_limits_json);
+    AccountLimits out;
+    out.connected_at = account.created_at;
+    out.post =
+        ratelimit::Effective(caps_, workspace, account.platform, ratelimit::Action::kPost, account.created_at, now);
+    if (out.post.phase == 1)
+        out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase1_days;
+    if (out.post.phase == 2)
+        out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase2_days;
+    return out;
+}
+
+core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::string>& account_ids) const {
+    const auto now = clock_.Now();
+    auto inputs = store_.LoadPlanInputs(account_ids, ratelimit::Action::kPost, now, in_flight_);
+    if (!inputs) return tl::unexpected(inputs.error());
+    std::vector<PlannedDelivery> out;
+    for (const auto& in : *inputs) {
+        // The limit at the moment of planning: a warm-up phase ending inside the plan only
+        // raises the caps, so the projection stays on the safe (late) side.
+        const auto limit = LimitsOf(in.account, in.workspace_limits_json).post.limit;
+        std::vector<ratelimit::QueueItem> items;
+        std::vector<size_t> planned;  // index in `out` of each item
+        for (const auto& w : in.waiting) {
+            PlannedDelivery d{w.delivery_id, w.post_id,    w.job_id, in.account.id, in.account.workspace_id, w.due,
+                              w.priority,    std::nullopt, ""};
+            if (w.paused) {
+                d.reason = "paused: it keeps its place and gets a time when the pause is lifted";
+            } else {
+                planned.push_back(out.size());
+                items.push_back(ratelimit::QueueItem{w.due, w.priority, w.job_id});
+            }
+            out.push_back(std::move(d));
+        }
+        const auto slots = ratelimit::PlanQueue(limit, in.log, in.hold_until, now, items);
+        for (size_t k = 0; k < slots.size(); ++k) {
+            auto& d = out[planned[k]];
+            d.eta = slots[k].at;
+            if (slots[k].cause != ratelimit::Cause::kNone) {
+                d.reason = (slots[k].cause == ratelimit::Cause::kPlatform && !in.hold_reason.empty()
+                                ? in.hold_reason
+                                : ratelimit::Describe(slots[k].cause, limit, ratelimit::Action::kPost)) +
+                           "; will publish at " + domain::FormatRfc3339(slots[k].at);
+            }
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const PlannedDelivery& a, const PlannedDelivery& b) {
+        if (a.eta.has_value() != b.eta.has_value()) return a.eta.has_value();
+        return a.eta && *a.eta < *b.eta;
+    });
+    return out;
+}
+
+core::Status Planner::Annotate(std::vector<domain::Post>& posts) const {
+    std::vector<std::string> accounts;
+    for (const auto& p : posts) {
+        for (const auto& d : p.deliveries) {
+            if (d.status == domain::DeliveryStatus::kScheduled || d.status == domain::DeliveryStatus::kRateLimited ||
+                d.status == domain::DeliveryStatus::kQueued) {
+                accounts.push_back(d.account_id);
+            }
+        }
+    }
+    if (accounts.empty()) return {};
+    std::sort(accounts.begin(), accounts.end());
+    accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+    auto plan = Plan(accounts);
+    if (!plan) return tl::unexpected(plan.error());
+    std::unordered_map<std::string, const PlannedDelivery*> by_delivery;
+    for (const auto& d : *plan) by_delivery.emplace(d.delivery_id, &d);
+    const auto now = clock_.Now();
+    for (auto& p : posts) {
+        for (auto& d : p.deliveries) {
+            auto it = by_delivery.find(d.id);
+            if (it != by_delivery.end()) {
+                d.eta = it->second->eta;
+                if (!it->second->reason.empty()) d.eta_reason = it->second->reason;
+            } else if (d.status == domain::DeliveryStatus::kQueued) {
+                d.eta = now;  // claimed, and holding its permit: going out now
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace herald::app
