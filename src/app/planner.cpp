@@ -39,7 +39,7 @@ core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::
                 d.reason = "paused: it keeps its place and gets a time when the pause is lifted";
             } else {
                 planned.push_back(out.size());
-                items.push_back(ratelimit::QueueItem{w.due, w.priority, w.job_id});
+                items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
             }
             out.push_back(std::move(d));
         }

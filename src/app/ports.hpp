@@ -384,6 +384,7 @@ struct AccountPlanInput {
         std::string delivery_id;
         std::string post_id;
         core::TimePoint due{};
+        core::TimePoint rank{};  ///< its place in the queue: the due time before any deferral
         int priority = domain::kDefaultPriority;
         bool paused = false;  ///< held by a pause: no slot until resumed
     };

@@ -153,7 +153,7 @@ std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint>
     // Most urgent on top.
     const auto later = [&](size_t a, size_t b) {
         if (items[a].priority != items[b].priority) return items[a].priority < items[b].priority;
-        if (items[a].due != items[b].due) return items[a].due > items[b].due;
+        if (items[a].rank != items[b].rank) return items[a].rank > items[b].rank;
         return items[a].id > items[b].id;
     };
     std::vector<size_t> ready;  // a heap by `later`

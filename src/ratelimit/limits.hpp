@@ -85,9 +85,10 @@ std::string Describe(Cause cause, const Limit& limit, Action action);
 
 /// One waiting action of an account, for PlanQueue.
 struct QueueItem {
-    core::TimePoint due;  ///< not before this
-    int priority = 5;     ///< higher goes first among those due
-    std::string id;       ///< last tie-break (ids sort by creation time)
+    core::TimePoint due;   ///< not before this
+    core::TimePoint rank;  ///< its place among equals: the time it was first due (a deferral keeps it)
+    int priority = 5;      ///< higher goes first among those due
+    std::string id;        ///< last tie-break (ids sort by creation time)
 };
 
 struct Slot {
@@ -96,7 +97,7 @@ struct Slot {
 };
 
 /// The account's plan: repeatedly, at the first instant the limit (and `hold_until`) allows and
-/// something is due, the most urgent due item goes: highest priority, then earliest due, then
+/// something is due, the most urgent due item goes: highest priority, then earliest rank, then
 /// smallest id. One slot per item, in the items' order. The queue follows the same rule when it
 /// grants permits (Store::TakePermits), so the plan is what happens unless new work arrives.
 std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,

@@ -18,8 +18,10 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "app/planner.hpp"
 #include "app/ports.hpp"
 #include "app/post_service.hpp"
 #include "auth/vault.hpp"
@@ -561,14 +563,28 @@ TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
         clock_.Set(start);
         // Bursts: a few moments in the next 6 hours, each with several posts for random accounts.
         std::map<std::string, std::vector<TimePoint>> due;  // by account
+        std::vector<std::string> post_ids;
         for (int burst = 0; burst < 6; ++burst) {
             const TimePoint at = start + std::chrono::seconds(std::uniform_int_distribution<int>(60, 6 * 3600)(rng));
             const int n = std::uniform_int_distribution<int>(1, 6)(rng);
             for (int k = 0; k < n; ++k) {
                 const auto& a = accounts[std::uniform_int_distribution<size_t>(0, accounts.size() - 1)(rng)];
-                Schedule(a.id, at, "burst " + std::to_string(burst) + " post " + std::to_string(k));
+                post_ids.push_back(
+                    Schedule(a.id, at, "burst " + std::to_string(burst) + " post " + std::to_string(k)).id);
                 due[a.id].push_back(at);
             }
+        }
+        // What the plan says now, before anything runs: each delivery's eta.
+        const app::Planner planner(*store_, clock_, *table, 5min);
+        std::vector<std::string> account_ids;
+        for (const auto& a : accounts) account_ids.push_back(a.id);
+        auto plan = planner.Plan(account_ids);
+        ASSERT_TRUE(plan.has_value()) << plan.error().message;
+        ASSERT_EQ(plan->size(), post_ids.size());
+        std::map<std::string, TimePoint> eta;  // by delivery
+        for (const auto& d : *plan) {
+            ASSERT_TRUE(d.eta.has_value());
+            eta[d.delivery_id] = *d.eta;
         }
 
         // Two "processes", each with its own store connection, adapter registry and dispatcher.
@@ -597,7 +613,11 @@ TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
             ASSERT_TRUE(next.has_value());
             if (!*next) break;  // nothing left
             clock_.Set(std::max(clock_.Now(), **next));
-            procs[rounds % 2].dispatcher->RunOnce();
+            // Both processes at once: they claim different jobs of the same accounts and race
+            // for the permits.
+            std::thread other([&] { procs[1].dispatcher->RunOnce(); });
+            procs[0].dispatcher->RunOnce();
+            other.join();
             if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
                 // A restart: everything reopened from the file; only what is durable survives.
                 procs = {open(), open()};
@@ -633,6 +653,14 @@ TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
                 EXPECT_LE(in_window(1h), limit.per_hour);
                 EXPECT_LE(in_window(24h), limit.per_day);
             }
+        }
+        // Every delivery went exactly when the plan, made before anything ran, said it would.
+        for (const auto& id : post_ids) {
+            const auto d = DeliveryOf(id);
+            EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+            EXPECT_EQ(d.published_at, eta[d.id])
+                << "delivery " << d.id << " of " << d.account_id << " published "
+                << domain::FormatRfc3339(*d.published_at) << " planned " << domain::FormatRfc3339(eta[d.id]);
         }
         // Deferred deliveries said so, with the instant and the cap, and used no attempt.
         bool saw_deferral = false;

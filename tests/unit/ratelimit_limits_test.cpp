@@ -197,8 +197,11 @@ TEST(RateLimit, ExplainNamesTheCapThatDecides) {
 TEST(RateLimit, QueuePlanTakesTheMostUrgentDueItemAtEachSlot) {
     const Limit gap{0, 0, Millis(10min)};
     // Three due now at priority 5, one at priority 9 due in 5 minutes, one at 9 due in an hour.
-    const std::vector<QueueItem> items = {
-        {kT0, 5, "a"}, {kT0, 5, "b"}, {kT0, 5, "c"}, {kT0 + 5min, 9, "d"}, {kT0 + 1h, 9, "e"}};
+    const std::vector<QueueItem> items = {{kT0, kT0, 5, "a"},
+                                          {kT0, kT0, 5, "b"},
+                                          {kT0, kT0, 5, "c"},
+                                          {kT0 + 5min, kT0 + 5min, 9, "d"},
+                                          {kT0 + 1h, kT0 + 1h, 9, "e"}};
     const auto slots = PlanQueue(gap, {}, std::nullopt, kT0, items);
     ASSERT_EQ(slots.size(), items.size());
     EXPECT_EQ(slots[0].at, kT0);          // a: first due, by id
@@ -217,6 +220,16 @@ TEST(RateLimit, QueuePlanTakesTheMostUrgentDueItemAtEachSlot) {
     }
 }
 
+TEST(RateLimit, ADeferredItemKeepsItsPlaceAheadOfLaterOnes) {
+    const Limit gap{0, 0, Millis(10min)};
+    // b was due at T0 and deferred to T0 + 10 min; c fell due at T0 + 5 min. b stays ahead.
+    const std::vector<QueueItem> items = {{kT0 + 10min, kT0, 5, "b"}, {kT0 + 5min, kT0 + 5min, 5, "c"}};
+    const std::vector<TimePoint> log = {kT0};
+    const auto slots = PlanQueue(gap, log, std::nullopt, kT0 + 5min, items);
+    EXPECT_EQ(slots[0].at, kT0 + 10min);
+    EXPECT_EQ(slots[1].at, kT0 + 20min);
+}
+
 TEST(RateLimit, RandomQueuePlansKeepTheCapsAndMatchThePlanForEqualPriorities) {
     std::mt19937 rng(7);
     for (int round = 0; round < 300; ++round) {
@@ -230,8 +243,9 @@ TEST(RateLimit, RandomQueuePlansKeepTheCapsAndMatchThePlanForEqualPriorities) {
         std::vector<QueueItem> items;
         const int n = std::uniform_int_distribution<int>(1, 30)(rng);
         for (int k = 0; k < n; ++k) {
-            items.push_back(QueueItem{kT0 + Millis(std::uniform_int_distribution<int64_t>(0, 4 * 3'600'000)(rng)),
-                                      std::uniform_int_distribution<int>(1, 10)(rng), std::to_string(1000 + k)});
+            const auto due = kT0 + Millis(std::uniform_int_distribution<int64_t>(0, 4 * 3'600'000)(rng));
+            items.push_back(
+                QueueItem{due, due, std::uniform_int_distribution<int>(1, 10)(rng), std::to_string(1000 + k)});
         }
         const auto slots = PlanQueue(l, log, std::nullopt, kT0, items);
         std::vector<TimePoint> times;

@@ -305,6 +305,9 @@ CREATE TABLE rate_holds (
 -- A workspace's lowered limits and warm-up settings (ratelimit::WorkspaceLimits as JSON);
 -- empty: the platform defaults and the default warm-up.
 ALTER TABLE workspaces ADD COLUMN limits TEXT NOT NULL DEFAULT '';
+-- A job's place in its account's queue (ratelimit::PlanQueue): the due time it had before the
+-- limits deferred it. NULL: its due time.
+ALTER TABLE jobs ADD COLUMN rank_at INTEGER;
 )SQL"},
 };
 

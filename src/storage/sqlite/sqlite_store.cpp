@@ -238,8 +238,9 @@ constexpr Sql kDeleteJob{"delete_job", "DELETE FROM jobs WHERE id = ?1"};
 // ---- rate limits ----
 // A job the limits hold back: pending again at the instant they allow, the attempt given back.
 constexpr Sql kDeferJob{"defer_job",
-                        "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, "
-                        "attempts = MAX(attempts - 1, 0), last_error = ?3, updated_at = ?4 WHERE id = ?1"};
+                        "UPDATE jobs SET state = 'pending', rank_at = COALESCE(rank_at, due_at), due_at = ?2, "
+                        "lease_until = NULL, attempts = MAX(attempts - 1, 0), last_error = ?3, updated_at = ?4 "
+                        "WHERE id = ?1"};
 constexpr Sql kDeferDelivery{"defer_delivery",
                              "UPDATE deliveries SET status = 'rate_limited', attempts = MAX(attempts - 1, 0), "
                              "error = ?2, next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1"};
@@ -257,7 +258,8 @@ constexpr Sql kPlanAccount{"plan_account",
                            "WHERE a.id = ?1"};
 // The account's publish jobs that still compete for a slot: not yet holding a permit.
 constexpr Sql kWaitingJobsOf{"waiting_jobs_of",
-                             "SELECT j.id, j.delivery_id, d.post_id, j.due_at, j.priority, j.state FROM jobs j "
+                             "SELECT j.id, j.delivery_id, d.post_id, j.due_at, j.priority, j.state, "
+                             "COALESCE(j.rank_at, j.due_at) FROM jobs j "
                              "JOIN deliveries d ON d.id = j.delivery_id WHERE j.account_id = ?1 AND j.kind = 'publish' "
                              "AND j.state IN ('pending', 'running', 'paused') AND NOT EXISTS "
                              "(SELECT 1 FROM rate_log r WHERE r.job_id = j.id AND r.pending = 1)"};
@@ -1346,8 +1348,8 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
         s.Bind(1, account_id);
         while (s.Step()) {
             in.waiting.push_back(app::AccountPlanInput::Waiting{s.Text(0), s.Text(1), s.Text(2),
-                                                                FromUnixMillis(s.Int(3)), static_cast<int>(s.Int(4)),
-                                                                s.Text(5) == "paused"});
+                                                                FromUnixMillis(s.Int(3)), FromUnixMillis(s.Int(6)),
+                                                                static_cast<int>(s.Int(4)), s.Text(5) == "paused"});
         }
     }
     return in;
@@ -1396,7 +1398,7 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
             for (const auto& w : in->waiting) {
                 if (w.paused) continue;
                 if (w.job_id == r.job_id) mine = items.size();
-                items.push_back(ratelimit::QueueItem{w.due, w.priority, w.job_id});
+                items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
             }
             if (mine == SIZE_MAX) continue;
             const auto slots = ratelimit::PlanQueue(r.limit, in->log, in->hold_until, now, items);
