@@ -1,6 +1,7 @@
 #include "api/api.hpp"
 #include "api/json_body.hpp"
 #include "app/json_views.hpp"
+#include "domain/time.hpp"
 
 namespace herald::api {
 
@@ -52,6 +53,31 @@ net::Response Api::SandboxPosts(const net::Request&, const app::Principal& who, 
     nlohmann::json items = nlohmann::json::array();
     for (const auto& s : *list) items.push_back(app::ToJson(s));
     return JsonResponse(200, {{"items", items}});
+}
+
+namespace {
+
+nlohmann::json ScheduleJson(const app::AccountService::ScheduleView& v) {
+    nlohmann::json out = v.schedule ? nlohmann::json::parse(v.schedule->ToJson())
+                                    : nlohmann::json{{"timezone", nullptr}, {"slots", nlohmann::json::array()}};
+    nlohmann::json next = nlohmann::json::array();
+    for (const auto& t : v.next_free) next.push_back(domain::FormatRfc3339(t));
+    out["next_free_slots"] = next;
+    return out;
+}
+
+}  // namespace
+
+net::Response Api::GetSchedule(const net::Request&, const app::Principal& who, const Params& p) {
+    auto v = deps_.accounts.GetSchedule(who, p[0]);
+    if (!v) return ErrorResponse(v.error());
+    return JsonResponse(200, ScheduleJson(*v));
+}
+
+net::Response Api::SetSchedule(const net::Request& r, const app::Principal& who, const Params& p) {
+    auto v = deps_.accounts.SetSchedule(who, p[0], r.body);
+    if (!v) return ErrorResponse(v.error());
+    return JsonResponse(200, ScheduleJson(*v));
 }
 
 }  // namespace herald::api

@@ -90,6 +90,8 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("POST", "/api/v1/accounts", authed(&Api::CreateAccount));
     AddAuthed("GET", "/api/v1/accounts/{}", authed(&Api::GetAccount));
     AddAuthed("GET", "/api/v1/accounts/{}/sandbox/posts", authed(&Api::SandboxPosts));
+    AddAuthed("GET", "/api/v1/accounts/{}/schedule", authed(&Api::GetSchedule));
+    AddAuthed("PUT", "/api/v1/accounts/{}/schedule", authed(&Api::SetSchedule));
     AddAuthed("GET", "/api/v1/posts", authed(&Api::ListPosts));
     AddAuthed("POST", "/api/v1/posts", authed(&Api::CreatePost));
     AddAuthed("GET", "/api/v1/posts/{}", authed(&Api::GetPost));

@@ -108,6 +108,8 @@ class Api {
     net::Response ListPauses(const net::Request&, const app::Principal&, const Params&);
     net::Response PauseQueue(const net::Request&, const app::Principal&, const Params&);
     net::Response ResumeQueue(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetSchedule(const net::Request&, const app::Principal&, const Params&);
+    net::Response SetSchedule(const net::Request&, const app::Principal&, const Params&);
     net::Response QueuePlan(const net::Request&, const app::Principal&, const Params&);
     net::Response GetLimits(const net::Request&, const app::Principal&, const Params&);
     net::Response SetLimits(const net::Request&, const app::Principal&, const Params&);

@@ -73,6 +73,16 @@ std::optional<std::string> JsonBody::OptString(const std::string& key) {
     return v->get<std::string>();
 }
 
+std::optional<bool> JsonBody::OptBool(const std::string& key) {
+    const auto* v = Field(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_boolean()) {
+        TypeError(key, "true or false");
+        return std::nullopt;
+    }
+    return v->get<bool>();
+}
+
 std::optional<std::vector<std::string>> JsonBody::OptStringArray(const std::string& key) {
     const auto* v = Field(key);
     if (v == nullptr) return std::nullopt;

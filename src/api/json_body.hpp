@@ -29,6 +29,7 @@ class JsonBody {
     std::string String(const std::string& key);
     /// Absent or null → nullopt.
     std::optional<std::string> OptString(const std::string& key);
+    std::optional<bool> OptBool(const std::string& key);
     std::optional<std::vector<std::string>> OptStringArray(const std::string& key);
     std::optional<std::map<std::string, std::string>> OptStringMap(const std::string& key);
     /// A nested JSON object, returned as text (absent or null → nullopt).

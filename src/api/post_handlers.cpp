@@ -9,9 +9,10 @@
 namespace herald::api {
 namespace {
 
-// Reads scheduled_at / local_time / timezone.
+// Reads scheduled_at / local_time / timezone / queue.
 app::ScheduleInput ReadSchedule(JsonBody& body) {
-    return app::ScheduleInput{body.OptString("scheduled_at"), body.OptString("local_time"), body.OptString("timezone")};
+    return app::ScheduleInput{body.OptString("scheduled_at"), body.OptString("local_time"), body.OptString("timezone"),
+                              body.OptBool("queue").value_or(false)};
 }
 
 // The fields of a new post, as in POST /posts and each item of POST /posts/bulk.
@@ -99,7 +100,8 @@ net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, 
     if (body->Has("account_ids")) {
         in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
     }
-    in.schedule_set = body->Has("scheduled_at") || body->Has("local_time") || body->Has("timezone");
+    in.schedule_set =
+        body->Has("scheduled_at") || body->Has("local_time") || body->Has("timezone") || body->Has("queue");
     in.schedule = ReadSchedule(*body);
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto post = deps_.posts.Update(who, p[0], in);

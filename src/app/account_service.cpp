@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "core/ids.hpp"
 #include "domain/text.hpp"
 
@@ -52,6 +54,42 @@ core::Result<std::vector<SandboxPost>> AccountService::SandboxPosts(const Princi
                           "account " + account_id + " is a " + a->platform + " account, not a sandbox account");
     }
     return store_.SandboxList(account_id);
+}
+
+core::Result<AccountService::ScheduleView> AccountService::GetSchedule(const Principal& p,
+                                                                       const std::string& account_id) {
+    auto saved = store_.GetPostingSchedule(p.workspace_id, account_id);
+    if (!saved) return tl::unexpected(saved.error());
+    ScheduleView out;
+    if (!*saved) return out;
+    auto schedule = domain::PostingSchedule::Parse(**saved);
+    if (!schedule) return tl::unexpected(schedule.error());
+    const auto now = clock_.Now();
+    auto queued = store_.QueuedTimes(account_id, now);
+    if (!queued) return tl::unexpected(queued.error());
+    const std::set<core::TimePoint> taken(queued->begin(), queued->end());
+    for (const auto& t : schedule->Upcoming(now, taken.size() + 10, 5 * 366)) {
+        if (!taken.count(t)) out.next_free.push_back(t);
+        if (out.next_free.size() == 10) break;
+    }
+    out.schedule = std::move(*schedule);
+    return out;
+}
+
+core::Result<AccountService::ScheduleView> AccountService::SetSchedule(const Principal& p,
+                                                                       const std::string& account_id,
+                                                                       const std::string& schedule_json) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    auto schedule = domain::PostingSchedule::Parse(schedule_json);
+    if (!schedule) return tl::unexpected(schedule.error());
+    const std::optional<std::string> stored =
+        schedule->slots.empty() ? std::nullopt : std::optional<std::string>(schedule->ToJson());
+    if (auto ok = store_.SetPostingSchedule(p.workspace_id, account_id, stored, clock_.Now()); !ok) {
+        return tl::unexpected(ok.error());
+    }
+    spdlog::info("event=posting_schedule_set workspace_id={} account_id={} slots={}", p.workspace_id, account_id,
+                 schedule->slots.size());
+    return GetSchedule(p, account_id);
 }
 
 }  // namespace herald::app

@@ -6,6 +6,7 @@
 #include "app/ports.hpp"
 #include "app/principal.hpp"
 #include "auth/vault.hpp"
+#include "domain/schedule.hpp"
 
 namespace herald::app {
 
@@ -26,6 +27,15 @@ class AccountService {
     core::Result<domain::Account> Connect(const Principal& p, const ConnectAccountInput& in);
     core::Result<domain::Account> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::Account>> List(const Principal& p);
+    /// The account's posting schedule (none: no slots), with its next free slots.
+    struct ScheduleView {
+        std::optional<domain::PostingSchedule> schedule;
+        std::vector<core::TimePoint> next_free;  ///< up to 10
+    };
+    core::Result<ScheduleView> GetSchedule(const Principal& p, const std::string& account_id);
+    /// Replaces it (editors and above); no slots removes it.
+    core::Result<ScheduleView> SetSchedule(const Principal& p, const std::string& account_id,
+                                           const std::string& schedule_json);
     /// What the sandbox platform holds for one of the caller's sandbox accounts.
     core::Result<std::vector<SandboxPost>> SandboxPosts(const Principal& p, const std::string& account_id);
 

@@ -428,6 +428,17 @@ class Store {
     virtual core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
                                    core::TimePoint now) = 0;
 
+    /// The account's posting schedule (domain::PostingSchedule JSON), nullopt when it has none;
+    /// kNotFound when the account is not in the workspace.
+    virtual core::Result<std::optional<std::string>> GetPostingSchedule(const std::string& workspace_id,
+                                                                        const std::string& account_id) = 0;
+    /// Sets it, or removes it with nullopt.
+    virtual core::Status SetPostingSchedule(const std::string& workspace_id, const std::string& account_id,
+                                            const std::optional<std::string>& schedule_json, core::TimePoint now) = 0;
+    /// The times the account's waiting publish jobs hold (their place in the queue), at or
+    /// after `from`: the slots already taken.
+    virtual core::Result<std::vector<core::TimePoint>> QueuedTimes(const std::string& account_id,
+                                                                   core::TimePoint from) = 0;
     /// The workspace's limit settings as saved (ratelimit::WorkspaceLimits JSON; empty: defaults).
     virtual core::Result<std::string> GetWorkspaceLimits(const std::string& workspace_id) = 0;
     virtual core::Status SetWorkspaceLimits(const std::string& workspace_id, const std::string& limits_json) = 0;

@@ -6,6 +6,7 @@
 
 #include "app/json_views.hpp"
 #include "core/ids.hpp"
+#include "domain/schedule.hpp"
 #include "domain/time.hpp"
 
 namespace herald::app {
@@ -24,8 +25,52 @@ constexpr auto kMaxAhead = std::chrono::days(5 * 365);
 
 }  // namespace
 
+core::Status PostService::PlaceInQueue(domain::Post& post, const std::vector<std::string>& account_ids,
+                                       SlotBook* booked) {
+    const auto now = clock_.Now();
+    std::vector<domain::PostingSchedule> schedules;
+    std::vector<std::set<core::TimePoint>> taken;
+    for (const auto& id : account_ids) {
+        auto saved = store_.GetPostingSchedule(post.workspace_id, id);
+        if (!saved) return tl::unexpected(saved.error());
+        if (!*saved) {
+            return FieldError("queue", "no_schedule",
+                              "account " + id +
+                                  " has no posting schedule to queue into: set one (PUT /api/v1/accounts/" + id +
+                                  "/schedule), or give the post a time");
+        }
+        auto schedule = domain::PostingSchedule::Parse(**saved);
+        if (!schedule) return tl::unexpected(schedule.error());
+        if (schedule->slots.empty()) {
+            return FieldError("queue", "no_schedule", "account " + id + "'s posting schedule has no slots");
+        }
+        auto times = store_.QueuedTimes(id, now);
+        if (!times) return tl::unexpected(times.error());
+        std::set<core::TimePoint> used(times->begin(), times->end());
+        if (booked != nullptr) used.insert((*booked)[id].begin(), (*booked)[id].end());
+        schedules.push_back(std::move(*schedule));
+        taken.push_back(std::move(used));
+    }
+    const auto slot = domain::NextCommonFreeSlot(schedules, taken, now, 5 * 366);
+    if (!slot) {
+        return FieldError("queue", "no_free_slot",
+                          account_ids.size() == 1
+                              ? "the account's posting schedule has no free slot in the next 5 years"
+                              : "these accounts' posting schedules share no free slot in the next 5 years: queue "
+                                "the post for each account separately");
+    }
+    post.scheduled_at = *slot;
+    post.local_time = schedules.front().LocalTime(*slot);
+    post.time_zone = schedules.front().time_zone;
+    if (booked != nullptr) {
+        for (const auto& id : account_ids) (*booked)[id].insert(*slot);
+    }
+    return {};
+}
+
 core::Status PostService::Prepare(const Principal& p, domain::Post& post, const std::vector<std::string>& account_ids,
-                                  const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous) {
+                                  const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous,
+                                  SlotBook* booked) {
     const auto now = clock_.Now();
     if (post.text.size() > kMaxTextBytes) {
         return FieldError("text", "max_length", "text must be at most " + std::to_string(kMaxTextBytes) + " bytes");
@@ -35,6 +80,10 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     post.scheduled_at.reset();
     post.local_time.reset();
     post.time_zone.reset();
+    if (schedule.queue && (schedule.scheduled_at || schedule.local_time || schedule.timezone)) {
+        return FieldError("queue", "one_of",
+                          "give either queue, or a time (scheduled_at, or local_time with timezone)");
+    }
     if (schedule.scheduled_at && (schedule.local_time || schedule.timezone)) {
         return FieldError("scheduled_at", "one_of", "give either scheduled_at, or local_time with timezone, not both");
     }
@@ -67,6 +116,7 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     if (account_ids.empty()) {
         return FieldError("account_ids", "required", "account_ids must name at least one account");
     }
+    const bool queue = schedule.queue;
     if (account_ids.size() > kMaxAccountsPerPost) {
         return FieldError("account_ids", "max_items",
                           "a post can target at most " + std::to_string(kMaxAccountsPerPost) + " accounts");
@@ -106,7 +156,7 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
         if (d.id.empty()) d.id = core::NewId(now);
         d.post_id = post.id;
         d.account_id = id;
-        d.status = post.scheduled_at ? DeliveryStatus::kScheduled : DeliveryStatus::kDraft;
+        d.status = post.scheduled_at || queue ? DeliveryStatus::kScheduled : DeliveryStatus::kDraft;
         // An edit starts the delivery afresh: old attempts and errors were about the old version.
         d.attempts = 0;
         d.error.reset();
@@ -125,6 +175,10 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
             return FieldError("variants." + platform, "targeted_platform",
                               "variants." + platform + " is given but no target account is on " + platform);
         }
+    }
+    if (queue) {
+        // Last: only a post that is otherwise valid takes a slot.
+        if (auto ok = PlaceInQueue(post, account_ids, booked); !ok) return ok;
     }
     post.deliveries = std::move(deliveries);
     std::vector<DeliveryStatus> states;
@@ -180,6 +234,7 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
     }
     BulkCreateResult out;
     out.posts.reserve(in.size());
+    SlotBook booked;  // slots given to earlier items of this call
     const auto now = clock_.Now();
     for (size_t i = 0; i < in.size(); ++i) {
         domain::Post post;
@@ -189,7 +244,7 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
         post.text = in[i].text;
         post.variants = in[i].variants;
         post.created_at = now;
-        if (auto ok = Prepare(p, post, in[i].account_ids, in[i].schedule, {}); !ok) {
+        if (auto ok = Prepare(p, post, in[i].account_ids, in[i].schedule, {}, &booked); !ok) {
             // Infrastructure failures end the call; a bad item is reported with the others.
             if (ok.error().code != core::ErrorCode::kInvalidArgument) return tl::unexpected(ok.error());
             out.errors.emplace_back(i, ok.error());

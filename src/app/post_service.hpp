@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,13 @@ struct ScheduleInput {
     std::optional<std::string> scheduled_at;  ///< RFC 3339
     std::optional<std::string> local_time;    ///< "2026-12-01T09:00"
     std::optional<std::string> timezone;      ///< IANA
+    /// "Add to queue": the next slot of the accounts' posting schedules that none of them has
+    /// taken yet (the same instant for every account of the post).
+    bool queue = false;
 };
+
+/// Slots given out during one call (bulk), by account: taken even before they are stored.
+using SlotBook = std::map<std::string, std::set<core::TimePoint>>;
 
 struct CreatePostInput {
     std::string text;
@@ -76,7 +83,10 @@ class PostService {
     // Checks everything that does not need the current post; fills scheduled_at/local_time/zone
     // and builds deliveries (reusing `previous` ones for accounts still targeted).
     core::Status Prepare(const Principal& p, domain::Post& post, const std::vector<std::string>& account_ids,
-                         const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous);
+                         const ScheduleInput& schedule, const std::vector<domain::Delivery>& previous,
+                         SlotBook* booked = nullptr);
+    // "Add to queue": sets the post's time to the accounts' next common free slot.
+    core::Status PlaceInQueue(domain::Post& post, const std::vector<std::string>& account_ids, SlotBook* booked);
     void Emit(const domain::Post& post, const std::string& type);
     // Fills the etas; a planning failure is logged and leaves them out rather than failing
     // the request.

@@ -54,6 +54,8 @@ const std::vector<Route> kRoutes = {
     {"POST", "/api/v1/accounts", false},
     {"GET", "/api/v1/accounts/{}", false},
     {"GET", "/api/v1/accounts/{}/sandbox/posts", false},
+    {"GET", "/api/v1/accounts/{}/schedule", false},
+    {"PUT", "/api/v1/accounts/{}/schedule", false},
     {"GET", "/api/v1/posts", false},
     {"POST", "/api/v1/posts", false},
     {"GET", "/api/v1/posts/{}", false},
@@ -97,6 +99,7 @@ constexpr const char* kPause = "/api/v1/queue/pause";
 constexpr const char* kResume = "/api/v1/queue/resume";
 constexpr const char* kPlan = "/api/v1/queue/plan";
 constexpr const char* kLimits = "/api/v1/limits";
+constexpr const char* kSchedule = "/api/v1/accounts/{account_id}/schedule";
 
 std::string Join(const std::vector<std::string>& problems) {
     std::string out;
@@ -243,7 +246,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 19);
+    EXPECT_EQ(bodies, 20);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -723,8 +726,25 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     EXPECT_EQ(lowered["workspace"]["limits"]["tiktok"]["post"].value("per_day", 0), 6);
     EXPECT_EQ(lowered["workspace"]["warmup"].value("phase1_days", 0), 14);
     EXPECT_EQ(lowered["workspace"]["warmup"].value("phase2_days", 0), 60);
+
+    // A posting schedule, and a post added to the queue: it takes the first free slot.
+    const std::string schedule_path = "/api/v1/accounts/" + account_id + "/schedule";
+    auto none = Expect(200, "GET", kSchedule, client().Get(schedule_path, token));
+    EXPECT_TRUE(none["timezone"].is_null());
+    auto schedule = Send(200, "PUT", kSchedule, schedule_path,
+                         {{"timezone", "America/New_York"},
+                          {"slots", {{{"days", {"mon", "tue", "wed", "thu", "fri"}}, {"times", {"09:00", "17:30"}}}}}},
+                         token);
+    ASSERT_EQ(schedule["next_free_slots"].size(), 10u) << schedule.dump();
+    const std::string first_slot = schedule["next_free_slots"][0].get<std::string>();
+    auto queued = Send(201, "POST", "/api/v1/posts", "/api/v1/posts",
+                       {{"text", "into the queue"}, {"account_ids", {account_id}}, {"queue", true}}, token);
+    EXPECT_EQ(queued.value("scheduled_at", ""), first_slot);
+    EXPECT_EQ(queued.value("timezone", ""), "America/New_York");
+    auto after = Expect(200, "GET", kSchedule, client().Get(schedule_path, token));
+    EXPECT_NE(after["next_free_slots"][0].get<std::string>(), first_slot);
     auto resumed = Send(200, "POST", kResume, kResume, {{"account_id", account_id}}, token);
-    EXPECT_EQ(resumed.value("jobs_resumed", -1), 1);
+    EXPECT_EQ(resumed.value("jobs_resumed", -1), 2);  // the bulk post, and the queued one (paused when created)
     // Pages of live jobs, and the finished ones from the history.
     auto page1 = Expect(200, "GET", kJobs, client().Get("/api/v1/queue/jobs?limit=1", token));
     ASSERT_EQ(page1["items"].size(), 1u);
@@ -846,7 +866,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 31 * 4);
+    EXPECT_EQ(checked, 33 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -919,6 +939,7 @@ TEST_F(OpenApiConformance, AnotherWorkspacesThingsAreNotFound) {
     auto body = Expect(400, "POST", kPause, client().Post(kPause, {{"account_id", account}}, t));
     EXPECT_EQ(body["error"]["details"].value("rule", ""), "existing_account");
     ExpectError(404, "not_found", "GET", kPlan, client().Get(std::string(kPlan) + "?account=" + account, t));
+    ExpectError(404, "not_found", "GET", kSchedule, client().Get("/api/v1/accounts/" + account + "/schedule", t));
     EXPECT_TRUE(Expect(200, "GET", kPlan, client().Get(kPlan, t))["items"].empty());
     // Nothing leaked: the owner's things are intact.
     Expect(200, "GET", "/api/v1/posts/{post_id}", client().Get("/api/v1/posts/" + post, owner.access_token));
@@ -1077,6 +1098,23 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
         body = Expect(400, "GET", kPlan, client().Get(std::string(kPlan) + "?" + query, t));
         EXPECT_FALSE(field_of(body).empty()) << query;
     }
+    // Posting schedules and queueing: each bad field named.
+    const std::string schedule_path = "/api/v1/accounts/" + account + "/schedule";
+    body = Send(400, "PUT", kSchedule, schedule_path,
+                {{"timezone", "Mars/Olympus"}, {"slots", nlohmann::json::array()}}, t);
+    EXPECT_EQ(rule_of(body), "iana_time_zone");
+    body = Expect(400, "PUT", kSchedule,
+                  client().Request("PUT", schedule_path,
+                                   R"({"timezone": "UTC", "slots": [{"days": ["mon"], "times": ["25:00"]}]})",
+                                   {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}}));
+    EXPECT_EQ(field_of(body), "slots[0].times[0]");
+    body = Send(400, "POST", "/api/v1/posts", "/api/v1/posts",
+                {{"text", "x"}, {"account_ids", {account}}, {"queue", true}}, t);
+    EXPECT_EQ(rule_of(body), "no_schedule");
+    body =
+        Send(400, "POST", "/api/v1/posts", "/api/v1/posts",
+             {{"text", "x"}, {"account_ids", {account}}, {"queue", true}, {"scheduled_at", "2031-01-01T00:00:00Z"}}, t);
+    EXPECT_EQ(rule_of(body), "one_of");
     // A workspace may lower a cap, never raise it; a bad setting saves nothing.
     body = Send(400, "PUT", kLimits, kLimits, {{"limits", {{"tiktok", {{"post", {{"per_hour", 4}}}}}}}}, t);
     EXPECT_EQ(field_of(body), "limits.tiktok.post.per_hour");
@@ -1375,7 +1413,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 19);
+    EXPECT_EQ(checked, 20);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {

@@ -308,6 +308,12 @@ ALTER TABLE workspaces ADD COLUMN limits TEXT NOT NULL DEFAULT '';
 -- A job's place in its account's queue (ratelimit::PlanQueue): the due time it had before the
 -- limits deferred it. NULL: its due time.
 ALTER TABLE jobs ADD COLUMN rank_at INTEGER;
+-- Posting schedules: an account's recurring slots (domain::PostingSchedule as JSON).
+CREATE TABLE posting_schedules (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    schedule TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 )SQL"},
 };
 

@@ -250,6 +250,18 @@ constexpr Sql kRateLogOf{"rate_log_of",
                          "ORDER BY at"};
 constexpr Sql kRateHoldOf{"rate_hold_of",
                           "SELECT until, reason FROM rate_holds WHERE account_id = ?1 AND action = ?2 AND until > ?3"};
+constexpr Sql kPostingSchedule{"posting_schedule",
+                               "SELECT a.id, s.schedule FROM accounts a LEFT JOIN posting_schedules s "
+                               "ON s.account_id = a.id WHERE a.workspace_id = ?1 AND a.id = ?2"};
+constexpr Sql kUpsertPostingSchedule{
+    "upsert_posting_schedule",
+    "INSERT INTO posting_schedules(account_id, schedule, updated_at) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(account_id) DO UPDATE SET schedule = excluded.schedule, "
+    "updated_at = excluded.updated_at"};
+constexpr Sql kDeletePostingSchedule{"delete_posting_schedule", "DELETE FROM posting_schedules WHERE account_id = ?1"};
+constexpr Sql kQueuedTimes{"queued_times",
+                           "SELECT COALESCE(rank_at, due_at) AS t FROM jobs WHERE account_id = ?1 AND kind = 'publish' "
+                           "AND state IN ('pending', 'paused', 'running') AND COALESCE(rank_at, due_at) >= ?2"};
 constexpr Sql kWorkspaceLimits{"workspace_limits", "SELECT limits FROM workspaces WHERE id = ?1"};
 constexpr Sql kSetWorkspaceLimits{"set_workspace_limits", "UPDATE workspaces SET limits = ?2 WHERE id = ?1"};
 constexpr Sql kPlanAccount{"plan_account",
@@ -640,6 +652,50 @@ core::Status SqliteStore::AddMember(const std::string& workspace_id, const std::
 }
 
 // ---- tokens ---------------------------------------------------------------------------------
+
+core::Result<std::optional<std::string>> SqliteStore::GetPostingSchedule(const std::string& workspace_id,
+                                                                         const std::string& account_id) {
+    return Locked("get_posting_schedule", [&]() -> core::Result<std::optional<std::string>> {
+        auto s = db_->Prepare(kPostingSchedule);
+        s.Bind(1, workspace_id).Bind(2, account_id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", account_id}});
+        return s.OptText(1);
+    });
+}
+
+core::Status SqliteStore::SetPostingSchedule(const std::string& workspace_id, const std::string& account_id,
+                                             const std::optional<std::string>& schedule_json, core::TimePoint now) {
+    return Locked("set_posting_schedule", [&]() -> core::Status {
+        Transaction tx(*db_);
+        {
+            auto s = db_->Prepare(kPostingSchedule);
+            s.Bind(1, workspace_id).Bind(2, account_id);
+            if (!s.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", account_id}});
+        }
+        if (schedule_json) {
+            db_->Prepare(kUpsertPostingSchedule)
+                .Bind(1, account_id)
+                .Bind(2, *schedule_json)
+                .Bind(3, ToUnixMillis(now))
+                .Run();
+        } else {
+            db_->Prepare(kDeletePostingSchedule).Bind(1, account_id).Run();
+        }
+        tx.Commit();
+        return {};
+    });
+}
+
+core::Result<std::vector<core::TimePoint>> SqliteStore::QueuedTimes(const std::string& account_id,
+                                                                    core::TimePoint from) {
+    return Locked("queued_times", [&]() -> core::Result<std::vector<core::TimePoint>> {
+        std::vector<core::TimePoint> out;
+        auto s = db_->Prepare(kQueuedTimes);
+        s.Bind(1, account_id).Bind(2, ToUnixMillis(from));
+        while (s.Step()) out.push_back(FromUnixMillis(s.Int(0)));
+        return out;
+    });
+}
 
 core::Result<std::string> SqliteStore::GetWorkspaceLimits(const std::string& workspace_id) {
     return Locked("get_workspace_limits", [&]() -> core::Result<std::string> {

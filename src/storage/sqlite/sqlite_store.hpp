@@ -33,6 +33,12 @@ class SqliteStore final : public app::Store {
     core::Status AddMember(const std::string& workspace_id, const std::string& user_id, domain::Role role,
                            core::TimePoint now) override;
 
+    core::Result<std::optional<std::string>> GetPostingSchedule(const std::string& workspace_id,
+                                                                const std::string& account_id) override;
+    core::Status SetPostingSchedule(const std::string& workspace_id, const std::string& account_id,
+                                    const std::optional<std::string>& schedule_json, core::TimePoint now) override;
+    core::Result<std::vector<core::TimePoint>> QueuedTimes(const std::string& account_id,
+                                                           core::TimePoint from) override;
     core::Result<std::string> GetWorkspaceLimits(const std::string& workspace_id) override;
     core::Status SetWorkspaceLimits(const std::string& workspace_id, const std::string& limits_json) override;
     core::Status InsertRefreshToken(const app::RefreshTokenRecord& token) override;
