@@ -192,6 +192,12 @@ void PostService::Emit(const domain::Post& post, const std::string& type) {
     events_.Publish(Event{post.workspace_id, type, ToJson(post).dump()});
 }
 
+core::Result<core::Millis> PostService::JitterOf(const std::string& workspace_id) {
+    auto saved = store_.GetWorkspaceLimits(workspace_id);
+    if (!saved) return tl::unexpected(saved.error());
+    return core::Millis(std::chrono::seconds(ratelimit::WorkspaceLimits::ReadStored(*saved).jitter_seconds));
+}
+
 void PostService::WithEtas(std::vector<domain::Post>& posts) const {
     if (planner_ == nullptr || posts.empty()) return;
     if (auto ok = planner_->Annotate(posts); !ok) {
@@ -216,6 +222,9 @@ core::Result<domain::Post> PostService::Create(const Principal& p, const CreateP
     post.variants = in.variants;
     post.created_at = clock_.Now();
     if (auto ok = Prepare(p, post, in.account_ids, in.schedule, {}); !ok) return tl::unexpected(ok.error());
+    auto jitter = JitterOf(p.workspace_id);
+    if (!jitter) return tl::unexpected(jitter.error());
+    post.jitter = *jitter;
     if (auto ok = store_.CreatePost(post); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=post_created workspace_id={} post_id={} status={} deliveries={}", p.workspace_id, post.id,
                  domain::ToString(post.status), post.deliveries.size());
@@ -259,6 +268,9 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
         return out;
     }
     if (options.dry_run) return out;
+    auto jitter = JitterOf(p.workspace_id);
+    if (!jitter) return tl::unexpected(jitter.error());
+    for (auto& post : out.posts) post.jitter = *jitter;
     if (auto ok = store_.CreatePosts(out.posts); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=posts_bulk_created workspace_id={} posts={}", p.workspace_id, out.posts.size());
     nlohmann::json ids = nlohmann::json::array();
@@ -282,6 +294,8 @@ core::Result<std::vector<domain::Post>> PostService::List(const Principal& p, co
 
 core::Result<domain::Post> PostService::Update(const Principal& p, const std::string& id, const UpdatePostInput& in) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    auto jitter = JitterOf(p.workspace_id);
+    if (!jitter) return tl::unexpected(jitter.error());
     auto updated =
         store_.UpdatePost(p.workspace_id, id, [&](const domain::Post& current) -> core::Result<domain::Post> {
             if (auto ok = domain::CheckEditable(current); !ok) return tl::unexpected(ok.error());
@@ -306,6 +320,7 @@ core::Result<domain::Post> PostService::Update(const Principal& p, const std::st
             }
             if (auto ok = Prepare(p, next, account_ids, schedule, current.deliveries); !ok)
                 return tl::unexpected(ok.error());
+            next.jitter = *jitter;
             return next;
         });
     if (!updated) return updated;

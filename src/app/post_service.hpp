@@ -88,6 +88,8 @@ class PostService {
     // "Add to queue": sets the post's time to the accounts' next common free slot.
     core::Status PlaceInQueue(domain::Post& post, const std::vector<std::string>& account_ids, SlotBook* booked);
     void Emit(const domain::Post& post, const std::string& type);
+    // The workspace's jitter setting (ratelimit::WorkspaceLimits::jitter_seconds).
+    core::Result<core::Millis> JitterOf(const std::string& workspace_id);
     // Fills the etas; a planning failure is logged and leaves them out rather than failing
     // the request.
     void WithEtas(std::vector<domain::Post>& posts) const;

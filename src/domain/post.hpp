@@ -74,6 +74,9 @@ struct Post {
     std::optional<std::string> local_time;        ///< as the user wrote it, when given in a zone
     std::optional<std::string> time_zone;
     PostStatus status = PostStatus::kDraft;
+    /// Not stored: when writing, each delivery's publish job is due up to this much after
+    /// scheduled_at (a fixed offset per delivery), spreading top-of-the-hour bursts.
+    core::Millis jitter{0};
     core::TimePoint created_at{};
     core::TimePoint updated_at{};
     std::vector<Delivery> deliveries;

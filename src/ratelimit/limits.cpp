@@ -323,8 +323,14 @@ core::Result<WorkspaceLimits> WorkspaceLimits::Parse(std::string_view json, cons
                 }
             }
             if (auto ok = w.warmup.Validate(); !ok) return tl::unexpected(ok.error());
+        } else if (key == "jitter_seconds") {
+            if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 900) {
+                return core::FieldError(key, "range", "jitter_seconds must be a whole number from 0 to 900");
+            }
+            w.jitter_seconds = value.get<int>();
         } else {
-            return core::FieldError(key, "unknown", key + " is not a workspace limit setting (limits, warmup)");
+            return core::FieldError(key, "unknown",
+                                    key + " is not a workspace limit setting (limits, warmup, jitter_seconds)");
         }
     }
     return w;
@@ -343,6 +349,7 @@ std::string WorkspaceLimits::ToJson() const {
                      {"phase1_fraction", warmup.phase1_fraction},
                      {"phase2_days", warmup.phase2_days},
                      {"phase2_fraction", warmup.phase2_fraction}};
+    out["jitter_seconds"] = jitter_seconds;
     return out.dump();
 }
 

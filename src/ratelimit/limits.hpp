@@ -129,11 +129,14 @@ class LimitTable {
 
 /// What a workspace chose: lower limits for some (platform, action), and its warm-up settings.
 /// Stored as JSON: {"limits": {"tiktok": {"post": {"per_hour": 2}}}, "warmup": {"enabled":
-/// true, "phase1_days": 30, "phase1_fraction": 0.5, "phase2_days": 60, "phase2_fraction": 0.75}}.
+/// true, "phase1_days": 30, "phase1_fraction": 0.5, "phase2_days": 60, "phase2_fraction": 0.75},
+/// "jitter_seconds": 0}.
 struct WorkspaceLimits {
     LimitTable lowered;
     bool warmup_enabled = true;
     Warmup warmup;
+    /// Spread each post's deliveries over this many seconds after its time (0: off, at most 900).
+    int jitter_seconds = 0;
 
     /// Parses and checks against `caps`: a limit above the platform's cap (or a shorter gap) is
     /// refused with an error naming it. Empty text means the defaults.

@@ -533,6 +533,49 @@ TEST_F(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(2));
 }
 
+TEST_F(DispatcherFlow, JitterSpreadsAPostsDeliveriesAfterItsTimeNeverBefore) {
+    ASSERT_TRUE(store_->SetWorkspaceLimits(principal_.workspace_id, R"({"jitter_seconds": 60})").has_value());
+    const TimePoint at = kStart + 1h;
+    std::vector<std::string> accounts;
+    for (int i = 0; i < 20; ++i) accounts.push_back(AddSandboxAccount(R"({"mode":"ok"})"));
+    app::CreatePostInput in;
+    in.text = "top of the hour";
+    in.account_ids = accounts;
+    in.schedule.scheduled_at = domain::FormatRfc3339(at);
+    auto post = posts_->Create(principal_, in);
+    ASSERT_TRUE(post.has_value()) << post.error().message;
+    EXPECT_EQ(post->scheduled_at, at);  // the post keeps the time it was given
+
+    app::JobFilter f;
+    f.limit = 100;
+    auto jobs = store_->ListJobs(f);
+    ASSERT_TRUE(jobs.has_value());
+    ASSERT_EQ(jobs->size(), accounts.size());
+    std::set<TimePoint> dues;
+    for (const auto& j : *jobs) {
+        EXPECT_GE(j.due_at, at);
+        EXPECT_LE(j.due_at, at + 60s);
+        dues.insert(j.due_at);
+    }
+    EXPECT_GT(dues.size(), 10u) << "20 deliveries should rarely share an offset";
+    // The same offsets after an edit: the text changes, the times do not.
+    app::UpdatePostInput edit;
+    edit.text = "top of the hour, edited";
+    ASSERT_TRUE(posts_->Update(principal_, post->id, edit).has_value());
+    auto again = store_->ListJobs(f);
+    ASSERT_TRUE(again.has_value());
+    std::set<TimePoint> dues_again;
+    for (const auto& j : *again) dues_again.insert(j.due_at);
+    EXPECT_EQ(dues_again, dues);
+
+    EXPECT_EQ(RunAt(at - 1ms), 0);
+    RunAt(at + 60s);
+    for (const auto& d : Reload(post->id).deliveries) {
+        EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+        EXPECT_GE(*d.published_at, at);
+    }
+}
+
 // The limiter, end to end and exact: random bursts of posts over accounts in every warm-up
 // phase, published by two dispatchers on two store connections (two processes sharing the
 // database), with restarts that reopen everything from the file. The clock always jumps to

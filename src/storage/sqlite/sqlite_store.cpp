@@ -134,8 +134,8 @@ constexpr Sql kDeleteJobsOfPost{"delete_jobs_of_post",
                                 "AND state IN ('pending', 'running')"};
 constexpr Sql kInsertJob{"insert_job",
                          "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
-                         "attempts, max_attempts, due_at, created_at, updated_at) "
-                         "VALUES (?1, 'publish', ?2, ?3, ?8, 'pending', 5, ?4, ?5, ?6, ?7, ?7)"};
+                         "attempts, max_attempts, due_at, created_at, updated_at, rank_at) "
+                         "VALUES (?1, 'publish', ?2, ?3, ?8, 'pending', 5, ?4, ?5, ?6, ?7, ?7, ?9)"};
 
 // Per priority, so that each is one seek in jobs_claim however many jobs wait.
 constexpr Sql kFirstDueAtPriority{"first_due_at_priority",
@@ -926,15 +926,24 @@ void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
             .Bind(11, ToUnixMillis(d.updated_at))
             .Run();
         if (d.status == DeliveryStatus::kScheduled && p.scheduled_at) {
+            // Jitter: a fixed offset per delivery (the same on every edit), never early; the job
+            // keeps its place in the queue at the post's own time.
+            int64_t offset = 0;
+            if (p.jitter.count() > 0) {
+                uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across builds, unlike std::hash
+                for (const unsigned char ch : d.id) h = (h ^ ch) * 1099511628211ULL;
+                offset = static_cast<int64_t>(h % static_cast<uint64_t>(p.jitter.count() + 1));
+            }
             db_->Prepare(kInsertJob)
                 .Bind(1, core::NewId(p.updated_at))
                 .Bind(2, p.workspace_id)
                 .Bind(3, d.id)
                 .Bind(4, d.attempts)
                 .Bind(5, options_.publish_max_attempts)
-                .Bind(6, ToUnixMillis(*p.scheduled_at))
+                .Bind(6, ToUnixMillis(*p.scheduled_at) + offset)
                 .Bind(7, ToUnixMillis(p.updated_at))
                 .Bind(8, d.account_id)
+                .Bind(9, offset > 0 ? std::optional<int64_t>(ToUnixMillis(*p.scheduled_at)) : std::nullopt)
                 .Run();
         }
     }
