@@ -66,10 +66,9 @@ net::Response Api::QueuePlan(const net::Request& r, const app::Principal& who, c
     if (from && to && *to <= *from) {
         return ErrorResponse(core::FieldError("to", "after_from", "to must be later than from").value());
     }
-    auto plan = deps_.limits.Plan(who, account, from, to);
+    bool truncated = false;
+    auto plan = deps_.limits.Plan(who, account, from, to, static_cast<size_t>(limit), truncated);
     if (!plan) return ErrorResponse(plan.error());
-    const bool truncated = static_cast<int>(plan->size()) > limit;
-    if (truncated) plan->resize(static_cast<size_t>(limit));
     nlohmann::json items = nlohmann::json::array();
     for (const auto& d : *plan) items.push_back(app::ToJson(d));
     return JsonResponse(200, {{"items", items}, {"truncated", truncated}});

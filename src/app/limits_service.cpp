@@ -28,7 +28,8 @@ core::Result<AccountLimits> LimitsService::OfAccount(const Principal& p, const d
 core::Result<std::vector<PlannedDelivery>> LimitsService::Plan(const Principal& p,
                                                                const std::optional<std::string>& account_id,
                                                                std::optional<core::TimePoint> from,
-                                                               std::optional<core::TimePoint> to) {
+                                                               std::optional<core::TimePoint> to, size_t limit,
+                                                               bool& truncated) {
     std::vector<std::string> accounts;
     if (account_id) {
         auto a = store_.GetAccount(p.workspace_id, *account_id);
@@ -45,6 +46,13 @@ core::Result<std::vector<PlannedDelivery>> LimitsService::Plan(const Principal& 
         if (!d.eta) return from.has_value() || to.has_value();
         return (from && *d.eta < *from) || (to && *d.eta >= *to);
     });
+    truncated = plan->size() > limit;
+    if (truncated) plan->resize(limit);
+    std::vector<std::string> ids;
+    for (const auto& d : *plan) ids.push_back(d.delivery_id);
+    auto posts = store_.PostsOfDeliveries(ids);
+    if (!posts) return tl::unexpected(posts.error());
+    for (auto& d : *plan) d.post_id = (*posts)[d.delivery_id];
     return plan;
 }
 

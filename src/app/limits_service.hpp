@@ -29,9 +29,10 @@ class LimitsService {
     core::Result<AccountLimits> OfAccount(const Principal& p, const domain::Account& account);
     /// The waiting deliveries of one account (or of every account of the workspace), with their
     /// projected publish times, earliest first; only those with an eta in [from, to) when given.
+    /// At most `limit` items; `truncated` says whether more matched.
     core::Result<std::vector<PlannedDelivery>> Plan(const Principal& p, const std::optional<std::string>& account_id,
                                                     std::optional<core::TimePoint> from,
-                                                    std::optional<core::TimePoint> to);
+                                                    std::optional<core::TimePoint> to, size_t limit, bool& truncated);
 
   private:
     Store& store_;

@@ -15,7 +15,7 @@ namespace herald::app {
 
 struct PlannedDelivery {
     std::string delivery_id;
-    std::string post_id;
+    std::string post_id;  ///< empty from Plan(); LimitsService fills it for what it returns
     std::string job_id;
     std::string account_id;
     std::string workspace_id;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -382,7 +383,7 @@ struct AccountPlanInput {
     struct Waiting {
         std::string job_id;
         std::string delivery_id;
-        std::string post_id;
+        std::string post_id;  ///< left empty by LoadPlanInputs (see Store::PostsOfDeliveries)
         core::TimePoint due{};
         core::TimePoint rank{};  ///< its place in the queue: the due time before any deferral
         int priority = domain::kDefaultPriority;
@@ -544,6 +545,9 @@ class Store {
     virtual core::Result<std::vector<AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
                                                                        ratelimit::Action action, core::TimePoint now,
                                                                        core::Millis in_flight) = 0;
+    /// Delivery id → post id, for the deliveries that exist.
+    virtual core::Result<std::unordered_map<std::string, std::string>> PostsOfDeliveries(
+        const std::vector<std::string>& delivery_ids) = 0;
     /// The worker still holds these jobs: push their leases out to `until` (heartbeat).
     virtual core::Status ExtendLeases(const std::vector<std::string>& job_ids, core::TimePoint until) = 0;
     /// Hands a claimed, not yet sent job back (shutdown): pending again, delivery scheduled

@@ -15,6 +15,7 @@
 
 #include "auth/secret_key.hpp"
 #include "auth/vault.hpp"
+#include "cli/bench_common.hpp"
 #include "core/ids.hpp"
 #include "platforms/registry.hpp"
 #include "queue/dispatcher.hpp"
@@ -34,16 +35,6 @@ class CountingSink final : public app::EventSink {
     std::atomic<int64_t> events{0};
 };
 
-// Peak resident memory of this process, from /proc (kB → MB).
-double PeakRssMb() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    }
-    return 0;
-}
-
 double Percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -54,40 +45,19 @@ double Percentile(std::vector<double> v, double p) {
 // One store with one workspace and one sandbox account, in a directory removed afterwards
 // unless the caller named it.
 struct Fixture {
-    std::string dir;
-    bool remove = false;
+    explicit Fixture(BenchDir d) : dir(std::move(d)) {}
+    ~Fixture() { store.reset(); }  // closed before its directory goes
+    BenchDir dir;
     std::unique_ptr<app::Store> store;
     std::string workspace_id, user_id, account_id;
-
-    ~Fixture() {
-        store.reset();
-        if (remove) {
-            std::error_code ec;
-            std::filesystem::remove_all(dir, ec);
-        }
-    }
 };
 
 core::Result<std::unique_ptr<Fixture>> MakeFixture(const std::string& data_dir, const std::string& dedupe,
                                                    const core::Clock& clock) {
-    auto f = std::make_unique<Fixture>();
-    if (data_dir.empty()) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "herald-bench-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) {
-            return core::Fail(core::ErrorCode::kInternal, "cannot create a temporary directory for the benchmark");
-        }
-        f->dir = tmpl;
-        f->remove = true;
-    } else {
-        f->dir = data_dir;
-        std::error_code ec;
-        std::filesystem::create_directories(f->dir, ec);
-        if (std::filesystem::exists(f->dir + "/herald.db")) {
-            return core::Fail(core::ErrorCode::kAlreadyExists,
-                              f->dir + "/herald.db exists: the benchmark needs an empty directory");
-        }
-    }
-    auto store = storage::OpenStore("sqlite:" + f->dir + "/herald.db", {});
+    auto dir = BenchDir::Make(data_dir);
+    if (!dir) return tl::unexpected(dir.error());
+    auto f = std::make_unique<Fixture>(std::move(*dir));
+    auto store = storage::OpenStore("sqlite:" + f->dir.path() + "/herald.db", {});
     if (!store) return tl::unexpected(store.error());
     f->store = std::move(*store);
     const auto now = clock.Now();
@@ -202,19 +172,15 @@ std::string Settings(const BenchQueueOptions& o) {
            ", claim batch " + std::to_string(o.claim_batch) +
            "; full path per job: claim, sandbox publish (stored in the sandbox's own SQLite file), record outcome + "
            "move to history, "
-           "delivery events; no rate limiter yet";
+           "delivery events, and the rate-limit check (the bench account has no caps, so it is decided in memory; "
+           "an account with caps takes a synced permit, see herald bench limits)";
 }
 
 void Print(const BenchQueueOptions& o, nlohmann::json j) {
     j["system"] = "herald";
     j["version"] = "0.1.0";
     j["settings"] = Settings(o);
-    j["load_average"] = [] {
-        std::ifstream in("/proc/loadavg");
-        std::string a, b, c;
-        in >> a >> b >> c;
-        return a + " " + b + " " + c;
-    }();
+    j["load_average"] = LoadAverage();
     if (o.json) {
         std::cout << j.dump() << std::endl;
     } else {

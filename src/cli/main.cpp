@@ -11,6 +11,7 @@
 #include "app/auth_service.hpp"
 #include "auth/jwt.hpp"
 #include "auth/secret_key.hpp"
+#include "cli/bench_limits.hpp"
 #include "cli/bench_queue.hpp"
 #include "cli/operate.hpp"
 #include "cli/periodic_cmd.hpp"
@@ -221,6 +222,18 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"idempotent", "lookup", "none"}));
     bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
     bench_queue->add_flag("--json", bq.json, "print one JSON line");
+    herald::cli::BenchLimitsOptions bl;
+    auto* bench_limits =
+        bench->add_subcommand("limits", "rate limiter decisions, the publish plan, bulk add + publish");
+    bench_limits->add_option("--workload", bl.workload, "decisions, plan, bulk or all (default)")
+        ->check(CLI::IsMember({"decisions", "plan", "bulk", "all"}));
+    bench_limits->add_option("--accounts", bl.accounts, "accounts (default 500)")->check(CLI::Range(1, 100000));
+    bench_limits->add_option("--posts", bl.posts, "plan: posts, each to every account (default 2000)")
+        ->check(CLI::Range(1, 1000000));
+    bench_limits->add_option("--bulk-posts", bl.bulk_posts, "bulk: posts, one account each (default 10000)")
+        ->check(CLI::Range(1, 10000));
+    bench_limits->add_option("--data-dir", bl.data_dir, "keep the databases here (default: temporary directories)");
+    bench_limits->add_flag("--json", bl.json, "print one JSON line per workload");
 
     // The operator's queue commands. Each takes the usual config flags to find the database.
     ConfigFlags ops_flags;
@@ -333,6 +346,7 @@ int main(int argc, char** argv) {
         }
     }
     if (bench_queue->parsed()) return herald::cli::BenchQueue(bq);
+    if (bench_limits->parsed()) return herald::cli::BenchLimits(bl);
     if (serve->parsed()) return Serve(serve_flags);
     if (migrate->parsed()) return Migrate(migrate_flags);
     if (user_add->parsed()) return UserAdd(user_flags, email, name, password);

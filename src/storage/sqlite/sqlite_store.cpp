@@ -268,13 +268,18 @@ constexpr Sql kPlanAccount{"plan_account",
                            "SELECT a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
                            "a.created_at, w.limits FROM accounts a JOIN workspaces w ON w.id = a.workspace_id "
                            "WHERE a.id = ?1"};
-// The account's publish jobs that still compete for a slot: not yet holding a permit.
+// The account's live publish jobs (only publish jobs have an account); those already holding
+// a permit are left out by the caller. No join and no subquery per row: one account's jobs lie
+// on as many pages as it has jobs, and each extra lookup per row costs another page. (A
+// covering index made this read 2.4 times faster but the burn-down 10% slower: not taken.)
 constexpr Sql kWaitingJobsOf{"waiting_jobs_of",
-                             "SELECT j.id, j.delivery_id, d.post_id, j.due_at, j.priority, j.state, "
-                             "COALESCE(j.rank_at, j.due_at) FROM jobs j "
-                             "JOIN deliveries d ON d.id = j.delivery_id WHERE j.account_id = ?1 AND j.kind = 'publish' "
-                             "AND j.state IN ('pending', 'running', 'paused') AND NOT EXISTS "
-                             "(SELECT 1 FROM rate_log r WHERE r.job_id = j.id AND r.pending = 1)"};
+                             "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at) FROM jobs "
+                             "WHERE account_id = ?1 AND state IN ('pending', 'running', 'paused')"};
+constexpr Sql kPendingPermitsOf{"pending_permits_of",
+                                "SELECT job_id FROM rate_log WHERE account_id = ?1 AND action = ?2 AND pending = 1"};
+// r: delivery id.
+constexpr Sql kPostsOfDeliveries{"posts_of_deliveries",
+                                 "SELECT d.id, d.post_id FROM herald_rows(?1) AS r JOIN deliveries d ON d.id = r.c0"};
 constexpr Sql kInsertPermit{"insert_permit",
                             "INSERT INTO rate_log(account_id, action, at, job_id, pending) VALUES (?1, ?2, ?3, ?4, 1)"};
 constexpr Sql kTrimRateLog{"trim_rate_log", "DELETE FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at <= ?3"};
@@ -1408,13 +1413,21 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
             in.hold_reason = s.Text(1);
         }
     }
+    std::unordered_set<std::string> permitted;
+    {
+        auto s = db_->Prepare(kPendingPermitsOf);
+        s.Bind(1, account_id).Bind(2, action);
+        while (s.Step()) permitted.insert(s.Text(0));
+    }
     {
         auto s = db_->Prepare(kWaitingJobsOf);
         s.Bind(1, account_id);
         while (s.Step()) {
-            in.waiting.push_back(app::AccountPlanInput::Waiting{s.Text(0), s.Text(1), s.Text(2),
-                                                                FromUnixMillis(s.Int(3)), FromUnixMillis(s.Int(6)),
-                                                                static_cast<int>(s.Int(4)), s.Text(5) == "paused"});
+            std::string id = s.Text(0);
+            if (permitted.count(id)) continue;
+            in.waiting.push_back(app::AccountPlanInput::Waiting{std::move(id), s.Text(1), std::string(),
+                                                                FromUnixMillis(s.Int(2)), FromUnixMillis(s.Int(5)),
+                                                                static_cast<int>(s.Int(3)), s.Text(4) == "paused"});
         }
     }
     return in;
@@ -1430,6 +1443,19 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
             if (auto in = ReadPlanInput(id, ratelimit::ToString(action), now, in_flight)) out.push_back(std::move(*in));
         }
         tx.Commit();
+        return out;
+    });
+}
+
+core::Result<std::unordered_map<std::string, std::string>> SqliteStore::PostsOfDeliveries(
+    const std::vector<std::string>& delivery_ids) {
+    return Locked("posts_of_deliveries", [&]() -> core::Result<std::unordered_map<std::string, std::string>> {
+        Rows ids(1);
+        for (const auto& id : delivery_ids) ids.Add({id});
+        std::unordered_map<std::string, std::string> out;
+        auto s = db_->Prepare(kPostsOfDeliveries);
+        s.Bind(1, ids);
+        while (s.Step()) out.emplace(s.Text(0), s.Text(1));
         return out;
     });
 }

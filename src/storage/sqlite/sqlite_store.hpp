@@ -73,6 +73,8 @@ class SqliteStore final : public app::Store {
                                                             const MarkAtClaim& mark_at_claim) override;
     core::Result<std::vector<std::optional<app::DeliveryChange>>> MarkPublishingBatch(
         const std::vector<std::string>& job_ids, core::TimePoint now) override;
+    core::Result<std::unordered_map<std::string, std::string>> PostsOfDeliveries(
+        const std::vector<std::string>& delivery_ids) override;
     core::Result<std::vector<app::PermitDecision>> TakePermits(const std::vector<app::PermitRequest>& requests,
                                                                core::TimePoint now, core::Millis in_flight) override;
     core::Result<std::vector<app::AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
