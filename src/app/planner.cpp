@@ -7,6 +7,18 @@
 
 namespace herald::app {
 
+std::string WaitReason(const AccountPlanInput& in, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
+                       ratelimit::Action action) {
+    if (slot.cause == ratelimit::Cause::kPlatform) {
+        if (in.quota && slot.at == in.quota->resets_at && !(in.hold_until && *in.hold_until >= slot.at)) {
+            return "the platform reports its publishing quota used up until " +
+                   domain::FormatRfc3339(in.quota->resets_at);
+        }
+        if (!in.hold_reason.empty()) return in.hold_reason;
+    }
+    return ratelimit::Describe(slot.cause, limit, action);
+}
+
 AccountLimits Planner::LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const {
     const auto now = clock_.Now();
     const auto workspace = ratelimit::WorkspaceLimits::ReadStored(workspace_limits_json);
@@ -43,15 +55,13 @@ core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::
             }
             out.push_back(std::move(d));
         }
-        const auto slots = ratelimit::PlanQueue(limit, in.log, in.hold_until, now, items);
+        const auto slots = ratelimit::PlanQueue(limit, in.log, in.hold_until, now, items, in.quota);
         for (size_t k = 0; k < slots.size(); ++k) {
             auto& d = out[planned[k]];
             d.eta = slots[k].at;
             if (slots[k].cause != ratelimit::Cause::kNone) {
-                d.reason = (slots[k].cause == ratelimit::Cause::kPlatform && !in.hold_reason.empty()
-                                ? in.hold_reason
-                                : ratelimit::Describe(slots[k].cause, limit, ratelimit::Action::kPost)) +
-                           "; will publish at " + domain::FormatRfc3339(slots[k].at);
+                d.reason = WaitReason(in, slots[k], limit, ratelimit::Action::kPost) + "; will publish at " +
+                           domain::FormatRfc3339(slots[k].at);
             }
         }
     }

@@ -38,6 +38,9 @@ struct PublishRequest {
 struct Published {
     std::string remote_id;
     std::string url;
+    /// What the platform says is left for the account, where it says (it wins over Herald's own
+    /// count of the caps).
+    std::optional<ratelimit::Quota> quota;
 };
 struct Retryable {
     std::string reason;
@@ -352,6 +355,7 @@ struct OutcomeRecord {
     std::optional<std::string> error;
     std::optional<core::TimePoint> next_attempt_at;  ///< for a retry
     bool job_dead = false;                           ///< failed for good
+    std::optional<ratelimit::Quota> quota;           ///< what the platform reported left (published)
     /// The platform may already have the post (an earlier attempt's outcome is unknown): the
     /// next attempt must check or rely on deduplication before sending.
     bool uncertain = false;
@@ -380,6 +384,7 @@ struct AccountPlanInput {
     std::vector<core::TimePoint> log;           ///< past actions, in flight ones at their effective time, oldest first
     std::optional<core::TimePoint> hold_until;  ///< the platform's "not before" (429)
     std::string hold_reason;
+    std::optional<ratelimit::Quota> quota;  ///< the platform's last report of what is left, less permits since
     struct Waiting {
         std::string job_id;
         std::string delivery_id;
@@ -393,6 +398,11 @@ struct AccountPlanInput {
     /// claimed and about to ask.
     std::vector<Waiting> waiting;
 };
+
+/// Why `slot` is later than its item's due time, in words: the cap, the platform's hold (its own
+/// words) or its reported quota. Without the "will publish at" part.
+std::string WaitReason(const AccountPlanInput& in, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
+                       ratelimit::Action action);
 
 struct DeliveryResolution {
     enum class Action { kRetry, kMarkPublished };

@@ -57,6 +57,14 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
             auto n = IntSetting(v, key, 0, 1000000);
             if (!n) return tl::unexpected(n.error());
             s.fail_attempts = *n;
+        } else if (key == "quota") {
+            auto n = IntSetting(v, key, 1, 1000000);
+            if (!n) return tl::unexpected(n.error());
+            s.quota = *n;
+        } else if (key == "quota_window_seconds") {
+            auto n = IntSetting(v, key, 1, 7 * 86400);
+            if (!n) return tl::unexpected(n.error());
+            s.quota_window_seconds = *n;
         } else if (key == "retry_after_seconds") {
             auto n = IntSetting(v, key, 1, 86400);
             if (!n) return tl::unexpected(n.error());
@@ -80,10 +88,11 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
                                         "settings.dedupe must be one of idempotent, lookup, none");
             }
         } else {
-            return core::FieldError("settings." + key, "unknown_field",
-                                    "settings." + key +
-                                        " is not a sandbox setting (known: mode, delay_ms, answer_delay_ms, "
-                                        "fail_attempts, retry_after_seconds, reject_reason, dedupe)");
+            return core::FieldError(
+                "settings." + key, "unknown_field",
+                "settings." + key +
+                    " is not a sandbox setting (known: mode, delay_ms, answer_delay_ms, "
+                    "fail_attempts, retry_after_seconds, reject_reason, dedupe, quota, quota_window_seconds)");
         }
     }
     return s;
@@ -119,13 +128,30 @@ core::Result<std::optional<app::Published>> SandboxAdapter::Lookup(const app::Pu
 
 app::PublishOutcome SandboxAdapter::Publish(const app::PublishRequest& req) { return PublishBatch({req}).front(); }
 
+std::optional<ratelimit::Quota> SandboxAdapter::QuotaLeft(const std::string& account_id, int quota,
+                                                          core::Millis window) {
+    auto posts = store_.SandboxList(account_id);
+    if (!posts) return std::nullopt;
+    const auto now = clock_.Now();
+    int used = 0;
+    auto oldest = now;
+    for (const auto& p : *posts) {
+        if (p.created_at > now - window) {
+            ++used;
+            oldest = std::min(oldest, p.created_at);
+        }
+    }
+    return ratelimit::Quota{std::max(0, quota - used), oldest + window};
+}
+
 std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<app::PublishRequest>& requests) {
     using Mode = SandboxSettings::Mode;
     std::vector<std::optional<app::PublishOutcome>> outcomes(requests.size());
     std::vector<app::SandboxPost> to_store;
     std::vector<bool> dedupe;
-    std::vector<size_t> stored_for;                         // request index of each post in to_store
-    std::vector<bool> answer_lost(requests.size(), false);  // accepted, then no answer
+    std::vector<size_t> stored_for;                                   // request index of each post in to_store
+    std::vector<bool> answer_lost(requests.size(), false);            // accepted, then no answer
+    std::vector<std::pair<int, int>> quota(requests.size(), {0, 0});  // (posts, window seconds) to report
     int delay_ms = 0;
     int answer_delay_ms = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
@@ -136,6 +162,7 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
             continue;
         }
         delay_ms = std::max(delay_ms, settings->delay_ms);
+        quota[i] = {settings->quota, settings->quota_window_seconds};
         bool misbehave = req.attempt <= settings->fail_attempts;
         if (settings->mode == Mode::kRateLimit) {
             std::lock_guard lock(mu_);
@@ -184,7 +211,10 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
                 outcomes[i] = app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
             } else {
                 const auto& post = (*stored)[k];
-                outcomes[i] = app::Published{post.remote_id, SandboxUrl(requests[i].account_id, post.remote_id)};
+                outcomes[i] = app::Published{post.remote_id, SandboxUrl(requests[i].account_id, post.remote_id),
+                                             quota[i].first > 0 ? QuotaLeft(requests[i].account_id, quota[i].first,
+                                                                            std::chrono::seconds(quota[i].second))
+                                                                : std::nullopt};
             }
         }
     }

@@ -28,11 +28,16 @@ struct SandboxSettings {
     /// a post exists; kNone does neither, so a second send is a second post.
     enum class Dedupe { kIdempotent, kLookup, kNone };
     Dedupe dedupe = Dedupe::kIdempotent;
+    /// Reports a publishing quota with every published post, as Instagram and X do: `quota`
+    /// posts per rolling `quota_window_seconds` (0: no report). It does not refuse beyond it:
+    /// keeping to it is Herald's job.
+    int quota = 0;
+    int quota_window_seconds = 3600;
 };
 
 /// Parses settings: {"mode": "ok|transient|reject|rate_limit|timeout_after_accept",
 /// "delay_ms", "answer_delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason",
-/// "dedupe": "idempotent|lookup|none"}. Unknown keys are errors.
+/// "dedupe": "idempotent|lookup|none", "quota", "quota_window_seconds"}. Unknown keys are errors.
 core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json);
 
 /// A platform that keeps what it publishes in Herald's own database (sandbox_posts), with the
@@ -53,6 +58,9 @@ class SandboxAdapter final : public app::PlatformAdapter {
     core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest& request) override;
 
   private:
+    // What a quota of `quota` posts per rolling `window` leaves the account, now.
+    std::optional<ratelimit::Quota> QuotaLeft(const std::string& account_id, int quota, core::Millis window);
+
     app::Store& store_;
     const core::Clock& clock_;
     std::mutex mu_;

@@ -38,6 +38,7 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                 r.status = DeliveryStatus::kPublished;
                 r.remote_id = o.remote_id;
                 r.url = o.url;
+                r.quota = o.quota;
             } else if constexpr (std::is_same_v<T, app::Retryable>) {
                 if (attempt < policy.max_attempts) {
                     retry_at(now + backoff(), o.reason);

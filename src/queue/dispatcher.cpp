@@ -531,11 +531,15 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
                                Decide(*a.outcome, a.claimed->job.attempts, settings_.retry, finished, a.caps,
                                       a.claimed->job.uncertain, Jitter()),
                                a.permit});
-        if (const auto* slow = std::get_if<app::RateLimited>(&*a.outcome)) {
-            // Until then, this account's jobs ask for a permit, which finds the hold.
+        std::optional<core::TimePoint> watch;  // until then, the account's jobs ask for permits
+        if (const auto* slow = std::get_if<app::RateLimited>(&*a.outcome)) watch = slow->until;
+        if (const auto* done = std::get_if<app::Published>(&*a.outcome); done != nullptr && done->quota) {
+            watch = done->quota->resets_at;  // the permit path reads the reported quota
+        }
+        if (watch) {
             std::lock_guard lock(limits_mu_);
             auto& until = holds_[a.claimed->account.id];
-            until = std::max(until, slow->until);
+            until = std::max(until, *watch);
         }
     }
     if (completions.empty()) return;

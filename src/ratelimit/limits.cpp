@@ -143,7 +143,8 @@ std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const cor
 
 std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
                             std::optional<core::TimePoint> hold_until, core::TimePoint now,
-                            std::span<const QueueItem> items) {
+                            std::span<const QueueItem> items, std::optional<Quota> quota) {
+    int used = 0;  // of the platform's reported quota
     std::vector<Slot> out(items.size());
     std::vector<size_t> by_due(items.size());
     for (size_t i = 0; i < items.size(); ++i) by_due[i] = i;
@@ -172,7 +173,11 @@ std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint>
     while (next < by_due.size() || !ready.empty()) {
         if (ready.empty()) t = std::max(t, items[by_due[next]].due);
         admit(t);
-        const auto wait = ExplainEarliest(limit, window, t);
+        auto wait = ExplainEarliest(limit, window, t);
+        if (quota && wait.at < quota->resets_at && used >= quota->remaining) {
+            wait = Wait{std::max(wait.at, quota->resets_at), Cause::kPlatform};
+        }
+        if (quota && wait.at < quota->resets_at) ++used;
         // Whatever falls due while the limit holds the account back competes for that slot.
         admit(wait.at);
         std::pop_heap(ready.begin(), ready.end(), later);

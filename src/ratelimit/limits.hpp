@@ -83,6 +83,13 @@ Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, c
 /// In words for a person: "hourly cap of 5 posts reached", "at least 60 s between posts".
 std::string Describe(Cause cause, const Limit& limit, Action action);
 
+/// What a platform says is left: `remaining` more actions until `resets_at` (Instagram's
+/// content_publishing_limit, X-RateLimit-Remaining/Reset). Where it is reported, it wins.
+struct Quota {
+    int remaining = 0;
+    core::TimePoint resets_at{};
+};
+
 /// One waiting action of an account, for PlanQueue.
 struct QueueItem {
     core::TimePoint due;   ///< not before this
@@ -100,9 +107,10 @@ struct Slot {
 /// something is due, the most urgent due item goes: highest priority, then earliest rank, then
 /// smallest id. One slot per item, in the items' order. The queue follows the same rule when it
 /// grants permits (Store::TakePermits), so the plan is what happens unless new work arrives.
+/// With a `quota`, at most quota.remaining items go before quota.resets_at.
 std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
                             std::optional<core::TimePoint> hold_until, core::TimePoint now,
-                            std::span<const QueueItem> items);
+                            std::span<const QueueItem> items, std::optional<Quota> quota = std::nullopt);
 
 /// The platforms' default limits, as data an operator can read and change: a JSON object
 /// {"platform": {"action": {"per_hour": N, "per_day": N, "min_gap_seconds": N}}}. Unknown

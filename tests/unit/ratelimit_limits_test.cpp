@@ -220,6 +220,20 @@ TEST(RateLimit, QueuePlanTakesTheMostUrgentDueItemAtEachSlot) {
     }
 }
 
+TEST(RateLimit, AReportedQuotaWinsUntilItResets) {
+    // No caps of Herald's own; the platform says one more until T0 + 30 min.
+    const std::vector<QueueItem> items = {{kT0, kT0, 5, "a"}, {kT0, kT0, 5, "b"}, {kT0, kT0, 5, "c"}};
+    const auto slots = PlanQueue(Limit{}, {}, std::nullopt, kT0, items, Quota{1, kT0 + 30min});
+    EXPECT_EQ(slots[0].at, kT0);
+    EXPECT_EQ(slots[1].at, kT0 + 30min);
+    EXPECT_EQ(slots[1].cause, Cause::kPlatform);
+    EXPECT_EQ(slots[2].at, kT0 + 30min);  // after the reset, only Herald's own caps (none) count
+    // Herald's own caps still hold inside the quota.
+    const auto gapped = PlanQueue(Limit{0, 0, Millis(20min)}, {}, std::nullopt, kT0, items, Quota{5, kT0 + 1h});
+    EXPECT_EQ(gapped[1].at, kT0 + 20min);
+    EXPECT_EQ(gapped[2].at, kT0 + 40min);
+}
+
 TEST(RateLimit, ADeferredItemKeepsItsPlaceAheadOfLaterOnes) {
     const Limit gap{0, 0, Millis(10min)};
     // b was due at T0 and deferred to T0 + 10 min; c fell due at T0 + 5 min. b stays ahead.

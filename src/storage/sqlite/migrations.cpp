@@ -302,6 +302,15 @@ CREATE TABLE rate_holds (
     reason TEXT NOT NULL,
     PRIMARY KEY (account_id, action)
 );
+-- What a platform last reported left for a key (a publishing quota, X-RateLimit-*), less the
+-- permits taken since: it wins over Herald's own count until it resets.
+CREATE TABLE rate_quotas (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    remaining INTEGER NOT NULL,
+    resets_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, action)
+);
 -- A workspace's lowered limits and warm-up settings (ratelimit::WorkspaceLimits as JSON);
 -- empty: the platform defaults and the default warm-up.
 ALTER TABLE workspaces ADD COLUMN limits TEXT NOT NULL DEFAULT '';

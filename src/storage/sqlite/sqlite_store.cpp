@@ -280,6 +280,16 @@ constexpr Sql kPendingPermitsOf{"pending_permits_of",
 // r: delivery id.
 constexpr Sql kPostsOfDeliveries{"posts_of_deliveries",
                                  "SELECT d.id, d.post_id FROM herald_rows(?1) AS r JOIN deliveries d ON d.id = r.c0"};
+constexpr Sql kRateQuotaOf{"rate_quota_of",
+                           "SELECT remaining, resets_at FROM rate_quotas WHERE account_id = ?1 AND action = ?2 "
+                           "AND resets_at > ?3"};
+constexpr Sql kSpendQuota{"spend_quota",
+                          "UPDATE rate_quotas SET remaining = remaining - 1 WHERE account_id = ?1 AND action = ?2 "
+                          "AND resets_at > ?3"};
+constexpr Sql kUpsertQuota{"upsert_quota",
+                           "INSERT INTO rate_quotas(account_id, action, remaining, resets_at) VALUES (?1, ?2, ?3, ?4) "
+                           "ON CONFLICT(account_id, action) DO UPDATE SET remaining = excluded.remaining, "
+                           "resets_at = excluded.resets_at"};
 constexpr Sql kInsertPermit{"insert_permit",
                             "INSERT INTO rate_log(account_id, action, at, job_id, pending) VALUES (?1, ?2, ?3, ?4, 1)"};
 constexpr Sql kTrimRateLog{"trim_rate_log", "DELETE FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at <= ?3"};
@@ -1318,6 +1328,14 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
             auto it = jobs.find(job_id);
             if (it == jobs.end()) continue;  // gone with its post (deleted meanwhile)
             const JobOf& job = it->second;
+            if (o.quota) {
+                db_->Prepare(kUpsertQuota)
+                    .Bind(1, job.account_id)
+                    .Bind(2, ratelimit::ToString(ratelimit::Action::kPost))
+                    .Bind(3, o.quota->remaining)
+                    .Bind(4, ToUnixMillis(o.quota->resets_at))
+                    .Run();
+            }
             outcomes.Add({job.delivery_id, std::string(S(o.status)), Rows::Of(o.remote_id), Rows::Of(o.url),
                           Rows::Of(o.error), Rows::Of(OptMillis(o.next_attempt_at)),
                           o.status == DeliveryStatus::kPublished ? Rows::Cell(at) : Rows::Cell()});
@@ -1413,6 +1431,11 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
             in.hold_reason = s.Text(1);
         }
     }
+    {
+        auto s = db_->Prepare(kRateQuotaOf);
+        s.Bind(1, account_id).Bind(2, action).Bind(3, t);
+        if (s.Step()) in.quota = ratelimit::Quota{static_cast<int>(s.Int(0)), FromUnixMillis(s.Int(1))};
+    }
     std::unordered_set<std::string> permitted;
     {
         auto s = db_->Prepare(kPendingPermitsOf);
@@ -1492,19 +1515,18 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
                 items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
             }
             if (mine == SIZE_MAX) continue;
-            const auto slots = ratelimit::PlanQueue(r.limit, in->log, in->hold_until, now, items);
+            const auto slots = ratelimit::PlanQueue(r.limit, in->log, in->hold_until, now, items, in->quota);
             const auto& slot = slots[mine];
             if (slot.at <= now) {
                 db_->Prepare(kInsertPermit).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, r.job_id).Run();
+                db_->Prepare(kSpendQuota).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Run();
                 decision.kind = app::PermitDecision::Kind::kGranted;
                 decision.at = now;
                 continue;
             }
             decision.kind = app::PermitDecision::Kind::kDeferred;
             decision.at = slot.at;
-            decision.reason = slot.cause == ratelimit::Cause::kPlatform && !in->hold_reason.empty()
-                                  ? in->hold_reason
-                                  : ratelimit::Describe(slot.cause, r.limit, r.action);
+            decision.reason = app::WaitReason(*in, slot, r.limit, r.action);
             const std::string text = decision.reason + "; will publish at " + domain::FormatRfc3339(slot.at);
             db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(slot.at)).Bind(3, text).Bind(4, t).Run();
             db_->Prepare(kDeferDelivery)
