@@ -35,11 +35,14 @@ nlohmann::json ToJson(const PlannedDelivery& d) {
     return {{"delivery_id", d.delivery_id},
             {"post_id", d.post_id},
             {"job_id", d.job_id},
-            {"account_id", d.account_id},
+            {"account_id", d.account_id()},
             {"due_at", domain::FormatRfc3339(d.due)},
             {"priority", d.priority},
             {"eta", OptTime(d.eta)},
-            {"reason", d.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.reason)}};
+            {"reason", [&] {
+                 auto reason = d.Reason();
+                 return reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::move(reason));
+             }()}};
 }
 
 namespace {

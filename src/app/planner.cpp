@@ -33,42 +33,65 @@ AccountLimits Planner::LimitsOf(const domain::Account& account, const std::strin
     return out;
 }
 
+std::string PlannedDelivery::Reason() const {
+    if (!eta) return "paused: it keeps its place and gets a time when the pause is lifted";
+    if (cause == ratelimit::Cause::kNone || !context) return "";
+    AccountPlanInput in;
+    in.hold_until = context->hold_until;
+    in.hold_reason = context->hold_reason;
+    in.quota = context->quota;
+    return WaitReason(in, ratelimit::Slot{*eta, cause}, context->limit, ratelimit::Action::kPost) +
+           "; will publish at " + domain::FormatRfc3339(*eta);
+}
+
 core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::string>& account_ids) const {
     const auto now = clock_.Now();
     auto inputs = store_.LoadPlanInputs(account_ids, ratelimit::Action::kPost, now, in_flight_);
     if (!inputs) return tl::unexpected(inputs.error());
-    std::vector<PlannedDelivery> out;
-    for (const auto& in : *inputs) {
+    std::vector<PlannedDelivery> planned;
+    size_t total = 0;
+    for (const auto& in : *inputs) total += in.waiting.size();
+    planned.reserve(total);
+    std::vector<ratelimit::QueueItem> items;
+    for (auto& in : *inputs) {
         // The limit at the moment of planning: a warm-up phase ending inside the plan only
         // raises the caps, so the projection stays on the safe (late) side.
-        const auto limit = LimitsOf(in.account, in.workspace_limits_json).post.limit;
-        std::vector<ratelimit::QueueItem> items;
-        std::vector<size_t> planned;  // index in `out` of each item
-        for (const auto& w : in.waiting) {
-            PlannedDelivery d{w.delivery_id, w.post_id,    w.job_id, in.account.id, in.account.workspace_id, w.due,
-                              w.priority,    std::nullopt, ""};
-            if (w.paused) {
-                d.reason = "paused: it keeps its place and gets a time when the pause is lifted";
-            } else {
-                planned.push_back(out.size());
-                items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
-            }
-            out.push_back(std::move(d));
+        auto context = std::make_shared<PlanContext>(
+            PlanContext{in.account.id, LimitsOf(in.account, in.workspace_limits_json).post.limit, in.hold_until,
+                        in.hold_reason, in.quota});
+        items.clear();
+        for (auto& w : in.waiting) {
+            if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
         }
-        const auto slots = ratelimit::PlanQueue(limit, in.log, in.hold_until, now, items, in.quota);
-        for (size_t k = 0; k < slots.size(); ++k) {
-            auto& d = out[planned[k]];
-            d.eta = slots[k].at;
-            if (slots[k].cause != ratelimit::Cause::kNone) {
-                d.reason = WaitReason(in, slots[k], limit, ratelimit::Action::kPost) + "; will publish at " +
-                           domain::FormatRfc3339(slots[k].at);
+        const auto slots = ratelimit::PlanQueue(context->limit, in.log, in.hold_until, now, items, in.quota);
+        size_t k = 0;
+        for (auto& w : in.waiting) {
+            PlannedDelivery d{std::move(w.delivery_id),
+                              std::move(w.post_id),
+                              std::move(w.job_id),
+                              w.due,
+                              w.priority,
+                              std::nullopt,
+                              ratelimit::Cause::kNone,
+                              context};
+            if (!w.paused) {
+                d.eta = slots[k].at;
+                d.cause = slots[k].cause;
+                ++k;
             }
+            planned.push_back(std::move(d));
         }
     }
-    std::stable_sort(out.begin(), out.end(), [](const PlannedDelivery& a, const PlannedDelivery& b) {
-        if (a.eta.has_value() != b.eta.has_value()) return a.eta.has_value();
-        return a.eta && *a.eta < *b.eta;
-    });
+    // Earliest first, paused last: sort positions, then move each delivery once.
+    std::vector<std::pair<core::TimePoint, size_t>> order;
+    order.reserve(planned.size());
+    for (size_t i = 0; i < planned.size(); ++i) {
+        order.emplace_back(planned[i].eta.value_or(core::TimePoint::max()), i);
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<PlannedDelivery> out;
+    out.reserve(planned.size());
+    for (const auto& [at, i] : order) out.push_back(std::move(planned[i]));
     return out;
 }
 
@@ -95,7 +118,7 @@ core::Status Planner::Annotate(std::vector<domain::Post>& posts) const {
             auto it = by_delivery.find(d.id);
             if (it != by_delivery.end()) {
                 d.eta = it->second->eta;
-                if (!it->second->reason.empty()) d.eta_reason = it->second->reason;
+                if (auto reason = it->second->Reason(); !reason.empty()) d.eta_reason = std::move(reason);
             } else if (d.status == domain::DeliveryStatus::kQueued) {
                 d.eta = now;  // claimed, and holding its permit: going out now
             }

@@ -5,6 +5,7 @@
 // the queue itself follows when it grants permits (ratelimit::PlanQueue), so a projection
 // holds unless new, more urgent work arrives for the same account.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,18 +14,31 @@
 
 namespace herald::app {
 
+/// What explains the waits of one account's plan (shared by its deliveries).
+struct PlanContext {
+    std::string account_id;
+    ratelimit::Limit limit;
+    std::optional<core::TimePoint> hold_until;
+    std::string hold_reason;
+    std::optional<ratelimit::Quota> quota;
+};
+
 struct PlannedDelivery {
     std::string delivery_id;
     std::string post_id;  ///< empty from Plan(); LimitsService fills it for what it returns
     std::string job_id;
-    std::string account_id;
-    std::string workspace_id;
     core::TimePoint due{};
     int priority = domain::kDefaultPriority;
-    std::optional<core::TimePoint> eta;  ///< unset while a pause holds it
+    std::optional<core::TimePoint> eta;                ///< unset while a pause holds it
+    ratelimit::Cause cause = ratelimit::Cause::kNone;  ///< what holds it past its due time
+    std::shared_ptr<const PlanContext> context;        ///< the account's, shared by its deliveries
+
+    const std::string& account_id() const { return context->account_id; }
+
     /// Why it goes later than due, in words ("daily cap of 10 posts reached; will publish at
-    /// …"), or why it has no time ("paused"); empty when it goes on time.
-    std::string reason;
+    /// …"), or why it has no time ("paused"); empty when it goes on time. Built on demand: a
+    /// plan of a million deliveries needs only the few it shows.
+    std::string Reason() const;
 };
 
 /// An account's limit for posting and how it came about (for the API).

@@ -989,6 +989,46 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
     EXPECT_EQ(OnlyDelivery(t.workspace.id, late.id).status, DeliveryStatus::kRateLimited);
 }
 
+TEST_P(StoreContract, PlanInputsReadManyAccountsInOnePassAsEachAlone) {
+    const Tenant t = AddTenant("ana@example.com");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i) {
+        const auto a = AddAccount(t.workspace.id, "a" + std::to_string(i));
+        ids.push_back(a.id);
+        for (int k = 0; k < i % 4; ++k)
+            AddPost(t, {a.id}, kT0 + std::chrono::minutes(k + 1), kT0 + std::chrono::seconds(k));
+    }
+    // One job holding a permit, one paused: the first is left out, the second flagged.
+    auto claimed = Claim(kT0 + 1min, 1);
+    ASSERT_THAT(claimed, SizeIs(1));
+    ASSERT_TRUE(Ok(store().TakePermits(
+        {app::PermitRequest{claimed[0].job.id, claimed[0].account.id, ratelimit::Action::kPost, {}}}, kT0 + 1min,
+        5min)));
+    ASSERT_TRUE(Ok(store().Pause({t.workspace.id, ids[3], std::nullopt}, std::nullopt, t.user.id, kT0)));
+    const auto key = [](const app::AccountPlanInput& in) {
+        std::vector<std::string> out;
+        for (const auto& w : in.waiting) out.push_back(w.job_id + (w.paused ? " paused" : ""));
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto all = store().LoadPlanInputs(ids, ratelimit::Action::kPost, kT0 + 1min, 5min);
+    ASSERT_TRUE(Ok(all));
+    ASSERT_THAT(*all, SizeIs(40));
+    size_t jobs = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        auto one = store().LoadPlanInputs({ids[i]}, ratelimit::Action::kPost, kT0 + 1min, 5min);
+        ASSERT_TRUE(Ok(one));
+        ASSERT_THAT(*one, SizeIs(1));
+        EXPECT_EQ((*all)[i].account.id, ids[i]);
+        EXPECT_EQ(key((*all)[i]), key(one->front())) << "account " << i;
+        jobs += (*all)[i].waiting.size();
+    }
+    EXPECT_EQ(jobs, 10u * 6 - 1);  // 0+1+2+3 posts per four accounts, less the one holding a permit
+    bool saw_paused = false;
+    for (const auto& w : (*all)[3].waiting) saw_paused = saw_paused || w.paused;
+    EXPECT_TRUE(saw_paused);
+}
+
 TEST_P(StoreContract, APermitInFlightCountsAsNowAndADeadWorkersAsItsLatestMoment) {
     const Tenant t = AddTenant("ana@example.com");
     const auto a = AddAccount(t.workspace.id, "a");

@@ -166,7 +166,8 @@ class SqliteStore final : public app::Store {
     /// The account's rate log (in-flight permits at their effective time), hold and waiting
     /// jobs; nullopt for an unknown account. Inside the caller's transaction.
     std::optional<app::AccountPlanInput> ReadPlanInput(const std::string& account_id, std::string_view action,
-                                                       core::TimePoint now, core::Millis in_flight);
+                                                       core::TimePoint now, core::Millis in_flight,
+                                                       bool with_jobs = true);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
     // GetAccount) inside the same transaction, on the same thread.
