@@ -7,21 +7,24 @@
 
 namespace herald::app {
 
-std::string WaitReason(const AccountPlanInput& in, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
+std::string WaitReason(const PlatformRateState& platform, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
                        ratelimit::Action action) {
     if (slot.cause == ratelimit::Cause::kPlatform) {
-        if (in.quota && slot.at == in.quota->resets_at && !(in.hold_until && *in.hold_until >= slot.at)) {
-            return "the platform reports its publishing quota used up until " +
-                   domain::FormatRfc3339(in.quota->resets_at);
+        const auto& quota = platform.quota;
+        if (quota && slot.at == quota->resets_at && !(platform.hold_until && *platform.hold_until >= slot.at)) {
+            return "the platform reports its publishing quota used up until " + domain::FormatRfc3339(quota->resets_at);
         }
-        if (!in.hold_reason.empty()) return in.hold_reason;
+        if (!platform.hold_reason.empty()) return platform.hold_reason;
     }
     return ratelimit::Describe(slot.cause, limit, action);
 }
 
 AccountLimits Planner::LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const {
+    return LimitsOf(account, ratelimit::WorkspaceLimits::ReadStored(workspace_limits_json));
+}
+
+AccountLimits Planner::LimitsOf(const domain::Account& account, const ratelimit::WorkspaceLimits& workspace) const {
     const auto now = clock_.Now();
-    const auto workspace = ratelimit::WorkspaceLimits::ReadStored(workspace_limits_json);
     AccountLimits out;
     out.connected_at = account.created_at;
     out.post =
@@ -36,11 +39,7 @@ AccountLimits Planner::LimitsOf(const domain::Account& account, const std::strin
 std::string PlannedDelivery::Reason() const {
     if (!eta) return "paused: it keeps its place and gets a time when the pause is lifted";
     if (cause == ratelimit::Cause::kNone || !context) return "";
-    AccountPlanInput in;
-    in.hold_until = context->hold_until;
-    in.hold_reason = context->hold_reason;
-    in.quota = context->quota;
-    return WaitReason(in, ratelimit::Slot{*eta, cause}, context->limit, ratelimit::Action::kPost) +
+    return WaitReason(context->platform, ratelimit::Slot{*eta, cause}, context->limit, ratelimit::Action::kPost) +
            "; will publish at " + domain::FormatRfc3339(*eta);
 }
 
@@ -53,17 +52,26 @@ core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::
     for (const auto& in : *inputs) total += in.waiting.size();
     planned.reserve(total);
     std::vector<ratelimit::QueueItem> items;
+    std::unordered_map<std::string, ratelimit::WorkspaceLimits> workspaces;
     for (auto& in : *inputs) {
         // The limit at the moment of planning: a warm-up phase ending inside the plan only
         // raises the caps, so the projection stays on the safe (late) side.
+        // Every account of a workspace shares its settings: read them once per plan.
+        auto parsed = workspaces.find(in.workspace_limits_json);
+        if (parsed == workspaces.end()) {
+            parsed =
+                workspaces
+                    .emplace(in.workspace_limits_json, ratelimit::WorkspaceLimits::ReadStored(in.workspace_limits_json))
+                    .first;
+        }
         auto context = std::make_shared<PlanContext>(
-            PlanContext{in.account.id, LimitsOf(in.account, in.workspace_limits_json).post.limit, in.hold_until,
-                        in.hold_reason, in.quota});
+            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).post.limit, in.platform});
         items.clear();
         for (auto& w : in.waiting) {
             if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
         }
-        const auto slots = ratelimit::PlanQueue(context->limit, in.log, in.hold_until, now, items, in.quota);
+        const auto slots =
+            ratelimit::PlanQueue(context->limit, in.log, in.platform.hold_until, now, items, in.platform.quota);
         size_t k = 0;
         for (auto& w : in.waiting) {
             PlannedDelivery d{std::move(w.delivery_id),

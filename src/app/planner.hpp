@@ -18,9 +18,7 @@ namespace herald::app {
 struct PlanContext {
     std::string account_id;
     ratelimit::Limit limit;
-    std::optional<core::TimePoint> hold_until;
-    std::string hold_reason;
-    std::optional<ratelimit::Quota> quota;
+    PlatformRateState platform;
 };
 
 struct PlannedDelivery {
@@ -60,6 +58,7 @@ class Planner {
     /// Sets eta and eta_reason on the posts' waiting deliveries (scheduled, rate_limited, queued).
     core::Status Annotate(std::vector<domain::Post>& posts) const;
     AccountLimits LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const;
+    AccountLimits LimitsOf(const domain::Account& account, const ratelimit::WorkspaceLimits& workspace) const;
     const ratelimit::LimitTable& caps() const { return caps_; }
 
   private:

@@ -377,14 +377,19 @@ struct PermitDecision {
     std::optional<DeliveryChange> change;  ///< deferred: the delivery, now rate_limited
 };
 
+/// What the platform itself said about an account's key, besides Herald's own caps.
+struct PlatformRateState {
+    std::optional<core::TimePoint> hold_until;  ///< its "not before" (429 / Retry-After)
+    std::string hold_reason;
+    std::optional<ratelimit::Quota> quota;  ///< its last report of what is left, less permits since
+};
+
 /// What planning one account's queue needs (ratelimit::PlanQueue), read in one transaction.
 struct AccountPlanInput {
     domain::Account account;
     std::string workspace_limits_json;
-    std::vector<core::TimePoint> log;           ///< past actions, in flight ones at their effective time, oldest first
-    std::optional<core::TimePoint> hold_until;  ///< the platform's "not before" (429)
-    std::string hold_reason;
-    std::optional<ratelimit::Quota> quota;  ///< the platform's last report of what is left, less permits since
+    std::vector<core::TimePoint> log;  ///< past actions, in flight ones at their effective time, oldest first
+    PlatformRateState platform;
     struct Waiting {
         std::string job_id;
         std::string delivery_id;
@@ -401,7 +406,7 @@ struct AccountPlanInput {
 
 /// Why `slot` is later than its item's due time, in words: the cap, the platform's hold (its own
 /// words) or its reported quota. Without the "will publish at" part.
-std::string WaitReason(const AccountPlanInput& in, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
+std::string WaitReason(const PlatformRateState& platform, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
                        ratelimit::Action action);
 
 struct DeliveryResolution {

@@ -218,7 +218,7 @@ bool Plan(const BenchLimitsOptions& o, const ratelimit::LimitTable& caps) {
         for (const auto& w : in.waiting) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
         const auto limit =
             ratelimit::Effective(caps, {}, "sandbox", ratelimit::Action::kPost, in.account.created_at, now).limit;
-        slots += ratelimit::PlanQueue(limit, in.log, in.hold_until, now, items).size();
+        slots += ratelimit::PlanQueue(limit, in.log, in.platform.hold_until, now, items, in.platform.quota).size();
     }
     const double pure_s = Since(t0);
     std::sort(runs.begin(), runs.end());

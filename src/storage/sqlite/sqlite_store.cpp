@@ -278,7 +278,7 @@ constexpr Sql kWaitingJobsOf{"waiting_jobs_of",
 // Every live publish job, in table order: for planning many accounts at once, one sequential
 // pass beats a page per job through the index.
 constexpr Sql kAllWaitingJobs{"all_waiting_jobs",
-                              "SELECT account_id, id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at) "
+                              "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at), account_id "
                               "FROM jobs NOT INDEXED WHERE account_id IS NOT NULL "
                               "AND state IN ('pending', 'running', 'paused')"};
 constexpr Sql kAllPendingPermits{"all_pending_permits", "SELECT job_id FROM rate_log WHERE pending = 1"};
@@ -457,6 +457,17 @@ domain::Delivery ReadDelivery(const Stmt& s) {
     d.published_at = OptTime(s.OptInt(9));
     d.updated_at = FromUnixMillis(s.Int(10));
     return d;
+}
+
+// Columns: id, delivery_id, due_at, priority, state, rank (kWaitingJobsOf, kAllWaitingJobs).
+app::AccountPlanInput::Waiting ReadWaiting(const Stmt& s) {
+    return app::AccountPlanInput::Waiting{s.Text(0),
+                                          s.Text(1),
+                                          std::string(),
+                                          FromUnixMillis(s.Int(2)),
+                                          FromUnixMillis(s.Int(5)),
+                                          static_cast<int>(s.Int(3)),
+                                          s.Text(4) == "paused"};
 }
 
 domain::Account ReadAccount(const Stmt& s) {
@@ -1435,14 +1446,14 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
         auto s = db_->Prepare(kRateHoldOf);
         s.Bind(1, account_id).Bind(2, action).Bind(3, t);
         if (s.Step()) {
-            in.hold_until = FromUnixMillis(s.Int(0));
-            in.hold_reason = s.Text(1);
+            in.platform.hold_until = FromUnixMillis(s.Int(0));
+            in.platform.hold_reason = s.Text(1);
         }
     }
     {
         auto s = db_->Prepare(kRateQuotaOf);
         s.Bind(1, account_id).Bind(2, action).Bind(3, t);
-        if (s.Step()) in.quota = ratelimit::Quota{static_cast<int>(s.Int(0)), FromUnixMillis(s.Int(1))};
+        if (s.Step()) in.platform.quota = ratelimit::Quota{static_cast<int>(s.Int(0)), FromUnixMillis(s.Int(1))};
     }
     if (!with_jobs) return in;
     std::unordered_set<std::string> permitted;
@@ -1455,11 +1466,8 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
         auto s = db_->Prepare(kWaitingJobsOf);
         s.Bind(1, account_id);
         while (s.Step()) {
-            std::string id = s.Text(0);
-            if (permitted.count(id)) continue;
-            in.waiting.push_back(app::AccountPlanInput::Waiting{std::move(id), s.Text(1), std::string(),
-                                                                FromUnixMillis(s.Int(2)), FromUnixMillis(s.Int(5)),
-                                                                static_cast<int>(s.Int(3)), s.Text(4) == "paused"});
+            auto w = ReadWaiting(s);
+            if (!permitted.count(w.job_id)) in.waiting.push_back(std::move(w));
         }
     }
     return in;
@@ -1491,13 +1499,10 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
             }
             auto s = db_->Prepare(kAllWaitingJobs);
             while (s.Step()) {
-                auto it = index.find(s.Text(0));
+                auto it = index.find(s.Text(6));
                 if (it == index.end()) continue;
-                std::string id = s.Text(1);
-                if (permitted.count(id)) continue;
-                out[it->second].waiting.push_back(app::AccountPlanInput::Waiting{
-                    std::move(id), s.Text(2), std::string(), FromUnixMillis(s.Int(3)), FromUnixMillis(s.Int(6)),
-                    static_cast<int>(s.Int(4)), s.Text(5) == "paused"});
+                auto w = ReadWaiting(s);
+                if (!permitted.count(w.job_id)) out[it->second].waiting.push_back(std::move(w));
             }
         }
         tx.Commit();
@@ -1550,7 +1555,8 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
                 items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
             }
             if (mine == SIZE_MAX) continue;
-            const auto slots = ratelimit::PlanQueue(r.limit, in->log, in->hold_until, now, items, in->quota);
+            const auto slots =
+                ratelimit::PlanQueue(r.limit, in->log, in->platform.hold_until, now, items, in->platform.quota);
             const auto& slot = slots[mine];
             if (slot.at <= now) {
                 db_->Prepare(kInsertPermit).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, r.job_id).Run();
@@ -1561,7 +1567,7 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
             }
             decision.kind = app::PermitDecision::Kind::kDeferred;
             decision.at = slot.at;
-            decision.reason = app::WaitReason(*in, slot, r.limit, r.action);
+            decision.reason = app::WaitReason(in->platform, slot, r.limit, r.action);
             const std::string text = decision.reason + "; will publish at " + domain::FormatRfc3339(slot.at);
             db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(slot.at)).Bind(3, text).Bind(4, t).Run();
             db_->Prepare(kDeferDelivery)
