@@ -41,19 +41,14 @@ core::Result<std::vector<PlannedDelivery>> LimitsService::Plan(const Principal& 
         for (const auto& a : *all) accounts.push_back(a.id);
     }
     auto plan = planner_.Plan(accounts);
-    if (!plan) return plan;
-    std::erase_if(*plan, [&](const PlannedDelivery& d) {
-        if (!d.eta) return from.has_value() || to.has_value();
-        return (from && *d.eta < *from) || (to && *d.eta >= *to);
-    });
-    truncated = plan->size() > limit;
-    if (truncated) plan->resize(limit);
+    if (!plan) return tl::unexpected(plan.error());
+    auto shown = plan->Select(from, to, limit, truncated);
     std::vector<std::string> ids;
-    for (const auto& d : *plan) ids.push_back(d.delivery_id);
+    for (const auto& d : shown) ids.push_back(d.delivery_id);
     auto posts = store_.PostsOfDeliveries(ids);
     if (!posts) return tl::unexpected(posts.error());
-    for (auto& d : *plan) d.post_id = (*posts)[d.delivery_id];
-    return plan;
+    for (auto& d : shown) d.post_id = (*posts)[d.delivery_id];
+    return shown;
 }
 
 }  // namespace herald::app

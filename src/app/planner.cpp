@@ -1,6 +1,7 @@
 #include "app/planner.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 #include "domain/time.hpp"
@@ -43,17 +44,60 @@ std::string PlannedDelivery::Reason() const {
            "; will publish at " + domain::FormatRfc3339(*eta);
 }
 
-core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::string>& account_ids) const {
+PlannedDelivery PublishPlan::operator[](size_t i) const {
+    const auto& e = order_[i];
+    const auto& w = inputs_[e.account].waiting[e.row];
+    PlannedDelivery d{w.delivery_id, std::string(), w.job_id, w.due,
+                      w.priority,    std::nullopt,  e.cause,  contexts_[e.account]};
+    if (e.eta != core::TimePoint::max()) d.eta = e.eta;
+    return d;
+}
+
+std::vector<PlannedDelivery> PublishPlan::Select(std::optional<core::TimePoint> from, std::optional<core::TimePoint> to,
+                                                 size_t limit, bool& truncated) const {
+    const bool bounded = from || to;
+    // Entries are in eta order: the first one at or after `from`, then on until `to`.
+    auto it = order_.begin();
+    if (from) {
+        it = std::partition_point(order_.begin(), order_.end(), [&](const Entry& e) { return e.eta < *from; });
+    }
+    std::vector<PlannedDelivery> out;
+    truncated = false;
+    for (; it != order_.end(); ++it) {
+        if (bounded && (it->eta == core::TimePoint::max() || (to && it->eta >= *to))) break;
+        if (out.size() == limit) {
+            truncated = true;
+            break;
+        }
+        out.push_back((*this)[static_cast<size_t>(it - order_.begin())]);
+    }
+    return out;
+}
+
+std::unordered_map<std::string, PlannedDelivery> PublishPlan::Find(const std::unordered_set<std::string>& ids) const {
+    std::unordered_map<std::string, PlannedDelivery> out;
+    for (size_t i = 0; i < order_.size() && out.size() < ids.size(); ++i) {
+        const auto& e = order_[i];
+        const auto& id = inputs_[e.account].waiting[e.row].delivery_id;
+        if (ids.count(id)) out.emplace(id, (*this)[i]);
+    }
+    return out;
+}
+
+core::Result<PublishPlan> Planner::Plan(const std::vector<std::string>& account_ids) const {
     const auto now = clock_.Now();
     auto inputs = store_.LoadPlanInputs(account_ids, ratelimit::Action::kPost, now, in_flight_);
     if (!inputs) return tl::unexpected(inputs.error());
-    std::vector<PlannedDelivery> planned;
+    PublishPlan plan;
+    plan.inputs_ = std::move(*inputs);
     size_t total = 0;
-    for (const auto& in : *inputs) total += in.waiting.size();
-    planned.reserve(total);
+    for (const auto& in : plan.inputs_) total += in.waiting.size();
+    plan.order_.reserve(total);
+    plan.contexts_.reserve(plan.inputs_.size());
     std::vector<ratelimit::QueueItem> items;
     std::unordered_map<std::string, ratelimit::WorkspaceLimits> workspaces;
-    for (auto& in : *inputs) {
+    for (uint32_t a = 0; a < plan.inputs_.size(); ++a) {
+        const auto& in = plan.inputs_[a];
         // The limit at the moment of planning: a warm-up phase ending inside the plan only
         // raises the caps, so the projection stays on the safe (late) side.
         // Every account of a workspace shares its settings: read them once per plan.
@@ -64,43 +108,29 @@ core::Result<std::vector<PlannedDelivery>> Planner::Plan(const std::vector<std::
                     .emplace(in.workspace_limits_json, ratelimit::WorkspaceLimits::ReadStored(in.workspace_limits_json))
                     .first;
         }
-        auto context = std::make_shared<PlanContext>(
-            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).post.limit, in.platform});
+        plan.contexts_.push_back(std::make_shared<PlanContext>(
+            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).post.limit, in.platform}));
         items.clear();
-        for (auto& w : in.waiting) {
+        for (const auto& w : in.waiting) {
             if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
         }
-        const auto slots =
-            ratelimit::PlanQueue(context->limit, in.log, in.platform.hold_until, now, items, in.platform.quota);
+        const auto slots = ratelimit::PlanQueue(plan.contexts_.back()->limit, in.log, in.platform.hold_until, now,
+                                                items, in.platform.quota);
         size_t k = 0;
-        for (auto& w : in.waiting) {
-            PlannedDelivery d{std::move(w.delivery_id),
-                              std::move(w.post_id),
-                              std::move(w.job_id),
-                              w.due,
-                              w.priority,
-                              std::nullopt,
-                              ratelimit::Cause::kNone,
-                              context};
-            if (!w.paused) {
-                d.eta = slots[k].at;
-                d.cause = slots[k].cause;
+        for (uint32_t r = 0; r < in.waiting.size(); ++r) {
+            if (in.waiting[r].paused) {
+                plan.order_.push_back({core::TimePoint::max(), a, r, ratelimit::Cause::kNone});
+            } else {
+                plan.order_.push_back({slots[k].at, a, r, slots[k].cause});
                 ++k;
             }
-            planned.push_back(std::move(d));
         }
     }
-    // Earliest first, paused last: sort positions, then move each delivery once.
-    std::vector<std::pair<core::TimePoint, size_t>> order;
-    order.reserve(planned.size());
-    for (size_t i = 0; i < planned.size(); ++i) {
-        order.emplace_back(planned[i].eta.value_or(core::TimePoint::max()), i);
-    }
-    std::sort(order.begin(), order.end());
-    std::vector<PlannedDelivery> out;
-    out.reserve(planned.size());
-    for (const auto& [at, i] : order) out.push_back(std::move(planned[i]));
-    return out;
+    // Earliest first, paused last; ties in a stable order (account, then queue row).
+    std::sort(plan.order_.begin(), plan.order_.end(), [](const PublishPlan::Entry& x, const PublishPlan::Entry& y) {
+        return std::tie(x.eta, x.account, x.row) < std::tie(y.eta, y.account, y.row);
+    });
+    return plan;
 }
 
 core::Status Planner::Annotate(std::vector<domain::Post>& posts) const {
@@ -118,15 +148,18 @@ core::Status Planner::Annotate(std::vector<domain::Post>& posts) const {
     accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
     auto plan = Plan(accounts);
     if (!plan) return tl::unexpected(plan.error());
-    std::unordered_map<std::string, const PlannedDelivery*> by_delivery;
-    for (const auto& d : *plan) by_delivery.emplace(d.delivery_id, &d);
+    std::unordered_set<std::string> wanted;
+    for (const auto& p : posts) {
+        for (const auto& d : p.deliveries) wanted.insert(d.id);
+    }
+    const auto by_delivery = plan->Find(wanted);
     const auto now = clock_.Now();
     for (auto& p : posts) {
         for (auto& d : p.deliveries) {
             auto it = by_delivery.find(d.id);
             if (it != by_delivery.end()) {
-                d.eta = it->second->eta;
-                if (auto reason = it->second->Reason(); !reason.empty()) d.eta_reason = std::move(reason);
+                d.eta = it->second.eta;
+                if (auto reason = it->second.Reason(); !reason.empty()) d.eta_reason = std::move(reason);
             } else if (d.status == domain::DeliveryStatus::kQueued) {
                 d.eta = now;  // claimed, and holding its permit: going out now
             }

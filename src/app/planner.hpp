@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "app/ports.hpp"
@@ -39,6 +41,54 @@ struct PlannedDelivery {
     std::string Reason() const;
 };
 
+/// A plan: every waiting delivery of some accounts, earliest eta first, paused ones last. It
+/// keeps the rows it was planned from and makes a PlannedDelivery only for what is read, so a
+/// plan of a million deliveries costs a few bytes for each beyond the rows themselves.
+class PublishPlan {
+  public:
+    size_t size() const { return order_.size(); }
+    bool empty() const { return order_.empty(); }
+    /// The i-th delivery, earliest first.
+    PlannedDelivery operator[](size_t i) const;
+    PlannedDelivery back() const { return (*this)[size() - 1]; }
+    /// The deliveries whose eta is in [from, to), earliest first, at most `limit` (`truncated`
+    /// says whether more matched). Paused ones (no eta) only when neither bound is given.
+    std::vector<PlannedDelivery> Select(std::optional<core::TimePoint> from, std::optional<core::TimePoint> to,
+                                        size_t limit, bool& truncated) const;
+    /// Each delivery with its eta (unset: paused), by delivery id, for those in `ids` only.
+    std::unordered_map<std::string, PlannedDelivery> Find(const std::unordered_set<std::string>& ids) const;
+
+    /// In eta order, by value: `for (const auto& d : plan)`.
+    class Iterator {
+      public:
+        Iterator(const PublishPlan& plan, size_t i) : plan_(&plan), i_(i) {}
+        PlannedDelivery operator*() const { return (*plan_)[i_]; }
+        Iterator& operator++() {
+            ++i_;
+            return *this;
+        }
+        bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+      private:
+        const PublishPlan* plan_;
+        size_t i_;
+    };
+    Iterator begin() const { return {*this, 0}; }
+    Iterator end() const { return {*this, size()}; }
+
+  private:
+    friend class Planner;
+    struct Entry {
+        core::TimePoint eta;  ///< TimePoint::max() while paused
+        uint32_t account;     ///< index into inputs_ (and contexts_)
+        uint32_t row;         ///< index into that input's waiting
+        ratelimit::Cause cause;
+    };
+    std::vector<AccountPlanInput> inputs_;
+    std::vector<std::shared_ptr<const PlanContext>> contexts_;
+    std::vector<Entry> order_;
+};
+
 /// An account's limit for posting and how it came about (for the API).
 struct AccountLimits {
     ratelimit::EffectiveLimit post;
@@ -54,7 +104,7 @@ class Planner {
         : store_(store), clock_(clock), caps_(caps), in_flight_(in_flight) {}
 
     /// Every waiting delivery of these accounts, earliest eta first (paused ones last).
-    core::Result<std::vector<PlannedDelivery>> Plan(const std::vector<std::string>& account_ids) const;
+    core::Result<PublishPlan> Plan(const std::vector<std::string>& account_ids) const;
     /// Sets eta and eta_reason on the posts' waiting deliveries (scheduled, rate_limited, queued).
     core::Status Annotate(std::vector<domain::Post>& posts) const;
     AccountLimits LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const;

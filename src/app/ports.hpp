@@ -392,8 +392,7 @@ struct AccountPlanInput {
     PlatformRateState platform;
     struct Waiting {
         std::string job_id;
-        std::string delivery_id;
-        std::string post_id;  ///< left empty by LoadPlanInputs (see Store::PostsOfDeliveries)
+        std::string delivery_id;  ///< its post: Store::PostsOfDeliveries, for the few a plan shows
         core::TimePoint due{};
         core::TimePoint rank{};  ///< its place in the queue: the due time before any deferral
         int priority = domain::kDefaultPriority;

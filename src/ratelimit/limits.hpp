@@ -95,7 +95,7 @@ struct QueueItem {
     core::TimePoint due;   ///< not before this
     core::TimePoint rank;  ///< its place among equals: the time it was first due (a deferral keeps it)
     int priority = 5;      ///< higher goes first among those due
-    std::string id;        ///< last tie-break (ids sort by creation time)
+    std::string_view id;   ///< last tie-break (ids sort by creation time); must outlive PlanQueue
 };
 
 struct Slot {

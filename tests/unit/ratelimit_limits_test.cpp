@@ -256,10 +256,11 @@ TEST(RateLimit, RandomQueuePlansKeepTheCapsAndMatchThePlanForEqualPriorities) {
         std::sort(log.begin(), log.end());
         std::vector<QueueItem> items;
         const int n = std::uniform_int_distribution<int>(1, 30)(rng);
+        std::vector<std::string> ids;
+        for (int k = 0; k < n; ++k) ids.push_back(std::to_string(1000 + k));
         for (int k = 0; k < n; ++k) {
             const auto due = kT0 + Millis(std::uniform_int_distribution<int64_t>(0, 4 * 3'600'000)(rng));
-            items.push_back(
-                QueueItem{due, due, std::uniform_int_distribution<int>(1, 10)(rng), std::to_string(1000 + k)});
+            items.push_back(QueueItem{due, due, std::uniform_int_distribution<int>(1, 10)(rng), ids[k]});
         }
         const auto slots = PlanQueue(l, log, std::nullopt, kT0, items);
         std::vector<TimePoint> times;

@@ -50,10 +50,12 @@ int Stmt::Run() {
     return sqlite3_changes(db_->raw());
 }
 
-std::string Stmt::Text(int col) const {
+std::string Stmt::Text(int col) const { return std::string(View(col)); }
+
+std::string_view Stmt::View(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     if (p == nullptr) return {};
-    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+    return std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
 std::optional<std::string> Stmt::OptText(int col) const {

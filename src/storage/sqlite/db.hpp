@@ -50,6 +50,8 @@ class Stmt {
     int Run();
 
     std::string Text(int col) const;
+    /// The column's text without copying it: valid until the next Step, Reset or column call.
+    std::string_view View(int col) const;
     std::optional<std::string> OptText(int col) const;
     int64_t Int(int col) const;
     std::optional<int64_t> OptInt(int col) const;

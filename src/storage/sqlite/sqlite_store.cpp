@@ -463,11 +463,10 @@ domain::Delivery ReadDelivery(const Stmt& s) {
 app::AccountPlanInput::Waiting ReadWaiting(const Stmt& s) {
     return app::AccountPlanInput::Waiting{s.Text(0),
                                           s.Text(1),
-                                          std::string(),
                                           FromUnixMillis(s.Int(2)),
                                           FromUnixMillis(s.Int(5)),
                                           static_cast<int>(s.Int(3)),
-                                          s.Text(4) == "paused"};
+                                          s.View(4) == "paused"};
 }
 
 domain::Account ReadAccount(const Stmt& s) {
@@ -1484,7 +1483,7 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
         // Many accounts: their jobs in one pass over the table instead of one index range each.
         const bool scan = account_ids.size() > kPlanScanAccounts;
         std::vector<app::AccountPlanInput> out;
-        std::unordered_map<std::string, size_t> index;
+        std::unordered_map<std::string_view, size_t> index;  // into account_ids, alive throughout
         for (const auto& id : account_ids) {
             if (auto in = ReadPlanInput(id, ratelimit::ToString(action), now, in_flight, !scan)) {
                 index.emplace(id, out.size());
@@ -1499,7 +1498,7 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
             }
             auto s = db_->Prepare(kAllWaitingJobs);
             while (s.Step()) {
-                auto it = index.find(s.Text(6));
+                auto it = index.find(s.View(6));
                 if (it == index.end()) continue;
                 auto w = ReadWaiting(s);
                 if (!permitted.count(w.job_id)) out[it->second].waiting.push_back(std::move(w));
