@@ -24,11 +24,16 @@ int TighterCount(int a, int b) {
     return std::min(a, b);
 }
 
-// The earliest t >= now at which fewer than `cap` of `log` fall in (t - window, t].
-core::TimePoint WindowAllows(int cap, core::Millis window, std::span<const core::TimePoint> log, core::TimePoint now) {
-    if (cap <= 0 || static_cast<int>(log.size()) < cap) return now;
-    // The cap-th newest action must have left the window: t - window >= it.
-    return std::max(now, log[log.size() - static_cast<size_t>(cap)] + window);
+// The earliest t >= now at which at most `cap - count` of `log` fall in (t - window, t], so
+// `count` more fit; kNever when count > cap.
+core::TimePoint WindowAllows(int cap, core::Millis window, std::span<const core::TimePoint> log, core::TimePoint now,
+                             int count = 1) {
+    if (cap <= 0) return now;
+    if (count > cap) return kNever;
+    const auto keep = static_cast<size_t>(cap - count);  // how many may stay in the window
+    if (log.size() <= keep) return now;
+    // The (keep + 1)-th newest action must have left the window: t - window >= it.
+    return std::max(now, log[log.size() - keep - 1] + window);
 }
 
 }  // namespace
@@ -90,13 +95,14 @@ core::TimePoint EarliestAllowed(const Limit& limit, std::span<const core::TimePo
     return t;
 }
 
-Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now) {
+Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now, int count) {
     Wait w{now, Cause::kNone};
     const auto consider = [&](core::TimePoint t, Cause c) {
         if (t > now && t >= w.at) w = Wait{t, c};
     };
-    consider(WindowAllows(limit.per_day, kDay, log, now), Cause::kDaily);
-    consider(WindowAllows(limit.per_hour, kHour, log, now), Cause::kHourly);
+    consider(WindowAllows(limit.per_day, kDay, log, now, count), Cause::kDaily);
+    consider(WindowAllows(limit.per_hour, kHour, log, now, count), Cause::kHourly);
+    if (w.at == kNever) return w;
     if (limit.min_gap.count() > 0 && !log.empty()) consider(log.back() + limit.min_gap, Cause::kMinGap);
     return w;
 }
@@ -141,15 +147,15 @@ std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const cor
     return out;
 }
 
-std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
-                            std::optional<core::TimePoint> hold_until, core::TimePoint now,
-                            std::span<const QueueItem> items, std::optional<Quota> quota) {
-    int used = 0;  // of the platform's reported quota
+std::vector<Slot> PlanQueue(const KeyStates& keys, core::TimePoint now, std::span<const QueueItem> items) {
     std::vector<Slot> out(items.size());
+    // An item joins the competition when it first fell due (a deferral keeps that), and may go
+    // no earlier than its due time.
+    const auto joins = [&](size_t i) { return std::min(items[i].due, items[i].rank); };
     std::vector<size_t> by_due(items.size());
     for (size_t i = 0; i < items.size(); ++i) by_due[i] = i;
     std::sort(by_due.begin(), by_due.end(), [&](size_t a, size_t b) {
-        return items[a].due != items[b].due ? items[a].due < items[b].due : items[a].id < items[b].id;
+        return joins(a) != joins(b) ? joins(a) < joins(b) : items[a].id < items[b].id;
     });
     // Most urgent on top.
     const auto later = [&](size_t a, size_t b) {
@@ -157,41 +163,104 @@ std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint>
         if (items[a].rank != items[b].rank) return items[a].rank > items[b].rank;
         return items[a].id > items[b].id;
     };
-    std::vector<size_t> ready;  // a heap by `later`
-    std::vector<core::TimePoint> window;
-    for (const auto& t : log) {
-        if (t > now - kDay) window.push_back(t);
+    // Per key: the last day of its log, growing with the plan, and what of its quota is used.
+    std::array<std::vector<core::TimePoint>, kActions.size()> windows;
+    std::array<int, kActions.size()> used{};
+    std::array<bool, kActions.size()> needed{};
+    for (const auto& item : items) {
+        for (size_t k = 0; k < kActions.size(); ++k) needed[k] = needed[k] || item.demand[k] > 0;
     }
-    auto t = hold_until ? std::max(now, *hold_until) : now;
+    for (size_t k = 0; k < kActions.size(); ++k) {
+        if (!needed[k]) continue;
+        for (const auto& t : keys[k].log) {
+            if (t > now - kDay) windows[k].push_back(t);
+        }
+    }
+    // When `item` could go, at or after t, and which key's cap or platform state decided it.
+    const auto earliest = [&](const QueueItem& item, core::TimePoint t) {
+        Slot s{t, Cause::kNone, Action::kPost};
+        for (size_t k = 0; k < kActions.size(); ++k) {
+            const int n = item.demand[k];
+            if (n <= 0) continue;
+            const auto& key = keys[k];
+            const bool held = key.hold_until && *key.hold_until > t;
+            const auto from = held ? *key.hold_until : t;
+            auto w = ExplainEarliest(key.limit, windows[k], from, n);
+            if (held && w.cause == Cause::kNone) w.cause = Cause::kPlatform;
+            if (key.quota && w.at < key.quota->resets_at && used[k] + n > key.quota->remaining) {
+                w = Wait{std::max(w.at, key.quota->resets_at), Cause::kPlatform};
+            }
+            if (w.at > s.at || (w.at == s.at && s.cause == Cause::kNone && w.cause != Cause::kNone)) {
+                s = Slot{w.at, w.cause, kActions[k]};
+            }
+        }
+        return s;
+    };
+    std::vector<size_t> ready;  // a heap by `later`
+    auto t = now;
     size_t next = 0;
     const auto admit = [&](core::TimePoint until) {
-        for (; next < by_due.size() && items[by_due[next]].due <= until; ++next) {
+        for (; next < by_due.size() && joins(by_due[next]) <= until; ++next) {
             ready.push_back(by_due[next]);
             std::push_heap(ready.begin(), ready.end(), later);
         }
     };
+    // What held each item the last time it was the most urgent and could not go yet.
+    std::vector<Slot> held(items.size(), Slot{now, Cause::kNone, Action::kPost});
+    // Time moves from event to event (an item falls due, the most urgent one may go); at each
+    // instant only the most urgent due item may go. Decisions at t depend only on what is due
+    // by t, so planning again later, after the plan was followed, gives the same slots.
     while (next < by_due.size() || !ready.empty()) {
-        if (ready.empty()) t = std::max(t, items[by_due[next]].due);
+        if (ready.empty()) t = std::max(t, joins(by_due[next]));
         admit(t);
-        auto wait = ExplainEarliest(limit, window, t);
-        if (quota && wait.at < quota->resets_at && used >= quota->remaining) {
-            wait = Wait{std::max(wait.at, quota->resets_at), Cause::kPlatform};
+        const size_t i = ready.front();
+        const auto slot = earliest(items[i], std::max(t, items[i].due));
+        if (slot.at == kNever) {  // more at once than a cap allows: it takes nothing from the others
+            std::pop_heap(ready.begin(), ready.end(), later);
+            ready.pop_back();
+            out[i] = slot;
+            continue;
         }
-        if (quota && wait.at < quota->resets_at) ++used;
-        // Whatever falls due while the limit holds the account back competes for that slot.
-        admit(wait.at);
+        if (slot.at > t) {
+            held[i] = slot;
+            // Until it may go, or until something falls due that may outrank it.
+            t = next < by_due.size() ? std::min(slot.at, joins(by_due[next])) : slot.at;
+            continue;
+        }
         std::pop_heap(ready.begin(), ready.end(), later);
-        const size_t i = ready.back();
         ready.pop_back();
-        out[i] = Slot{wait.at,
-                      wait.at > items[i].due
-                          ? (wait.cause == Cause::kNone && hold_until && *hold_until > items[i].due ? Cause::kPlatform
-                                                                                                    : wait.cause)
-                          : Cause::kNone};
-        window.push_back(wait.at);
-        t = wait.at;
+        Slot went{t, Cause::kNone, Action::kPost};
+        if (t > items[i].due) {
+            went.cause = held[i].cause;
+            went.action = held[i].action;
+            if (went.cause == Cause::kNone) {
+                // It could go as soon as it was its turn: a platform hold may have made the turn late.
+                for (size_t k = 0; k < kActions.size(); ++k) {
+                    if (items[i].demand[k] > 0 && keys[k].hold_until && *keys[k].hold_until > items[i].due) {
+                        went.cause = Cause::kPlatform;
+                        went.action = kActions[k];
+                        break;
+                    }
+                }
+            }
+        }
+        out[i] = went;
+        for (size_t k = 0; k < kActions.size(); ++k) {
+            const int n = items[i].demand[k];
+            if (n <= 0) continue;
+            windows[k].insert(windows[k].end(), static_cast<size_t>(n), t);
+            if (keys[k].quota && t < keys[k].quota->resets_at) used[k] += n;
+        }
     }
     return out;
+}
+
+std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
+                            std::optional<core::TimePoint> hold_until, core::TimePoint now,
+                            std::span<const QueueItem> items, std::optional<Quota> quota) {
+    KeyStates keys{};
+    keys[0] = KeyState{limit, log, hold_until, quota};
+    return PlanQueue(keys, now, items);
 }
 
 const LimitTable& LimitTable::Defaults() {

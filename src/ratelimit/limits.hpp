@@ -73,12 +73,17 @@ std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const cor
 enum class Cause { kNone, kMinGap, kHourly, kDaily, kPlatform };
 
 struct Wait {
-    core::TimePoint at;          ///< EarliestAllowed
+    core::TimePoint at;          ///< EarliestAllowed; TimePoint::max() when it never can (kNever)
     Cause cause = Cause::kNone;  ///< kNone when `at` is `now`
 };
 
-/// EarliestAllowed, and which cap decided it (the latest one when several agree).
-Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now);
+/// "Never": `count` actions at once are more than a cap allows in any window.
+inline constexpr core::TimePoint kNever = core::TimePoint::max();
+
+/// EarliestAllowed for `count` actions at the same instant (a thread's replies go together),
+/// and which cap decided it (the latest one when several agree). The minimum gap separates
+/// such groups, not the actions inside one. kNever when `count` exceeds the hourly or daily cap.
+Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, core::TimePoint now, int count = 1);
 
 /// In words for a person: "hourly cap of 5 posts reached", "at least 60 s between posts".
 std::string Describe(Cause cause, const Limit& limit, Action action);
@@ -90,24 +95,47 @@ struct Quota {
     core::TimePoint resets_at{};
 };
 
-/// One waiting action of an account, for PlanQueue.
+/// How many actions of each kind one queue item performs together, by Action: a post with a
+/// thread of three and a first comment is {1, 3, 1, 0}.
+using Demand = std::array<int, kActions.size()>;
+inline constexpr Demand kOnePost = {1, 0, 0, 0};
+
+/// One waiting item of an account (a delivery), for PlanQueue.
 struct QueueItem {
-    core::TimePoint due;   ///< not before this
-    core::TimePoint rank;  ///< its place among equals: the time it was first due (a deferral keeps it)
-    int priority = 5;      ///< higher goes first among those due
-    std::string_view id;   ///< last tie-break (ids sort by creation time); must outlive PlanQueue
+    core::TimePoint due;  ///< not before this
+    /// When it first fell due (a deferral keeps it): from then on it competes, and among equal
+    /// priorities the earlier rank goes first.
+    core::TimePoint rank;
+    int priority = 5;     ///< higher goes first among those due
+    std::string_view id;  ///< last tie-break (ids sort by creation time); must outlive PlanQueue
+    Demand demand = kOnePost;
 };
 
 struct Slot {
-    core::TimePoint at;          ///< when the item goes
-    Cause cause = Cause::kNone;  ///< what held it past its due time (kNone: nothing did)
+    core::TimePoint at;             ///< when the item goes; kNever when it cannot
+    Cause cause = Cause::kNone;     ///< what held it past its due time (kNone: nothing did)
+    Action action = Action::kPost;  ///< whose cap (or platform state) that was
 };
 
-/// The account's plan: repeatedly, at the first instant the limit (and `hold_until`) allows and
-/// something is due, the most urgent due item goes: highest priority, then earliest rank, then
-/// smallest id. One slot per item, in the items' order. The queue follows the same rule when it
-/// grants permits (Store::TakePermits), so the plan is what happens unless new work arrives.
-/// With a `quota`, at most quota.remaining items go before quota.resets_at.
+/// One (account, action) key as PlanQueue sees it: its limit, its log (oldest first), the
+/// platform's "not before" and the platform's reported quota.
+struct KeyState {
+    Limit limit;
+    std::span<const core::TimePoint> log;
+    std::optional<core::TimePoint> hold_until;
+    std::optional<Quota> quota;
+};
+using KeyStates = std::array<KeyState, kActions.size()>;
+
+/// The account's plan: items go one after another in order of urgency (highest priority, then
+/// earliest rank, then smallest id); each goes at the first instant at or after the previous
+/// one that its due time and every key it needs allow (limit, hold, quota: at most
+/// quota.remaining actions before quota.resets_at), and at that instant it is the most urgent
+/// item due. One slot per item, in the items' order; an item whose demand no cap can ever take
+/// gets kNever and holds nothing back. The queue follows the same rule when it grants permits
+/// (Store::TakePermits), so the plan is what happens unless new work arrives.
+std::vector<Slot> PlanQueue(const KeyStates& keys, core::TimePoint now, std::span<const QueueItem> items);
+/// The same, for items that only post (the post key alone).
 std::vector<Slot> PlanQueue(const Limit& limit, std::span<const core::TimePoint> log,
                             std::optional<core::TimePoint> hold_until, core::TimePoint now,
                             std::span<const QueueItem> items, std::optional<Quota> quota = std::nullopt);

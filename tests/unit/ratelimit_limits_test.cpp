@@ -296,6 +296,164 @@ TEST(RateLimit, RandomQueuePlansKeepTheCapsAndMatchThePlanForEqualPriorities) {
     }
 }
 
+TEST(RateLimit, SeveralActionsAtOnceNeedRoomForAllOfThem) {
+    const Limit three{3, 0, Millis(10min)};
+    const std::vector<TimePoint> log = {kT0 - 30min};
+    // Two more fit now; three must wait until the logged one leaves the hour.
+    EXPECT_EQ(ExplainEarliest(three, log, kT0, 2).at, kT0);
+    EXPECT_EQ(ExplainEarliest(Limit{3, 0, Millis(0)}, log, kT0, 3).at, kT0 + 30min);
+    EXPECT_EQ(ExplainEarliest(Limit{3, 0, Millis(0)}, log, kT0, 3).cause, Cause::kHourly);
+    // More than the cap at once can never go.
+    EXPECT_EQ(ExplainEarliest(three, {}, kT0, 4).at, kNever);
+    EXPECT_EQ(ExplainEarliest(Limit{0, 5, Millis(0)}, {}, kT0, 6).at, kNever);
+    // The gap separates groups, not the actions inside one.
+    EXPECT_EQ(ExplainEarliest(three, {}, kT0, 3).at, kT0);
+}
+
+TEST(RateLimit, AThreadWaitsForItsRepliesAndAnImpossibleOneHoldsNothingBack) {
+    KeyStates keys{};
+    keys[static_cast<size_t>(Action::kPost)].limit = Limit{0, 0, Millis(5min)};
+    keys[static_cast<size_t>(Action::kReply)].limit = Limit{3, 0, Millis(0)};
+    const Demand thread3 = {1, 3, 0, 0};
+    const Demand thread2 = {1, 2, 0, 0};
+    const Demand thread9 = {1, 9, 0, 0};
+    const std::vector<QueueItem> items = {{kT0, kT0, 5, "a", thread3},
+                                          {kT0, kT0, 5, "b", thread2},
+                                          {kT0, kT0, 5, "c", kOnePost},
+                                          {kT0, kT0, 9, "d", thread9}};
+    const auto slots = PlanQueue(keys, kT0, items);
+    ASSERT_EQ(slots.size(), items.size());
+    EXPECT_EQ(slots[3].at, kNever);  // nine replies at once: more than the hourly cap, ever
+    EXPECT_EQ(slots[3].action, Action::kReply);
+    EXPECT_EQ(slots[0].at, kT0);  // a goes first despite d's priority: d takes nothing
+    // b needs two replies: the hour must first let a's three go. The queue keeps its order,
+    // so c (a plain post, later id) waits behind b.
+    EXPECT_EQ(slots[1].at, kT0 + 1h);
+    EXPECT_EQ(slots[1].cause, Cause::kHourly);
+    EXPECT_EQ(slots[1].action, Action::kReply);
+    EXPECT_EQ(slots[2].at, kT0 + 1h + 5min);
+    EXPECT_EQ(slots[2].cause, Cause::kMinGap);
+    EXPECT_EQ(slots[2].action, Action::kPost);
+    // A hold on replies only holds the items that reply.
+    keys[static_cast<size_t>(Action::kReply)].hold_until = kT0 + 2h;
+    const std::vector<QueueItem> two = {{kT0, kT0, 5, "a", thread2}, {kT0, kT0, 5, "b", kOnePost}};
+    const auto held = PlanQueue(keys, kT0, two);
+    EXPECT_EQ(held[0].at, kT0 + 2h);
+    EXPECT_EQ(held[0].cause, Cause::kPlatform);
+    EXPECT_EQ(held[0].action, Action::kReply);
+    // a is the more urgent (by id), so it holds b back until it goes: the queue keeps order.
+    EXPECT_EQ(held[1].at, kT0 + 2h + 5min);
+}
+
+TEST(RateLimit, RandomPlansOfSeveralActionsKeepEveryKeysCaps) {
+    std::mt19937 rng(11);
+    const auto draw = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int round = 0; round < 300; ++round) {
+        KeyStates keys{};
+        std::array<std::vector<TimePoint>, kActions.size()> logs;
+        for (size_t k = 0; k < 3; ++k) {
+            keys[k].limit = Limit{draw(0, 6), draw(0, 14), Millis(draw(0, 2) * 5min)};
+            for (int n = draw(0, 3); n > 0; --n) logs[k].push_back(kT0 - Millis(draw(1, 86'400'000)));
+            std::sort(logs[k].begin(), logs[k].end());
+            keys[k].log = logs[k];
+        }
+        if (draw(0, 3) == 0) keys[1].hold_until = kT0 + Millis(draw(1, 3'600'000));
+        if (draw(0, 3) == 0) keys[0].quota = Quota{draw(0, 3), kT0 + Millis(draw(1, 7'200'000))};
+        const int n = draw(1, 25);
+        std::vector<std::string> ids;
+        for (int k = 0; k < n; ++k) ids.push_back(std::to_string(1000 + k));
+        std::vector<QueueItem> items;
+        for (int k = 0; k < n; ++k) {
+            const auto due = kT0 + Millis(draw(0, 4 * 3'600'000));
+            items.push_back(QueueItem{due, due, draw(1, 10), ids[k], Demand{1, draw(0, 4), draw(0, 1), 0}});
+        }
+        const auto slots = PlanQueue(keys, kT0, items);
+        ASSERT_EQ(slots.size(), items.size());
+        std::array<std::vector<TimePoint>, kActions.size()> planned;
+        for (int i = 0; i < n; ++i) {
+            const auto& d = items[i].demand;
+            const auto over = [&](size_t k) {
+                const auto& l = keys[k].limit;
+                return (l.per_hour > 0 && d[k] > l.per_hour) || (l.per_day > 0 && d[k] > l.per_day);
+            };
+            const bool impossible = over(0) || over(1) || over(2);
+            EXPECT_EQ(slots[i].at == kNever, impossible) << "round " << round << " item " << i;
+            if (impossible) continue;
+            EXPECT_GE(slots[i].at, items[i].due);
+            for (size_t k = 0; k < 3; ++k) {
+                if (d[k] > 0 && keys[k].hold_until) {
+                    EXPECT_GE(slots[i].at, *keys[k].hold_until);
+                }
+                planned[k].insert(planned[k].end(), static_cast<size_t>(d[k]), slots[i].at);
+            }
+        }
+        for (size_t k = 0; k < 3; ++k) {
+            const auto& l = keys[k].limit;
+            std::vector<TimePoint> all = logs[k];
+            all.insert(all.end(), planned[k].begin(), planned[k].end());
+            for (const auto& t : planned[k]) {
+                const auto in = [&](Millis w) {
+                    return std::count_if(all.begin(), all.end(), [&](TimePoint x) { return x > t - w && x <= t; });
+                };
+                if (l.per_hour > 0) {
+                    EXPECT_LE(in(1h), l.per_hour) << "round " << round << " key " << k;
+                }
+                if (l.per_day > 0) {
+                    EXPECT_LE(in(24h), l.per_day) << "round " << round << " key " << k;
+                }
+                for (const auto& x : all) {
+                    // Groups keep the gap; actions of one group share their instant.
+                    if (x < t && l.min_gap.count() > 0) {
+                        EXPECT_GE(t - x, l.min_gap) << "round " << round;
+                    }
+                }
+            }
+            if (keys[k].quota) {
+                const auto& q = *keys[k].quota;
+                const auto before =
+                    std::count_if(planned[k].begin(), planned[k].end(), [&](TimePoint x) { return x < q.resets_at; });
+                EXPECT_LE(before, q.remaining) << "round " << round;
+            }
+        }
+        // Followed up to a cut, then planned again (as the queue does when a job asks): the same
+        // slots. What went is in the logs and the quota; what asked was deferred to its slot.
+        std::vector<TimePoint> times;
+        for (const auto& slot : slots) {
+            if (slot.at != kNever) times.push_back(slot.at);
+        }
+        if (times.empty()) continue;
+        const auto cut = times[static_cast<size_t>(draw(0, static_cast<int>(times.size()) - 1))];
+        KeyStates later = keys;
+        std::array<std::vector<TimePoint>, kActions.size()> later_logs = logs;
+        std::vector<QueueItem> rest;
+        std::vector<size_t> rest_of;
+        for (int i = 0; i < n; ++i) {
+            if (slots[i].at == kNever) continue;
+            if (slots[i].at < cut) {
+                for (size_t k = 0; k < 3; ++k) {
+                    later_logs[k].insert(later_logs[k].end(), static_cast<size_t>(items[i].demand[k]), slots[i].at);
+                    if (later[k].quota && slots[i].at < later[k].quota->resets_at) {
+                        later[k].quota->remaining -= items[i].demand[k];
+                    }
+                }
+                continue;
+            }
+            auto item = items[i];
+            if (item.due <= cut) item.due = slots[i].at;  // it asked, and was told to come back then
+            rest.push_back(item);
+            rest_of.push_back(static_cast<size_t>(i));
+        }
+        for (size_t k = 0; k < 3; ++k) {
+            std::sort(later_logs[k].begin(), later_logs[k].end());
+            later[k].log = later_logs[k];
+        }
+        const auto again = PlanQueue(later, cut, rest);
+        for (size_t r = 0; r < rest.size(); ++r) {
+            EXPECT_EQ(again[r].at, slots[rest_of[r]].at) << "round " << round << " item " << rest_of[r];
+        }
+    }
+}
+
 TEST(RateLimit, WorkspaceSettingsParseCheckAndRoundTrip) {
     const auto& caps = LimitTable::Defaults();
     auto w = WorkspaceLimits::Parse(

@@ -318,10 +318,11 @@ constexpr Sql kUpsertHold{"upsert_hold",
                           "ON CONFLICT(account_id, action) DO UPDATE SET until = MAX(until, excluded.until), "
                           "reason = excluded.reason"};
 constexpr Sql kRetryJob{"retry_job",
-                        "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, last_error = ?3, "
-                        "updated_at = ?4, uncertain = ?5 WHERE id = ?1"};
+                        "UPDATE jobs SET state = 'pending', due_at = ?2, rank_at = NULL, lease_until = NULL, "
+                        "last_error = ?3, updated_at = ?4, uncertain = ?5 WHERE id = ?1"};
 constexpr Sql kRequeueUncertain{"requeue_uncertain",
-                                "UPDATE jobs SET state = 'pending', due_at = ?2, lease_until = NULL, uncertain = 1, "
+                                "UPDATE jobs SET state = 'pending', due_at = ?2, rank_at = NULL, lease_until = NULL, "
+                                "uncertain = 1, "
                                 "last_error = ?3, updated_at = ?2 WHERE id = ?1"};
 constexpr Sql kResetAttempts{"reset_delivery_attempts", "UPDATE deliveries SET attempts = 0 WHERE id = ?1"};
 constexpr Sql kDeleteJobsOfDelivery{"delete_jobs_of_delivery", "DELETE FROM jobs WHERE delivery_id = ?1"};
@@ -2266,7 +2267,8 @@ constexpr Sql kFinishedJobView{
     "FROM job_history j LEFT JOIN deliveries d ON d.id = j.delivery_id "
     "LEFT JOIN accounts a ON a.id = j.account_id WHERE j.id = ?1 AND (?2 IS NULL OR j.workspace_id = ?2)"};
 constexpr Sql kRequeueDeadJob{"requeue_dead_job",
-                              "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?2, lease_until = NULL, "
+                              "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?2, rank_at = NULL, "
+                              "lease_until = NULL, "
                               "last_error = NULL, updated_at = ?2 WHERE id = ?1 AND state = 'dead'"};
 constexpr Sql kRescheduleDelivery{"reschedule_delivery",
                                   "UPDATE deliveries SET status = 'scheduled', attempts = 0, error = NULL, "
