@@ -20,6 +20,8 @@ app::CreatePostInput ReadCreatePost(JsonBody& body) {
     app::CreatePostInput in;
     in.text = body.String("text");
     in.variants = body.OptStringMap("variants").value_or(std::map<std::string, std::string>{});
+    in.thread = body.OptStringArray("thread").value_or(std::vector<std::string>{});
+    in.first_comment = body.OptString("first_comment");
     in.account_ids = body.OptStringArray("account_ids").value_or(std::vector<std::string>{});
     in.schedule = ReadSchedule(body);
     return in;
@@ -100,6 +102,9 @@ net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, 
     if (body->Has("account_ids")) {
         in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
     }
+    if (body->Has("thread")) in.thread = body->OptStringArray("thread").value_or(std::vector<std::string>{});
+    in.first_comment_set = body->Has("first_comment");
+    if (in.first_comment_set) in.first_comment = body->OptString("first_comment");
     in.schedule_set =
         body->Has("scheduled_at") || body->Has("local_time") || body->Has("timezone") || body->Has("queue");
     in.schedule = ReadSchedule(*body);

@@ -76,6 +76,8 @@ nlohmann::json ToJson(const domain::Post& p) {
             {"status", domain::ToString(p.status)},
             {"text", p.text},
             {"variants", variants},
+            {"thread", p.thread},
+            {"first_comment", OptText(p.first_comment)},
             {"account_ids", account_ids},
             {"scheduled_at", OptTime(p.scheduled_at)},
             {"local_time", OptText(p.local_time)},

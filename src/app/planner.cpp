@@ -8,16 +8,39 @@
 
 namespace herald::app {
 
-std::string WaitReason(const PlatformRateState& platform, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
-                       ratelimit::Action action) {
+std::string WaitReason(const std::array<PlatformRateState, ratelimit::kActions.size()>& platforms,
+                       const ratelimit::Slot& slot, const ratelimit::Limits& limits) {
+    const auto k = static_cast<size_t>(slot.action);
     if (slot.cause == ratelimit::Cause::kPlatform) {
+        const auto& platform = platforms[k];
         const auto& quota = platform.quota;
         if (quota && slot.at == quota->resets_at && !(platform.hold_until && *platform.hold_until >= slot.at)) {
             return "the platform reports its publishing quota used up until " + domain::FormatRfc3339(quota->resets_at);
         }
         if (!platform.hold_reason.empty()) return platform.hold_reason;
     }
-    return ratelimit::Describe(slot.cause, limit, action);
+    return ratelimit::Describe(slot.cause, limits[k], slot.action);
+}
+
+std::string NeverReason(const ratelimit::Slot& slot, const ratelimit::Limits& limits, const ratelimit::Demand& demand) {
+    const auto k = static_cast<size_t>(slot.action);
+    const auto& limit = limits[k];
+    const bool daily = slot.cause == ratelimit::Cause::kDaily;
+    const std::string what = slot.action == ratelimit::Action::kReply ? "replies"
+                             : slot.action == ratelimit::Action::kComment
+                                 ? "comments"
+                                 : std::string(ratelimit::ToString(slot.action)) + "s";
+    return "it needs " + std::to_string(demand[k]) + " " + what + " at once, more than the account's " +
+           (daily ? "daily" : "hourly") + " cap of " + std::to_string(daily ? limit.per_day : limit.per_hour) + " " +
+           what + " allows; shorten the thread or raise the limit";
+}
+
+ratelimit::KeyStates KeysOf(const AccountPlanInput& in, const ratelimit::Limits& limits) {
+    ratelimit::KeyStates keys{};
+    for (size_t k = 0; k < keys.size(); ++k) {
+        keys[k] = ratelimit::KeyState{limits[k], in.logs[k], in.platform[k].hold_until, in.platform[k].quota};
+    }
+    return keys;
 }
 
 AccountLimits Planner::LimitsOf(const domain::Account& account, const std::string& workspace_limits_json) const {
@@ -28,8 +51,12 @@ AccountLimits Planner::LimitsOf(const domain::Account& account, const ratelimit:
     const auto now = clock_.Now();
     AccountLimits out;
     out.connected_at = account.created_at;
-    out.post =
-        ratelimit::Effective(caps_, workspace, account.platform, ratelimit::Action::kPost, account.created_at, now);
+    for (size_t k = 0; k < ratelimit::kActions.size(); ++k) {
+        out.actions[k] =
+            ratelimit::Effective(caps_, workspace, account.platform, ratelimit::kActions[k], account.created_at, now);
+        out.limits[k] = out.actions[k].limit;
+    }
+    out.post = out.actions[0];
     if (out.post.phase == 1)
         out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase1_days;
     if (out.post.phase == 2)
@@ -38,10 +65,12 @@ AccountLimits Planner::LimitsOf(const domain::Account& account, const ratelimit:
 }
 
 std::string PlannedDelivery::Reason() const {
-    if (!eta) return "paused: it keeps its place and gets a time when the pause is lifted";
-    if (cause == ratelimit::Cause::kNone || !context) return "";
-    return WaitReason(context->platform, ratelimit::Slot{*eta, cause}, context->limit, ratelimit::Action::kPost) +
-           "; will publish at " + domain::FormatRfc3339(*eta);
+    if (!eta && !never) return "paused: it keeps its place and gets a time when the pause is lifted";
+    if (!context) return "";
+    if (never) return "will not publish: " + NeverReason({ratelimit::kNever, cause, action}, context->limits, demand);
+    if (cause == ratelimit::Cause::kNone) return "";
+    return WaitReason(context->platform, ratelimit::Slot{*eta, cause, action}, context->limits) + "; will publish at " +
+           domain::FormatRfc3339(*eta);
 }
 
 PlannedDelivery PublishPlan::operator[](size_t i) const {
@@ -49,7 +78,13 @@ PlannedDelivery PublishPlan::operator[](size_t i) const {
     const auto& w = inputs_[e.account].waiting[e.row];
     PlannedDelivery d{w.delivery_id, std::string(), w.job_id, w.due,
                       w.priority,    std::nullopt,  e.cause,  contexts_[e.account]};
-    if (e.eta != core::TimePoint::max()) d.eta = e.eta;
+    d.action = e.action;
+    d.demand = w.demand;
+    if (e.eta != ratelimit::kNever) {
+        d.eta = e.eta;
+    } else {
+        d.never = !w.paused;
+    }
     return d;
 }
 
@@ -86,7 +121,7 @@ std::unordered_map<std::string, PlannedDelivery> PublishPlan::Find(const std::un
 
 core::Result<PublishPlan> Planner::Plan(const std::vector<std::string>& account_ids) const {
     const auto now = clock_.Now();
-    auto inputs = store_.LoadPlanInputs(account_ids, ratelimit::Action::kPost, now, in_flight_);
+    auto inputs = store_.LoadPlanInputs(account_ids, now, in_flight_);
     if (!inputs) return tl::unexpected(inputs.error());
     PublishPlan plan;
     plan.inputs_ = std::move(*inputs);
@@ -109,19 +144,18 @@ core::Result<PublishPlan> Planner::Plan(const std::vector<std::string>& account_
                     .first;
         }
         plan.contexts_.push_back(std::make_shared<PlanContext>(
-            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).post.limit, in.platform}));
+            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).limits, in.platform}));
         items.clear();
         for (const auto& w : in.waiting) {
-            if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
+            if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id, w.demand});
         }
-        const auto slots = ratelimit::PlanQueue(plan.contexts_.back()->limit, in.log, in.platform.hold_until, now,
-                                                items, in.platform.quota);
+        const auto slots = ratelimit::PlanQueue(KeysOf(in, plan.contexts_.back()->limits), now, items);
         size_t k = 0;
         for (uint32_t r = 0; r < in.waiting.size(); ++r) {
             if (in.waiting[r].paused) {
-                plan.order_.push_back({core::TimePoint::max(), a, r, ratelimit::Cause::kNone});
+                plan.order_.push_back({ratelimit::kNever, a, r, ratelimit::Cause::kNone, ratelimit::Action::kPost});
             } else {
-                plan.order_.push_back({slots[k].at, a, r, slots[k].cause});
+                plan.order_.push_back({slots[k].at, a, r, slots[k].cause, slots[k].action});
                 ++k;
             }
         }

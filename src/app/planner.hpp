@@ -19,8 +19,8 @@ namespace herald::app {
 /// What explains the waits of one account's plan (shared by its deliveries).
 struct PlanContext {
     std::string account_id;
-    ratelimit::Limit limit;
-    PlatformRateState platform;
+    ratelimit::Limits limits;  ///< per action
+    std::array<PlatformRateState, ratelimit::kActions.size()> platform;
 };
 
 struct PlannedDelivery {
@@ -29,9 +29,12 @@ struct PlannedDelivery {
     std::string job_id;
     core::TimePoint due{};
     int priority = domain::kDefaultPriority;
-    std::optional<core::TimePoint> eta;                ///< unset while a pause holds it
-    ratelimit::Cause cause = ratelimit::Cause::kNone;  ///< what holds it past its due time
-    std::shared_ptr<const PlanContext> context;        ///< the account's, shared by its deliveries
+    std::optional<core::TimePoint> eta;                   ///< unset while a pause holds it, or if `never`
+    ratelimit::Cause cause = ratelimit::Cause::kNone;     ///< what holds it past its due time
+    std::shared_ptr<const PlanContext> context;           ///< the account's, shared by its deliveries
+    ratelimit::Action action = ratelimit::Action::kPost;  ///< whose cap or platform state that is
+    ratelimit::Demand demand = ratelimit::kOnePost;       ///< what it does: its post, replies, comment
+    bool never = false;  ///< it needs more at once than a cap allows: the queue will refuse it
 
     const std::string& account_id() const { return context->account_id; }
 
@@ -79,19 +82,22 @@ class PublishPlan {
   private:
     friend class Planner;
     struct Entry {
-        core::TimePoint eta;  ///< TimePoint::max() while paused
+        core::TimePoint eta;  ///< kNever while paused, or when it can never go
         uint32_t account;     ///< index into inputs_ (and contexts_)
         uint32_t row;         ///< index into that input's waiting
         ratelimit::Cause cause;
+        ratelimit::Action action;
     };
     std::vector<AccountPlanInput> inputs_;
     std::vector<std::shared_ptr<const PlanContext>> contexts_;
     std::vector<Entry> order_;
 };
 
-/// An account's limit for posting and how it came about (for the API).
+/// An account's limits per action and how they came about (for the API).
 struct AccountLimits {
-    ratelimit::EffectiveLimit post;
+    ratelimit::EffectiveLimit post;  ///< actions[0]
+    std::array<ratelimit::EffectiveLimit, ratelimit::kActions.size()> actions;
+    ratelimit::Limits limits;  ///< what the queue enforces, per action
     core::TimePoint connected_at{};
     std::optional<core::TimePoint> phase_ends;  ///< when the warm-up phase moves on; unset in phase 3
 };

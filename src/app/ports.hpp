@@ -31,8 +31,13 @@ struct PublishRequest {
     std::string account_settings_json;  ///< non-secret settings
     std::string credentials;            ///< decrypted, never logged
     std::string text;                   ///< the variant for this platform, or the post's text
-    std::string idempotency_key;        ///< stable across retries of the same delivery
-    int attempt = 1;                    ///< 1-based
+    /// Replies to post under it, in order, each answering the one before (a thread); they go
+    /// out with the post, and the queue took a permit for each (Action::kReply).
+    std::vector<std::string> thread;
+    /// A comment to post on it once published (Action::kComment).
+    std::optional<std::string> first_comment;
+    std::string idempotency_key;  ///< stable across retries of the same delivery
+    int attempt = 1;              ///< 1-based
 };
 
 struct Published {
@@ -277,7 +282,9 @@ struct ClaimedJob {
     domain::Delivery delivery;
     domain::Account account;
     std::string sealed_credentials;
-    std::string text;                   ///< variant for the account's platform, or the post's text
+    std::string text;                 ///< variant for the account's platform, or the post's text
+    std::vector<std::string> thread;  ///< the post's thread replies
+    std::optional<std::string> first_comment;
     std::string workspace_limits_json;  ///< the workspace's lowered limits and warm-up (ratelimit::WorkspaceLimits)
     /// Set when the claim itself moved the delivery to publishing (see Store::MarkAtClaim):
     /// the change to announce, and no separate mark is needed before the platform call.
@@ -361,16 +368,18 @@ struct OutcomeRecord {
     bool uncertain = false;
 };
 
-/// One job asking for a rate-limit permit just before its platform call.
+/// One job asking for rate-limit permits just before its platform calls: one for each action
+/// the job performs (its post, its thread's replies, its first comment), taken together.
 struct PermitRequest {
     std::string job_id;
     std::string account_id;
-    ratelimit::Action action = ratelimit::Action::kPost;
-    ratelimit::Limit limit;  ///< the account's effective limit for this action (may be none: a hold may apply)
+    ratelimit::Limits limits;  ///< the account's effective limit per action (may be none: a hold may apply)
 };
 
 struct PermitDecision {
-    enum class Kind { kGranted, kDeferred, kGone };
+    /// refused: it can never go, as it needs more at once than a cap allows (a thread longer
+    /// than the hourly cap of replies); `reason` says so and nothing is sent.
+    enum class Kind { kGranted, kDeferred, kGone, kRefused };
     Kind kind = Kind::kGone;               ///< gone: the job is no longer this worker's (cancelled, edited)
     core::TimePoint at{};                  ///< deferred: when the job is due again
     std::string reason;                    ///< deferred: why, in words ("hourly cap of 5 posts reached")
@@ -388,25 +397,33 @@ struct PlatformRateState {
 struct AccountPlanInput {
     domain::Account account;
     std::string workspace_limits_json;
-    std::vector<core::TimePoint> log;  ///< past actions, in flight ones at their effective time, oldest first
-    PlatformRateState platform;
+    /// Per action (ratelimit::kActions order): past actions, in flight ones at their effective
+    /// time, oldest first; and what the platform said about that key.
+    std::array<std::vector<core::TimePoint>, ratelimit::kActions.size()> logs;
+    std::array<PlatformRateState, ratelimit::kActions.size()> platform;
     struct Waiting {
         std::string job_id;
         std::string delivery_id;  ///< its post: Store::PostsOfDeliveries, for the few a plan shows
         core::TimePoint due{};
         core::TimePoint rank{};  ///< its place in the queue: the due time before any deferral
         int priority = domain::kDefaultPriority;
-        bool paused = false;  ///< held by a pause: no slot until resumed
+        bool paused = false;                             ///< held by a pause: no slot until resumed
+        ratelimit::Demand demand = ratelimit::kOnePost;  ///< its post, thread replies and comment
     };
     /// Publish jobs of the account that have not taken a permit yet: pending, paused, or
     /// claimed and about to ask.
     std::vector<Waiting> waiting;
 };
 
-/// Why `slot` is later than its item's due time, in words: the cap, the platform's hold (its own
-/// words) or its reported quota. Without the "will publish at" part.
-std::string WaitReason(const PlatformRateState& platform, const ratelimit::Slot& slot, const ratelimit::Limit& limit,
-                       ratelimit::Action action);
+/// Why `slot` is later than its item's due time, in words: the cap of the slot's action, the
+/// platform's hold (its own words) or its reported quota. Without the "will publish at" part.
+std::string WaitReason(const std::array<PlatformRateState, ratelimit::kActions.size()>& platform,
+                       const ratelimit::Slot& slot, const ratelimit::Limits& limits);
+/// Why a kNever slot can never go: "the thread has 5 replies, more than the hourly cap of 3
+/// replies; shorten the thread or raise the limit".
+std::string NeverReason(const ratelimit::Slot& slot, const ratelimit::Limits& limits, const ratelimit::Demand& demand);
+/// An account's keys for ratelimit::PlanQueue: its logs and platform states with `limits`.
+ratelimit::KeyStates KeysOf(const AccountPlanInput& in, const ratelimit::Limits& limits);
 
 struct DeliveryResolution {
     enum class Action { kRetry, kMarkPublished };
@@ -421,6 +438,8 @@ struct SandboxPost {
     std::string text;
     std::string idempotency_key;
     core::TimePoint created_at{};
+    std::string kind = "post";          ///< post, reply (a thread item) or comment
+    std::optional<std::string> parent;  ///< the remote id it answers (replies, comments)
 };
 
 /// One storage contract, implemented by SQLite now and PostgreSQL later. Every method is one
@@ -544,7 +563,8 @@ class Store {
     /// Asks the durable rate-limit log, in one synced transaction, whether each job may call its
     /// platform now: the log of the (account, action) is read inside the transaction (so every
     /// worker and process sees the others' permits), then a permit is written or the job is
-    /// deferred. A granted permit is pending until RecordOutcomes settles it; while pending it
+    /// deferred. A job performing several actions (a thread: a post and its replies) takes a
+    /// permit for each at once, or none. A granted permit is pending until RecordOutcomes settles it; while pending it
     /// counts as an action happening now, and once `in_flight` has passed since it was taken
     /// (its worker died) as one at that later time. A deferred job goes back to pending at the
     /// first instant the limits (and any platform hold) allow, with its attempt given back, and
@@ -557,8 +577,7 @@ class Store {
     /// The inputs for planning these accounts' queues (unknown ids are left out). `in_flight` as
     /// for TakePermits.
     virtual core::Result<std::vector<AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
-                                                                       ratelimit::Action action, core::TimePoint now,
-                                                                       core::Millis in_flight) = 0;
+                                                                       core::TimePoint now, core::Millis in_flight) = 0;
     /// Delivery id → post id, for the deliveries that exist.
     virtual core::Result<std::unordered_map<std::string, std::string>> PostsOfDeliveries(
         const std::vector<std::string>& delivery_ids) = 0;

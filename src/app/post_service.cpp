@@ -16,6 +16,7 @@ using core::FieldError;
 using domain::DeliveryStatus;
 
 constexpr size_t kMaxAccountsPerPost = 100;
+constexpr size_t kMaxThreadItems = 25;  ///< replies in one thread, whatever the platform
 constexpr size_t kMaxTextBytes = 100000;
 // A time slightly in the past is "now" from a client with a skewed clock; further back is a mistake.
 constexpr auto kPastGrace = std::chrono::minutes(5);
@@ -124,6 +125,13 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
     std::set<std::string> seen;
     std::set<std::string> platforms_used;
     std::vector<domain::Delivery> deliveries;
+    // A thread or comment must fit each account's caps: read the workspace's settings once.
+    std::optional<std::string> workspace_limits;
+    if ((!post.thread.empty() || post.first_comment) && planner_ != nullptr) {
+        auto stored = store_.GetWorkspaceLimits(p.workspace_id);
+        if (!stored) return tl::unexpected(stored.error());
+        workspace_limits = std::move(*stored);
+    }
     for (size_t i = 0; i < account_ids.size(); ++i) {
         const auto& id = account_ids[i];
         const std::string field = "account_ids[" + std::to_string(i) + "]";
@@ -149,6 +157,7 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
             !ok) {
             return ok;
         }
+        if (auto ok = CheckFollowUps(post, *account, adapter->Limits(), workspace_limits); !ok) return ok;
         domain::Delivery d;
         for (const auto& prev : previous) {
             if (prev.account_id == id) d = prev;
@@ -212,6 +221,59 @@ core::Result<domain::Post> PostService::WithEtas(core::Result<domain::Post> post
     return std::move(one.front());
 }
 
+core::Status PostService::CheckFollowUps(const domain::Post& post, const domain::Account& account,
+                                         const domain::PlatformLimits& platform,
+                                         const std::optional<std::string>& workspace_limits) const {
+    if (post.thread.size() > kMaxThreadItems) {
+        return FieldError("thread", "max_items",
+                          "a thread can have at most " + std::to_string(kMaxThreadItems) + " replies");
+    }
+    if (!post.thread.empty() && platform.max_thread_items == 0) {
+        return FieldError("thread", "platform_threads",
+                          account.platform + " has no threads: remove the thread or " + "the account " + account.name +
+                              " from the post");
+    }
+    if (static_cast<int>(post.thread.size()) > platform.max_thread_items && platform.max_thread_items > 0) {
+        return FieldError("thread", "max_items",
+                          account.platform + " takes at most " + std::to_string(platform.max_thread_items) +
+                              " replies in a thread; this one has " + std::to_string(post.thread.size()));
+    }
+    for (size_t i = 0; i < post.thread.size(); ++i) {
+        if (auto ok =
+                domain::ValidateText(post.thread[i], platform, account.platform, "thread[" + std::to_string(i) + "]");
+            !ok) {
+            return ok;
+        }
+    }
+    if (post.first_comment) {
+        if (!platform.first_comment) {
+            return FieldError("first_comment", "platform_comments",
+                              account.platform + " takes no first comment: remove it or the account " + account.name +
+                                  " from the post");
+        }
+        if (auto ok = domain::ValidateText(*post.first_comment, platform, account.platform, "first_comment"); !ok) {
+            return ok;
+        }
+    }
+    if (!workspace_limits || planner_ == nullptr) return {};
+    // More replies (or comments) at once than a cap allows could never go out.
+    const auto limits = planner_->LimitsOf(account, *workspace_limits).limits;
+    const auto demand = ratelimit::PostDemand(static_cast<int>(post.thread.size()), post.first_comment.has_value());
+    for (size_t k = 1; k < ratelimit::kActions.size(); ++k) {
+        const auto& l = limits[k];
+        const int cap = l.per_hour > 0 && (l.per_day == 0 || l.per_hour < l.per_day) ? l.per_hour : l.per_day;
+        if (cap > 0 && demand[k] > cap) {
+            const std::string field = k == 1 ? "thread" : "first_comment";
+            return FieldError(field, "within_limits",
+                              "the account " + account.name + " may post at most " + std::to_string(cap) + " " +
+                                  (k == 1 ? "replies" : "comments") + (cap == l.per_hour ? " an hour" : " a day") +
+                                  " now (its limits, warm-up included); this post needs " + std::to_string(demand[k]) +
+                                  " at once");
+        }
+    }
+    return {};
+}
+
 core::Result<domain::Post> PostService::Create(const Principal& p, const CreatePostInput& in) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
     domain::Post post;
@@ -220,6 +282,8 @@ core::Result<domain::Post> PostService::Create(const Principal& p, const CreateP
     post.created_by = p.user_id;
     post.text = in.text;
     post.variants = in.variants;
+    post.thread = in.thread;
+    post.first_comment = in.first_comment;
     post.created_at = clock_.Now();
     if (auto ok = Prepare(p, post, in.account_ids, in.schedule, {}); !ok) return tl::unexpected(ok.error());
     auto jitter = JitterOf(p.workspace_id);
@@ -252,6 +316,8 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
         post.created_by = p.user_id;
         post.text = in[i].text;
         post.variants = in[i].variants;
+        post.thread = in[i].thread;
+        post.first_comment = in[i].first_comment;
         post.created_at = now;
         if (auto ok = Prepare(p, post, in[i].account_ids, in[i].schedule, {}, &booked); !ok) {
             // Infrastructure failures end the call; a bad item is reported with the others.
@@ -302,6 +368,8 @@ core::Result<domain::Post> PostService::Update(const Principal& p, const std::st
             domain::Post next = current;
             if (in.text) next.text = *in.text;
             if (in.variants) next.variants = *in.variants;
+            if (in.thread) next.thread = *in.thread;
+            if (in.first_comment_set) next.first_comment = in.first_comment;
             std::vector<std::string> account_ids;
             if (in.account_ids) {
                 account_ids = *in.account_ids;

@@ -29,6 +29,8 @@ using SlotBook = std::map<std::string, std::set<core::TimePoint>>;
 struct CreatePostInput {
     std::string text;
     std::map<std::string, std::string> variants;
+    std::vector<std::string> thread;  ///< replies under the post, in order (domain::Post::thread)
+    std::optional<std::string> first_comment;
     std::vector<std::string> account_ids;
     ScheduleInput schedule;
 };
@@ -38,6 +40,9 @@ struct CreatePostInput {
 struct UpdatePostInput {
     std::optional<std::string> text;
     std::optional<std::map<std::string, std::string>> variants;
+    std::optional<std::vector<std::string>> thread;  ///< present (even empty) replaces the thread
+    bool first_comment_set = false;                  ///< first_comment was named (null removes it)
+    std::optional<std::string> first_comment;
     std::optional<std::vector<std::string>> account_ids;
     bool schedule_set = false;
     ScheduleInput schedule;
@@ -98,6 +103,10 @@ class PostService {
     Store& store_;
     const core::Clock& clock_;
     const PlatformRegistry& platforms_;
+    /// The thread and first comment against the account's platform and caps.
+    core::Status CheckFollowUps(const domain::Post& post, const domain::Account& account,
+                                const domain::PlatformLimits& platform,
+                                const std::optional<std::string>& workspace_limits) const;
     const Planner* planner_ = nullptr;
     EventSink& events_;
 };

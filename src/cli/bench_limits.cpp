@@ -120,7 +120,7 @@ bool Decisions(const BenchLimitsOptions& o, const ratelimit::LimitTable& caps) {
     std::vector<app::PermitRequest> asks;
     for (const auto& c : *claimed) {
         const auto e = ratelimit::Effective(caps, {}, "sandbox", ratelimit::Action::kPost, c.account.created_at, now);
-        asks.push_back(app::PermitRequest{c.job.id, c.account.id, ratelimit::Action::kPost, e.limit});
+        asks.push_back(app::PermitRequest{c.job.id, c.account.id, ratelimit::PostOnly(e.limit)});
     }
     int64_t granted = 0, deferred = 0;
     t0 = Steady::now();
@@ -208,7 +208,7 @@ bool Plan(const BenchLimitsOptions& o, const ratelimit::LimitTable& caps) {
     }
     // The planning alone, on inputs already read.
     t0 = Steady::now();
-    auto inputs = world->store->LoadPlanInputs(ids, ratelimit::Action::kPost, now, 60s);
+    auto inputs = world->store->LoadPlanInputs(ids, now, 60s);
     if (!inputs) return false;
     const double read_s = Since(t0);
     t0 = Steady::now();
@@ -218,7 +218,7 @@ bool Plan(const BenchLimitsOptions& o, const ratelimit::LimitTable& caps) {
         for (const auto& w : in.waiting) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
         const auto limit =
             ratelimit::Effective(caps, {}, "sandbox", ratelimit::Action::kPost, in.account.created_at, now).limit;
-        slots += ratelimit::PlanQueue(limit, in.log, in.platform.hold_until, now, items, in.platform.quota).size();
+        slots += ratelimit::PlanQueue(app::KeysOf(in, ratelimit::PostOnly(limit)), now, items).size();
     }
     const double pure_s = Since(t0);
     std::sort(runs.begin(), runs.end());

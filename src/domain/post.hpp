@@ -70,6 +70,11 @@ struct Post {
     std::string created_by;
     std::string text;
     std::map<std::string, std::string> variants;  ///< platform name → text for that platform
+    /// Replies posted under it, in order, each answering the one before (a thread), where the
+    /// account's platform has threads. The same on every platform.
+    std::vector<std::string> thread;
+    /// A comment posted on it right after it is published, where the platform allows.
+    std::optional<std::string> first_comment;
     std::optional<core::TimePoint> scheduled_at;  ///< the instant; absent for a draft
     std::optional<std::string> local_time;        ///< as the user wrote it, when given in a zone
     std::optional<std::string> time_zone;

@@ -16,6 +16,8 @@ core::Result<size_t> CountCodePoints(std::string_view utf8, std::string_view fie
 struct PlatformLimits {
     size_t max_text_chars = 0;  ///< in code points
     int max_media = 0;
+    int max_thread_items = 0;    ///< replies a post may carry as a thread; 0: no threads
+    bool first_comment = false;  ///< whether a first comment can be posted on it
 };
 
 /// Checks `text` (the post's text or its variant for one platform) against `limits`.

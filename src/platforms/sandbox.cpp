@@ -136,12 +136,32 @@ std::optional<ratelimit::Quota> SandboxAdapter::QuotaLeft(const std::string& acc
     int used = 0;
     auto oldest = now;
     for (const auto& p : *posts) {
-        if (p.created_at > now - window) {
+        if (p.kind == "post" && p.created_at > now - window) {
             ++used;
             oldest = std::min(oldest, p.created_at);
         }
     }
     return ratelimit::Quota{std::max(0, quota - used), oldest + window};
+}
+
+core::Status SandboxAdapter::StoreFollowUps(const app::PublishRequest& req, const std::string& head, bool dedupe) {
+    std::string parent = head;
+    for (size_t i = 0; i < req.thread.size(); ++i) {
+        auto stored = store_.SandboxInsert(
+            app::SandboxPost{core::NewId(clock_.Now()), req.account_id, req.thread[i],
+                             req.idempotency_key + "/reply/" + std::to_string(i + 1), clock_.Now(), "reply", parent},
+            dedupe);
+        if (!stored) return tl::unexpected(stored.error());
+        parent = stored->remote_id;
+    }
+    if (req.first_comment) {
+        auto stored =
+            store_.SandboxInsert(app::SandboxPost{core::NewId(clock_.Now()), req.account_id, *req.first_comment,
+                                                  req.idempotency_key + "/comment", clock_.Now(), "comment", head},
+                                 dedupe);
+        if (!stored) return tl::unexpected(stored.error());
+    }
+    return {};
 }
 
 std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<app::PublishRequest>& requests) {
@@ -209,6 +229,11 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
                 outcomes[i] = app::Retryable{"the sandbox could not store the post: " + stored.error().message};
             } else if (answer_lost[i]) {
                 outcomes[i] = app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
+            } else if (auto follow = StoreFollowUps(requests[i], (*stored)[k].remote_id, dedupe[k]); !follow) {
+                // The post is there, its thread is not complete: what a platform failing half-way
+                // through a thread leaves. The retry finds the post and the stored replies again.
+                outcomes[i] =
+                    app::Unknown{"the sandbox stored the post but not all of its thread: " + follow.error().message};
             } else {
                 const auto& post = (*stored)[k];
                 outcomes[i] = app::Published{post.remote_id, SandboxUrl(requests[i].account_id, post.remote_id),

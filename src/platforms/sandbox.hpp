@@ -46,7 +46,8 @@ class SandboxAdapter final : public app::PlatformAdapter {
   public:
     SandboxAdapter(app::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
     std::string_view Name() const override { return "sandbox"; }
-    domain::PlatformLimits Limits() const override { return {500, 4}; }
+    /// Threads of up to 25 replies, and first comments.
+    domain::PlatformLimits Limits() const override { return {500, 4, 25, true}; }
     core::Status ValidateSettings(const std::string& settings_json) const override;
     app::PublishCapabilities Capabilities(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
@@ -60,6 +61,9 @@ class SandboxAdapter final : public app::PlatformAdapter {
   private:
     // What a quota of `quota` posts per rolling `window` leaves the account, now.
     std::optional<ratelimit::Quota> QuotaLeft(const std::string& account_id, int quota, core::Millis window);
+    /// Stores the post's thread replies (each answering the one before) and its first comment,
+    /// under keys derived from the post's, so that a retry finds what is already there.
+    core::Status StoreFollowUps(const app::PublishRequest& req, const std::string& head, bool dedupe);
 
     app::Store& store_;
     const core::Clock& clock_;

@@ -348,7 +348,7 @@ void Dispatcher::RunTask(const app::ClaimedJob& c) {
     }
 }
 
-ratelimit::Limit Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint now) {
+ratelimit::Limits Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint now) {
     static const ratelimit::WorkspaceLimits kDefaults;
     const auto& table = settings_.limits != nullptr ? *settings_.limits : ratelimit::LimitTable::Defaults();
     const ratelimit::WorkspaceLimits* ws = &kDefaults;
@@ -362,8 +362,12 @@ ratelimit::Limit Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint 
         }
         ws = &it->second;
     }
-    return ratelimit::Effective(table, *ws, c.account.platform, ratelimit::Action::kPost, c.account.created_at, now)
-        .limit;
+    ratelimit::Limits out;
+    for (size_t k = 0; k < out.size(); ++k) {
+        out[k] = ratelimit::Effective(table, *ws, c.account.platform, ratelimit::kActions[k], c.account.created_at, now)
+                     .limit;
+    }
+    return out;
 }
 
 bool Dispatcher::Held(const std::string& account_id, core::TimePoint now) {
@@ -377,15 +381,16 @@ bool Dispatcher::Held(const std::string& account_id, core::TimePoint now) {
 }
 
 void Dispatcher::TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vector<bool>& permit,
-                             std::vector<bool>& skip) {
+                             std::vector<bool>& skip, std::vector<std::optional<std::string>>& refused) {
     const auto now = clock_.Now();
     std::vector<app::PermitRequest> asks;
     std::vector<size_t> asked;
     for (size_t i = 0; i < jobs.size(); ++i) {
         const auto& c = jobs[i];
-        const auto limit = LimitFor(c, now);
-        if (!ratelimit::Any(limit) && !Held(c.account.id, now)) continue;
-        asks.push_back(app::PermitRequest{c.job.id, c.account.id, ratelimit::Action::kPost, limit});
+        const auto limits = LimitFor(c, now);
+        const bool capped = std::any_of(limits.begin(), limits.end(), [](const auto& l) { return ratelimit::Any(l); });
+        if (!capped && !Held(c.account.id, now)) continue;
+        asks.push_back(app::PermitRequest{c.job.id, c.account.id, limits});
         asked.push_back(i);
     }
     if (asks.empty()) return;
@@ -408,6 +413,9 @@ void Dispatcher::TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vect
                 spdlog::info("event=job_stale job_id={} delivery_id={}", c.job.id, c.job.delivery_id);
                 skip[i] = true;
                 break;
+            case app::PermitDecision::Kind::kRefused:
+                refused[i] = std::move(d.reason);
+                break;
             case app::PermitDecision::Kind::kDeferred:
                 skip[i] = true;
                 spdlog::info("event=rate_limited job_id={} delivery_id={} platform={} until={} reason=\"{}\"", c.job.id,
@@ -426,7 +434,8 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     // Limits first: a job they hold back is deferred before it is marked or sent.
     std::vector<bool> permit(jobs.size(), false);
     std::vector<bool> skip(jobs.size(), false);
-    TakePermits(jobs, permit, skip);
+    std::vector<std::optional<std::string>> refused(jobs.size());
+    TakePermits(jobs, permit, skip, refused);
     // Durable before any call: after this, a crash leaves "publishing", which the next start
     // treats as "may have been sent". Jobs the claim marked already skip this.
     std::vector<std::optional<app::DeliveryChange>> marked(jobs.size());
@@ -475,7 +484,9 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         a.permit = permit[i];
         a.adapter = platforms_.Find(c.account.platform);
         std::string credentials;
-        if (a.adapter == nullptr) {
+        if (refused[i]) {
+            a.outcome = app::Rejected{"Herald did not send it: " + *refused[i]};
+        } else if (a.adapter == nullptr) {
             a.outcome = app::Rejected{"platform " + c.account.platform + " is not available on this server"};
         } else if (!c.sealed_credentials.empty()) {
             auto opened = vault_.Open(c.sealed_credentials);
@@ -486,8 +497,9 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
             }
         }
         if (a.adapter != nullptr) a.caps = a.adapter->Capabilities(c.account.settings_json);
-        a.req = app::PublishRequest{c.delivery.id, c.account.id,  c.account.settings_json, std::move(credentials),
-                                    c.text,        c.delivery.id, c.job.attempts};
+        a.req =
+            app::PublishRequest{c.delivery.id, c.account.id,    c.account.settings_json, std::move(credentials), c.text,
+                                c.thread,      c.first_comment, c.delivery.id,           c.job.attempts};
         a.started = clock_.Now();
         if (!a.outcome && c.job.uncertain) a.outcome = Reconcile(*a.adapter, a.caps, a.req);
         attempts.push_back(std::move(a));

@@ -101,9 +101,11 @@ class Dispatcher {
                                                  const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);
     // Asks for rate-limit permits for the jobs whose account has a limit (or a platform hold):
-    // sets `permit` for those granted and `skip` for those deferred or no longer ours.
-    void TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vector<bool>& permit, std::vector<bool>& skip);
-    ratelimit::Limit LimitFor(const app::ClaimedJob& c, core::TimePoint now);
+    // sets `permit` for those granted, `skip` for those deferred or no longer ours, and
+    // `refused` (why) for those that can never go (they fail without a platform call).
+    void TakePermits(const std::vector<app::ClaimedJob>& jobs, std::vector<bool>& permit, std::vector<bool>& skip,
+                     std::vector<std::optional<std::string>>& refused);
+    ratelimit::Limits LimitFor(const app::ClaimedJob& c, core::TimePoint now);
     bool Held(const std::string& account_id, core::TimePoint now);
     double Jitter();
 

@@ -35,6 +35,11 @@ struct Limit {
     bool operator==(const Limit&) const = default;
 };
 
+/// A limit per action, in kActions order.
+using Limits = std::array<Limit, 4>;
+/// Only posting is limited.
+inline Limits PostOnly(const Limit& post) { return Limits{post, Limit{}, Limit{}, Limit{}}; }
+
 /// The tighter of two limits, cap by cap (a workspace may lower a platform's limit, never
 /// raise it). A zero (no cap) never wins over a cap.
 Limit Tighter(const Limit& a, const Limit& b);
@@ -99,6 +104,8 @@ struct Quota {
 /// thread of three and a first comment is {1, 3, 1, 0}.
 using Demand = std::array<int, kActions.size()>;
 inline constexpr Demand kOnePost = {1, 0, 0, 0};
+/// A post with `replies` thread items and, if `comment`, a first comment.
+inline Demand PostDemand(int replies, bool comment) { return Demand{1, replies, comment ? 1 : 0, 0}; }
 
 /// One waiting item of an account (a delivery), for PlanQueue.
 struct QueueItem {

@@ -409,8 +409,15 @@ class DispatcherCrash : public DispatcherFlow {
         const auto& job = (*claimed)[0];
         auto marked = store_->MarkPublishing(job.job.id, due);
         EXPECT_TRUE(marked.has_value() && marked->has_value());
-        auto sent = registry_->Find("sandbox")->Publish(app::PublishRequest{
-            job.delivery.id, account, job.account.settings_json, "", job.text, job.delivery.id, job.job.attempts});
+        auto sent = registry_->Find("sandbox")->Publish(app::PublishRequest{job.delivery.id,
+                                                                            account,
+                                                                            job.account.settings_json,
+                                                                            "",
+                                                                            job.text,
+                                                                            {},
+                                                                            std::nullopt,
+                                                                            job.delivery.id,
+                                                                            job.job.attempts});
         EXPECT_TRUE(std::holds_alternative<app::Published>(sent));
         EXPECT_THAT(SandboxPosts(account), SizeIs(1));
         // While the lease runs, the job belongs to the dead worker.

@@ -927,7 +927,7 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
     ASSERT_THAT(claimed, SizeIs(3));
     const ratelimit::Limit two_an_hour{2, 0, core::Millis(0)};
     const auto ask = [&](const app::ClaimedJob& c) {
-        return app::PermitRequest{c.job.id, a.id, ratelimit::Action::kPost, two_an_hour};
+        return app::PermitRequest{c.job.id, a.id, ratelimit::PostOnly(two_an_hour)};
     };
     using Kind = app::PermitDecision::Kind;
 
@@ -1002,8 +1002,8 @@ TEST_P(StoreContract, PlanInputsReadManyAccountsInOnePassAsEachAlone) {
     auto claimed = Claim(kT0 + 1min, 1);
     ASSERT_THAT(claimed, SizeIs(1));
     ASSERT_TRUE(Ok(store().TakePermits(
-        {app::PermitRequest{claimed[0].job.id, claimed[0].account.id, ratelimit::Action::kPost, {}}}, kT0 + 1min,
-        5min)));
+        {app::PermitRequest{claimed[0].job.id, claimed[0].account.id, ratelimit::PostOnly(ratelimit::Limit{})}},
+        kT0 + 1min, 5min)));
     ASSERT_TRUE(Ok(store().Pause({t.workspace.id, ids[3], std::nullopt}, std::nullopt, t.user.id, kT0)));
     const auto key = [](const app::AccountPlanInput& in) {
         std::vector<std::string> out;
@@ -1011,12 +1011,12 @@ TEST_P(StoreContract, PlanInputsReadManyAccountsInOnePassAsEachAlone) {
         std::sort(out.begin(), out.end());
         return out;
     };
-    auto all = store().LoadPlanInputs(ids, ratelimit::Action::kPost, kT0 + 1min, 5min);
+    auto all = store().LoadPlanInputs(ids, kT0 + 1min, 5min);
     ASSERT_TRUE(Ok(all));
     ASSERT_THAT(*all, SizeIs(40));
     size_t jobs = 0;
     for (size_t i = 0; i < ids.size(); ++i) {
-        auto one = store().LoadPlanInputs({ids[i]}, ratelimit::Action::kPost, kT0 + 1min, 5min);
+        auto one = store().LoadPlanInputs({ids[i]}, kT0 + 1min, 5min);
         ASSERT_TRUE(Ok(one));
         ASSERT_THAT(*one, SizeIs(1));
         EXPECT_EQ((*all)[i].account.id, ids[i]);
@@ -1035,7 +1035,7 @@ TEST_P(StoreContract, APermitInFlightCountsAsNowAndADeadWorkersAsItsLatestMoment
     const ratelimit::Limit gap{0, 0, core::Millis(10min)};
     using Kind = app::PermitDecision::Kind;
     const auto take = [&](const app::ClaimedJob& c, TimePoint now) {
-        auto d = store().TakePermits({app::PermitRequest{c.job.id, a.id, ratelimit::Action::kPost, gap}}, now, 5min);
+        auto d = store().TakePermits({app::PermitRequest{c.job.id, a.id, ratelimit::PostOnly(gap)}}, now, 5min);
         EXPECT_TRUE(Ok(d));
         return d ? d->front() : app::PermitDecision{};
     };
@@ -1090,8 +1090,8 @@ TEST_P(StoreContract, APlatformsRetryAfterHoldsTheAccountWithoutUsingAnAttempt) 
     EXPECT_EQ(held.attempts, 0);
     EXPECT_EQ(held.next_attempt_at, kT0 + 90s);
     // The account's other job, with no caps of its own, meets the hold.
-    auto d = store().TakePermits({app::PermitRequest{claimed[1].job.id, a.id, ratelimit::Action::kPost, {}}}, kT0 + 2s,
-                                 5min);
+    auto d = store().TakePermits({app::PermitRequest{claimed[1].job.id, a.id, ratelimit::PostOnly(ratelimit::Limit{})}},
+                                 kT0 + 2s, 5min);
     ASSERT_TRUE(Ok(d));
     ASSERT_EQ(d->front().kind, app::PermitDecision::Kind::kDeferred);
     EXPECT_EQ(d->front().at, kT0 + 90s);

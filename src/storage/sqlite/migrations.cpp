@@ -324,6 +324,15 @@ CREATE TABLE posting_schedules (
     updated_at INTEGER NOT NULL
 );
 )SQL"},
+    {7, "threads", R"SQL(
+-- A post's thread (JSON array of the replies' texts, NULL: none) and its first comment.
+ALTER TABLE posts ADD COLUMN thread TEXT;
+ALTER TABLE posts ADD COLUMN first_comment TEXT;
+-- What a publish job does besides its post, for the limiter and the plan (ratelimit::Demand):
+-- thread replies and first comments. Kept on the job so that planning reads one table.
+ALTER TABLE jobs ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN comments INTEGER NOT NULL DEFAULT 0;
+)SQL"},
 };
 
 }  // namespace

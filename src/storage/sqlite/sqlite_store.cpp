@@ -96,17 +96,19 @@ constexpr Sql kListAccounts{"list_accounts",
 
 constexpr Sql kInsertPost{"insert_post",
                           "INSERT INTO posts(id, workspace_id, created_by, text, variants, scheduled_at, local_time, "
-                          "time_zone, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                          "?10, ?11)"};
+                          "time_zone, status, created_at, updated_at, thread, first_comment) VALUES (?1, ?2, ?3, ?4, "
+                          "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"};
 constexpr Sql kUpdatePost{"update_post",
                           "UPDATE posts SET text = ?3, variants = ?4, scheduled_at = ?5, local_time = ?6, "
-                          "time_zone = ?7, status = ?8, updated_at = ?9 WHERE workspace_id = ?2 AND id = ?1"};
-constexpr Sql kPostById{"post_by_id",
-                        "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
-                        "status, created_at, updated_at FROM posts WHERE workspace_id = ?1 AND id = ?2"};
+                          "time_zone = ?7, status = ?8, updated_at = ?9, thread = ?10, first_comment = ?11 "
+                          "WHERE workspace_id = ?2 AND id = ?1"};
+constexpr Sql kPostById{
+    "post_by_id",
+    "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
+    "status, created_at, updated_at, thread, first_comment FROM posts WHERE workspace_id = ?1 AND id = ?2"};
 constexpr Sql kListPosts{"list_posts",
                          "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
-                         "status, created_at, updated_at FROM posts WHERE workspace_id = ?1 "
+                         "status, created_at, updated_at, thread, first_comment FROM posts WHERE workspace_id = ?1 "
                          "AND (?2 IS NULL OR status = ?2) "
                          "AND (?3 IS NULL OR id IN (SELECT post_id FROM deliveries WHERE account_id = ?3)) "
                          "AND (?4 IS NULL OR scheduled_at >= ?4) AND (?5 IS NULL OR scheduled_at < ?5) "
@@ -134,8 +136,8 @@ constexpr Sql kDeleteJobsOfPost{"delete_jobs_of_post",
                                 "AND state IN ('pending', 'running')"};
 constexpr Sql kInsertJob{"insert_job",
                          "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
-                         "attempts, max_attempts, due_at, created_at, updated_at, rank_at) "
-                         "VALUES (?1, 'publish', ?2, ?3, ?8, 'pending', 5, ?4, ?5, ?6, ?7, ?7, ?9)"};
+                         "attempts, max_attempts, due_at, created_at, updated_at, rank_at, replies, comments) "
+                         "VALUES (?1, 'publish', ?2, ?3, ?8, 'pending', 5, ?4, ?5, ?6, ?7, ?7, ?9, ?10, ?11)"};
 
 // Per priority, so that each is one seek in jobs_claim however many jobs wait.
 constexpr Sql kFirstDueAtPriority{"first_due_at_priority",
@@ -199,7 +201,8 @@ constexpr Sql kSetPostsStatus{"set_posts_status",
 constexpr Sql kClaimDetails{"claim_details",
                             "SELECT " HERALD_DELIVERY_COLUMNS(
                                 "d") ", a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
-                                     "a.created_at, a.credentials, p.text, p.variants, w.limits FROM herald_rows(?1) "
+                                     "a.created_at, a.credentials, p.text, p.variants, w.limits, p.thread, p.first_comment "
+                                     "FROM herald_rows(?1) "
                                      "AS r JOIN deliveries d ON d.id = r.c0 JOIN accounts a ON a.id = d.account_id "
                                      "JOIN posts p ON p.id = d.post_id JOIN workspaces w ON w.id = a.workspace_id"};
 // r: delivery id, new status (queued or publishing), attempts.
@@ -245,11 +248,11 @@ constexpr Sql kDeferDelivery{"defer_delivery",
                              "UPDATE deliveries SET status = 'rate_limited', attempts = MAX(attempts - 1, 0), "
                              "error = ?2, next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1"};
 // ?3: the oldest time that can still matter (a day, plus how long a permit may stay in flight).
+// Every action's log, hold and quota of an account.
 constexpr Sql kRateLogOf{"rate_log_of",
-                         "SELECT at, pending FROM rate_log WHERE account_id = ?1 AND action = ?2 AND at > ?3 "
-                         "ORDER BY at"};
+                         "SELECT action, at, pending FROM rate_log WHERE account_id = ?1 AND at > ?2 ORDER BY at"};
 constexpr Sql kRateHoldOf{"rate_hold_of",
-                          "SELECT until, reason FROM rate_holds WHERE account_id = ?1 AND action = ?2 AND until > ?3"};
+                          "SELECT action, until, reason FROM rate_holds WHERE account_id = ?1 AND until > ?2"};
 constexpr Sql kPostingSchedule{"posting_schedule",
                                "SELECT a.id, s.schedule FROM accounts a LEFT JOIN posting_schedules s "
                                "ON s.account_id = a.id WHERE a.workspace_id = ?1 AND a.id = ?2"};
@@ -273,25 +276,26 @@ constexpr Sql kPlanAccount{"plan_account",
 // on as many pages as it has jobs, and each extra lookup per row costs another page. (A
 // covering index made this read 2.4 times faster but the burn-down 10% slower: not taken.)
 constexpr Sql kWaitingJobsOf{"waiting_jobs_of",
-                             "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at) FROM jobs "
-                             "WHERE account_id = ?1 AND state IN ('pending', 'running', 'paused')"};
+                             "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at), replies, "
+                             "comments FROM jobs WHERE account_id = ?1 AND state IN ('pending', 'running', 'paused')"};
 // Every live publish job, in table order: for planning many accounts at once, one sequential
 // pass beats a page per job through the index.
 constexpr Sql kAllWaitingJobs{"all_waiting_jobs",
-                              "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at), account_id "
+                              "SELECT id, delivery_id, due_at, priority, state, COALESCE(rank_at, due_at), replies, "
+                              "comments, account_id "
                               "FROM jobs NOT INDEXED WHERE account_id IS NOT NULL "
                               "AND state IN ('pending', 'running', 'paused')"};
 constexpr Sql kAllPendingPermits{"all_pending_permits", "SELECT job_id FROM rate_log WHERE pending = 1"};
 constexpr Sql kPendingPermitsOf{"pending_permits_of",
-                                "SELECT job_id FROM rate_log WHERE account_id = ?1 AND action = ?2 AND pending = 1"};
+                                "SELECT job_id FROM rate_log WHERE account_id = ?1 AND pending = 1"};
 // r: delivery id.
 constexpr Sql kPostsOfDeliveries{"posts_of_deliveries",
                                  "SELECT d.id, d.post_id FROM herald_rows(?1) AS r JOIN deliveries d ON d.id = r.c0"};
 constexpr Sql kRateQuotaOf{"rate_quota_of",
-                           "SELECT remaining, resets_at FROM rate_quotas WHERE account_id = ?1 AND action = ?2 "
-                           "AND resets_at > ?3"};
+                           "SELECT action, remaining, resets_at FROM rate_quotas WHERE account_id = ?1 "
+                           "AND resets_at > ?2"};
 constexpr Sql kSpendQuota{"spend_quota",
-                          "UPDATE rate_quotas SET remaining = remaining - 1 WHERE account_id = ?1 AND action = ?2 "
+                          "UPDATE rate_quotas SET remaining = remaining - ?4 WHERE account_id = ?1 AND action = ?2 "
                           "AND resets_at > ?3"};
 constexpr Sql kUpsertQuota{"upsert_quota",
                            "INSERT INTO rate_quotas(account_id, action, remaining, resets_at) VALUES (?1, ?2, ?3, ?4) "
@@ -328,9 +332,10 @@ constexpr Sql kResetAttempts{"reset_delivery_attempts", "UPDATE deliveries SET a
 constexpr Sql kDeleteJobsOfDelivery{"delete_jobs_of_delivery", "DELETE FROM jobs WHERE delivery_id = ?1"};
 constexpr Sql kInsertJobDue{"insert_job_due",
                             "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
-                            "attempts, max_attempts, due_at, created_at, updated_at) "
-                            "SELECT ?1, 'publish', ?2, ?3, account_id, 'pending', 5, 0, ?4, ?5, ?5, ?5 "
-                            "FROM deliveries WHERE id = ?3"};
+                            "attempts, max_attempts, due_at, created_at, updated_at, replies, comments) "
+                            "SELECT ?1, 'publish', ?2, ?3, d.account_id, 'pending', 5, 0, ?4, ?5, ?5, ?5, "
+                            "COALESCE(json_array_length(p.thread), 0), p.first_comment IS NOT NULL "
+                            "FROM deliveries d JOIN posts p ON p.id = d.post_id WHERE d.id = ?3"};
 constexpr Sql kKillJob{"kill_job",
                        "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?2, updated_at = ?3 "
                        "WHERE id = ?1"};
@@ -403,25 +408,39 @@ constexpr Sql kStuckPublishing{
     "AND r.lease_until >= ?1) ORDER BY d.updated_at LIMIT ?2"};
 
 constexpr Sql kSandboxInsert{"sandbox_insert",
-                             "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5)"};
-constexpr Sql kSandboxByKey{"sandbox_by_key",
-                            "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
-                            "WHERE account_id = ?1 AND idempotency_key = ?2 ORDER BY created_at, remote_id LIMIT 1"};
+                             "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at, "
+                             "kind, parent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Sql kSandboxByKey{
+    "sandbox_by_key",
+    "SELECT remote_id, account_id, text, idempotency_key, created_at, kind, parent "
+    "FROM sandbox_posts WHERE account_id = ?1 AND idempotency_key = ?2 ORDER BY created_at, remote_id LIMIT 1"};
 // r: request index, account, idempotency key. Every stored post with one of the keys.
 constexpr Sql kSandboxFindKeys{"sandbox_find_keys",
-                               "SELECT r.c0, s.remote_id, s.account_id, s.text, s.idempotency_key, s.created_at "
+                               "SELECT r.c0, s.remote_id, s.account_id, s.text, s.idempotency_key, s.created_at, "
+                               "s.kind, s.parent "
                                "FROM herald_rows(?1) AS r JOIN sandbox_posts s "
                                "ON s.account_id = r.c1 AND s.idempotency_key = r.c2"};
-// r: remote id, account, text, idempotency key, created at.
+// r: remote id, account, text, idempotency key, created at, kind, parent.
 constexpr Sql kSandboxInsertRows{"sandbox_insert_rows",
-                                 "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at) "
-                                 "SELECT c0, c1, c2, c3, c4 FROM herald_rows(?1)"};
+                                 "INSERT INTO sandbox_posts(remote_id, account_id, text, idempotency_key, created_at, "
+                                 "kind, parent) SELECT c0, c1, c2, c3, c4, c5, c6 FROM herald_rows(?1)"};
 constexpr Sql kSandboxList{"sandbox_list",
-                           "SELECT remote_id, account_id, text, idempotency_key, created_at FROM sandbox_posts "
-                           "WHERE account_id = ?1 ORDER BY created_at, remote_id"};
+                           "SELECT remote_id, account_id, text, idempotency_key, created_at, kind, parent "
+                           "FROM sandbox_posts WHERE account_id = ?1 ORDER BY created_at, remote_id"};
 
 // ---- row readers ---------------------------------------------------------------------------
+
+// A post's thread column: a JSON array of texts, or NULL.
+std::vector<std::string> ReadThread(const Stmt& s, int col) {
+    std::vector<std::string> out;
+    if (s.IsNull(col)) return out;
+    auto thread = nlohmann::json::parse(s.View(col), nullptr, false);
+    if (!thread.is_array()) return out;
+    for (const auto& t : thread) {
+        if (t.is_string()) out.push_back(t.get<std::string>());
+    }
+    return out;
+}
 
 domain::Post ReadPost(const Stmt& s) {
     domain::Post p;
@@ -441,6 +460,8 @@ domain::Post ReadPost(const Stmt& s) {
     p.status = ParseStatus(s.Text(8));
     p.created_at = FromUnixMillis(s.Int(9));
     p.updated_at = FromUnixMillis(s.Int(10));
+    p.thread = ReadThread(s, 11);
+    p.first_comment = s.OptText(12);
     return p;
 }
 
@@ -460,14 +481,16 @@ domain::Delivery ReadDelivery(const Stmt& s) {
     return d;
 }
 
-// Columns: id, delivery_id, due_at, priority, state, rank (kWaitingJobsOf, kAllWaitingJobs).
+// Columns: id, delivery_id, due_at, priority, state, rank, replies, comments (kWaitingJobsOf,
+// kAllWaitingJobs).
 app::AccountPlanInput::Waiting ReadWaiting(const Stmt& s) {
     return app::AccountPlanInput::Waiting{s.Text(0),
                                           s.Text(1),
                                           FromUnixMillis(s.Int(2)),
                                           FromUnixMillis(s.Int(5)),
                                           static_cast<int>(s.Int(3)),
-                                          s.View(4) == "paused"};
+                                          s.View(4) == "paused",
+                                          ratelimit::PostDemand(static_cast<int>(s.Int(6)), s.Int(7) != 0)};
 }
 
 domain::Account ReadAccount(const Stmt& s) {
@@ -496,7 +519,8 @@ app::ApiTokenRecord ReadApiToken(const Stmt& s) {
 }
 
 app::SandboxPost ReadSandbox(const Stmt& s) {
-    return app::SandboxPost{s.Text(0), s.Text(1), s.Text(2), s.Text(3), FromUnixMillis(s.Int(4))};
+    return app::SandboxPost{s.Text(0), s.Text(1),   s.Text(2), s.Text(3), FromUnixMillis(s.Int(4)),
+                            s.Text(5), s.OptText(6)};
 }
 
 domain::JobKind ParseKind(const std::string& s) {
@@ -535,6 +559,11 @@ std::string VariantsJson(const domain::Post& p) {
     nlohmann::json v = nlohmann::json::object();
     for (const auto& [k, t] : p.variants) v[k] = t;
     return v.dump();
+}
+
+std::optional<std::string> ThreadJson(const domain::Post& p) {
+    if (p.thread.empty()) return std::nullopt;
+    return nlohmann::json(p.thread).dump();
 }
 
 }  // namespace
@@ -927,6 +956,8 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(9, S(p.status))
             .Bind(10, ToUnixMillis(p.created_at))
             .Bind(11, ToUnixMillis(p.updated_at))
+            .Bind(12, ThreadJson(p))
+            .Bind(13, p.first_comment)
             .Run();
     } else {
         db_->Prepare(kUpdatePost)
@@ -939,6 +970,8 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(7, p.time_zone)
             .Bind(8, S(p.status))
             .Bind(9, ToUnixMillis(p.updated_at))
+            .Bind(10, ThreadJson(p))
+            .Bind(11, p.first_comment)
             .Run();
     }
 }
@@ -959,8 +992,8 @@ void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
             .Bind(11, ToUnixMillis(d.updated_at))
             .Run();
         if (d.status == DeliveryStatus::kScheduled && p.scheduled_at) {
-            // Jitter: a fixed offset per delivery (the same on every edit), never early; the job
-            // keeps its place in the queue at the post's own time.
+            // Jitter: a fixed offset per delivery (the same on every edit), never early. The
+            // delivery's time is then the jittered one, in the queue too.
             int64_t offset = 0;
             if (p.jitter.count() > 0) {
                 uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across builds, unlike std::hash
@@ -976,7 +1009,9 @@ void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
                 .Bind(6, ToUnixMillis(*p.scheduled_at) + offset)
                 .Bind(7, ToUnixMillis(p.updated_at))
                 .Bind(8, d.account_id)
-                .Bind(9, offset > 0 ? std::optional<int64_t>(ToUnixMillis(*p.scheduled_at)) : std::nullopt)
+                .BindNull(9)
+                .Bind(10, static_cast<int64_t>(p.thread.size()))
+                .Bind(11, p.first_comment ? 1 : 0)
                 .Run();
         }
     }
@@ -1207,6 +1242,8 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.sealed_credentials = s.Text(18);
                 c.text = s.Text(19);
                 c.workspace_limits_json = s.Text(21);
+                c.thread = ReadThread(s, 22);
+                c.first_comment = s.OptText(23);
                 if (const std::string variants = s.Text(20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);
                     if (parsed.is_object() && parsed.contains(c.account.platform) &&
@@ -1418,9 +1455,19 @@ core::Result<std::vector<app::DeliveryChange>> SqliteStore::RecordOutcomes(const
     });
 }
 
-std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::string& account_id, std::string_view action,
-                                                                core::TimePoint now, core::Millis in_flight,
-                                                                bool with_jobs) {
+namespace {
+
+// The index of an action's column in per-action arrays; nullopt for a name Herald does not know.
+std::optional<size_t> ActionIndex(std::string_view name) {
+    const auto action = ratelimit::ParseAction(name);
+    if (!action) return std::nullopt;
+    return static_cast<size_t>(*action);
+}
+
+}  // namespace
+
+std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::string& account_id, core::TimePoint now,
+                                                                core::Millis in_flight, bool with_jobs) {
     app::AccountPlanInput in;
     {
         auto s = db_->Prepare(kPlanAccount);
@@ -1433,33 +1480,41 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
     const auto horizon = core::Millis(std::chrono::hours(24)) + in_flight;
     {
         auto s = db_->Prepare(kRateLogOf);
-        s.Bind(1, account_id).Bind(2, action).Bind(3, t - horizon.count());
+        s.Bind(1, account_id).Bind(2, t - horizon.count());
         while (s.Step()) {
-            const auto at = FromUnixMillis(s.Int(0));
+            const auto k = ActionIndex(s.View(0));
+            if (!k) continue;
+            const auto at = FromUnixMillis(s.Int(1));
             // In flight counts as happening now, and once its time is up (its worker died) as
             // having happened at the latest moment it could have.
-            in.log.push_back(s.Int(1) != 0 ? std::min(std::max(at, now), at + in_flight) : at);
+            in.logs[*k].push_back(s.Int(2) != 0 ? std::min(std::max(at, now), at + in_flight) : at);
         }
-        std::sort(in.log.begin(), in.log.end());
+        for (auto& log : in.logs) std::sort(log.begin(), log.end());
     }
     {
         auto s = db_->Prepare(kRateHoldOf);
-        s.Bind(1, account_id).Bind(2, action).Bind(3, t);
-        if (s.Step()) {
-            in.platform.hold_until = FromUnixMillis(s.Int(0));
-            in.platform.hold_reason = s.Text(1);
+        s.Bind(1, account_id).Bind(2, t);
+        while (s.Step()) {
+            const auto k = ActionIndex(s.View(0));
+            if (!k) continue;
+            in.platform[*k].hold_until = FromUnixMillis(s.Int(1));
+            in.platform[*k].hold_reason = s.Text(2);
         }
     }
     {
         auto s = db_->Prepare(kRateQuotaOf);
-        s.Bind(1, account_id).Bind(2, action).Bind(3, t);
-        if (s.Step()) in.platform.quota = ratelimit::Quota{static_cast<int>(s.Int(0)), FromUnixMillis(s.Int(1))};
+        s.Bind(1, account_id).Bind(2, t);
+        while (s.Step()) {
+            const auto k = ActionIndex(s.View(0));
+            if (!k) continue;
+            in.platform[*k].quota = ratelimit::Quota{static_cast<int>(s.Int(1)), FromUnixMillis(s.Int(2))};
+        }
     }
     if (!with_jobs) return in;
     std::unordered_set<std::string> permitted;
     {
         auto s = db_->Prepare(kPendingPermitsOf);
-        s.Bind(1, account_id).Bind(2, action);
+        s.Bind(1, account_id);
         while (s.Step()) permitted.insert(s.Text(0));
     }
     {
@@ -1477,8 +1532,7 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
 constexpr size_t kPlanScanAccounts = 32;
 
 core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
-    const std::vector<std::string>& account_ids, ratelimit::Action action, core::TimePoint now,
-    core::Millis in_flight) {
+    const std::vector<std::string>& account_ids, core::TimePoint now, core::Millis in_flight) {
     return Locked("load_plan_inputs", [&]() -> core::Result<std::vector<app::AccountPlanInput>> {
         Transaction tx(*db_);
         // Many accounts: their jobs in one pass over the table instead of one index range each.
@@ -1486,7 +1540,7 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
         std::vector<app::AccountPlanInput> out;
         std::unordered_map<std::string_view, size_t> index;  // into account_ids, alive throughout
         for (const auto& id : account_ids) {
-            if (auto in = ReadPlanInput(id, ratelimit::ToString(action), now, in_flight, !scan)) {
+            if (auto in = ReadPlanInput(id, now, in_flight, !scan)) {
                 index.emplace(id, out.size());
                 out.push_back(std::move(*in));
             }
@@ -1499,7 +1553,7 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
             }
             auto s = db_->Prepare(kAllWaitingJobs);
             while (s.Step()) {
-                auto it = index.find(s.View(6));
+                auto it = index.find(s.View(8));
                 if (it == index.end()) continue;
                 auto w = ReadWaiting(s);
                 if (!permitted.count(w.job_id)) out[it->second].waiting.push_back(std::move(w));
@@ -1540,11 +1594,9 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
             auto& decision = out[i];
             const auto job = LoadJob(r.job_id);
             if (!job || job->state != domain::JobState::kRunning) continue;  // gone: not ours to send
-            const std::string action(ratelimit::ToString(r.action));
             db_->Prepare(kRetirePermits).Bind(1, r.job_id).Bind(2, t).Bind(3, in_flight.count()).Run();
-            auto in = ReadPlanInput(r.account_id, action, now, in_flight);
+            auto in = ReadPlanInput(r.account_id, now, in_flight);
             if (!in) continue;  // the account is gone
-            keys.emplace_back(r.account_id, action);
             // This job's slot in the account's plan, competing with every job not yet holding
             // a permit (paused ones wait for their resume and take no slot).
             std::vector<ratelimit::QueueItem> items;
@@ -1552,22 +1604,39 @@ core::Result<std::vector<app::PermitDecision>> SqliteStore::TakePermits(const st
             for (const auto& w : in->waiting) {
                 if (w.paused) continue;
                 if (w.job_id == r.job_id) mine = items.size();
-                items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id});
+                items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id, w.demand});
             }
             if (mine == SIZE_MAX) continue;
-            const auto slots =
-                ratelimit::PlanQueue(r.limit, in->log, in->platform.hold_until, now, items, in->platform.quota);
-            const auto& slot = slots[mine];
+            const auto slot = ratelimit::PlanQueue(app::KeysOf(*in, r.limits), now, items)[mine];
+            if (slot.at == ratelimit::kNever) {
+                decision.kind = app::PermitDecision::Kind::kRefused;
+                decision.reason = app::NeverReason(slot, r.limits, items[mine].demand);
+                continue;
+            }
             if (slot.at <= now) {
-                db_->Prepare(kInsertPermit).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, r.job_id).Run();
-                db_->Prepare(kSpendQuota).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Run();
+                // A permit for each action it performs: its post, its replies, its comment.
+                for (size_t k = 0; k < ratelimit::kActions.size(); ++k) {
+                    const int n = items[mine].demand[k];
+                    if (n <= 0) continue;
+                    const std::string action(ratelimit::ToString(ratelimit::kActions[k]));
+                    for (int m = 0; m < n; ++m) {
+                        db_->Prepare(kInsertPermit)
+                            .Bind(1, r.account_id)
+                            .Bind(2, action)
+                            .Bind(3, t)
+                            .Bind(4, r.job_id)
+                            .Run();
+                    }
+                    db_->Prepare(kSpendQuota).Bind(1, r.account_id).Bind(2, action).Bind(3, t).Bind(4, n).Run();
+                    keys.emplace_back(r.account_id, action);
+                }
                 decision.kind = app::PermitDecision::Kind::kGranted;
                 decision.at = now;
                 continue;
             }
             decision.kind = app::PermitDecision::Kind::kDeferred;
             decision.at = slot.at;
-            decision.reason = app::WaitReason(in->platform, slot, r.limit, r.action);
+            decision.reason = app::WaitReason(in->platform, slot, r.limits);
             const std::string text = decision.reason + "; will publish at " + domain::FormatRfc3339(slot.at);
             db_->Prepare(kDeferJob).Bind(1, r.job_id).Bind(2, ToUnixMillis(slot.at)).Bind(3, text).Bind(4, t).Run();
             db_->Prepare(kDeferDelivery)
@@ -2072,6 +2141,12 @@ void SqliteStore::OpenSandbox() {
             }
             db->Exec("PRAGMA main.user_version = 1");
         }
+        if (version < 2) {
+            // Threads and comments: what each stored item is, and what it answers.
+            db->Exec(
+                "ALTER TABLE main.sandbox_posts ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'; "
+                "ALTER TABLE main.sandbox_posts ADD COLUMN parent TEXT; PRAGMA main.user_version = 2");
+        }
         tx.Commit();
     }
     if (copy) db->Exec("DETACH DATABASE herald_main");
@@ -2092,6 +2167,8 @@ core::Result<app::SandboxPost> SqliteStore::SandboxInsert(const app::SandboxPost
             .Bind(3, p.text)
             .Bind(4, p.idempotency_key)
             .Bind(5, ToUnixMillis(p.created_at))
+            .Bind(6, p.kind)
+            .Bind(7, p.parent)
             .Run();
         tx.Commit();
         return p;
@@ -2116,13 +2193,14 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
             s.Bind(1, keys);
             while (s.Step()) {
                 auto& f = found[static_cast<size_t>(s.Int(0))];
-                app::SandboxPost p{s.Text(1), s.Text(2), s.Text(3), s.Text(4), FromUnixMillis(s.Int(5))};
+                app::SandboxPost p{s.Text(1), s.Text(2),   s.Text(3), s.Text(4), FromUnixMillis(s.Int(5)),
+                                   s.Text(6), s.OptText(7)};
                 if (!f || std::tie(p.created_at, p.remote_id) < std::tie(f->created_at, f->remote_id)) f = std::move(p);
             }
         }
         std::vector<app::SandboxPost> out;
         out.reserve(posts.size());
-        Rows inserts(5);
+        Rows inserts(7);
         std::map<std::pair<std::string, std::string>, size_t> stored_now;  // (account, key) → index in out
         for (size_t i = 0; i < posts.size(); ++i) {
             const auto& p = posts[i];
@@ -2138,7 +2216,8 @@ core::Result<std::vector<app::SandboxPost>> SqliteStore::SandboxInsertBatch(cons
                     continue;
                 }
             }
-            inserts.Add({p.remote_id, p.account_id, p.text, p.idempotency_key, ToUnixMillis(p.created_at)});
+            inserts.Add({p.remote_id, p.account_id, p.text, p.idempotency_key, ToUnixMillis(p.created_at), p.kind,
+                         p.parent ? Rows::Cell(*p.parent) : Rows::Cell()});
             out.push_back(p);
         }
         if (!inserts.empty()) sandbox_->Prepare(kSandboxInsertRows).Bind(1, inserts).Run();

@@ -78,7 +78,7 @@ class SqliteStore final : public app::Store {
     core::Result<std::vector<app::PermitDecision>> TakePermits(const std::vector<app::PermitRequest>& requests,
                                                                core::TimePoint now, core::Millis in_flight) override;
     core::Result<std::vector<app::AccountPlanInput>> LoadPlanInputs(const std::vector<std::string>& account_ids,
-                                                                    ratelimit::Action action, core::TimePoint now,
+                                                                    core::TimePoint now,
                                                                     core::Millis in_flight) override;
     core::Result<std::vector<app::DeliveryChange>> RecordOutcomes(const std::vector<Completion>& done,
                                                                   core::TimePoint now) override;
@@ -165,9 +165,8 @@ class SqliteStore final : public app::Store {
     std::optional<domain::PeriodicSchedule> LoadPeriodic(const std::string& name);
     /// The account's rate log (in-flight permits at their effective time), hold and waiting
     /// jobs; nullopt for an unknown account. Inside the caller's transaction.
-    std::optional<app::AccountPlanInput> ReadPlanInput(const std::string& account_id, std::string_view action,
-                                                       core::TimePoint now, core::Millis in_flight,
-                                                       bool with_jobs = true);
+    std::optional<app::AccountPlanInput> ReadPlanInput(const std::string& account_id, core::TimePoint now,
+                                                       core::Millis in_flight, bool with_jobs = true);
 
     // Recursive: UpdatePost and DeletePost call back into the service, which may read (e.g.
     // GetAccount) inside the same transaction, on the same thread.
