@@ -266,7 +266,8 @@ core::Status PostService::CheckFollowUps(const domain::Post& post, const domain:
             const std::string field = k == 1 ? "thread" : "first_comment";
             return FieldError(field, "within_limits",
                               "the account " + account.name + " may post at most " + std::to_string(cap) + " " +
-                                  (k == 1 ? "replies" : "comments") + (cap == l.per_hour ? " an hour" : " a day") +
+                                  (k == 1 ? (cap == 1 ? "reply" : "replies") : (cap == 1 ? "comment" : "comments")) +
+                                  (cap == l.per_hour ? " an hour" : " a day") +
                                   " now (its limits, warm-up included); this post needs " + std::to_string(demand[k]) +
                                   " at once");
         }

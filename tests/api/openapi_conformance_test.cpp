@@ -982,6 +982,35 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
     body = Expect(400, "POST", "/api/v1/posts",
                   client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {kUnknownId}}}, t));
     EXPECT_EQ(field_of(body), "account_ids[0]");
+    // Threads: at most 25 replies, each a non-empty text within the platform's limit, and
+    // never more replies at once than the account may post in an hour (the workspace's caps).
+    body = Expect(
+        400, "POST", "/api/v1/posts",
+        client().Post("/api/v1/posts",
+                      {{"text", "x"}, {"account_ids", {account}}, {"thread", std::vector<std::string>(26, "r")}}, t));
+    EXPECT_EQ(field_of(body), "thread");
+    EXPECT_EQ(rule_of(body), "max_items");
+    body =
+        Expect(400, "POST", "/api/v1/posts",
+               client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {account}}, {"thread", {"ok", ""}}}, t));
+    EXPECT_EQ(field_of(body), "thread[1]");
+    body = Expect(400, "POST", "/api/v1/posts",
+                  client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {account}}, {"first_comment", 7}}, t));
+    EXPECT_EQ(field_of(body), "first_comment");
+    Send(200, "PUT", kLimits, kLimits, {{"limits", {{"sandbox", {{"reply", {{"per_hour", 2}}}}}}}}, t);
+    body = Expect(
+        400, "POST", "/api/v1/posts",
+        client().Post("/api/v1/posts", {{"text", "x"}, {"account_ids", {account}}, {"thread", {"a", "b", "c"}}}, t));
+    EXPECT_EQ(field_of(body), "thread");
+    EXPECT_EQ(rule_of(body), "within_limits");
+    EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr("at most 1 reply an hour"));
+    auto threaded = Expect(
+        201, "POST", "/api/v1/posts",
+        client().Post("/api/v1/posts",
+                      {{"text", "x"}, {"account_ids", {account}}, {"thread", {"a"}}, {"first_comment", "first!"}}, t));
+    EXPECT_EQ(threaded["thread"], nlohmann::json({"a"}));
+    EXPECT_EQ(threaded["first_comment"], "first!");
+    Send(200, "PUT", kLimits, kLimits, {{"limits", nlohmann::json::object()}}, t);
     const std::string draft = DraftPost(u, account);
     body = Expect(400, "PATCH", "/api/v1/posts/{post_id}",
                   client().Patch("/api/v1/posts/" + draft, {{"scheduled_at", "tomorrow"}}, t));

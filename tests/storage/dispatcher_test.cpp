@@ -41,6 +41,7 @@ using domain::DeliveryStatus;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 TimePoint Utc(int y, unsigned m, unsigned d, int hour = 0, int minute = 0, int second = 0) {
@@ -766,6 +767,125 @@ TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
             EXPECT_THAT(u["delivery"]["error"].get<std::string>(), HasSubstr("will publish at"));
         }
         EXPECT_TRUE(saw_deferral);
+    }
+}
+
+// Threads and first comments: every action has its own caps, a post goes only when all of its
+// actions fit, and each is checked against what the sandbox received (replies chained under
+// the post, the comment under the post). A thread longer than the hourly cap of replies is
+// refused: it fails with the reason and nothing of it is sent.
+TEST_F(DispatcherFlow, ThreadsAndCommentsKeepEveryActionsCapsAndThePlan) {
+    auto table = ratelimit::LimitTable::Parse(R"({"sandbox": {
+        "post": {"per_hour": 6, "min_gap_seconds": 60},
+        "reply": {"per_hour": 5},
+        "comment": {"per_hour": 2}}})");
+    ASSERT_TRUE(table.has_value()) << table.error().message;
+    std::mt19937 rng(5);
+    clock_.Set(kStart - std::chrono::hours(24 * 365));  // an old account: no warm-up
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    clock_.Set(kStart);
+    std::vector<std::string> post_ids;
+    std::map<std::string, ratelimit::Demand> demand;  // by post
+    for (int i = 0; i < 14; ++i) {
+        app::CreatePostInput in;
+        in.text = "post " + std::to_string(i);
+        in.account_ids = {account};
+        const int replies = std::uniform_int_distribution<int>(0, 4)(rng);
+        for (int r = 0; r < replies; ++r)
+            in.thread.push_back("post " + std::to_string(i) + " reply " + std::to_string(r));
+        if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) in.first_comment = "comment on " + std::to_string(i);
+        in.schedule.scheduled_at =
+            domain::FormatRfc3339(kStart + core::Millis(std::uniform_int_distribution<int>(0, 3'600'000)(rng)));
+        auto post = posts_->Create(principal_, in);
+        ASSERT_TRUE(post.has_value()) << post.error().message;
+        post_ids.push_back(post->id);
+        demand[post->id] = ratelimit::PostDemand(replies, in.first_comment.has_value());
+    }
+    // Six replies at once: more than the hourly cap of five, ever.
+    app::CreatePostInput too_long;
+    too_long.text = "a long thread";
+    too_long.account_ids = {account};
+    for (int r = 0; r < 6; ++r) too_long.thread.push_back("part " + std::to_string(r + 1));
+    too_long.schedule.scheduled_at = domain::FormatRfc3339(kStart + 10min);
+    auto refused = posts_->Create(principal_, too_long);
+    ASSERT_TRUE(refused.has_value()) << refused.error().message;
+
+    const app::Planner planner(*store_, clock_, *table, 5min);
+    auto plan = planner.Plan({account});
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    std::map<std::string, TimePoint> eta;  // by delivery
+    bool saw_never = false;
+    for (const auto& d : *plan) {
+        if (d.never) {
+            saw_never = true;
+            EXPECT_THAT(d.Reason(), HasSubstr("more than the account's hourly cap of 5 replies"));
+            continue;
+        }
+        ASSERT_TRUE(d.eta.has_value());
+        eta[d.delivery_id] = *d.eta;
+    }
+    EXPECT_TRUE(saw_never);
+
+    DispatcherSettings settings;
+    settings.workers = 1;
+    settings.lease = 5min;
+    settings.limits = &*table;
+    auto dispatcher = std::make_unique<Dispatcher>(*store_, clock_, *registry_, events_, vault_, settings);
+    for (int round = 0; round < 500; ++round) {
+        auto next = store_->NextDueAt();
+        ASSERT_TRUE(next.has_value());
+        if (!*next) break;
+        clock_.Set(std::max(clock_.Now(), **next));
+        dispatcher->RunOnce();
+        if (round % 7 == 3) {  // a restart: only what is durable survives
+            dispatcher = std::make_unique<Dispatcher>(*store_, clock_, *registry_, events_, vault_, settings);
+        }
+    }
+
+    const auto failed = DeliveryOf(refused->id);
+    EXPECT_EQ(failed.status, DeliveryStatus::kFailed);
+    EXPECT_THAT(*failed.error, HasSubstr("more than the account's hourly cap of 5 replies"));
+    std::map<std::string, std::vector<TimePoint>> sent;  // by kind
+    std::map<std::string, std::string> kind_of;          // remote id → kind
+    for (const auto& p : SandboxPosts(account)) {
+        sent[p.kind].push_back(p.created_at);
+        kind_of[p.remote_id] = p.kind;
+        EXPECT_THAT(p.text, Not(HasSubstr("part "))) << "the refused thread was sent";
+    }
+    for (const auto& p : SandboxPosts(account)) {
+        if (p.kind == "post") continue;
+        ASSERT_TRUE(p.parent.has_value());
+        EXPECT_TRUE(kind_of.count(*p.parent)) << p.kind << " answers nothing the account posted";
+        if (p.kind == "comment") {
+            EXPECT_EQ(kind_of[*p.parent], "post");
+        }
+    }
+    int replies = 0, comments = 0;
+    for (const auto& id : post_ids) {
+        const auto d = DeliveryOf(id);
+        EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+        EXPECT_EQ(d.published_at, eta[d.id]) << "delivery " << d.id << " off its plan";
+        replies += demand[id][1];
+        comments += demand[id][2];
+    }
+    EXPECT_EQ(sent["post"].size(), post_ids.size());
+    EXPECT_EQ(static_cast<int>(sent["reply"].size()), replies);
+    EXPECT_EQ(static_cast<int>(sent["comment"].size()), comments);
+    EXPECT_GT(replies, 5) << "the workload should need more than an hour of replies";
+    for (const auto& [kind, times] : sent) {
+        auto sorted = times;
+        std::sort(sorted.begin(), sorted.end());
+        const auto action = ratelimit::ParseAction(kind);
+        ASSERT_TRUE(action.has_value());
+        const auto limit = table->For("sandbox", *action);
+        for (size_t i = 0; i < sorted.size(); ++i) {
+            const auto in_hour = std::count_if(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                               [&](TimePoint t) { return t > sorted[i] - 1h; });
+            EXPECT_LE(in_hour, limit.per_hour) << kind << " at " << domain::FormatRfc3339(sorted[i]);
+            if (kind == "post" && i > 0) {
+                EXPECT_GE(sorted[i] - sorted[i - 1], limit.min_gap);
+            }
+        }
     }
 }
 
