@@ -76,8 +76,9 @@ std::string PlannedDelivery::Reason() const {
 PlannedDelivery PublishPlan::operator[](size_t i) const {
     const auto& e = order_[i];
     const auto& w = inputs_[e.account].waiting[e.row];
-    PlannedDelivery d{w.delivery_id, std::string(), w.job_id, w.due,
-                      w.priority,    std::nullopt,  e.cause,  contexts_[e.account]};
+    PlannedDelivery d{
+        std::string(w.delivery_id), std::string(), std::string(w.job_id), w.due, w.priority, std::nullopt, e.cause,
+        contexts_[e.account]};
     d.action = e.action;
     d.demand = w.demand;
     if (e.eta != ratelimit::kNever) {
@@ -109,7 +110,8 @@ std::vector<PlannedDelivery> PublishPlan::Select(std::optional<core::TimePoint> 
     return out;
 }
 
-std::unordered_map<std::string, PlannedDelivery> PublishPlan::Find(const std::unordered_set<std::string>& ids) const {
+std::unordered_map<std::string, PlannedDelivery> PublishPlan::Find(
+    const std::unordered_set<std::string_view>& ids) const {
     std::unordered_map<std::string, PlannedDelivery> out;
     for (size_t i = 0; i < order_.size() && out.size() < ids.size(); ++i) {
         const auto& e = order_[i];
@@ -182,7 +184,7 @@ core::Status Planner::Annotate(std::vector<domain::Post>& posts) const {
     accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
     auto plan = Plan(accounts);
     if (!plan) return tl::unexpected(plan.error());
-    std::unordered_set<std::string> wanted;
+    std::unordered_set<std::string_view> wanted;  // views into `posts`
     for (const auto& p : posts) {
         for (const auto& d : p.deliveries) wanted.insert(d.id);
     }

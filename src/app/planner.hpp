@@ -59,7 +59,7 @@ class PublishPlan {
     std::vector<PlannedDelivery> Select(std::optional<core::TimePoint> from, std::optional<core::TimePoint> to,
                                         size_t limit, bool& truncated) const;
     /// Each delivery with its eta (unset: paused), by delivery id, for those in `ids` only.
-    std::unordered_map<std::string, PlannedDelivery> Find(const std::unordered_set<std::string>& ids) const;
+    std::unordered_map<std::string, PlannedDelivery> Find(const std::unordered_set<std::string_view>& ids) const;
 
     /// In eta order, by value: `for (const auto& d : plan)`.
     class Iterator {

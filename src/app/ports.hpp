@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/arena.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "domain/account.hpp"
@@ -401,9 +402,11 @@ struct AccountPlanInput {
     /// time, oldest first; and what the platform said about that key.
     std::array<std::vector<core::TimePoint>, ratelimit::kActions.size()> logs;
     std::array<PlatformRateState, ratelimit::kActions.size()> platform;
+    /// Where the waiting jobs' ids are kept: one allocation per many ids, not one per id.
+    core::StringArena ids;
     struct Waiting {
-        std::string job_id;
-        std::string delivery_id;  ///< its post: Store::PostsOfDeliveries, for the few a plan shows
+        std::string_view job_id;       ///< in `ids`
+        std::string_view delivery_id;  ///< in `ids`; its post: Store::PostsOfDeliveries, for the few a plan shows
         core::TimePoint due{};
         core::TimePoint rank{};  ///< its place in the queue: the due time before any deferral
         int priority = domain::kDefaultPriority;

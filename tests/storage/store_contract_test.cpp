@@ -1007,7 +1007,7 @@ TEST_P(StoreContract, PlanInputsReadManyAccountsInOnePassAsEachAlone) {
     ASSERT_TRUE(Ok(store().Pause({t.workspace.id, ids[3], std::nullopt}, std::nullopt, t.user.id, kT0)));
     const auto key = [](const app::AccountPlanInput& in) {
         std::vector<std::string> out;
-        for (const auto& w : in.waiting) out.push_back(w.job_id + (w.paused ? " paused" : ""));
+        for (const auto& w : in.waiting) out.push_back(std::string(w.job_id) + (w.paused ? " paused" : ""));
         std::sort(out.begin(), out.end());
         return out;
     };

@@ -285,6 +285,8 @@ constexpr Sql kAllWaitingJobs{"all_waiting_jobs",
                               "comments, account_id "
                               "FROM jobs NOT INDEXED WHERE account_id IS NOT NULL "
                               "AND state IN ('pending', 'running', 'paused')"};
+// How many rows the jobs table holds (SQLite counts them from its smallest index).
+constexpr Sql kCountJobs{"count_jobs", "SELECT count(*) FROM jobs"};
 constexpr Sql kAllPendingPermits{"all_pending_permits", "SELECT job_id FROM rate_log WHERE pending = 1"};
 constexpr Sql kPendingPermitsOf{"pending_permits_of",
                                 "SELECT job_id FROM rate_log WHERE account_id = ?1 AND pending = 1"};
@@ -483,9 +485,13 @@ domain::Delivery ReadDelivery(const Stmt& s) {
 
 // Columns: id, delivery_id, due_at, priority, state, rank, replies, comments (kWaitingJobsOf,
 // kAllWaitingJobs).
-app::AccountPlanInput::Waiting ReadWaiting(const Stmt& s) {
-    return app::AccountPlanInput::Waiting{s.Text(0),
-                                          s.Text(1),
+// One waiting job, its ids kept in `ids`; nothing when it holds a permit already (`permitted`).
+std::optional<app::AccountPlanInput::Waiting> ReadWaiting(const Stmt& s, core::StringArena& ids,
+                                                          const std::unordered_set<std::string>& permitted) {
+    const auto job_id = s.View(0);
+    if (!permitted.empty() && permitted.count(std::string(job_id))) return std::nullopt;
+    return app::AccountPlanInput::Waiting{ids.Add(job_id),
+                                          ids.Add(s.View(1)),
                                           FromUnixMillis(s.Int(2)),
                                           FromUnixMillis(s.Int(5)),
                                           static_cast<int>(s.Int(3)),
@@ -1521,8 +1527,7 @@ std::optional<app::AccountPlanInput> SqliteStore::ReadPlanInput(const std::strin
         auto s = db_->Prepare(kWaitingJobsOf);
         s.Bind(1, account_id);
         while (s.Step()) {
-            auto w = ReadWaiting(s);
-            if (!permitted.count(w.job_id)) in.waiting.push_back(std::move(w));
+            if (auto w = ReadWaiting(s, in.ids, permitted)) in.waiting.push_back(*w);
         }
     }
     return in;
@@ -1551,13 +1556,32 @@ core::Result<std::vector<app::AccountPlanInput>> SqliteStore::LoadPlanInputs(
                 auto s = db_->Prepare(kAllPendingPermits);
                 while (s.Step()) permitted.insert(s.Text(0));
             }
+            // Rows come in table order, the accounts interleaved. Growing every account's list
+            // as they come would copy each row several times into ever fresh memory: collect
+            // them in one list sized by the table's row count, then give each account exactly
+            // its share.
+            std::vector<app::AccountPlanInput::Waiting> rows;
+            std::vector<uint32_t> owner;
+            {
+                auto count = db_->Prepare(kCountJobs);
+                if (count.Step()) {
+                    rows.reserve(static_cast<size_t>(count.Int(0)));
+                    owner.reserve(static_cast<size_t>(count.Int(0)));
+                }
+            }
+            std::vector<size_t> share(out.size(), 0);
             auto s = db_->Prepare(kAllWaitingJobs);
             while (s.Step()) {
                 auto it = index.find(s.View(8));
                 if (it == index.end()) continue;
-                auto w = ReadWaiting(s);
-                if (!permitted.count(w.job_id)) out[it->second].waiting.push_back(std::move(w));
+                if (auto w = ReadWaiting(s, out[it->second].ids, permitted)) {
+                    rows.push_back(*w);
+                    owner.push_back(static_cast<uint32_t>(it->second));
+                    ++share[it->second];
+                }
             }
+            for (size_t a = 0; a < out.size(); ++a) out[a].waiting.reserve(share[a]);
+            for (size_t i = 0; i < rows.size(); ++i) out[owner[i]].waiting.push_back(rows[i]);
         }
         tx.Commit();
         return out;
