@@ -62,7 +62,17 @@ nlohmann::json ToJson(const AccountLimits& l) {
             {"connected_at", domain::FormatRfc3339(l.connected_at)},
             {"post", LimitJson(l.post.limit)},
             {"post_workspace", LimitJson(l.post.workspace)},
-            {"post_platform", LimitJson(l.post.platform)}};
+            {"post_platform", LimitJson(l.post.platform)},
+            {"actions", [&] {
+                 nlohmann::json actions = nlohmann::json::object();
+                 for (size_t k = 0; k < ratelimit::kActions.size(); ++k) {
+                     actions[std::string(ratelimit::ToString(ratelimit::kActions[k]))] = {
+                         {"limit", LimitJson(l.actions[k].limit)},
+                         {"workspace", LimitJson(l.actions[k].workspace)},
+                         {"platform", LimitJson(l.actions[k].platform)}};
+                 }
+                 return actions;
+             }()}};
 }
 
 nlohmann::json ToJson(const domain::Post& p) {

@@ -1010,6 +1010,12 @@ TEST_F(OpenApiConformance, ValidationErrorsGet400) {
                       {{"text", "x"}, {"account_ids", {account}}, {"thread", {"a"}}, {"first_comment", "first!"}}, t));
     EXPECT_EQ(threaded["thread"], nlohmann::json({"a"}));
     EXPECT_EQ(threaded["first_comment"], "first!");
+    // The account shows its limit for every action: replies lowered to 2 an hour, halved in warm-up.
+    auto limited = Expect(200, "GET", "/api/v1/accounts/{account_id}", client().Get("/api/v1/accounts/" + account, t));
+    const auto& reply = limited["limits"]["actions"]["reply"];
+    EXPECT_EQ(reply["workspace"].value("per_hour", 0), 2) << limited.dump();
+    EXPECT_EQ(reply["limit"].value("per_hour", 0), 1) << limited.dump();
+    EXPECT_TRUE(limited["limits"]["actions"]["comment"]["limit"]["per_hour"].is_null());
     Send(200, "PUT", kLimits, kLimits, {{"limits", nlohmann::json::object()}}, t);
     const std::string draft = DraftPost(u, account);
     body = Expect(400, "PATCH", "/api/v1/posts/{post_id}",
