@@ -26,10 +26,7 @@ std::string NeverReason(const ratelimit::Slot& slot, const ratelimit::Limits& li
     const auto k = static_cast<size_t>(slot.action);
     const auto& limit = limits[k];
     const bool daily = slot.cause == ratelimit::Cause::kDaily;
-    const std::string what = slot.action == ratelimit::Action::kReply ? "replies"
-                             : slot.action == ratelimit::Action::kComment
-                                 ? "comments"
-                                 : std::string(ratelimit::ToString(slot.action)) + "s";
+    const std::string what(ratelimit::Plural(slot.action));
     return "it needs " + std::to_string(demand[k]) + " " + what + " at once, more than the account's " +
            (daily ? "daily" : "hourly") + " cap of " + std::to_string(daily ? limit.per_day : limit.per_hour) + " " +
            what + " allows; shorten the thread or raise the limit";

@@ -122,6 +122,12 @@ core::Result<std::optional<app::Published>> SandboxAdapter::Lookup(const app::Pu
     auto found = store_.SandboxFind(req.account_id, req.idempotency_key);
     if (!found) return tl::unexpected(found.error());
     if (!*found) return std::optional<app::Published>{};
+    // The post is there; its thread may not be complete (the earlier attempt stopped half-way):
+    // each missing item is found missing by its own key and sent, as an adapter that can look
+    // up does item by item.
+    if (auto follow = StoreFollowUps(req, (*found)->remote_id, /*dedupe=*/true); !follow) {
+        return tl::unexpected(follow.error());
+    }
     return std::optional<app::Published>(
         app::Published{(*found)->remote_id, SandboxUrl(req.account_id, (*found)->remote_id)});
 }
@@ -169,8 +175,9 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
     std::vector<std::optional<app::PublishOutcome>> outcomes(requests.size());
     std::vector<app::SandboxPost> to_store;
     std::vector<bool> dedupe;
-    std::vector<size_t> stored_for;                                   // request index of each post in to_store
-    std::vector<bool> answer_lost(requests.size(), false);            // accepted, then no answer
+    std::vector<bool> follow_dedupe;                        // per stored post: whether its thread items deduplicate
+    std::vector<size_t> stored_for;                         // request index of each post in to_store
+    std::vector<bool> answer_lost(requests.size(), false);  // accepted, then no answer
     std::vector<std::pair<int, int>> quota(requests.size(), {0, 0});  // (posts, window seconds) to report
     int delay_ms = 0;
     int answer_delay_ms = 0;
@@ -213,6 +220,9 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
         to_store.push_back(
             app::SandboxPost{core::NewId(clock_.Now()), req.account_id, req.text, req.idempotency_key, clock_.Now()});
         dedupe.push_back(settings->dedupe == SandboxSettings::Dedupe::kIdempotent);
+        // Where the platform can deduplicate or be asked, a thread's items are checked one by
+        // one on a retry: only the missing ones are sent.
+        follow_dedupe.push_back(settings->dedupe != SandboxSettings::Dedupe::kNone);
         stored_for.push_back(i);
     }
     // "Slow" is real time on purpose: it exercises timeouts and in-flight shutdown.
@@ -227,13 +237,14 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
             const size_t i = stored_for[k];
             if (!stored) {
                 outcomes[i] = app::Retryable{"the sandbox could not store the post: " + stored.error().message};
-            } else if (answer_lost[i]) {
-                outcomes[i] = app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
-            } else if (auto follow = StoreFollowUps(requests[i], (*stored)[k].remote_id, dedupe[k]); !follow) {
+            } else if (auto follow = StoreFollowUps(requests[i], (*stored)[k].remote_id, follow_dedupe[k]); !follow) {
                 // The post is there, its thread is not complete: what a platform failing half-way
-                // through a thread leaves. The retry finds the post and the stored replies again.
+                // through a thread leaves. A retry (or a lookup) finds what is stored, by its key,
+                // and sends the rest.
                 outcomes[i] =
                     app::Unknown{"the sandbox stored the post but not all of its thread: " + follow.error().message};
+            } else if (answer_lost[i]) {  // all of it stored, then no answer
+                outcomes[i] = app::Unknown{"the sandbox accepted the request but never answered (timed out)"};
             } else {
                 const auto& post = (*stored)[k];
                 outcomes[i] = app::Published{post.remote_id, SandboxUrl(requests[i].account_id, post.remote_id),

@@ -484,9 +484,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         a.permit = permit[i];
         a.adapter = platforms_.Find(c.account.platform);
         std::string credentials;
-        if (refused[i]) {
-            a.outcome = app::Rejected{"Herald did not send it: " + *refused[i]};
-        } else if (a.adapter == nullptr) {
+        if (a.adapter == nullptr) {
             a.outcome = app::Rejected{"platform " + c.account.platform + " is not available on this server"};
         } else if (!c.sealed_credentials.empty()) {
             auto opened = vault_.Open(c.sealed_credentials);
@@ -501,7 +499,12 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
             app::PublishRequest{c.delivery.id, c.account.id,    c.account.settings_json, std::move(credentials), c.text,
                                 c.thread,      c.first_comment, c.delivery.id,           c.job.attempts};
         a.started = clock_.Now();
+        // An earlier attempt may have reached the platform: what the check finds (published,
+        // unknown, or the check failed) stands; only a post that would be sent now is refused.
         if (!a.outcome && c.job.uncertain) a.outcome = Reconcile(*a.adapter, a.caps, a.req);
+        if (refused[i] && !a.outcome) {
+            a.outcome = app::Rejected{"Herald did not send it: " + *refused[i]};
+        }
         attempts.push_back(std::move(a));
     }
 

@@ -45,6 +45,20 @@ std::string_view ToString(Action a) {
     return "post";
 }
 
+std::string_view Plural(Action a) {
+    switch (a) {
+        case Action::kPost:
+            return "posts";
+        case Action::kReply:
+            return "replies";
+        case Action::kComment:
+            return "comments";
+        case Action::kMediaUpload:
+            return "media uploads";
+    }
+    return "actions";
+}
+
 std::optional<Action> ParseAction(std::string_view s) {
     for (const auto& [action, name] : kActionNames) {
         if (name == s) return action;
@@ -108,7 +122,7 @@ Wait ExplainEarliest(const Limit& limit, std::span<const core::TimePoint> log, c
 }
 
 std::string Describe(Cause cause, const Limit& limit, Action action) {
-    const std::string what = action == Action::kMediaUpload ? "media uploads" : std::string(ToString(action)) + "s";
+    const std::string what(Plural(action));
     switch (cause) {
         case Cause::kNone:
             return "within the account's limits";
@@ -123,6 +137,8 @@ std::string Describe(Cause cause, const Limit& limit, Action action) {
             return "daily cap of " + std::to_string(limit.per_day) + " " + what + " reached";
         case Cause::kPlatform:
             return "the platform asked Herald to slow down";
+        case Cause::kQueue:
+            return "more urgent " + what + " of the account go first";
     }
     return "";
 }
@@ -207,6 +223,7 @@ std::vector<Slot> PlanQueue(const KeyStates& keys, core::TimePoint now, std::spa
     };
     // What held each item the last time it was the most urgent and could not go yet.
     std::vector<Slot> held(items.size(), Slot{now, Cause::kNone, Action::kPost});
+    Slot last{now, Cause::kNone, Action::kPost};  // the item that went last
     // Time moves from event to event (an item falls due, the most urgent one may go); at each
     // instant only the most urgent due item may go. Decisions at t depend only on what is due
     // by t, so planning again later, after the plan was followed, gives the same slots.
@@ -242,9 +259,15 @@ std::vector<Slot> PlanQueue(const KeyStates& keys, core::TimePoint now, std::spa
                         break;
                     }
                 }
+                // Else it waited behind more urgent items: what held the one before it holds it.
+                if (went.cause == Cause::kNone) {
+                    went.cause = last.cause != Cause::kNone ? last.cause : Cause::kQueue;
+                    went.action = last.cause != Cause::kNone ? last.action : Action::kPost;
+                }
             }
         }
         out[i] = went;
+        last = went;
         for (size_t k = 0; k < kActions.size(); ++k) {
             const int n = items[i].demand[k];
             if (n <= 0) continue;

@@ -23,6 +23,8 @@ enum class Action { kPost, kReply, kComment, kMediaUpload };
 inline constexpr std::array<Action, 4> kActions = {Action::kPost, Action::kReply, Action::kComment,
                                                    Action::kMediaUpload};
 std::string_view ToString(Action a);
+/// "posts", "replies", "comments", "media uploads".
+std::string_view Plural(Action a);
 std::optional<Action> ParseAction(std::string_view s);
 
 /// Caps for one (account, action): at most `per_hour` actions in any rolling hour, `per_day` in
@@ -75,7 +77,9 @@ std::vector<core::TimePoint> PlanActions(const Limit& limit, std::span<const cor
                                          std::span<const core::TimePoint> not_before, size_t count);
 
 /// What holds the next action back: the cap whose answer EarliestAllowed gave.
-enum class Cause { kNone, kMinGap, kHourly, kDaily, kPlatform };
+/// kQueue: nothing capped it, but more urgent work of the account went first (and that work
+/// waited for a cap of its own).
+enum class Cause { kNone, kMinGap, kHourly, kDaily, kPlatform, kQueue };
 
 struct Wait {
     core::TimePoint at;          ///< EarliestAllowed; TimePoint::max() when it never can (kNever)

@@ -396,6 +396,51 @@ TEST_F(DispatcherFlow, TimeoutWithADedupingPlatformIsResentSafely) {
     EXPECT_EQ(d.remote_id, stored[0].remote_id);
 }
 
+// A thread whose answer was lost: the retry (idempotent platform) or the check (a platform that
+// can be asked) finds what is there and sends only what is missing: every item exactly once.
+TEST_F(DispatcherFlow, AThreadWithALostAnswerEndsWithEveryItemOnce) {
+    for (const std::string dedupe : {"idempotent", "lookup"}) {
+        SCOPED_TRACE(dedupe);
+        const auto account =
+            AddSandboxAccount(R"({"mode":"timeout_after_accept","fail_attempts":1,"dedupe":")" + dedupe + R"("})");
+        const TimePoint due = clock_.Now() + 60s;
+        app::CreatePostInput in;
+        in.text = "a thread";
+        in.thread = {"second", "third"};
+        in.first_comment = "and a comment";
+        in.account_ids = {account};
+        in.schedule.scheduled_at = domain::FormatRfc3339(due);
+        auto post = posts_->Create(principal_, in);
+        ASSERT_TRUE(post.has_value()) << post.error().message;
+        EXPECT_EQ(RunAt(due), 1);
+        EXPECT_EQ(DeliveryOf(post->id).status, DeliveryStatus::kScheduled);
+        EXPECT_EQ(RunAt(due + 10min), 1);
+        const auto d = DeliveryOf(post->id);
+        EXPECT_EQ(d.status, DeliveryStatus::kPublished);
+        std::map<std::string, int> kinds;
+        for (const auto& p : SandboxPosts(account)) ++kinds[p.kind];
+        EXPECT_EQ(kinds, (std::map<std::string, int>{{"comment", 1}, {"post", 1}, {"reply", 2}}));
+    }
+}
+
+// Editing a post whose job a pause holds replaces the job: one job per delivery, paused still.
+TEST_F(DispatcherFlow, EditingAPausedPostLeavesOneJob) {
+    const auto account = AddSandboxAccount(R"({"mode":"ok"})");
+    const auto post = Schedule(account, kStart + 1h, "before");
+    ASSERT_TRUE(
+        store_
+            ->Pause(app::PauseScope{principal_.workspace_id, account, std::nullopt}, "hold", principal_.user_id, kStart)
+            .has_value());
+    app::UpdatePostInput edit;
+    edit.thread = std::vector<std::string>{"a reply"};
+    ASSERT_TRUE(posts_->Update(principal_, post.id, edit).has_value());
+    app::JobFilter f;
+    auto jobs = store_->ListJobs(f);
+    ASSERT_TRUE(jobs.has_value());
+    ASSERT_THAT(*jobs, SizeIs(1));
+    EXPECT_EQ(jobs->front().state, "paused");
+}
+
 // A worker claims the job, marks it publishing, makes the platform call, and dies before it can
 // record the answer. What happens next depends on what the platform promises.
 class DispatcherCrash : public DispatcherFlow {

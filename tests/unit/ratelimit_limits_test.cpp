@@ -192,6 +192,7 @@ TEST(RateLimit, ExplainNamesTheCapThatDecides) {
     EXPECT_EQ(Describe(Cause::kMinGap, l, Action::kPost), "at least 10 min must pass between posts");
     EXPECT_EQ(Describe(Cause::kHourly, Limit{5, 0, Millis(0)}, Action::kMediaUpload),
               "hourly cap of 5 media uploads reached");
+    EXPECT_EQ(Describe(Cause::kDaily, Limit{0, 9, Millis(0)}, Action::kReply), "daily cap of 9 replies reached");
 }
 
 TEST(RateLimit, QueuePlanTakesTheMostUrgentDueItemAtEachSlot) {
@@ -334,6 +335,13 @@ TEST(RateLimit, AThreadWaitsForItsRepliesAndAnImpossibleOneHoldsNothingBack) {
     EXPECT_EQ(slots[2].at, kT0 + 1h + 5min);
     EXPECT_EQ(slots[2].cause, Cause::kMinGap);
     EXPECT_EQ(slots[2].action, Action::kPost);
+    // Without a gap for posts, c may go the moment b does; it was late for what held b.
+    keys[static_cast<size_t>(Action::kPost)].limit = Limit{};
+    const auto gapless = PlanQueue(keys, kT0, items);
+    EXPECT_EQ(gapless[2].at, kT0 + 1h);
+    EXPECT_EQ(gapless[2].cause, Cause::kHourly);
+    EXPECT_EQ(gapless[2].action, Action::kReply);
+    keys[static_cast<size_t>(Action::kPost)].limit = Limit{0, 0, Millis(5min)};
     // A hold on replies only holds the items that reply.
     keys[static_cast<size_t>(Action::kReply)].hold_until = kT0 + 2h;
     const std::vector<QueueItem> two = {{kT0, kT0, 5, "a", thread2}, {kT0, kT0, 5, "b", kOnePost}};

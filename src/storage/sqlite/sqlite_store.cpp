@@ -133,7 +133,7 @@ constexpr Sql kUpsertDelivery{"upsert_delivery",
 constexpr Sql kDeleteDelivery{"delete_delivery", "DELETE FROM deliveries WHERE id = ?1"};
 constexpr Sql kDeleteJobsOfPost{"delete_jobs_of_post",
                                 "DELETE FROM jobs WHERE delivery_id IN (SELECT id FROM deliveries WHERE post_id = ?1) "
-                                "AND state IN ('pending', 'running')"};
+                                "AND state IN ('pending', 'running', 'paused')"};
 constexpr Sql kInsertJob{"insert_job",
                          "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "
                          "attempts, max_attempts, due_at, created_at, updated_at, rank_at, replies, comments) "
