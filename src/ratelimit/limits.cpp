@@ -17,6 +17,12 @@ constexpr std::array<std::pair<Action, std::string_view>, 4> kActionNames = {{
     {Action::kComment, "comment"},
     {Action::kMediaUpload, "media_upload"},
 }};
+constexpr std::array<std::pair<Action, std::string_view>, 4> kActionPlurals = {{
+    {Action::kPost, "posts"},
+    {Action::kReply, "replies"},
+    {Action::kComment, "comments"},
+    {Action::kMediaUpload, "media uploads"},
+}};
 
 int TighterCount(int a, int b) {
     if (a == 0) return b;
@@ -46,15 +52,8 @@ std::string_view ToString(Action a) {
 }
 
 std::string_view Plural(Action a) {
-    switch (a) {
-        case Action::kPost:
-            return "posts";
-        case Action::kReply:
-            return "replies";
-        case Action::kComment:
-            return "comments";
-        case Action::kMediaUpload:
-            return "media uploads";
+    for (const auto& [action, plural] : kActionPlurals) {
+        if (action == a) return plural;
     }
     return "actions";
 }
