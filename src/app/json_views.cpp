@@ -57,12 +57,13 @@ nlohmann::json LimitJson(const ratelimit::Limit& l) {
 }  // namespace
 
 nlohmann::json ToJson(const AccountLimits& l) {
-    return {{"phase", l.post.phase},
+    const auto& post = l.actions[static_cast<size_t>(ratelimit::Action::kPost)];
+    return {{"phase", post.phase},
             {"phase_ends", OptTime(l.phase_ends)},
             {"connected_at", domain::FormatRfc3339(l.connected_at)},
-            {"post", LimitJson(l.post.limit)},
-            {"post_workspace", LimitJson(l.post.workspace)},
-            {"post_platform", LimitJson(l.post.platform)},
+            {"post", LimitJson(post.limit)},
+            {"post_workspace", LimitJson(post.workspace)},
+            {"post_platform", LimitJson(post.platform)},
             {"actions", [&] {
                  nlohmann::json actions = nlohmann::json::object();
                  for (size_t k = 0; k < ratelimit::kActions.size(); ++k) {

@@ -48,16 +48,10 @@ AccountLimits Planner::LimitsOf(const domain::Account& account, const ratelimit:
     const auto now = clock_.Now();
     AccountLimits out;
     out.connected_at = account.created_at;
-    for (size_t k = 0; k < ratelimit::kActions.size(); ++k) {
-        out.actions[k] =
-            ratelimit::Effective(caps_, workspace, account.platform, ratelimit::kActions[k], account.created_at, now);
-        out.limits[k] = out.actions[k].limit;
-    }
-    out.post = out.actions[0];
-    if (out.post.phase == 1)
-        out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase1_days;
-    if (out.post.phase == 2)
-        out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase2_days;
+    out.actions = ratelimit::EffectiveAll(caps_, workspace, account.platform, account.created_at, now);
+    const int phase = out.actions[0].phase;  // warm-up is by account age: every action shares it
+    if (phase == 1) out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase1_days;
+    if (phase == 2) out.phase_ends = account.created_at + std::chrono::hours(24) * workspace.warmup.phase2_days;
     return out;
 }
 
@@ -142,8 +136,8 @@ core::Result<PublishPlan> Planner::Plan(const std::vector<std::string>& account_
                     .emplace(in.workspace_limits_json, ratelimit::WorkspaceLimits::ReadStored(in.workspace_limits_json))
                     .first;
         }
-        plan.contexts_.push_back(std::make_shared<PlanContext>(
-            PlanContext{in.account.id, LimitsOf(in.account, parsed->second).limits, in.platform}));
+        plan.contexts_.push_back(std::make_shared<PlanContext>(PlanContext{
+            in.account.id, ratelimit::Enforced(LimitsOf(in.account, parsed->second).actions), in.platform}));
         items.clear();
         for (const auto& w : in.waiting) {
             if (!w.paused) items.push_back(ratelimit::QueueItem{w.due, w.rank, w.priority, w.job_id, w.demand});

@@ -95,9 +95,7 @@ class PublishPlan {
 
 /// An account's limits per action and how they came about (for the API).
 struct AccountLimits {
-    ratelimit::EffectiveLimit post;  ///< actions[0]
-    std::array<ratelimit::EffectiveLimit, ratelimit::kActions.size()> actions;
-    ratelimit::Limits limits;  ///< what the queue enforces, per action
+    ratelimit::EffectiveLimits actions;  ///< per action, in ratelimit::kActions order (post first)
     core::TimePoint connected_at{};
     std::optional<core::TimePoint> phase_ends;  ///< when the warm-up phase moves on; unset in phase 3
 };

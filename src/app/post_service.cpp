@@ -257,17 +257,20 @@ core::Status PostService::CheckFollowUps(const domain::Post& post, const domain:
     }
     if (!workspace_limits || planner_ == nullptr) return {};
     // More replies (or comments) at once than a cap allows could never go out.
-    const auto limits = planner_->LimitsOf(account, *workspace_limits).limits;
+    const auto limits = ratelimit::Enforced(planner_->LimitsOf(account, *workspace_limits).actions);
     const auto demand = ratelimit::PostDemand(static_cast<int>(post.thread.size()), post.first_comment.has_value());
     for (size_t k = 1; k < ratelimit::kActions.size(); ++k) {
         const auto& l = limits[k];
-        const int cap = l.per_hour > 0 && (l.per_day == 0 || l.per_hour < l.per_day) ? l.per_hour : l.per_day;
-        if (cap > 0 && demand[k] > cap) {
+        // The limiter's own rule: more at once than a cap allows can never go.
+        const auto wait = ratelimit::ExplainEarliest(l, {}, clock_.Now(), demand[k]);
+        if (wait.at == ratelimit::kNever) {
+            const bool daily = wait.cause == ratelimit::Cause::kDaily;
+            const int cap = daily ? l.per_day : l.per_hour;
             const std::string field = k == 1 ? "thread" : "first_comment";
             return FieldError(field, "within_limits",
                               "the account " + account.name + " may post at most " + std::to_string(cap) + " " +
                                   (k == 1 ? (cap == 1 ? "reply" : "replies") : (cap == 1 ? "comment" : "comments")) +
-                                  (cap == l.per_hour ? " an hour" : " a day") +
+                                  (daily ? " a day" : " an hour") +
                                   " now (its limits, warm-up included); this post needs " + std::to_string(demand[k]) +
                                   " at once");
         }

@@ -362,12 +362,7 @@ ratelimit::Limits Dispatcher::LimitFor(const app::ClaimedJob& c, core::TimePoint
         }
         ws = &it->second;
     }
-    ratelimit::Limits out;
-    for (size_t k = 0; k < out.size(); ++k) {
-        out[k] = ratelimit::Effective(table, *ws, c.account.platform, ratelimit::kActions[k], c.account.created_at, now)
-                     .limit;
-    }
-    return out;
+    return ratelimit::Enforced(ratelimit::EffectiveAll(table, *ws, c.account.platform, c.account.created_at, now));
 }
 
 bool Dispatcher::Held(const std::string& account_id, core::TimePoint now) {

@@ -460,6 +460,21 @@ EffectiveLimit Effective(const LimitTable& caps, const WorkspaceLimits& workspac
     return e;
 }
 
+EffectiveLimits EffectiveAll(const LimitTable& caps, const WorkspaceLimits& workspace, std::string_view platform,
+                             core::TimePoint connected_at, core::TimePoint now) {
+    EffectiveLimits out;
+    for (size_t k = 0; k < kActions.size(); ++k) {
+        out[k] = Effective(caps, workspace, platform, kActions[k], connected_at, now);
+    }
+    return out;
+}
+
+Limits Enforced(const EffectiveLimits& all) {
+    Limits out;
+    for (size_t k = 0; k < all.size(); ++k) out[k] = all[k].limit;
+    return out;
+}
+
 Limit LimitTable::For(std::string_view platform, Action action) const {
     for (const auto& [p, limits] : entries_) {
         if (p != platform) continue;

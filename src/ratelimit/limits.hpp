@@ -204,6 +204,12 @@ struct EffectiveLimit {
 
 EffectiveLimit Effective(const LimitTable& caps, const WorkspaceLimits& workspace, std::string_view platform,
                          Action action, core::TimePoint connected_at, core::TimePoint now);
+/// Effective() for every action, in kActions order.
+using EffectiveLimits = std::array<EffectiveLimit, kActions.size()>;
+EffectiveLimits EffectiveAll(const LimitTable& caps, const WorkspaceLimits& workspace, std::string_view platform,
+                             core::TimePoint connected_at, core::TimePoint now);
+/// What the queue enforces for each action.
+Limits Enforced(const EffectiveLimits& all);
 
 /// Whether a limit caps anything at all.
 inline bool Any(const Limit& l) { return l.per_hour > 0 || l.per_day > 0 || l.min_gap.count() > 0; }

@@ -247,8 +247,8 @@ constexpr Sql kDeferJob{"defer_job",
 constexpr Sql kDeferDelivery{"defer_delivery",
                              "UPDATE deliveries SET status = 'rate_limited', attempts = MAX(attempts - 1, 0), "
                              "error = ?2, next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1"};
-// ?3: the oldest time that can still matter (a day, plus how long a permit may stay in flight).
-// Every action's log, hold and quota of an account.
+// Every action's log, hold and quota of an account. ?2: the oldest time that can still matter (a
+// day, plus how long a permit may stay in flight), or now.
 constexpr Sql kRateLogOf{"rate_log_of",
                          "SELECT action, at, pending FROM rate_log WHERE account_id = ?1 AND at > ?2 ORDER BY at"};
 constexpr Sql kRateHoldOf{"rate_hold_of",
