@@ -153,7 +153,11 @@ TEST_F(QueueApi, RejectedPostsBecomeDeadJobsThatCanBeInspectedAndRequeued) {
     EXPECT_EQ(after["attempts"], 1);
     const auto delivery = client().Get("/api/v1/posts/" + post, user_.access_token).Json()["deliveries"][0];
     EXPECT_EQ(delivery["status"], "failed");
-    EXPECT_GT(delivery["updated_at"].get<std::string>(), before["updated_at"].get<std::string>());
+    // As instants: the text drops a zero fraction ("…21Z" is before "…21.024Z", not after).
+    const auto updated = domain::ParseRfc3339(delivery["updated_at"].get<std::string>(), "updated_at");
+    const auto earlier = domain::ParseRfc3339(before["updated_at"].get<std::string>(), "updated_at");
+    ASSERT_TRUE(updated.has_value() && earlier.has_value());
+    EXPECT_GT(*updated, *earlier);
 
     // Only dead jobs are requeued; a dead job can be discarded.
     auto cancel =
