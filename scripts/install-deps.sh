@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config clang-format
-    libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+    libboost-dev libsqlite3-dev libpq-dev postgresql-15 nlohmann-json3-dev libspdlog-dev libcli11-dev
     libsodium-dev libhowardhinnant-date-dev tzdata libcurl4-openssl-dev
     libexpected-dev libgtest-dev libgmock-dev ca-certificates curl python3
 )

@@ -1,18 +1,35 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
+
+#include "storage/postgres/pg_migrations.hpp"
+#include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace herald::storage {
 namespace {
 
+bool IsPostgres(const std::string& url) {
+    return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+}
+
+// A connection with the schema brought up to date.
+core::Result<std::unique_ptr<postgres::PgConn>> OpenPostgresMigrated(const std::string& url, int* applied) {
+    auto c = postgres::PgConn::Open(url);
+    if (!c) return tl::unexpected(c.error());
+    try {
+        auto n = postgres::ApplyMigrations(**c);
+        if (!n) return tl::unexpected(n.error());
+        if (applied) *applied = *n;
+    } catch (const postgres::PgError& e) {
+        return core::Fail(core::ErrorCode::kUnavailable, std::string("migration failed: ") + e.what());
+    }
+    return c;
+}
+
 core::Result<std::unique_ptr<sqlite::Db>> OpenMigrated(const std::string& url, int* applied) {
     constexpr std::string_view kSqlite = "sqlite:";
-    if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-        return core::Fail(core::ErrorCode::kInvalidArgument,
-                          "PostgreSQL is not supported by this build yet; use the embedded SQLite default "
-                          "(leave --database unset) or sqlite:PATH");
-    }
     if (url.rfind(kSqlite, 0) != 0 || url.size() == kSqlite.size()) {
         return core::Fail(core::ErrorCode::kInvalidArgument, "database URL must be sqlite:PATH (got '" + url + "')",
                           {{"field", "database"}});
@@ -32,6 +49,20 @@ core::Result<std::unique_ptr<sqlite::Db>> OpenMigrated(const std::string& url, i
 }  // namespace
 
 core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, const StoreOptions& options) {
+    if (IsPostgres(url)) {
+        if (!options.allow_incomplete_postgres) {
+            return core::Fail(core::ErrorCode::kInvalidArgument,
+                              "the PostgreSQL backend is not complete yet: accounts, posts and users are stored, "
+                              "but the publishing queue is not built on it (issue 5); use the embedded SQLite "
+                              "default (leave --database unset) or sqlite:PATH",
+                              {{"field", "database"}});
+        }
+        auto c = OpenPostgresMigrated(url, nullptr);
+        if (!c) return tl::unexpected(c.error());
+        c->reset();  // the pool opens its own connections
+        return std::unique_ptr<app::Store>(
+            new postgres::PgStore(std::make_unique<postgres::PgPool>(url, std::max(1, options.pool_size)), options));
+    }
     auto db = OpenMigrated(url, nullptr);
     if (!db) return tl::unexpected(db.error());
     return std::unique_ptr<app::Store>(
@@ -40,6 +71,11 @@ core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, cons
 
 core::Result<int> Migrate(const std::string& url) {
     int applied = 0;
+    if (IsPostgres(url)) {
+        auto c = OpenPostgresMigrated(url, &applied);
+        if (!c) return tl::unexpected(c.error());
+        return applied;
+    }
     auto db = OpenMigrated(url, &applied);
     if (!db) return tl::unexpected(db.error());
     return applied;

@@ -22,4 +22,28 @@ class ScratchSqliteFile {
     std::filesystem::path path_;
 };
 
+/// The URL of the PostgreSQL server the storage tests share ("" when none can be had, with
+/// the reason in `why`): HERALD_TEST_PG_URL if set; else the one CTest started for the suite
+/// (scripts/pg-test-cluster.sh, URL in the file HERALD_TEST_PG_URL_FILE names); else one this
+/// process starts with that script on first use and stops when it exits.
+std::string PgServerUrl(std::string* why = nullptr);
+
+/// A PostgreSQL database that exists for one test only, in the shared server: created with a
+/// unique name, dropped (with any connections still open to it) when this object goes away.
+class ScratchPgDatabase {
+  public:
+    /// Throws std::runtime_error when there is no server or the database cannot be created.
+    ScratchPgDatabase();
+    ~ScratchPgDatabase();
+    ScratchPgDatabase(const ScratchPgDatabase&) = delete;
+    ScratchPgDatabase& operator=(const ScratchPgDatabase&) = delete;
+
+    const std::string& url() const { return url_; }
+
+  private:
+    std::string server_url_;
+    std::string name_;
+    std::string url_;
+};
+
 }  // namespace herald::test_support

@@ -1,5 +1,7 @@
 // The storage contract (app::Store), written against the interface only so every backend runs the
-// same cases. Today that is SQLite in a fresh temp file; PostgreSQL joins by adding a Backend.
+// same cases: SQLite in a fresh temp file, and PostgreSQL in a fresh database of the server the
+// suite shares (scripts/pg-test-cluster.sh). Cases whose part of the store is not built on
+// PostgreSQL yet are listed in kNotYetOnPostgres and skipped there, saying so.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +52,62 @@ class SqliteScratch final : public ScratchDatabase {
   private:
     test_support::ScratchSqliteFile file_;
 };
+
+class PostgresScratch final : public ScratchDatabase {
+  public:
+    std::string Url() const override { return db_.url(); }
+
+  private:
+    test_support::ScratchPgDatabase db_;
+};
+
+// The PostgreSQL store has no queue yet (issue 5): these cases need it. Every other case, and
+// every new one, runs on both backends.
+const std::set<std::string> kNotYetOnPostgres = {
+    "CreatePostWritesDeliveriesAndAJobOnlyWhenScheduled",
+    "UpdatePostReplacesTheJob",
+    "UpdatePostEditErrorWritesNothing",
+    "DeletePostHonoursTheCheck",
+    "NextDueAtIncludesLeaseEnds",
+    "ClaimTakesOnlyDueJobsUpToTheLimitAndNeverTwice",
+    "ClaimMarksPublishingWhereTheCallerSaysSo",
+    "MarkPublishingMovesTheDeliveryOn",
+    "MarkPublishingRefusesAClaimTheEditOvertook",
+    "RecordOutcomePublished",
+    "RecordOutcomeRetryReschedulesTheSameJob",
+    "RecordOutcomeFailedForGood",
+    "PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveReopening",
+    "PlanInputsReadManyAccountsInOnePassAsEachAlone",
+    "APermitInFlightCountsAsNowAndADeadWorkersAsItsLatestMoment",
+    "APlatformsRetryAfterHoldsTheAccountWithoutUsingAnAttempt",
+    "ReleaseJobHandsAClaimBack",
+    "RescueExpiredLeases",
+    "RescueAllLeasesTakesBackUnexpiredOnesToo",
+    "ResolveDeliveryRetriesOrRecordsAPersonsDecision",
+    "OldestDueAge",
+    "SandboxInsertDeduplicatesOnlyWhenAsked",
+    "SandboxInsertBatchDeduplicatesAgainstStoredPostsAndWithinTheBatch",
+    "ClaimReturnsTasksBesidePublishJobsAndPublishJobsAsBefore",
+    "EnqueueTaskOncePerIdAndNeverAPublishJob",
+    "CompleteTaskRecordsDoneRetryAndDead",
+    "TaskLeasesRunOutLikeAnyOtherAndEndDeadAfterMaxAttempts",
+    "UpsertPeriodicKeepsWhatAnOperatorChanged",
+    "ClaimPeriodicTickIsACompareAndSetAndQueuesEachTickOnce",
+    "TwoStoresRacingForEveryTickQueueAndRunItOnce",
+    "PurgesOnlyHistoryAndDeadTasksPastTheCutoff",
+    "PurgeRefreshTokensOnlyWhereNoTokenOfTheFamilyCanBeUsed",
+    "FindStalledWorkReportsWithoutChangingAnything",
+    "PostStatusInSqlMatchesTheDomainRule",
+    "PausesHoldJobsWhereverTheyBecomePendingAndResumeKeepsDueTimes",
+    "CancelAndRequeueFollowTheDeliveryRules",
+    "IdempotencyKeysReserveOnceAndReplay",
+};
+
+// Every store here may be PostgreSQL, whose backend is opened only when asked for knowingly.
+StoreOptions Opts(StoreOptions o = {}) {
+    o.allow_incomplete_postgres = true;
+    return o;
+}
 
 struct Backend {
     std::string name;
@@ -90,9 +149,15 @@ struct Tenant {
 class StoreContract : public ::testing::TestWithParam<Backend> {
   protected:
     void SetUp() override {
+        if (GetParam().name == "postgres") {
+            const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+            if (kNotYetOnPostgres.count(test.substr(0, test.find('/')))) {
+                GTEST_SKIP() << "not built on PostgreSQL yet (issue 5): the PostgreSQL store has no queue";
+            }
+        }
         db_ = GetParam().make();
         if (!db_) GTEST_SKIP() << GetParam().name << " is not available here";
-        auto opened = OpenStore(db_->Url(), StoreOptions{3});
+        auto opened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
         ASSERT_TRUE(Ok(opened));
         store_ = std::move(*opened);
     }
@@ -938,7 +1003,7 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
 
     // Another connection (another process) sees both permits: the third waits an hour. While
     // in flight they count as happening now, so the hour runs from the moment of asking.
-    auto other = OpenStore(db_->Url(), StoreOptions{3});
+    auto other = OpenStore(db_->Url(), Opts(StoreOptions{3}));
     ASSERT_TRUE(Ok(other));
     auto third = (*other)->TakePermits({ask(claimed[2])}, at + 1s, 5min);
     ASSERT_TRUE(Ok(third));
@@ -969,7 +1034,7 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
     // Reopened from the file, the log still holds the published one, at its recording time.
     store_.reset();
     other->reset();
-    auto reopened = OpenStore(db_->Url(), StoreOptions{3});
+    auto reopened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
     ASSERT_TRUE(Ok(reopened));
     store_ = std::move(*reopened);
     EXPECT_THAT(Claim(at + 1s + 1h - 1ms), IsEmpty());
@@ -1685,7 +1750,7 @@ TEST_P(StoreContract, TwoStoresRacingForEveryTickQueueAndRunItOnce) {
     // Two stores on one database stand for two processes. For each tick both try the
     // compare-and-set at the same moment with what they read, then both claim due jobs: exactly
     // one of them queues the tick, and exactly one runs it.
-    auto opened = OpenStore(db_->Url(), StoreOptions{3});
+    auto opened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
     ASSERT_TRUE(Ok(opened));
     std::unique_ptr<Store> other = std::move(*opened);
     std::array<Store*, 2> stores = {&store(), other.get()};
@@ -2075,7 +2140,7 @@ TEST_P(StoreContract, ReopeningAppliesNoMigrationAndKeepsData) {
     ASSERT_TRUE(Ok(applied));
     EXPECT_EQ(*applied, 0);
 
-    auto reopened = OpenStore(db_->Url(), StoreOptions{});
+    auto reopened = OpenStore(db_->Url(), Opts());
     ASSERT_TRUE(Ok(reopened));
     store_ = std::move(*reopened);
     auto got = store().GetPost(t.workspace.id, post.id);
@@ -2099,7 +2164,7 @@ TEST_P(StoreContract, MigratingAnEmptyDatabaseAppliesEverythingOnce) {
     ASSERT_TRUE(Ok(second));
     EXPECT_EQ(*second, 0);
 
-    auto opened = OpenStore(fresh->Url(), StoreOptions{});
+    auto opened = OpenStore(fresh->Url(), Opts());
     ASSERT_TRUE(Ok(opened));
     EXPECT_TRUE(Ok((*opened)->Ping()));
 }
@@ -2108,7 +2173,9 @@ TEST_P(StoreContract, MigratingAnEmptyDatabaseAppliesEverythingOnce) {
 
 const Backend kSqlite{"sqlite", [] { return std::unique_ptr<ScratchDatabase>(new SqliteScratch()); }};
 
-INSTANTIATE_TEST_SUITE_P(StoreOn, StoreContract, ::testing::Values(kSqlite),
+const Backend kPostgres{"postgres", [] { return std::unique_ptr<ScratchDatabase>(new PostgresScratch()); }};
+
+INSTANTIATE_TEST_SUITE_P(StoreOn, StoreContract, ::testing::Values(kSqlite, kPostgres),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace

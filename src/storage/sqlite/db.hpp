@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "storage/errors.hpp"
 #include "storage/sqlite/rows.hpp"
 
 namespace herald::storage::sqlite {
@@ -68,8 +69,8 @@ class Stmt {
 };
 
 /// Thrown when SQLite fails in a way a caller cannot handle: disk full, corruption, a bug.
-struct DbError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+struct DbError : StoreError {
+    using StoreError::StoreError;
 };
 
 /// Thrown by Stmt on a UNIQUE/PRIMARY KEY violation; callers turn it into kAlreadyExists.

@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "domain/cron.hpp"
 #include "domain/time.hpp"
+#include "storage/readers.hpp"
 
 namespace herald::storage::sqlite {
 namespace {
@@ -22,23 +23,7 @@ using core::FromUnixMillis;
 using core::ToUnixMillis;
 using domain::DeliveryStatus;
 
-std::optional<int64_t> OptMillis(const std::optional<core::TimePoint>& t) {
-    if (!t) return std::nullopt;
-    return ToUnixMillis(*t);
-}
-
-std::optional<core::TimePoint> OptTime(const std::optional<int64_t>& ms) {
-    if (!ms) return std::nullopt;
-    return FromUnixMillis(*ms);
-}
-
 std::string S(DeliveryStatus s) { return std::string(domain::ToString(s)); }
-
-DeliveryStatus ParseStatus(const std::string& s) {
-    auto st = domain::ParseDeliveryStatus(s);
-    if (!st) throw DbError("unknown delivery status in database: " + s);
-    return *st;
-}
 
 // ---- named statements ----------------------------------------------------------------------
 
@@ -432,57 +417,6 @@ constexpr Sql kSandboxList{"sandbox_list",
 
 // ---- row readers ---------------------------------------------------------------------------
 
-// A post's thread column: a JSON array of texts, or NULL.
-std::vector<std::string> ReadThread(const Stmt& s, int col) {
-    std::vector<std::string> out;
-    if (s.IsNull(col)) return out;
-    auto thread = nlohmann::json::parse(s.View(col), nullptr, false);
-    if (!thread.is_array()) return out;
-    for (const auto& t : thread) {
-        if (t.is_string()) out.push_back(t.get<std::string>());
-    }
-    return out;
-}
-
-domain::Post ReadPost(const Stmt& s) {
-    domain::Post p;
-    p.id = s.Text(0);
-    p.workspace_id = s.Text(1);
-    p.created_by = s.Text(2);
-    p.text = s.Text(3);
-    auto variants = nlohmann::json::parse(s.Text(4), nullptr, false);
-    if (variants.is_object()) {
-        for (auto& [k, v] : variants.items()) {
-            if (v.is_string()) p.variants[k] = v.get<std::string>();
-        }
-    }
-    p.scheduled_at = OptTime(s.OptInt(5));
-    p.local_time = s.OptText(6);
-    p.time_zone = s.OptText(7);
-    p.status = ParseStatus(s.Text(8));
-    p.created_at = FromUnixMillis(s.Int(9));
-    p.updated_at = FromUnixMillis(s.Int(10));
-    p.thread = ReadThread(s, 11);
-    p.first_comment = s.OptText(12);
-    return p;
-}
-
-domain::Delivery ReadDelivery(const Stmt& s) {
-    domain::Delivery d;
-    d.id = s.Text(0);
-    d.post_id = s.Text(1);
-    d.account_id = s.Text(2);
-    d.status = ParseStatus(s.Text(3));
-    d.attempts = static_cast<int>(s.Int(4));
-    d.remote_id = s.OptText(5);
-    d.url = s.OptText(6);
-    d.error = s.OptText(7);
-    d.next_attempt_at = OptTime(s.OptInt(8));
-    d.published_at = OptTime(s.OptInt(9));
-    d.updated_at = FromUnixMillis(s.Int(10));
-    return d;
-}
-
 // Columns: id, delivery_id, due_at, priority, state, rank, replies, comments (kWaitingJobsOf,
 // kAllWaitingJobs).
 // One waiting job, its ids kept in `ids`; nothing when it holds a permit already (`permitted`).
@@ -499,77 +433,9 @@ std::optional<app::AccountPlanInput::Waiting> ReadWaiting(const Stmt& s, core::S
                                           ratelimit::PostDemand(static_cast<int>(s.Int(6)), s.Int(7) != 0)};
 }
 
-domain::Account ReadAccount(const Stmt& s) {
-    domain::Account a;
-    a.id = s.Text(0);
-    a.workspace_id = s.Text(1);
-    a.platform = s.Text(2);
-    a.name = s.Text(3);
-    a.settings_json = s.Text(4);
-    a.has_credentials = s.Int(5) != 0;
-    a.created_at = FromUnixMillis(s.Int(6));
-    return a;
-}
-
-app::ApiTokenRecord ReadApiToken(const Stmt& s) {
-    app::ApiTokenRecord t;
-    t.id = s.Text(0);
-    t.name = s.Text(1);
-    t.token_hash = s.Text(2);
-    t.user_id = s.Text(3);
-    t.workspace_id = s.Text(4);
-    t.created_at = FromUnixMillis(s.Int(5));
-    t.last_used_at = OptTime(s.OptInt(6));
-    t.revoked = s.Int(7) != 0;
-    return t;
-}
-
-app::SandboxPost ReadSandbox(const Stmt& s) {
-    return app::SandboxPost{s.Text(0), s.Text(1),   s.Text(2), s.Text(3), FromUnixMillis(s.Int(4)),
-                            s.Text(5), s.OptText(6)};
-}
-
-domain::JobKind ParseKind(const std::string& s) {
-    auto kind = domain::ParseJobKind(s);
-    if (!kind) throw DbError("unknown job kind in database: " + s);
-    return *kind;
-}
-
-// Reads the columns of kJobById.
-domain::Job ReadJob(const Stmt& s) {
-    domain::Job j;
-    j.id = s.Text(0);
-    j.workspace_id = s.Text(1);
-    j.delivery_id = s.Text(2);
-    j.state = domain::ParseJobState(s.Text(3)).value_or(domain::JobState::kPending);
-    j.priority = static_cast<int>(s.Int(4));
-    j.attempts = static_cast<int>(s.Int(5));
-    j.max_attempts = static_cast<int>(s.Int(6));
-    j.due_at = FromUnixMillis(s.Int(7));
-    j.lease_until = OptTime(s.OptInt(8));
-    j.kind = ParseKind(s.Text(9));
-    j.payload = s.Text(10);
-    j.uncertain = s.Int(11) != 0;
-    return j;
-}
-
 core::Result<app::Membership> ReadMembership(Stmt& s) {
     if (!s.Step()) return Fail(ErrorCode::kNotFound, "workspace not found");
-    app::Membership m;
-    m.workspace = domain::Workspace{s.Text(0), s.Text(1), FromUnixMillis(s.Int(2))};
-    m.role = domain::ParseRole(s.Text(3)).value_or(domain::Role::kViewer);
-    return m;
-}
-
-std::string VariantsJson(const domain::Post& p) {
-    nlohmann::json v = nlohmann::json::object();
-    for (const auto& [k, t] : p.variants) v[k] = t;
-    return v.dump();
-}
-
-std::optional<std::string> ThreadJson(const domain::Post& p) {
-    if (p.thread.empty()) return std::nullopt;
-    return nlohmann::json(p.thread).dump();
+    return ReadMembershipRow(s);
 }
 
 }  // namespace
@@ -585,7 +451,7 @@ auto Guarded(Mutex& mu, const char* op, Fn&& fn) -> decltype(fn()) {
     } catch (const ConstraintError& e) {
         spdlog::warn("event=store_constraint op={} error=\"{}\"", op, e.what());
         return Fail(ErrorCode::kAlreadyExists, "that already exists");
-    } catch (const DbError& e) {
+    } catch (const StoreError& e) {
         spdlog::error("event=store_error op={} error=\"{}\"", op, e.what());
         return Fail(ErrorCode::kUnavailable, "the database failed; try again");
     }
@@ -998,14 +864,8 @@ void SqliteStore::WriteDeliveriesAndJobs(const domain::Post& p) {
             .Bind(11, ToUnixMillis(d.updated_at))
             .Run();
         if (d.status == DeliveryStatus::kScheduled && p.scheduled_at) {
-            // Jitter: a fixed offset per delivery (the same on every edit), never early. The
-            // delivery's time is then the jittered one, in the queue too.
-            int64_t offset = 0;
-            if (p.jitter.count() > 0) {
-                uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across builds, unlike std::hash
-                for (const unsigned char ch : d.id) h = (h ^ ch) * 1099511628211ULL;
-                offset = static_cast<int64_t>(h % static_cast<uint64_t>(p.jitter.count() + 1));
-            }
+            // Jitter: the delivery's time is the jittered one, in the queue too.
+            const int64_t offset = JitterOffset(d.id, p.jitter);
             db_->Prepare(kInsertJob)
                 .Bind(1, core::NewId(p.updated_at))
                 .Bind(2, p.workspace_id)

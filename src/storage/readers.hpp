@@ -1,0 +1,185 @@
+#pragma once
+
+// Row readers shared by the backends. Each is a template over a row with Text, View, OptText,
+// Int, OptInt and IsNull by column (sqlite::Stmt, postgres::PgRow), so that both read the same
+// columns into the same domain types, and both write JSON columns the same way.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/ports.hpp"
+#include "core/clock.hpp"
+#include "domain/job.hpp"
+#include "domain/post.hpp"
+#include "storage/errors.hpp"
+
+namespace herald::storage {
+
+inline std::optional<int64_t> OptMillis(const std::optional<core::TimePoint>& t) {
+    if (!t) return std::nullopt;
+    return core::ToUnixMillis(*t);
+}
+
+inline std::optional<core::TimePoint> OptTime(const std::optional<int64_t>& ms) {
+    if (!ms) return std::nullopt;
+    return core::FromUnixMillis(*ms);
+}
+
+inline domain::DeliveryStatus ParseStatus(const std::string& s) {
+    auto st = domain::ParseDeliveryStatus(s);
+    if (!st) throw StoreError("unknown delivery status in database: " + s);
+    return *st;
+}
+
+inline domain::JobKind ParseKind(const std::string& s) {
+    auto kind = domain::ParseJobKind(s);
+    if (!kind) throw StoreError("unknown job kind in database: " + s);
+    return *kind;
+}
+
+inline std::string VariantsJson(const domain::Post& p) {
+    nlohmann::json v = nlohmann::json::object();
+    for (const auto& [k, t] : p.variants) v[k] = t;
+    return v.dump();
+}
+
+inline std::optional<std::string> ThreadJson(const domain::Post& p) {
+    if (p.thread.empty()) return std::nullopt;
+    return nlohmann::json(p.thread).dump();
+}
+
+// A post's thread column: a JSON array of texts, or NULL.
+template <typename Row>
+std::vector<std::string> ReadThread(const Row& s, int col) {
+    std::vector<std::string> out;
+    if (s.IsNull(col)) return out;
+    const nlohmann::json thread = nlohmann::json::parse(s.View(col), nullptr, false);
+    if (!thread.is_array()) return out;
+    for (const auto& t : thread) {
+        if (t.is_string()) out.push_back(t.template get<std::string>());
+    }
+    return out;
+}
+
+// Columns: id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone,
+// status, created_at, updated_at, thread, first_comment.
+template <typename Row>
+domain::Post ReadPost(const Row& s) {
+    domain::Post p;
+    p.id = s.Text(0);
+    p.workspace_id = s.Text(1);
+    p.created_by = s.Text(2);
+    p.text = s.Text(3);
+    auto variants = nlohmann::json::parse(s.Text(4), nullptr, false);
+    if (variants.is_object()) {
+        for (auto& [k, v] : variants.items()) {
+            if (v.is_string()) p.variants[k] = v.template get<std::string>();
+        }
+    }
+    p.scheduled_at = OptTime(s.OptInt(5));
+    p.local_time = s.OptText(6);
+    p.time_zone = s.OptText(7);
+    p.status = ParseStatus(s.Text(8));
+    p.created_at = core::FromUnixMillis(s.Int(9));
+    p.updated_at = core::FromUnixMillis(s.Int(10));
+    p.thread = ReadThread(s, 11);
+    p.first_comment = s.OptText(12);
+    return p;
+}
+
+// Columns: id, post_id, account_id, status, attempts, remote_id, url, error, next_attempt_at,
+// published_at, updated_at.
+template <typename Row>
+domain::Delivery ReadDelivery(const Row& s) {
+    domain::Delivery d;
+    d.id = s.Text(0);
+    d.post_id = s.Text(1);
+    d.account_id = s.Text(2);
+    d.status = ParseStatus(s.Text(3));
+    d.attempts = static_cast<int>(s.Int(4));
+    d.remote_id = s.OptText(5);
+    d.url = s.OptText(6);
+    d.error = s.OptText(7);
+    d.next_attempt_at = OptTime(s.OptInt(8));
+    d.published_at = OptTime(s.OptInt(9));
+    d.updated_at = core::FromUnixMillis(s.Int(10));
+    return d;
+}
+
+// Columns: id, workspace_id, platform, name, settings, has credentials, created_at.
+template <typename Row>
+domain::Account ReadAccount(const Row& s) {
+    domain::Account a;
+    a.id = s.Text(0);
+    a.workspace_id = s.Text(1);
+    a.platform = s.Text(2);
+    a.name = s.Text(3);
+    a.settings_json = s.Text(4);
+    a.has_credentials = s.Int(5) != 0;
+    a.created_at = core::FromUnixMillis(s.Int(6));
+    return a;
+}
+
+// Columns: id, name, token_hash, user_id, workspace_id, created_at, last_used_at, revoked.
+template <typename Row>
+app::ApiTokenRecord ReadApiToken(const Row& s) {
+    app::ApiTokenRecord t;
+    t.id = s.Text(0);
+    t.name = s.Text(1);
+    t.token_hash = s.Text(2);
+    t.user_id = s.Text(3);
+    t.workspace_id = s.Text(4);
+    t.created_at = core::FromUnixMillis(s.Int(5));
+    t.last_used_at = OptTime(s.OptInt(6));
+    t.revoked = s.Int(7) != 0;
+    return t;
+}
+
+// Columns: remote_id, account_id, text, idempotency_key, created_at, kind, parent.
+template <typename Row>
+app::SandboxPost ReadSandbox(const Row& s) {
+    return app::SandboxPost{s.Text(0), s.Text(1),   s.Text(2), s.Text(3), core::FromUnixMillis(s.Int(4)),
+                            s.Text(5), s.OptText(6)};
+}
+
+// Columns: id, workspace_id, delivery_id, state, priority, attempts, max_attempts, due_at,
+// lease_until, kind, payload, uncertain.
+template <typename Row>
+domain::Job ReadJob(const Row& s) {
+    domain::Job j;
+    j.id = s.Text(0);
+    j.workspace_id = s.Text(1);
+    j.delivery_id = s.Text(2);
+    j.state = domain::ParseJobState(s.Text(3)).value_or(domain::JobState::kPending);
+    j.priority = static_cast<int>(s.Int(4));
+    j.attempts = static_cast<int>(s.Int(5));
+    j.max_attempts = static_cast<int>(s.Int(6));
+    j.due_at = core::FromUnixMillis(s.Int(7));
+    j.lease_until = OptTime(s.OptInt(8));
+    j.kind = ParseKind(s.Text(9));
+    j.payload = s.Text(10);
+    j.uncertain = s.Int(11) != 0;
+    return j;
+}
+
+// Columns: workspace id, name, created_at, role.
+template <typename Row>
+app::Membership ReadMembershipRow(const Row& s) {
+    app::Membership m;
+    m.workspace = domain::Workspace{s.Text(0), s.Text(1), core::FromUnixMillis(s.Int(2))};
+    m.role = domain::ParseRole(s.Text(3)).value_or(domain::Role::kViewer);
+    return m;
+}
+
+/// The fixed offset a delivery's job gets within its post's jitter window: the same on every
+/// edit, never early. FNV-1a over the delivery id: stable across builds, unlike std::hash.
+inline int64_t JitterOffset(const std::string& delivery_id, core::Millis jitter) {
+    if (jitter.count() <= 0) return 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char ch : delivery_id) h = (h ^ ch) * 1099511628211ULL;
+    return static_cast<int64_t>(h % static_cast<uint64_t>(jitter.count() + 1));
+}
+
+}  // namespace herald::storage
