@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/ids.hpp"
+#include "storage/postgres/pg_common.hpp"
 #include "storage/readers.hpp"
 
 namespace herald::storage::postgres {
@@ -16,8 +17,6 @@ using core::Fail;
 using core::FromUnixMillis;
 using core::ToUnixMillis;
 using domain::DeliveryStatus;
-
-std::string S(DeliveryStatus s) { return std::string(domain::ToString(s)); }
 
 // ---- named statements ----------------------------------------------------------------------
 
@@ -149,40 +148,7 @@ constexpr PgSql kNextDue{"next_due",
                          "AND priority = p ORDER BY due_at LIMIT 1) AS d FROM generate_series(1, 10) AS p) AS f), "
                          "(SELECT MIN(lease_until) FROM jobs WHERE state = 'running')"};
 
-// The edit callbacks of UpdatePost and DeletePost may call back into the store on the same
-// thread: they must use the connection (and so the transaction) the outer call holds.
-thread_local PgConn* tls_conn = nullptr;
-
-tl::unexpected<core::Error> NotBuilt(const char* op) {
-    return Fail(ErrorCode::kUnavailable,
-                std::string("not built on PostgreSQL yet: ") + op + " (issue 5); use the SQLite backend");
-}
-
 }  // namespace
-
-template <typename Fn>
-auto PgStore::WithConn(const char* op, Fn&& fn) -> decltype(fn(std::declval<PgConn&>())) {
-    if (tls_conn != nullptr) return fn(*tls_conn);
-    try {
-        auto lease = pool_->Acquire();
-        tls_conn = &*lease;
-        struct Reset {
-            ~Reset() { tls_conn = nullptr; }
-        } reset;
-        try {
-            return fn(*lease);
-        } catch (const PgError& e) {
-            if (e.unique_violation()) {
-                spdlog::warn("event=store_constraint op={} error=\"{}\"", op, e.what());
-                return Fail(ErrorCode::kAlreadyExists, "that already exists");
-            }
-            throw;
-        }
-    } catch (const StoreError& e) {
-        spdlog::error("event=store_error backend=postgres op={} error=\"{}\"", op, e.what());
-        return Fail(ErrorCode::kUnavailable, "the database failed; try again");
-    }
-}
 
 core::Status PgStore::Ping() {
     return WithConn("ping", [&](PgConn& c) -> core::Status {
@@ -699,82 +665,11 @@ core::Result<std::vector<app::DeliveryChange>> PgStore::RescueAllLeases(core::Ti
 
 core::Result<core::Millis> PgStore::OldestDueAge(core::TimePoint /*now*/) { return NotBuilt("oldest_due_age"); }
 
-core::Result<bool> PgStore::EnqueueTask(const app::NewTask& /*task*/, core::TimePoint /*now*/) {
-    return NotBuilt("enqueue_task");
-}
-
-core::Result<bool> PgStore::CompleteTask(const std::string& /*job_id*/, int /*attempt*/,
-                                         const app::TaskOutcome& /*outcome*/, core::TimePoint /*now*/) {
-    return NotBuilt("complete_task");
-}
-
-core::Result<std::optional<app::JobRecord>> PgStore::FindJob(const std::string& /*job_id*/) {
-    return NotBuilt("find_job");
-}
-
-core::Result<domain::PeriodicSchedule> PgStore::UpsertPeriodic(const domain::PeriodicSchedule& /*schedule*/,
-                                                               core::TimePoint /*first_run_at*/,
-                                                               core::TimePoint /*now*/) {
-    return NotBuilt("upsert_periodic");
-}
-
-core::Result<std::vector<domain::PeriodicSchedule>> PgStore::ListPeriodic() { return NotBuilt("list_periodic"); }
-
-core::Result<bool> PgStore::ClaimPeriodicTick(const app::PeriodicTick& /*tick*/, core::TimePoint /*now*/) {
-    return NotBuilt("claim_periodic_tick");
-}
-
-core::Result<domain::PeriodicSchedule> PgStore::UpdatePeriodic(const app::PeriodicUpdate& /*update*/,
-                                                               core::TimePoint /*now*/) {
-    return NotBuilt("update_periodic");
-}
-
-core::Result<int> PgStore::PurgeHistory(core::TimePoint /*before*/, int /*limit*/) { return NotBuilt("purge_history"); }
-
-core::Result<int> PgStore::PurgeDeadTasks(core::TimePoint /*before*/, int /*limit*/) {
-    return NotBuilt("purge_dead_tasks");
-}
-
-core::Result<int> PgStore::PurgeRefreshTokens(core::TimePoint /*now*/, int /*limit*/) {
-    return NotBuilt("purge_refresh_tokens");
-}
-
-core::Result<app::StalledWork> PgStore::FindStalledWork(core::TimePoint /*now*/, core::Millis /*lag*/, int /*limit*/) {
-    return NotBuilt("find_stalled_work");
-}
-
-core::Result<app::SandboxPost> PgStore::SandboxInsert(const app::SandboxPost& /*post*/, bool /*deduplicate*/) {
-    return NotBuilt("sandbox_insert");
-}
-
-core::Result<std::vector<app::SandboxPost>> PgStore::SandboxInsertBatch(const std::vector<app::SandboxPost>& /*posts*/,
-                                                                        const std::vector<bool>& /*deduplicate*/) {
-    return NotBuilt("sandbox_insert_batch");
-}
-
-core::Result<std::optional<app::SandboxPost>> PgStore::SandboxFind(const std::string& /*account_id*/,
-                                                                   const std::string& /*idempotency_key*/) {
-    return NotBuilt("sandbox_find");
-}
-
 core::Result<domain::Post> PgStore::ResolveDelivery(const std::string& /*workspace_id*/, const std::string& /*post_id*/,
                                                     const std::string& /*delivery_id*/,
                                                     const app::DeliveryResolution& /*resolution*/,
                                                     core::TimePoint /*now*/) {
     return NotBuilt("resolve_delivery");
-}
-
-core::Result<std::vector<app::SandboxPost>> PgStore::SandboxList(const std::string& /*account_id*/) {
-    return NotBuilt("sandbox_list");
-}
-
-core::Result<std::vector<app::JobView>> PgStore::ListJobs(const app::JobFilter& /*filter*/) {
-    return NotBuilt("list_jobs");
-}
-
-core::Result<app::JobView> PgStore::GetJob(const std::optional<std::string>& /*workspace_id*/,
-                                           const std::string& /*id*/) {
-    return NotBuilt("get_job");
 }
 
 core::Result<app::JobView> PgStore::RequeueJob(const std::optional<std::string>& /*workspace_id*/,
@@ -792,42 +687,6 @@ core::Result<domain::Post> PgStore::CancelDeliveries(const std::string& /*worksp
                                                      const std::optional<std::string>& /*delivery_id*/,
                                                      core::TimePoint /*now*/) {
     return NotBuilt("cancel_deliveries");
-}
-
-core::Result<app::PauseRecord> PgStore::Pause(const app::PauseScope& /*scope*/,
-                                              const std::optional<std::string>& /*reason*/,
-                                              const std::optional<std::string>& /*created_by*/,
-                                              core::TimePoint /*now*/) {
-    return NotBuilt("pause");
-}
-
-core::Result<int64_t> PgStore::Resume(const app::PauseScope& /*scope*/, core::TimePoint /*now*/) {
-    return NotBuilt("resume");
-}
-
-core::Result<std::vector<app::PauseRecord>> PgStore::ListPauses(const std::optional<std::string>& /*workspace_id*/) {
-    return NotBuilt("list_pauses");
-}
-
-core::Result<app::QueueStats> PgStore::GetQueueStats(const std::optional<std::string>& /*workspace_id*/,
-                                                     core::TimePoint /*now*/) {
-    return NotBuilt("get_queue_stats");
-}
-
-core::Result<std::optional<app::IdempotencyRecord>> PgStore::ReserveIdempotencyKey(
-    const std::string& /*workspace_id*/, const std::string& /*user_id*/, const std::string& /*key*/,
-    const app::IdempotencyRecord& /*request*/) {
-    return NotBuilt("reserve_idempotency_key");
-}
-
-core::Status PgStore::FinishIdempotencyKey(const std::string& /*workspace_id*/, const std::string& /*user_id*/,
-                                           const std::string& /*key*/, int /*status*/,
-                                           const std::string& /*response*/) {
-    return NotBuilt("finish_idempotency_key");
-}
-
-core::Result<int64_t> PgStore::PurgeIdempotencyKeys(core::TimePoint /*before*/) {
-    return NotBuilt("purge_idempotency_keys");
 }
 
 }  // namespace herald::storage::postgres
