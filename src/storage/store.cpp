@@ -50,13 +50,6 @@ core::Result<std::unique_ptr<sqlite::Db>> OpenMigrated(const std::string& url, i
 
 core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, const StoreOptions& options) {
     if (IsPostgres(url)) {
-        if (!options.allow_incomplete_postgres) {
-            return core::Fail(core::ErrorCode::kInvalidArgument,
-                              "the PostgreSQL backend is not complete yet: accounts, posts and users are stored, "
-                              "but the publishing queue is not built on it (issue 5); use the embedded SQLite "
-                              "default (leave --database unset) or sqlite:PATH",
-                              {{"field", "database"}});
-        }
         auto c = OpenPostgresMigrated(url, nullptr);
         if (!c) return tl::unexpected(c.error());
         c->reset();  // the pool opens its own connections

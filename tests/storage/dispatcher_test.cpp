@@ -84,7 +84,7 @@ auth::SecretKey FixedKey() {
     return key;
 }
 
-class DispatcherFlow : public ::testing::Test {
+class DispatcherFlow : public ::testing::TestWithParam<std::string> {
   protected:
     DispatcherFlow() : clock_(kStart), vault_(FixedKey()) {}
 
@@ -157,7 +157,7 @@ class DispatcherFlow : public ::testing::Test {
         return dispatcher_->RunOnce();
     }
 
-    test_support::ScratchSqliteFile db_;
+    test_support::ScratchDb db_{GetParam()};
     core::FakeClock clock_;
     auth::TokenVault vault_;
     RecordingEvents events_;
@@ -168,7 +168,7 @@ class DispatcherFlow : public ::testing::Test {
     app::Principal principal_;
 };
 
-TEST_F(DispatcherFlow, PublishesWhenDueAndOnlyOnce) {
+TEST_P(DispatcherFlow, PublishesWhenDueAndOnlyOnce) {
     const auto account = AddSandboxAccount(R"({"mode":"ok"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due, "first post");
@@ -217,7 +217,7 @@ TEST_F(DispatcherFlow, PublishesWhenDueAndOnlyOnce) {
     EXPECT_EQ(updates[1]["delivery"]["remote_id"], *d.remote_id);
 }
 
-TEST_F(DispatcherFlow, TransientFailureRetriesAfterBackoffThenPublishes) {
+TEST_P(DispatcherFlow, TransientFailureRetriesAfterBackoffThenPublishes) {
     const auto account = AddSandboxAccount(R"({"mode":"transient","fail_attempts":1})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due);
@@ -249,7 +249,7 @@ TEST_F(DispatcherFlow, TransientFailureRetriesAfterBackoffThenPublishes) {
     EXPECT_EQ(updates.back()["delivery"]["attempts"], 2);
 }
 
-TEST_F(DispatcherFlow, TransientFailureGivesUpAfterMaxAttempts) {
+TEST_P(DispatcherFlow, TransientFailureGivesUpAfterMaxAttempts) {
     const auto account = AddSandboxAccount(R"({"mode":"transient"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due);
@@ -280,7 +280,7 @@ TEST_F(DispatcherFlow, TransientFailureGivesUpAfterMaxAttempts) {
     EXPECT_EQ(updates.back()["post_status"], "failed");
 }
 
-TEST_F(DispatcherFlow, RejectFailsAtOnceWithTheReason) {
+TEST_P(DispatcherFlow, RejectFailsAtOnceWithTheReason) {
     const auto account = AddSandboxAccount(R"({"mode":"reject","reject_reason":"links are not allowed here"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due);
@@ -300,7 +300,7 @@ TEST_F(DispatcherFlow, RejectFailsAtOnceWithTheReason) {
     EXPECT_EQ(updates.back()["delivery"]["error"], "links are not allowed here");
 }
 
-TEST_F(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
+TEST_P(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
     const auto account = AddSandboxAccount(R"({"mode":"rate_limit","retry_after_seconds":120,"fail_attempts":1})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due);
@@ -324,7 +324,7 @@ TEST_F(DispatcherFlow, RateLimitRetriesExactlyAtRetryAfter) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
 }
 
-TEST_F(DispatcherFlow, APlatformHoldKeepsTheAccountsOtherPostsBackUntilItEnds) {
+TEST_P(DispatcherFlow, APlatformHoldKeepsTheAccountsOtherPostsBackUntilItEnds) {
     // The platform answers the first send of each post with 429 and Retry-After 120 s.
     const auto account = AddSandboxAccount(R"({"mode":"rate_limit","retry_after_seconds":120,"fail_attempts":1})");
     const auto first = Schedule(account, kStart + 60s, "first");
@@ -353,7 +353,7 @@ TEST_F(DispatcherFlow, APlatformHoldKeepsTheAccountsOtherPostsBackUntilItEnds) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(2));
 }
 
-TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResentWhenThePlatformCannotDedupe) {
+TEST_P(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResentWhenThePlatformCannotDedupe) {
     const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept","dedupe":"none"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due, "maybe posted");
@@ -378,7 +378,7 @@ TEST_F(DispatcherFlow, TimeoutAfterAcceptIsUnconfirmedAndNotResentWhenThePlatfor
     EXPECT_EQ(updates.back()["post_status"], "unconfirmed");
 }
 
-TEST_F(DispatcherFlow, TimeoutWithADedupingPlatformIsResentSafely) {
+TEST_P(DispatcherFlow, TimeoutWithADedupingPlatformIsResentSafely) {
     const auto account = AddSandboxAccount(R"({"mode":"timeout_after_accept","fail_attempts":1})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due, "resent once, posted once");
@@ -398,7 +398,7 @@ TEST_F(DispatcherFlow, TimeoutWithADedupingPlatformIsResentSafely) {
 
 // A thread whose answer was lost: the retry (idempotent platform) or the check (a platform that
 // can be asked) finds what is there and sends only what is missing: every item exactly once.
-TEST_F(DispatcherFlow, AThreadWithALostAnswerEndsWithEveryItemOnce) {
+TEST_P(DispatcherFlow, AThreadWithALostAnswerEndsWithEveryItemOnce) {
     for (const std::string dedupe : {"idempotent", "lookup"}) {
         SCOPED_TRACE(dedupe);
         const auto account =
@@ -424,7 +424,7 @@ TEST_F(DispatcherFlow, AThreadWithALostAnswerEndsWithEveryItemOnce) {
 }
 
 // Editing a post whose job a pause holds replaces the job: one job per delivery, paused still.
-TEST_F(DispatcherFlow, EditingAPausedPostLeavesOneJob) {
+TEST_P(DispatcherFlow, EditingAPausedPostLeavesOneJob) {
     const auto account = AddSandboxAccount(R"({"mode":"ok"})");
     const auto post = Schedule(account, kStart + 1h, "before");
     ASSERT_TRUE(
@@ -474,7 +474,7 @@ class DispatcherCrash : public DispatcherFlow {
     const TimePoint after_lease_ = kStart + 60s + 5min + 1ms;
 };
 
-TEST_F(DispatcherCrash, WithoutDedupeOrLookupItBecomesUnconfirmedNeverTwice) {
+TEST_P(DispatcherCrash, WithoutDedupeOrLookupItBecomesUnconfirmedNeverTwice) {
     const auto account = AddSandboxAccount(R"({"dedupe":"none"})");
     const auto post = CrashMidPublish(account);
     EXPECT_EQ(RunAt(after_lease_), 1);
@@ -490,7 +490,7 @@ TEST_F(DispatcherCrash, WithoutDedupeOrLookupItBecomesUnconfirmedNeverTwice) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
 }
 
-TEST_F(DispatcherCrash, WithLookupItFindsThePostAndDoesNotSendAgain) {
+TEST_P(DispatcherCrash, WithLookupItFindsThePostAndDoesNotSendAgain) {
     const auto account = AddSandboxAccount(R"({"dedupe":"lookup"})");
     const auto post = CrashMidPublish(account);
     EXPECT_EQ(RunAt(after_lease_), 1);
@@ -501,7 +501,7 @@ TEST_F(DispatcherCrash, WithLookupItFindsThePostAndDoesNotSendAgain) {
     EXPECT_EQ(d.remote_id, stored[0].remote_id);
 }
 
-TEST_F(DispatcherCrash, WithLookupAndNothingThereItSends) {
+TEST_P(DispatcherCrash, WithLookupAndNothingThereItSends) {
     const auto account = AddSandboxAccount(R"({"dedupe":"lookup"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due, "never reached the platform");
@@ -514,7 +514,7 @@ TEST_F(DispatcherCrash, WithLookupAndNothingThereItSends) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
 }
 
-TEST_F(DispatcherCrash, WithIdempotentPublishItResendsAndThePlatformKeepsOne) {
+TEST_P(DispatcherCrash, WithIdempotentPublishItResendsAndThePlatformKeepsOne) {
     const auto account = AddSandboxAccount(R"({"dedupe":"idempotent"})");
     const auto post = CrashMidPublish(account);
     EXPECT_EQ(RunAt(after_lease_), 1);
@@ -525,7 +525,7 @@ TEST_F(DispatcherCrash, WithIdempotentPublishItResendsAndThePlatformKeepsOne) {
     EXPECT_EQ(d.remote_id, stored[0].remote_id);
 }
 
-TEST_F(DispatcherFlow, CrashBeforeSendingIsRetriedAfterTheLease) {
+TEST_P(DispatcherFlow, CrashBeforeSendingIsRetriedAfterTheLease) {
     const auto account = AddSandboxAccount(R"({"mode":"ok"})");
     const TimePoint due = kStart + 60s;
     const auto post = Schedule(account, due);
@@ -545,7 +545,7 @@ TEST_F(DispatcherFlow, CrashBeforeSendingIsRetriedAfterTheLease) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(1));
 }
 
-TEST_F(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
+TEST_P(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
     const auto account = AddSandboxAccount(R"({"mode":"ok"})");
     auto create = [&](const std::string& local) {
         app::CreatePostInput in;
@@ -586,7 +586,7 @@ TEST_F(DispatcherFlow, LocalTimeInDstGapAndOverlap) {
     EXPECT_THAT(SandboxPosts(account), SizeIs(2));
 }
 
-TEST_F(DispatcherFlow, APlatformsReportedQuotaWinsOverHeraldsOwnCount) {
+TEST_P(DispatcherFlow, APlatformsReportedQuotaWinsOverHeraldsOwnCount) {
     // The sandbox has no caps in Herald's table, but reports a quota of 2 posts an hour with
     // every post it publishes. Herald must keep to it.
     const auto account = AddSandboxAccount(R"({"mode":"ok","quota":2,"quota_window_seconds":3600})");
@@ -630,7 +630,7 @@ TEST_F(DispatcherFlow, APlatformsReportedQuotaWinsOverHeraldsOwnCount) {
     EXPECT_EQ((*plan)[2].eta, kStart + 60s + 1h);
 }
 
-TEST_F(DispatcherFlow, JitterSpreadsAPostsDeliveriesAfterItsTimeNeverBefore) {
+TEST_P(DispatcherFlow, JitterSpreadsAPostsDeliveriesAfterItsTimeNeverBefore) {
     ASSERT_TRUE(store_->SetWorkspaceLimits(principal_.workspace_id, R"({"jitter_seconds": 60})").has_value());
     const TimePoint at = kStart + 1h;
     std::vector<std::string> accounts;
@@ -679,7 +679,7 @@ TEST_F(DispatcherFlow, JitterSpreadsAPostsDeliveriesAfterItsTimeNeverBefore) {
 // the exact next due time, so every post must go at exactly the first instant its account's
 // caps allow: checked against the sandbox's received times, which must also never break a
 // cap in any rolling window, nor come closer than the minimum gap.
-TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
+TEST_P(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
     auto table = ratelimit::LimitTable::Parse(R"({"sandbox": {"post": {"per_hour": 3, "per_day": 7,
                                                                         "min_gap_seconds": 600}}})");
     ASSERT_TRUE(table.has_value()) << table.error().message;
@@ -819,7 +819,7 @@ TEST_F(DispatcherFlow, CapsHoldExactlyAcrossProcessesAndRestarts) {
 // actions fit, and each is checked against what the sandbox received (replies chained under
 // the post, the comment under the post). A thread longer than the hourly cap of replies is
 // refused: it fails with the reason and nothing of it is sent.
-TEST_F(DispatcherFlow, ThreadsAndCommentsKeepEveryActionsCapsAndThePlan) {
+TEST_P(DispatcherFlow, ThreadsAndCommentsKeepEveryActionsCapsAndThePlan) {
     auto table = ratelimit::LimitTable::Parse(R"({"sandbox": {
         "post": {"per_hour": 6, "min_gap_seconds": 60},
         "reply": {"per_hour": 5},
@@ -933,6 +933,9 @@ TEST_F(DispatcherFlow, ThreadsAndCommentsKeepEveryActionsCapsAndThePlan) {
         }
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(On, DispatcherFlow, ::testing::ValuesIn(test_support::kBackends), test_support::BackendName);
+INSTANTIATE_TEST_SUITE_P(On, DispatcherCrash, ::testing::ValuesIn(test_support::kBackends), test_support::BackendName);
 
 }  // namespace
 }  // namespace herald::queue

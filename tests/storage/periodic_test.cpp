@@ -81,7 +81,7 @@ struct Calls {
     std::vector<TimePoint> at;
 };
 
-class PeriodicFlow : public ::testing::Test {
+class PeriodicFlow : public ::testing::TestWithParam<std::string> {
   protected:
     PeriodicFlow() : clock_(At("2026-01-05T12:00:00Z")), vault_(FixedKey()) {}
 
@@ -158,7 +158,7 @@ class PeriodicFlow : public ::testing::Test {
         return out;
     }
 
-    test_support::ScratchSqliteFile db_;
+    test_support::ScratchDb db_{GetParam()};
     core::FakeClock clock_;
     auth::TokenVault vault_;
     NoEvents events_;
@@ -170,7 +170,7 @@ class PeriodicFlow : public ::testing::Test {
 
 // ---- exactly once ---------------------------------------------------------------------------
 
-TEST_F(PeriodicFlow, TwoProcessesRunEveryTickExactlyOnce) {
+TEST_P(PeriodicFlow, TwoProcessesRunEveryTickExactlyOnce) {
     // Two stores on one database file, each with its own runner, stand for two processes. At
     // every tick both wake at the same moment, queue what is due and claim what they can.
     auto opened = storage::OpenStore(db_.url(), storage::StoreOptions{3});
@@ -219,7 +219,7 @@ TEST_F(PeriodicFlow, TwoProcessesRunEveryTickExactlyOnce) {
 
 // ---- time zones and DST ---------------------------------------------------------------------
 
-TEST_F(PeriodicFlow, CronInATimeZoneFollowsTheWallClockAcrossDaylightSavingTime) {
+TEST_P(PeriodicFlow, CronInATimeZoneFollowsTheWallClockAcrossDaylightSavingTime) {
     Calls calls;
     CountCalls(JobKind::kCleanup, calls);
     clock_.Set(At("2026-03-27T12:00:00Z"));
@@ -233,7 +233,7 @@ TEST_F(PeriodicFlow, CronInATimeZoneFollowsTheWallClockAcrossDaylightSavingTime)
     EXPECT_EQ(calls.at[1], At("2026-03-29T07:00:00Z"));
 }
 
-TEST_F(PeriodicFlow, CronInADstGapFiresAtTheJumpAndInAnOverlapOnceAtTheEarlierInstant) {
+TEST_P(PeriodicFlow, CronInADstGapFiresAtTheJumpAndInAnOverlapOnceAtTheEarlierInstant) {
     Calls calls;
     CountCalls(JobKind::kCleanup, calls);
     clock_.Set(At("2026-03-27T12:00:00Z"));
@@ -254,7 +254,7 @@ TEST_F(PeriodicFlow, CronInADstGapFiresAtTheJumpAndInAnOverlapOnceAtTheEarlierIn
 
 // ---- missed ticks ---------------------------------------------------------------------------
 
-TEST_F(PeriodicFlow, TicksMissedWhileDownRunOnceForTheLatestTick) {
+TEST_P(PeriodicFlow, TicksMissedWhileDownRunOnceForTheLatestTick) {
     Calls quarter, daily;
     CountCalls(JobKind::kStalledCheck, quarter);
     CountCalls(JobKind::kCleanup, daily);
@@ -281,7 +281,7 @@ TEST_F(PeriodicFlow, TicksMissedWhileDownRunOnceForTheLatestTick) {
     EXPECT_EQ(quarter.jobs.size(), 2u);
 }
 
-TEST_F(PeriodicFlow, ADisabledScheduleDoesNotRunAndAChangedOneIsPlannedAfresh) {
+TEST_P(PeriodicFlow, ADisabledScheduleDoesNotRunAndAChangedOneIsPlannedAfresh) {
     Calls calls;
     CountCalls(JobKind::kCleanup, calls);
     Register(Every("hourly", "0 * * * *"));
@@ -312,7 +312,7 @@ class ShiftedClock final : public core::Clock {
     std::chrono::steady_clock::time_point origin_;
 };
 
-TEST_F(PeriodicFlow, TheSchedulerWakesForTheNextTickAndAWorkerRunsIt) {
+TEST_P(PeriodicFlow, TheSchedulerWakesForTheNextTickAndAWorkerRunsIt) {
     // 300 ms before a minute's tick, with nothing else to wake for and an idle limit of ten
     // minutes: only waking for the tick itself gets the job run within the test's patience.
     ShiftedClock clock(At("2026-01-05T11:59:59.700Z"));
@@ -353,7 +353,7 @@ TEST_F(PeriodicFlow, TheSchedulerWakesForTheNextTickAndAWorkerRunsIt) {
 
 // ---- task retries ---------------------------------------------------------------------------
 
-TEST_F(PeriodicFlow, AFailingTaskRetriesWithBackoffThenGoesDeadWithTheReason) {
+TEST_P(PeriodicFlow, AFailingTaskRetriesWithBackoffThenGoesDeadWithTheReason) {
     std::vector<int> attempts;
     tasks_.Register(
         JobKind::kCleanup,
@@ -396,7 +396,7 @@ TEST_F(PeriodicFlow, AFailingTaskRetriesWithBackoffThenGoesDeadWithTheReason) {
     EXPECT_THAT(attempts, ElementsAre(1, 2, 3));
 }
 
-TEST_F(PeriodicFlow, RetryJitterSpreadsWithinItsBand) {
+TEST_P(PeriodicFlow, RetryJitterSpreadsWithinItsBand) {
     tasks_.Register(
         JobKind::kImport,
         [](const TaskContext&) -> core::Status { return core::Fail(core::ErrorCode::kInternal, "no"); },
@@ -423,7 +423,7 @@ TEST_F(PeriodicFlow, RetryJitterSpreadsWithinItsBand) {
     EXPECT_NE(retries.front(), retries.back()) << "20 retries at one instant: no jitter";
 }
 
-TEST_F(PeriodicFlow, AThrowingHandlerIsAFailureAndAKindWithoutHandlerGoesDead) {
+TEST_P(PeriodicFlow, AThrowingHandlerIsAFailureAndAKindWithoutHandlerGoesDead) {
     tasks_.Register(
         JobKind::kImport, [](const TaskContext&) -> core::Status { throw std::runtime_error("bad input file"); },
         RetryPolicy{2, 1min, 0.0});
@@ -447,7 +447,7 @@ TEST_F(PeriodicFlow, AThrowingHandlerIsAFailureAndAKindWithoutHandlerGoesDead) {
     EXPECT_THAT(*metrics->last_error, HasSubstr("no handler for jobs of kind sync_metrics"));
 }
 
-TEST_F(PeriodicFlow, PublishJobsStillPublishBesideTasks) {
+TEST_P(PeriodicFlow, PublishJobsStillPublishBesideTasks) {
     Calls calls;
     CountCalls(JobKind::kCleanup, calls);
     const domain::User user{"u1", "owner@example.com", "Owner", clock_.Now()};
@@ -485,7 +485,7 @@ TEST_F(PeriodicFlow, PublishJobsStillPublishBesideTasks) {
 
 // ---- the built-in tasks ---------------------------------------------------------------------
 
-TEST_F(PeriodicFlow, CleanupPurgesOnlyHistoryOlderThanTheRetention) {
+TEST_P(PeriodicFlow, CleanupPurgesOnlyHistoryOlderThanTheRetention) {
     app::MaintenanceSettings ms;
     ms.history_retention = 30 * 24h;
     ms.purge_chunk = 2;  // several chunks, as with a large history
@@ -534,7 +534,7 @@ TEST_F(PeriodicFlow, CleanupPurgesOnlyHistoryOlderThanTheRetention) {
     EXPECT_EQ(own->job.state, JobState::kDone);
 }
 
-TEST_F(PeriodicFlow, StalledCheckReportsAndLeavesStateToTheRescuePath) {
+TEST_P(PeriodicFlow, StalledCheckReportsAndLeavesStateToTheRescuePath) {
     app::MaintenanceSettings ms;
     ms.stalled_after = 60s;
     app::Maintenance maintenance(*store_, ms);
@@ -555,6 +555,8 @@ TEST_F(PeriodicFlow, StalledCheckReportsAndLeavesStateToTheRescuePath) {
     EXPECT_EQ(job->job.attempts, 0);
     EXPECT_EQ(job->job.due_at, now - 10min);
 }
+
+INSTANTIATE_TEST_SUITE_P(On, PeriodicFlow, ::testing::ValuesIn(test_support::kBackends), test_support::BackendName);
 
 }  // namespace
 }  // namespace herald::queue

@@ -113,4 +113,12 @@ ScratchPgDatabase::~ScratchPgDatabase() {
     }
 }
 
+ScratchDb::ScratchDb(const std::string& backend) {
+    if (backend == "postgres") {
+        pg_ = std::make_unique<ScratchPgDatabase>();
+    } else {
+        sqlite_ = std::make_unique<ScratchSqliteFile>();
+    }
+}
+
 }  // namespace herald::test_support

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace herald::test_support {
 
@@ -45,5 +49,21 @@ class ScratchPgDatabase {
     std::string name_;
     std::string url_;
 };
+
+/// A scratch database of the named backend ("sqlite" or "postgres"), for tests that run on
+/// both.
+class ScratchDb {
+  public:
+    explicit ScratchDb(const std::string& backend);
+    std::string url() const { return sqlite_ ? sqlite_->url() : pg_->url(); }
+
+  private:
+    std::unique_ptr<ScratchSqliteFile> sqlite_;
+    std::unique_ptr<ScratchPgDatabase> pg_;
+};
+
+/// The backends a test suite runs on, for INSTANTIATE_TEST_SUITE_P, and the case names.
+inline const std::vector<std::string> kBackends = {"sqlite", "postgres"};
+inline std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 }  // namespace herald::test_support

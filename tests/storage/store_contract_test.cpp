@@ -1,7 +1,6 @@
 // The storage contract (app::Store), written against the interface only so every backend runs the
 // same cases: SQLite in a fresh temp file, and PostgreSQL in a fresh database of the server the
-// suite shares (scripts/pg-test-cluster.sh). Cases whose part of the store is not built on
-// PostgreSQL yet are listed in kNotYetOnPostgres and skipped there, saying so.
+// suite shares (scripts/pg-test-cluster.sh).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,12 +8,10 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,54 +59,6 @@ class PostgresScratch final : public ScratchDatabase {
     test_support::ScratchPgDatabase db_;
 };
 
-// The PostgreSQL store has no queue yet (issue 5): these cases need it. Every other case, and
-// every new one, runs on both backends.
-const std::set<std::string> kNotYetOnPostgres = {
-    "CreatePostWritesDeliveriesAndAJobOnlyWhenScheduled",
-    "UpdatePostReplacesTheJob",
-    "UpdatePostEditErrorWritesNothing",
-    "DeletePostHonoursTheCheck",
-    "NextDueAtIncludesLeaseEnds",
-    "ClaimTakesOnlyDueJobsUpToTheLimitAndNeverTwice",
-    "ClaimMarksPublishingWhereTheCallerSaysSo",
-    "MarkPublishingMovesTheDeliveryOn",
-    "MarkPublishingRefusesAClaimTheEditOvertook",
-    "RecordOutcomePublished",
-    "RecordOutcomeRetryReschedulesTheSameJob",
-    "RecordOutcomeFailedForGood",
-    "PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveReopening",
-    "PlanInputsReadManyAccountsInOnePassAsEachAlone",
-    "APermitInFlightCountsAsNowAndADeadWorkersAsItsLatestMoment",
-    "APlatformsRetryAfterHoldsTheAccountWithoutUsingAnAttempt",
-    "ReleaseJobHandsAClaimBack",
-    "RescueExpiredLeases",
-    "RescueAllLeasesTakesBackUnexpiredOnesToo",
-    "ResolveDeliveryRetriesOrRecordsAPersonsDecision",
-    "OldestDueAge",
-    "SandboxInsertDeduplicatesOnlyWhenAsked",
-    "SandboxInsertBatchDeduplicatesAgainstStoredPostsAndWithinTheBatch",
-    "ClaimReturnsTasksBesidePublishJobsAndPublishJobsAsBefore",
-    "EnqueueTaskOncePerIdAndNeverAPublishJob",
-    "CompleteTaskRecordsDoneRetryAndDead",
-    "TaskLeasesRunOutLikeAnyOtherAndEndDeadAfterMaxAttempts",
-    "UpsertPeriodicKeepsWhatAnOperatorChanged",
-    "ClaimPeriodicTickIsACompareAndSetAndQueuesEachTickOnce",
-    "TwoStoresRacingForEveryTickQueueAndRunItOnce",
-    "PurgesOnlyHistoryAndDeadTasksPastTheCutoff",
-    "PurgeRefreshTokensOnlyWhereNoTokenOfTheFamilyCanBeUsed",
-    "FindStalledWorkReportsWithoutChangingAnything",
-    "PostStatusInSqlMatchesTheDomainRule",
-    "PausesHoldJobsWhereverTheyBecomePendingAndResumeKeepsDueTimes",
-    "CancelAndRequeueFollowTheDeliveryRules",
-    "IdempotencyKeysReserveOnceAndReplay",
-};
-
-// Every store here may be PostgreSQL, whose backend is opened only when asked for knowingly.
-StoreOptions Opts(StoreOptions o = {}) {
-    o.allow_incomplete_postgres = true;
-    return o;
-}
-
 struct Backend {
     std::string name;
     /// nullptr when the backend is not available on this machine: its cases are skipped.
@@ -150,17 +99,9 @@ struct Tenant {
 class StoreContract : public ::testing::TestWithParam<Backend> {
   protected:
     void SetUp() override {
-        // HERALD_TEST_PG_RUN_ALL=1 runs the listed cases too, for whoever is porting them.
-        const char* run_all = std::getenv("HERALD_TEST_PG_RUN_ALL");
-        if (GetParam().name == "postgres" && (run_all == nullptr || std::string(run_all) != "1")) {
-            const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-            if (kNotYetOnPostgres.count(test.substr(0, test.find('/')))) {
-                GTEST_SKIP() << "not built on PostgreSQL yet (issue 5): the PostgreSQL store has no queue";
-            }
-        }
         db_ = GetParam().make();
         if (!db_) GTEST_SKIP() << GetParam().name << " is not available here";
-        auto opened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
+        auto opened = OpenStore(db_->Url(), StoreOptions{3});
         ASSERT_TRUE(Ok(opened));
         store_ = std::move(*opened);
     }
@@ -1006,7 +947,7 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
 
     // Another connection (another process) sees both permits: the third waits an hour. While
     // in flight they count as happening now, so the hour runs from the moment of asking.
-    auto other = OpenStore(db_->Url(), Opts(StoreOptions{3}));
+    auto other = OpenStore(db_->Url(), StoreOptions{3});
     ASSERT_TRUE(Ok(other));
     auto third = (*other)->TakePermits({ask(claimed[2])}, at + 1s, 5min);
     ASSERT_TRUE(Ok(third));
@@ -1037,7 +978,7 @@ TEST_P(StoreContract, PermitsCountExactlyAreSharedBetweenConnectionsAndSurviveRe
     // Reopened from the file, the log still holds the published one, at its recording time.
     store_.reset();
     other->reset();
-    auto reopened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
+    auto reopened = OpenStore(db_->Url(), StoreOptions{3});
     ASSERT_TRUE(Ok(reopened));
     store_ = std::move(*reopened);
     EXPECT_THAT(Claim(at + 1s + 1h - 1ms), IsEmpty());
@@ -1753,7 +1694,7 @@ TEST_P(StoreContract, TwoStoresRacingForEveryTickQueueAndRunItOnce) {
     // Two stores on one database stand for two processes. For each tick both try the
     // compare-and-set at the same moment with what they read, then both claim due jobs: exactly
     // one of them queues the tick, and exactly one runs it.
-    auto opened = OpenStore(db_->Url(), Opts(StoreOptions{3}));
+    auto opened = OpenStore(db_->Url(), StoreOptions{3});
     ASSERT_TRUE(Ok(opened));
     std::unique_ptr<Store> other = std::move(*opened);
     std::array<Store*, 2> stores = {&store(), other.get()};
@@ -2143,7 +2084,7 @@ TEST_P(StoreContract, ReopeningAppliesNoMigrationAndKeepsData) {
     ASSERT_TRUE(Ok(applied));
     EXPECT_EQ(*applied, 0);
 
-    auto reopened = OpenStore(db_->Url(), Opts());
+    auto reopened = OpenStore(db_->Url(), StoreOptions{});
     ASSERT_TRUE(Ok(reopened));
     store_ = std::move(*reopened);
     auto got = store().GetPost(t.workspace.id, post.id);
@@ -2167,7 +2108,7 @@ TEST_P(StoreContract, MigratingAnEmptyDatabaseAppliesEverythingOnce) {
     ASSERT_TRUE(Ok(second));
     EXPECT_EQ(*second, 0);
 
-    auto opened = OpenStore(fresh->Url(), Opts());
+    auto opened = OpenStore(fresh->Url(), StoreOptions{});
     ASSERT_TRUE(Ok(opened));
     EXPECT_TRUE(Ok((*opened)->Ping()));
 }

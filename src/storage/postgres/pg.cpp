@@ -131,16 +131,21 @@ void PgConn::Throw(const char* what, pg_result* r) {
 }
 
 PgResult PgConn::Exec(const PgSql& sql, const Params& params) {
-    if (!prepared_.count(sql.text)) {
-        pg_result* r = PQprepare(c_, sql.name, sql.text, 0, nullptr);
+    // The server-side name is made unique per connection: two statements may share a readable
+    // name (each .cpp file names its own), and one name must never mean two texts.
+    auto it = prepared_.find(sql.text);
+    if (it == prepared_.end()) {
+        std::string server_name = "h" + std::to_string(prepared_.size()) + "_" + sql.name;
+        pg_result* r = PQprepare(c_, server_name.c_str(), sql.text, 0, nullptr);
         if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) Throw(sql.name, r);
         PQclear(r);
-        prepared_.insert(sql.text);
+        it = prepared_.emplace(sql.text, std::move(server_name)).first;
     }
     std::vector<const char*> values;
     values.reserve(params.values().size());
     for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
-    pg_result* r = PQexecPrepared(c_, sql.name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
+    pg_result* r =
+        PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) Throw(sql.name, r);
     return PgResult(r);

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -146,7 +146,7 @@ class PgConn {
     explicit PgConn(pg_conn* c) : c_(c) {}
     [[noreturn]] void Throw(const char* what, pg_result* r);
     pg_conn* c_;
-    std::unordered_set<const char*> prepared_;
+    std::unordered_map<const char*, std::string> prepared_;  ///< statement text → its server-side name
 };
 
 /// Connections shared by the threads of one process, at most `size` of them. A connection

@@ -18,10 +18,9 @@ namespace herald::storage::postgres {
 /// connection (and so the transaction) the outer call holds.
 inline thread_local PgConn* tls_conn = nullptr;
 
-inline tl::unexpected<core::Error> NotBuilt(const char* op) {
-    return core::Fail(core::ErrorCode::kUnavailable,
-                      std::string("not built on PostgreSQL yet: ") + op + " (issue 5); use the SQLite backend");
-}
+/// A job, live or finished (pg_store_ops.cpp); `workspace_id` nullopt: any workspace.
+std::optional<app::JobView> LoadJobView(PgConn& c, const std::optional<std::string>& workspace_id,
+                                        const std::string& id);
 
 inline std::string S(domain::DeliveryStatus s) { return std::string(domain::ToString(s)); }
 

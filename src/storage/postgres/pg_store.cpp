@@ -115,6 +115,9 @@ constexpr PgSql kListPosts{
                   "AND ($5::bigint IS NULL OR scheduled_at < $5::bigint) "
                   "AND ($6::text IS NULL OR id < $6::text) ORDER BY id DESC LIMIT $7"};
 #undef HERALD_POST_COLUMNS
+constexpr PgSql kLockJobsOfPost{"lock_jobs_of_post",
+                                "SELECT j.id FROM jobs j JOIN deliveries d ON d.id = j.delivery_id "
+                                "WHERE d.post_id = $1 ORDER BY j.id FOR UPDATE OF j"};
 constexpr PgSql kDeletePost{"delete_post", "DELETE FROM posts WHERE workspace_id = $1 AND id = $2"};
 
 #define HERALD_DELIVERY_COLUMNS \
@@ -438,6 +441,8 @@ std::vector<domain::Delivery> PgStore::LoadDeliveries(PgConn& c, const std::stri
 
 std::optional<domain::Post> PgStore::LoadPost(PgConn& c, const std::string& workspace_id, const std::string& id,
                                               bool for_update) {
+    // Jobs before the post: the order every transaction locks them in (see pg_queue.cpp).
+    if (for_update) c.Exec(kLockJobsOfPost, Params().Add(id));
     auto r = c.Exec(for_update ? kPostByIdForUpdate : kPostById, Params().Add(workspace_id).Add(id));
     if (r.rows() == 0) return std::nullopt;
     auto post = ReadPost(PgRow(r, 0));
@@ -609,84 +614,6 @@ core::Result<std::optional<core::TimePoint>> PgStore::NextDueAt() {
         if (lease) return FromUnixMillis(*lease);
         return std::optional<core::TimePoint>{};
     });
-}
-
-// ---- not built yet --------------------------------------------------------------------------
-// Everything below answers kUnavailable until it is ported (issue 5). OpenStore does not let
-// `herald serve` run on PostgreSQL while any of it is missing.
-
-core::Result<std::vector<app::ClaimedJob>> PgStore::ClaimDueJobs(core::TimePoint /*now*/, int /*limit*/,
-                                                                 core::TimePoint /*lease_until*/,
-                                                                 const MarkAtClaim& /*mark_at_claim*/) {
-    return NotBuilt("claim_due_jobs");
-}
-
-core::Result<std::vector<std::optional<app::DeliveryChange>>> PgStore::MarkPublishingBatch(
-    const std::vector<std::string>& /*job_ids*/, core::TimePoint /*now*/) {
-    return NotBuilt("mark_publishing_batch");
-}
-
-core::Result<std::unordered_map<std::string, std::string>> PgStore::PostsOfDeliveries(
-    const std::vector<std::string>& /*delivery_ids*/) {
-    return NotBuilt("posts_of_deliveries");
-}
-
-core::Result<std::vector<app::PermitDecision>> PgStore::TakePermits(const std::vector<app::PermitRequest>& /*requests*/,
-                                                                    core::TimePoint /*now*/,
-                                                                    core::Millis /*in_flight*/) {
-    return NotBuilt("take_permits");
-}
-
-core::Result<std::vector<app::AccountPlanInput>> PgStore::LoadPlanInputs(
-    const std::vector<std::string>& /*account_ids*/, core::TimePoint /*now*/, core::Millis /*in_flight*/) {
-    return NotBuilt("load_plan_inputs");
-}
-
-core::Result<std::vector<app::DeliveryChange>> PgStore::RecordOutcomes(const std::vector<Completion>& /*done*/,
-                                                                       core::TimePoint /*now*/) {
-    return NotBuilt("record_outcomes");
-}
-
-core::Status PgStore::ExtendLeases(const std::vector<std::string>& /*job_ids*/, core::TimePoint /*until*/) {
-    return NotBuilt("extend_leases");
-}
-
-core::Result<app::DeliveryChange> PgStore::ReleaseJob(const std::string& /*job_id*/, core::TimePoint /*now*/) {
-    return NotBuilt("release_job");
-}
-
-core::Result<std::vector<app::DeliveryChange>> PgStore::RescueExpiredLeases(core::TimePoint /*now*/) {
-    return NotBuilt("rescue_expired_leases");
-}
-
-core::Result<std::vector<app::DeliveryChange>> PgStore::RescueAllLeases(core::TimePoint /*now*/) {
-    return NotBuilt("rescue_all_leases");
-}
-
-core::Result<core::Millis> PgStore::OldestDueAge(core::TimePoint /*now*/) { return NotBuilt("oldest_due_age"); }
-
-core::Result<domain::Post> PgStore::ResolveDelivery(const std::string& /*workspace_id*/, const std::string& /*post_id*/,
-                                                    const std::string& /*delivery_id*/,
-                                                    const app::DeliveryResolution& /*resolution*/,
-                                                    core::TimePoint /*now*/) {
-    return NotBuilt("resolve_delivery");
-}
-
-core::Result<app::JobView> PgStore::RequeueJob(const std::optional<std::string>& /*workspace_id*/,
-                                               const std::string& /*id*/, core::TimePoint /*now*/) {
-    return NotBuilt("requeue_job");
-}
-
-core::Result<app::JobView> PgStore::CancelJob(const std::optional<std::string>& /*workspace_id*/,
-                                              const std::string& /*id*/, core::TimePoint /*now*/) {
-    return NotBuilt("cancel_job");
-}
-
-core::Result<domain::Post> PgStore::CancelDeliveries(const std::string& /*workspace_id*/,
-                                                     const std::string& /*post_id*/,
-                                                     const std::optional<std::string>& /*delivery_id*/,
-                                                     core::TimePoint /*now*/) {
-    return NotBuilt("cancel_deliveries");
 }
 
 }  // namespace herald::storage::postgres

@@ -3,11 +3,9 @@
 // The PostgreSQL store: the same contract as the SQLite one (app::Store), for installations
 // where several herald processes share one database.
 //
-// NOT COMPLETE (issue 5): users, workspaces, members, tokens, accounts, posting schedules,
-// workspace limits and posts with their deliveries and publish jobs are built and run the
-// storage contract. The queue (claim, record, permits, leases, pauses, job views), periodic
-// jobs, idempotency keys, purges and the sandbox answer kUnavailable "not built on PostgreSQL
-// yet", and OpenStore refuses a postgres:// URL for serving until they exist.
+// pg_store.cpp: users, tokens, accounts, posts; pg_queue.cpp: the publish path and how its
+// transactions lock rows; pg_store_ops.cpp: tasks, periodic jobs, purges, idempotency keys, the
+// sandbox, job views, pauses and statistics.
 
 #include <memory>
 
@@ -149,6 +147,7 @@ class PgStore final : public app::Store {
     std::vector<domain::Delivery> LoadDeliveries(PgConn& c, const std::string& post_id);
     void WritePostRow(PgConn& c, const domain::Post& post, bool insert);
     void WriteDeliveriesAndJobs(PgConn& c, const domain::Post& post);
+    core::Result<std::vector<app::DeliveryChange>> Rescue(core::TimePoint now, core::TimePoint expired_before);
 
     std::unique_ptr<PgPool> pool_;
     StoreOptions options_;
