@@ -155,6 +155,12 @@ net::Response Api::Handle(const net::Request& r) {
 }
 
 net::Response Api::Dispatch(const net::Request& r) {
+    if (!deps_.serve_api && r.path != "/healthz" && r.path != "/readyz" && r.path != "/metrics") {
+        return ErrorResponse(core::Error{core::ErrorCode::kNotFound,
+                                         "this node only publishes (herald worker): send API requests to a herald "
+                                         "serve node",
+                                         {}});
+    }
     if (r.malformed_query) {
         return ErrorResponse(core::Error{core::ErrorCode::kInvalidArgument,
                                          "the query string has a malformed %-escape",
@@ -209,7 +215,7 @@ net::Response Api::Dispatch(const net::Request& r) {
 }
 
 std::optional<std::string> Api::AcceptEvents(const net::Request& r, net::Response& reject) {
-    if (r.path != "/api/v1/events") {
+    if (r.path != "/api/v1/events" || !deps_.serve_api) {
         reject = ErrorResponse(core::Error{core::ErrorCode::kNotFound, "no WebSocket endpoint at " + r.path, {}});
         return std::nullopt;
     }

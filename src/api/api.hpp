@@ -31,9 +31,10 @@ struct ApiDeps {
     app::LimitsService& limits;
     app::Store& store;
     const core::Clock& clock;
-    const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz
+    const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz; nullptr: this node runs no workers
     int64_t ready_max_lag_seconds = 60;
     const queue::Metrics* metrics = nullptr;  ///< for /metrics
+    bool serve_api = true;                    ///< false (herald worker): only /healthz, /readyz and /metrics
 };
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.

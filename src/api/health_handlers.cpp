@@ -12,13 +12,19 @@ net::Response Api::Readyz(const net::Request&, const Params&) {
     auto ping = deps_.store.Ping();
     body["database"] = ping ? "ok" : "unreachable";
     ready = ready && ping.has_value();
-    const bool scheduler_running = deps_.dispatcher != nullptr && deps_.dispatcher->running();
+    if (deps_.dispatcher == nullptr) {
+        // An API-only node (workers 0): other nodes publish; nothing here to wait for.
+        body["scheduler"] = "none";
+        body["status"] = ready ? "ready" : "not_ready";
+        return JsonResponse(ready ? 200 : 503, body);
+    }
+    const bool scheduler_running = deps_.dispatcher->running();
     body["scheduler"] = scheduler_running ? "running" : "stopped";
     ready = ready && scheduler_running;
     if (ping) {
         const auto now = deps_.clock.Now();
         auto age = deps_.store.OldestDueAge(now);
-        if (age && deps_.dispatcher != nullptr) {
+        if (age) {
             // Claimed and waiting for a worker counts as waiting. For a platform that drops
             // repeats the claim already shows the delivery as publishing, so only the
             // dispatcher knows which of those have not started.

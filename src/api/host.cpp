@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -28,8 +29,11 @@ class HostEvents final : public app::EventSink {
   public:
     void Publish(const app::Event& e) override {
         if (server) {
-            server->Publish(Api::TopicFor(e.workspace_id),
-                            R"({"type":")" + e.type + R"(","data":)" + e.data_json + "}");
+            const std::string topic = Api::TopicFor(e.workspace_id);
+            std::string text = R"({"type":")" + e.type + R"(","data":)" + e.data_json + "}";
+            // Clients of other nodes (PostgreSQL installs) get it through the cluster bus.
+            if (bus) bus->Publish(topic, text);
+            server->Publish(topic, std::move(text));
         }
         // Posts created or changed, jobs requeued, queues resumed: work may be due now.
         if (dispatcher &&
@@ -38,10 +42,13 @@ class HostEvents final : public app::EventSink {
         }
     }
     bool Wants(const std::string& workspace_id) const override {
-        return server != nullptr && server->HasListeners(Api::TopicFor(workspace_id));
+        if (server == nullptr) return false;
+        const std::string topic = Api::TopicFor(workspace_id);
+        return server->HasListeners(topic) || (bus != nullptr && bus->RemoteListens(topic));
     }
     net::Server* server = nullptr;
     queue::Dispatcher* dispatcher = nullptr;
+    storage::ClusterBus* bus = nullptr;
 };
 
 // The embedded store belongs to one server process: a second `herald serve` on the same file
@@ -148,6 +155,7 @@ struct Host::Parts {
     std::unique_ptr<queue::Dispatcher> dispatcher;
     std::unique_ptr<Api> api;
     std::unique_ptr<net::Server> server;
+    std::unique_ptr<storage::ClusterBus> bus;  ///< PostgreSQL: the other nodes; SQLite: none
     std::mutex mu;
     std::condition_variable cv;
     bool terminate = false;
@@ -194,7 +202,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
     p->limits_service = std::make_unique<app::LimitsService>(*p->store, *p->planner);
     p->posts->SetPlanner(p->planner.get());
-    ds.workers = config.workers;
+    ds.workers = std::max(1, config.workers);
     ds.worker_batch = config.worker_batch;
     ds.retry.max_attempts = config.retry_max_attempts;
     ds.retry.base = std::chrono::seconds(config.retry_base_seconds);
@@ -211,8 +219,11 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 
+    // workers 0: an API-only node; the nodes that run workers publish what it accepts.
+    const bool runs_workers = config.workers > 0;
     p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
-                                           p->clock, p->dispatcher.get(), config.ready_max_lag_seconds, &p->metrics});
+                                           p->clock, runs_workers ? p->dispatcher.get() : nullptr,
+                                           config.ready_max_lag_seconds, &p->metrics, config.serve_api});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;
@@ -232,7 +243,18 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         }
         raw->cv.notify_all();
     });
-    p->dispatcher->Start(/*sole_owner=*/p->lock_fd >= 0);
+    if (runs_workers) p->dispatcher->Start(/*sole_owner=*/p->lock_fd >= 0);
+    p->bus = storage::OpenClusterBus(config.DatabaseUrl());
+    if (p->bus) {
+        storage::ClusterBus::Hooks hooks;
+        queue::Dispatcher* dispatcher = p->dispatcher.get();
+        net::Server* server = p->server.get();
+        hooks.wake = [dispatcher] { dispatcher->Notify(); };
+        hooks.deliver = [server](const std::string& topic, const std::string& text) { server->Publish(topic, text); };
+        hooks.local_topics = [server] { return server->Topics(); };
+        p->bus->Start(std::move(hooks));
+        p->events.bus = p->bus.get();
+    }
     spdlog::info("event=listening url=http://{}:{} database={}", config.listen_host, p->server->Port(),
                  config.DatabaseUrl().substr(0, config.DatabaseUrl().find(':')));
     return std::unique_ptr<Host>(new Host(std::move(p)));
@@ -255,6 +277,10 @@ void Host::Stop() {
     spdlog::info("event=shutting_down grace_s={}", grace.count());
     // HTTP first, so no new work arrives; then the jobs already running.
     parts_->server->Stop(grace);
+    if (parts_->bus) {
+        parts_->events.bus = nullptr;
+        parts_->bus->Stop();
+    }
     parts_->dispatcher->Stop(grace);
     spdlog::info("event=stopped");
 }

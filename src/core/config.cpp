@@ -80,7 +80,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "retry_max_attempts") return assign(c.retry_max_attempts, 1, 100);
     if (key == "access_token_ttl_seconds") return assign(c.access_token_ttl_seconds, 10, 86400);
     if (key == "refresh_token_ttl_seconds") return assign(c.refresh_token_ttl_seconds, 60, 400 * 86400);
-    if (key == "workers") return assign(c.workers, 1, 256);
+    if (key == "workers") return assign(c.workers, 0, 256);
     if (key == "worker_batch") return assign(c.worker_batch, 1, 1000);
     if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
     if (key == "history_retention_days") return assign(c.history_retention_days, 1, 3650);

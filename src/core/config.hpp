@@ -14,8 +14,10 @@ namespace herald::core {
 struct Config {
     std::string listen_host = "127.0.0.1";  ///< listen: HOST:PORT to bind (port 0 picks a free one)
     uint16_t listen_port = 8080;
-    std::string data_dir = "./data";          ///< data_dir: database, media, secret key file
-    std::string database_url;                 ///< database: sqlite:PATH; empty means DATA_DIR/herald.db
+    std::string data_dir = "./data";  ///< data_dir: database, media, secret key file
+    std::string database_url;         ///< database: sqlite:PATH or postgres://…; empty: DATA_DIR/herald.db
+    /// Not a config key: `herald worker` turns the public API off (health and metrics stay).
+    bool serve_api = true;
     std::string secret_key;                   ///< secret_key: 32 bytes, hex or base64; else DATA_DIR/secret.key
     uint64_t max_body_bytes = 1 << 20;        ///< max_body_bytes: larger request bodies get 413
     uint64_t bulk_max_body_bytes = 32 << 20;  ///< bulk_max_body_bytes: the same for POST /api/v1/posts/bulk
@@ -24,7 +26,7 @@ struct Config {
     int retry_max_attempts = 4;               ///< retry_max_attempts: publish attempts in all (first + retries)
     int64_t access_token_ttl_seconds = 900;   ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
-    int workers = 4;                                     ///< workers: publishing threads
+    int workers = 4;         ///< workers: publishing threads; 0: this node runs no scheduler or workers (API only)
     int worker_batch = 256;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM
     int history_retention_days = 30;        ///< history_retention_days: finished jobs are kept this long, then purged

@@ -389,6 +389,15 @@ bool Server::HasListeners(const std::string& topic) const {
     return it != impl_->hub.end() && !it->second.empty();
 }
 
+std::vector<std::string> Server::Topics() const {
+    std::lock_guard lock(impl_->hub_mu);
+    std::vector<std::string> out;
+    for (const auto& [topic, listeners] : impl_->hub) {
+        if (!listeners.empty()) out.push_back(topic);
+    }
+    return out;
+}
+
 void Server::Stop(std::chrono::milliseconds grace) {
     if (impl_->stopped) return;
     impl_->stopped = true;

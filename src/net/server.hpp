@@ -41,6 +41,8 @@ class Server {
     void Publish(const std::string& topic, std::string text);
     /// Whether any WebSocket connection listens to `topic` now.
     bool HasListeners(const std::string& topic) const;
+    /// The topics that have at least one listener now.
+    std::vector<std::string> Topics() const;
 
     /// Graceful stop: closes the listener, lets in-flight requests finish (up to `grace`),
     /// closes WebSockets, joins threads. Idempotent.

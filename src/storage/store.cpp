@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "storage/postgres/pg_bus.hpp"
 #include "storage/postgres/pg_migrations.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/migrations.hpp"
@@ -60,6 +61,11 @@ core::Result<std::unique_ptr<app::Store>> OpenStore(const std::string& url, cons
     if (!db) return tl::unexpected(db.error());
     return std::unique_ptr<app::Store>(
         new sqlite::SqliteStore(std::move(*db), url.substr(std::string_view("sqlite:").size()), options));
+}
+
+std::unique_ptr<ClusterBus> OpenClusterBus(const std::string& url) {
+    if (!IsPostgres(url)) return nullptr;
+    return std::make_unique<postgres::PgBus>(url);
 }
 
 core::Result<int> Migrate(const std::string& url) {

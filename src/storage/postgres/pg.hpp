@@ -141,6 +141,8 @@ class PgConn {
     void Run(const char* sql);
     /// The connection is usable (not broken by a lost server).
     bool healthy() const;
+    /// For LISTEN: the socket and notifications (PgBus).
+    pg_conn* raw() { return c_; }
 
   private:
     explicit PgConn(pg_conn* c) : c_(c) {}

@@ -248,9 +248,39 @@ CREATE TABLE sandbox_posts (
 CREATE INDEX sandbox_posts_by_key ON sandbox_posts(account_id, idempotency_key);
 )SQL";
 
+// The cluster bus (storage/postgres/pg_bus.hpp): wake-ups when jobs become pending, which
+// nodes have WebSocket listeners for which topic, and events too big for a notification.
+constexpr const char* kClusterSql = R"SQL(
+CREATE FUNCTION jobs_notify_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE state = 'pending') THEN
+        PERFORM pg_notify('herald_queue', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_pending();
+CREATE TRIGGER jobs_notify_update AFTER UPDATE ON jobs REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_pending();
+CREATE TABLE event_watchers (
+    node_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (node_id, topic)
+);
+CREATE TABLE event_outbox (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    payload TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX event_outbox_by_time ON event_outbox(created_at);
+)SQL";
+
 // Append only: a released migration never changes.
 const std::vector<Migration> kMigrations = {
     {1, "schema", kSchemaSql},
+    {2, "cluster", kClusterSql},
 };
 
 // Any number to serialise migrations across nodes starting at once.
