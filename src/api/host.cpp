@@ -199,6 +199,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
 
     queue::DispatcherSettings ds;
     ds.limits = &p->limits;
+    ds.lease = std::chrono::seconds(config.lease_seconds);
     p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
     p->limits_service = std::make_unique<app::LimitsService>(*p->store, *p->planner);
     p->posts->SetPlanner(p->planner.get());

@@ -81,6 +81,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "access_token_ttl_seconds") return assign(c.access_token_ttl_seconds, 10, 86400);
     if (key == "refresh_token_ttl_seconds") return assign(c.refresh_token_ttl_seconds, 60, 400 * 86400);
     if (key == "workers") return assign(c.workers, 0, 256);
+    if (key == "lease_seconds") return assign(c.lease_seconds, 3, 3600);
     if (key == "worker_batch") return assign(c.worker_batch, 1, 1000);
     if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
     if (key == "history_retention_days") return assign(c.history_retention_days, 1, 3650);
@@ -109,6 +110,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "refresh_token_ttl_seconds",
                                                   "workers",
                                                   "worker_batch",
+                                                  "lease_seconds",
                                                   "shutdown_timeout_seconds",
                                                   "history_retention_days",
                                                   "limits_file",

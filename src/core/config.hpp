@@ -26,6 +26,10 @@ struct Config {
     int retry_max_attempts = 4;               ///< retry_max_attempts: publish attempts in all (first + retries)
     int64_t access_token_ttl_seconds = 900;   ///< access_token_ttl_seconds: JWT lifetime
     int64_t refresh_token_ttl_seconds = 30 * 24 * 3600;  ///< refresh_token_ttl_seconds
+    /// lease_seconds: a claimed job belongs to its worker this long without a heartbeat (renewed
+    /// every third of it); after that another process takes it back. With several nodes, how
+    /// long a dead node's jobs wait.
+    int64_t lease_seconds = 60;
     int workers = 4;         ///< workers: publishing threads; 0: this node runs no scheduler or workers (API only)
     int worker_batch = 256;  ///< worker_batch: most jobs one worker sends at once (platforms that take batches)
     int64_t shutdown_timeout_seconds = 30;  ///< shutdown_timeout_seconds: grace for in-flight work on SIGTERM

@@ -26,6 +26,7 @@
 #include "domain/time.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "scratch_database.hpp"
 #include "server_fixture.hpp"
 
 namespace herald::testing {
@@ -56,8 +57,8 @@ constexpr uint32_t kDefaultSeed = 20261107;
 // would stall the server's logging and with it the server) and kept for the failure report.
 class ServerRun {
   public:
-    ServerRun(const std::filesystem::path& dir, int index) : index_(index) {
-        child_ = Spawn({HERALD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.string()});
+    ServerRun(const std::vector<std::string>& args, int index) : index_(index) {
+        child_ = Spawn(args);
         reader_ = std::thread([this] { Drain(); });
     }
     ~ServerRun() {
@@ -172,9 +173,37 @@ std::string SeedFromEnvironment() {
     return s != nullptr ? s : "";
 }
 
-class CrashRecovery : public ::testing::Test {
+// "sqlite": one embedded server, killed and restarted (it is the only process). "postgres": a
+// cluster on one PostgreSQL database, two API-only nodes and three worker nodes; the killed and
+// restarted ones are random workers, and the API nodes take the posts throughout.
+class CrashRecovery : public ::testing::TestWithParam<std::string> {
   protected:
-    void SetUp() override { dir_ = MakeTempDir("herald-crash"); }
+    bool cluster() const { return GetParam() == "postgres"; }
+    void SetUp() override {
+        dir_ = MakeTempDir("herald-crash");
+        if (cluster()) {
+            db_ = std::make_unique<test_support::ScratchPgDatabase>();
+            // Every node signs and checks tokens with one key; a killed worker's jobs come back
+            // after a short lease instead of the default minute.
+            ::setenv("HERALD_SECRET_KEY", "6a1f0c3e5b7d9f11223344556677889900aabbccddeeff00112233445566778f", 1);
+            ::setenv("HERALD_LEASE_SECONDS", "4", 1);
+        }
+    }
+    std::vector<std::string> NodeArgs(const std::string& name, int workers) const {
+        std::vector<std::string> args = {HERALD_BINARY, "serve",      "--listen",
+                                         "127.0.0.1:0", "--data-dir", (dir_ / name).string()};
+        if (cluster()) {
+            args.insert(args.end(), {"--database", db_->url(), "--workers", std::to_string(workers)});
+        }
+        return args;
+    }
+    // A node of the cluster (or the one embedded server), started and waited for.
+    std::unique_ptr<ServerRun> StartNode(const std::string& name, int workers, int index, uint16_t* port) {
+        auto run = std::make_unique<ServerRun>(NodeArgs(name, workers), index);
+        *port = run->WaitForPort(milliseconds(20000));
+        EXPECT_NE(*port, 0) << name << " printed no banner:\n" << Tail(run->Log(), 4000);
+        return run;
+    }
     void TearDown() override {
         creation_.stop = true;
         for (auto& t : creators_) {
@@ -184,7 +213,17 @@ class CrashRecovery : public ::testing::Test {
             std::cout << "---- server run " << server_->index() << " output (tail) ----\n"
                       << Tail(server_->Log(), 6000) << "\n";
         }
+        for (size_t i = 0; i < workers_.size() && ::testing::Test::HasFailure(); ++i) {
+            std::cout << "---- worker " << i << " (run " << workers_[i]->index() << ") output (tail) ----\n"
+                      << Tail(workers_[i]->Log(), 3000) << "\n";
+        }
         server_.reset();
+        api_nodes_.clear();
+        workers_.clear();
+        if (cluster()) {
+            ::unsetenv("HERALD_SECRET_KEY");
+            ::unsetenv("HERALD_LEASE_SECONDS");
+        }
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
@@ -197,9 +236,9 @@ class CrashRecovery : public ::testing::Test {
 
     // Starts a server on the data directory and waits for its banner.
     void StartServer(int index) {
-        server_ = std::make_unique<ServerRun>(dir_, index);
-        const uint16_t port = server_->WaitForPort(milliseconds(20000));
-        ASSERT_NE(port, 0) << "server run " << index << " printed no banner:\n" << Tail(server_->Log(), 4000);
+        uint16_t port = 0;
+        server_ = StartNode("server", 4, index, &port);
+        ASSERT_NE(port, 0);
         creation_.port = port;
     }
 
@@ -218,7 +257,9 @@ class CrashRecovery : public ::testing::Test {
                     creation_.stop = true;
                     return;
                 }
-                const uint16_t port = creation_.port.load();
+                // The cluster's API nodes take turns; the embedded server is the only one.
+                const uint16_t port = api_ports_.empty() ? creation_.port.load()
+                                                         : api_ports_[static_cast<size_t>(slot) % api_ports_.size()];
                 if (port == 0) {
                     std::this_thread::sleep_for(milliseconds(2));
                     continue;
@@ -266,14 +307,18 @@ class CrashRecovery : public ::testing::Test {
     };
 
     std::filesystem::path dir_;
-    std::unique_ptr<ServerRun> server_;
+    std::unique_ptr<test_support::ScratchPgDatabase> db_;  ///< postgres: the cluster's database
+    std::unique_ptr<ServerRun> server_;                    ///< sqlite: the one server
+    std::vector<std::unique_ptr<ServerRun>> api_nodes_;    ///< postgres: API-only nodes, never killed
+    std::vector<std::unique_ptr<ServerRun>> workers_;      ///< postgres: worker nodes, killed at random
+    std::vector<uint16_t> api_ports_;
     std::string token_;
     std::vector<Account> accounts_;
     Creation creation_;
     std::vector<std::thread> creators_;
 };
 
-TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOrLoss) {
+TEST_P(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOrLoss) {
     const auto started = SteadyClock::now();
     const std::string seed_text = SeedFromEnvironment();
     const uint32_t seed = seed_text.empty() ? kDefaultSeed : static_cast<uint32_t>(std::stoul(seed_text));
@@ -281,7 +326,23 @@ TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOr
     std::mt19937 rng(seed);
 
     // ---- setup: one user, one workspace, one sandbox account per exactly-once mode ----------
-    StartServer(0);
+    constexpr int kWorkerNodes = 3;
+    if (cluster()) {
+        for (int i = 0; i < 2; ++i) {
+            uint16_t port = 0;
+            api_nodes_.push_back(StartNode("api" + std::to_string(i), 0, 0, &port));
+            ASSERT_NE(port, 0);
+            api_ports_.push_back(port);
+        }
+        creation_.port = api_ports_[0];  // this test's own calls go to the first API node
+        for (int i = 0; i < kWorkerNodes; ++i) {
+            uint16_t port = 0;
+            workers_.push_back(StartNode("worker" + std::to_string(i), 2, 0, &port));
+            ASSERT_NE(port, 0);
+        }
+    } else {
+        StartServer(0);
+    }
     ASSERT_FALSE(HasFatalFailure());
     {
         auto reg = HttpClient(creation_.port.load())
@@ -311,6 +372,20 @@ TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOr
     int kills = 0;
     for (int k = 1; k <= kKills; ++k) {
         std::this_thread::sleep_for(milliseconds(up_for(rng)));
+        if (cluster()) {
+            // A random worker node dies; the others and the API nodes carry on.
+            const size_t victim = static_cast<size_t>(rng()) % workers_.size();
+            workers_[victim]->Signal(SIGKILL);
+            const auto code = workers_[victim]->WaitExit(milliseconds(10000));
+            ASSERT_TRUE(code.has_value()) << "worker " << victim << " did not die on SIGKILL";
+            ASSERT_EQ(*code, 128 + SIGKILL) << Tail(workers_[victim]->Log(), 4000);
+            ++kills;
+            logs += workers_[victim]->Log();
+            uint16_t port = 0;
+            workers_[victim] = StartNode("worker" + std::to_string(victim), 2, k, &port);
+            ASSERT_NE(port, 0);
+            continue;
+        }
         creation_.port = 0;
         server_->Signal(SIGKILL);
         const auto code = server_->WaitExit(milliseconds(10000));
@@ -491,13 +566,19 @@ TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOr
     }
 
     // ---- stop cleanly -----------------------------------------------------------------------
-    server_->Signal(SIGTERM);
-    const auto term = server_->WaitExit(milliseconds(40000));
-    EXPECT_TRUE(term.has_value()) << "the server did not stop within 40 s of SIGTERM";
-    if (term) {
-        EXPECT_EQ(*term, 0) << Tail(server_->Log(), 4000);
+    std::vector<ServerRun*> running;
+    if (server_) running.push_back(server_.get());
+    for (auto& n : api_nodes_) running.push_back(n.get());
+    for (auto& n : workers_) running.push_back(n.get());
+    for (auto* n : running) n->Signal(SIGTERM);
+    for (auto* n : running) {
+        const auto term = n->WaitExit(milliseconds(40000));
+        EXPECT_TRUE(term.has_value()) << "a node did not stop within 40 s of SIGTERM";
+        if (term) {
+            EXPECT_EQ(*term, 0) << Tail(n->Log(), 4000);
+        }
+        logs += n->Log();
     }
-    logs += server_->Log();
     const auto ended = SteadyClock::now();
 
     // The kills must have hit publishes in flight in every mode, and some after the sandbox had
@@ -543,8 +624,8 @@ TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOr
         summary << " resent_after_kill=" << t.resent_after_kill << " sandbox=" << sandbox_count[a.id];
         if (a.dedupe == "none") summary << " (unconfirmed_in_sandbox=" << t.unconfirmed_in_sandbox << ")";
     }
-    summary << " | rescued=" << CountOf(logs, "event=rescued_from_previous_run")
-            << " reconciled_by_lookup=" << reconciled;
+    summary << " | topology=" << GetParam() << " rescued=" << CountOf(logs, "event=rescued_from_previous_run")
+            << " lease_expired=" << CountOf(logs, "event=lease_expired") << " reconciled_by_lookup=" << reconciled;
     std::cout << summary.str() << "\n";
 
     if (!still.empty()) {
@@ -561,6 +642,9 @@ TEST_F(CrashRecovery, FiveThousandPostsSurviveRepeatedSigkillWithoutDuplicatesOr
         std::cout << "---- errors logged by the server (all runs) ----\n" << Complaints(logs, 40);
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(On, CrashRecovery, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace herald::testing

@@ -1,6 +1,7 @@
 #include "storage/postgres/pg.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 
@@ -117,6 +118,15 @@ PgConn::~PgConn() { PQfinish(c_); }
 
 bool PgConn::healthy() const { return PQstatus(c_) == CONNECTION_OK; }
 
+bool PgConn::Alive() {
+    if (PQstatus(c_) != CONNECTION_OK) return false;
+    // A server that went away (restart, failover, idle timeout) has closed the socket or sent
+    // its last words: both make it readable while no query runs.
+    pollfd p{PQsocket(c_), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && PQconsumeInput(c_) == 0) return false;
+    return PQstatus(c_) == CONNECTION_OK;
+}
+
 void PgConn::Throw(const char* what, pg_result* r) {
     std::string state;
     std::string msg;
@@ -167,10 +177,11 @@ PgPool::Lease::~Lease() {
 PgPool::Lease PgPool::Acquire() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(*this, std::move(c));
+        if (c->Alive()) return Lease(*this, std::move(c));
+        --open_;  // the server dropped it while it sat here: open a fresh one instead
     }
     ++open_;
     lock.unlock();
