@@ -40,7 +40,9 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
     static const Opt opts[] = {
         {"listen", "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one); env HERALD_LISTEN"},
         {"data_dir", "directory for the database, media and secret key (default ./data); env HERALD_DATA_DIR"},
-        {"database", "database URL, sqlite:PATH (default: sqlite in the data dir); env HERALD_DATABASE_URL"},
+        {"database",
+         "database URL, sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite in the data dir); env "
+         "HERALD_DATABASE_URL"},
         {"secret_key",
          "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
          "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},
@@ -51,7 +53,10 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"retry_max_attempts", "publish attempts in all before a delivery fails for good (default 4)"},
         {"access_token_ttl_seconds", "access token lifetime (default 900)"},
         {"refresh_token_ttl_seconds", "refresh token lifetime (default 2592000)"},
-        {"workers", "publishing threads (default 4)"},
+        {"workers", "publishing threads (default 4); 0: an API-only node that publishes nothing"},
+        {"lease_seconds",
+         "a claimed job belongs to its worker this long without a heartbeat; with several nodes, how long a dead "
+         "node's jobs wait (default 60)"},
         {"worker_batch", "most jobs a worker sends at once to a platform that takes batches (default 256)"},
         {"shutdown_timeout_seconds", "on SIGTERM, wait this long for in-flight work (default 30)"},
         {"history_retention_days",
@@ -87,13 +92,30 @@ int Fail(const herald::core::Error& e) {
     return 1;
 }
 
-int Serve(const ConfigFlags& flags) {
+// `herald serve`, or with `worker_only` `herald worker`: the same process without the public
+// API (health, readiness and metrics stay, for the orchestrator and Prometheus).
+int Serve(const ConfigFlags& flags, bool worker_only = false) {
     auto config = ResolveConfig(flags);
     if (!config) return Fail(config.error());
     SetupLogging(config->log_level);
+    if (worker_only) {
+        if (config->workers == 0) {
+            return Fail(herald::core::Error{herald::core::ErrorCode::kInvalidArgument,
+                                            "herald worker with --workers 0 would do nothing; give it workers",
+                                            {{"field", "workers"}}});
+        }
+        config->serve_api = false;
+    }
     auto host = herald::api::Host::Start(*config);
     if (!host) return Fail(host.error());
     const std::string url = "http://" + config->listen_host + ":" + std::to_string((*host)->Port());
+    if (worker_only) {
+        std::cout << "Herald is running at " << url << " as a worker: no public API, only /healthz, /readyz, /metrics\n"
+                  << "  Stop with Ctrl-C (in-flight work finishes first).\n"
+                  << std::flush;
+        (*host)->WaitForTermination();
+        return 0;
+    }
     std::cout << "Herald is running at " << url << "\n"
               << "  Create your account:  curl -X POST " << url
               << "/api/v1/auth/register -H 'Content-Type: application/json' "
@@ -209,6 +231,10 @@ int main(int argc, char** argv) {
     ConfigFlags serve_flags;
     auto* serve = app.add_subcommand("serve", "run the HTTP API, WebSocket events, scheduler and workers");
     AddConfigOptions(serve, serve_flags);
+    ConfigFlags worker_flags;
+    auto* worker = app.add_subcommand(
+        "worker", "run the scheduler and workers only, for installations on PostgreSQL with several nodes");
+    AddConfigOptions(worker, worker_flags);
 
     ConfigFlags migrate_flags;
     auto* migrate = app.add_subcommand(
@@ -405,6 +431,7 @@ int main(int argc, char** argv) {
     if (bench_queue->parsed()) return herald::cli::BenchQueue(bq);
     if (bench_limits->parsed()) return herald::cli::BenchLimits(bl);
     if (serve->parsed()) return Serve(serve_flags);
+    if (worker->parsed()) return Serve(worker_flags, /*worker_only=*/true);
     if (migrate->parsed()) {
         return migrate_from.empty() ? Migrate(migrate_flags) : MigrateCopy(migrate_from, migrate_to);
     }

@@ -1,7 +1,6 @@
-// Two real `herald serve` processes on one PostgreSQL database: node A serves the API only
-// (--workers 0), node B only publishes. A post created through A must be woken up on B by
-// LISTEN/NOTIFY, published by B, and its status change must reach a WebSocket client of A
-// through the cluster bus.
+// Two real herald processes on one PostgreSQL database: node A serves the API only
+// (`herald serve --workers 0`), node B only publishes (`herald worker`). A post created through A must be woken up on B
+// by LISTEN/NOTIFY, published by B, and its status change must reach a WebSocket client of A through the cluster bus.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -63,8 +62,9 @@ class Node {
     std::thread reader_;
 };
 
-std::vector<std::string> ServeArgs(const std::string& url, const std::filesystem::path& dir, int workers) {
-    return {HERALD_BINARY, "serve",      "--listen", "127.0.0.1:0", "--data-dir",
+std::vector<std::string> NodeArgs(const std::string& command, const std::string& url, const std::filesystem::path& dir,
+                                  int workers) {
+    return {HERALD_BINARY, command,      "--listen", "127.0.0.1:0", "--data-dir",
             dir.string(),  "--database", url,        "--workers",   std::to_string(workers)};
 }
 
@@ -74,9 +74,9 @@ TEST(Cluster, AWorkerOnOneNodePublishesWhatAnotherAcceptedAndItsClientsSeeItLive
     ::setenv("HERALD_SECRET_KEY", "4f1c2a7e9b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8", 1);
     const auto dir_a = MakeTempDir("herald-node-a");
     const auto dir_b = MakeTempDir("herald-node-b");
-    Node api_node(ServeArgs(db.url(), dir_a, 0));
+    Node api_node(NodeArgs("serve", db.url(), dir_a, 0));
     ASSERT_NE(api_node.port(), 0) << api_node.output();
-    Node worker_node(ServeArgs(db.url(), dir_b, 1));
+    Node worker_node(NodeArgs("worker", db.url(), dir_b, 1));
     ASSERT_NE(worker_node.port(), 0) << worker_node.output();
     HttpClient a(api_node.port());
 
@@ -84,8 +84,14 @@ TEST(Cluster, AWorkerOnOneNodePublishesWhatAnotherAcceptedAndItsClientsSeeItLive
     auto ready_a = a.Get("/readyz");
     EXPECT_EQ(ready_a.status, 200) << ready_a.body;
     EXPECT_EQ(ready_a.Json()["scheduler"], "none");
-    auto ready_b = HttpClient(worker_node.port()).Get("/readyz");
+    HttpClient b(worker_node.port());
+    auto ready_b = b.Get("/readyz");
     EXPECT_EQ(ready_b.Json()["scheduler"], "running") << ready_b.body;
+    // A worker node serves health checks and metrics, and no public API.
+    EXPECT_EQ(b.Get("/metrics").status, 200);
+    auto refused = b.Post("/api/v1/auth/register", {{"email", "x@example.com"}, {"password", "correct horse"}});
+    EXPECT_EQ(refused.status, 404) << refused.body;
+    EXPECT_NE(refused.body.find("herald serve"), std::string::npos) << refused.body;
 
     auto reg = a.Post("/api/v1/auth/register",
                       {{"email", "cluster@example.com"}, {"password", "correct horse"}, {"name", "Cluster"}});

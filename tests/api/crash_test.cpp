@@ -190,7 +190,9 @@ class CrashRecovery : public ::testing::TestWithParam<std::string> {
         }
     }
     std::vector<std::string> NodeArgs(const std::string& name, int workers) const {
-        std::vector<std::string> args = {HERALD_BINARY, "serve",      "--listen",
+        // In the cluster, nodes with workers are `herald worker`; the API nodes `serve --workers 0`.
+        const std::string command = cluster() && workers > 0 ? "worker" : "serve";
+        std::vector<std::string> args = {HERALD_BINARY, command,      "--listen",
                                          "127.0.0.1:0", "--data-dir", (dir_ / name).string()};
         if (cluster()) {
             args.insert(args.end(), {"--database", db_->url(), "--workers", std::to_string(workers)});
