@@ -3,6 +3,8 @@
 #
 #   scripts/pg-test-cluster.sh start DIR   initdb in DIR/data, start, write the URL to DIR/url
 #   scripts/pg-test-cluster.sh stop DIR    stop it (fast) and delete DIR
+#   scripts/pg-test-cluster.sh down DIR    stop it (fast shutdown), keep its data
+#   scripts/pg-test-cluster.sh up DIR      start it again, on the same port
 #
 # CTest runs `start` once before the storage tests and `stop` once after them (a test
 # fixture), so every test shares one server and makes its own database in it. fsync is off:
@@ -12,7 +14,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|down|up DIR" >&2
     exit 2
 fi
 
@@ -52,9 +54,21 @@ start)
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    echo "$port" >"$dir/port"
     echo "postgres://postgres@127.0.0.1:$port/postgres" >"$dir/url.tmp"
     mv "$dir/url.tmp" "$dir/url"
     echo "pg-test-cluster: started on 127.0.0.1:$port ($dir)"
+    ;;
+down)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    echo "pg-test-cluster: down ($dir)"
+    ;;
+up)
+    port=$(cat "$dir/port")
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    echo "pg-test-cluster: up on 127.0.0.1:$port ($dir)"
     ;;
 stop)
     if [ -d "$dir/data" ]; then
@@ -64,7 +78,7 @@ stop)
     echo "pg-test-cluster: stopped ($dir)"
     ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|down|up DIR" >&2
     exit 2
     ;;
 esac

@@ -183,7 +183,10 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     auto lock = LockDatabase(config.DatabaseUrl());
     if (!lock) return tl::unexpected(lock.error());
     p->lock_fd = *lock;
-    auto store = storage::OpenStore(config.DatabaseUrl(), storage::StoreOptions{config.retry_max_attempts});
+    storage::StoreOptions store_options;
+    store_options.publish_max_attempts = config.retry_max_attempts;
+    store_options.pool_size = config.database_pool_size;
+    auto store = storage::OpenStore(config.DatabaseUrl(), store_options);
     if (!store) return tl::unexpected(store.error());
     p->store = std::move(*store);
     p->platforms = platforms::BuiltinRegistry(*p->store, p->clock);

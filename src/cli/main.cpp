@@ -43,6 +43,8 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"database",
          "database URL, sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite in the data dir); env "
          "HERALD_DATABASE_URL"},
+        {"database_pool_size",
+         "PostgreSQL: most connections this process opens, besides one for LISTEN/NOTIFY (default 8)"},
         {"secret_key",
          "32-byte key, hex or base64, that encrypts credentials and signs tokens (default: "
          "DATA_DIR/secret.key, created mode 0600); env HERALD_SECRET_KEY"},

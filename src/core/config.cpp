@@ -82,6 +82,7 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "refresh_token_ttl_seconds") return assign(c.refresh_token_ttl_seconds, 60, 400 * 86400);
     if (key == "workers") return assign(c.workers, 0, 256);
     if (key == "lease_seconds") return assign(c.lease_seconds, 3, 3600);
+    if (key == "database_pool_size") return assign(c.database_pool_size, 1, 1000);
     if (key == "worker_batch") return assign(c.worker_batch, 1, 1000);
     if (key == "shutdown_timeout_seconds") return assign(c.shutdown_timeout_seconds, 0, 3600);
     if (key == "history_retention_days") return assign(c.history_retention_days, 1, 3650);
@@ -100,6 +101,7 @@ const std::vector<std::string>& ConfigKeys() {
     static const std::vector<std::string> keys = {"listen",
                                                   "data_dir",
                                                   "database",
+                                                  "database_pool_size",
                                                   "secret_key",
                                                   "max_body_bytes",
                                                   "bulk_max_body_bytes",

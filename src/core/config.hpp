@@ -16,6 +16,9 @@ struct Config {
     uint16_t listen_port = 8080;
     std::string data_dir = "./data";  ///< data_dir: database, media, secret key file
     std::string database_url;         ///< database: sqlite:PATH or postgres://…; empty: DATA_DIR/herald.db
+    /// database_pool_size: PostgreSQL connections this process opens at most (the cluster bus
+    /// holds one more). Ignored for SQLite.
+    int database_pool_size = 8;
     /// Not a config key: `herald worker` turns the public API off (health and metrics stay).
     bool serve_api = true;
     std::string secret_key;                   ///< secret_key: 32 bytes, hex or base64; else DATA_DIR/secret.key

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -135,6 +137,126 @@ TEST(Cluster, AWorkerOnOneNodePublishesWhatAnotherAcceptedAndItsClientsSeeItLive
     ::unsetenv("HERALD_SECRET_KEY");
     std::filesystem::remove_all(dir_a);
     std::filesystem::remove_all(dir_b);
+}
+
+// PostgreSQL itself goes away mid-run (fast shutdown), stays down a few seconds and comes back.
+// Meanwhile every node reports unready; afterwards they resume on their own, and every post ends
+// settled, none twice on the sandbox, none lost.
+TEST(Cluster, ADatabaseRestartMidRunLosesNothingSendsNothingTwiceAndNodesAreUnreadyMeanwhile) {
+    test_support::OwnPgServer pg;  // its own server: the shared one must stay up for other tests
+    ::setenv("HERALD_SECRET_KEY", "4f1c2a7e9b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8", 1);
+    ::setenv("HERALD_LEASE_SECONDS", "4", 1);
+    const auto dir = MakeTempDir("herald-pg-restart");
+    Node api_node(NodeArgs("serve", pg.url(), dir / "api", 0));
+    ASSERT_NE(api_node.port(), 0) << api_node.output();
+    std::vector<std::unique_ptr<Node>> workers;
+    for (int i = 0; i < 2; ++i) {
+        workers.push_back(std::make_unique<Node>(NodeArgs("worker", pg.url(), dir / ("w" + std::to_string(i)), 2)));
+        ASSERT_NE(workers.back()->port(), 0) << workers.back()->output();
+    }
+    HttpClient a(api_node.port());
+    auto reg = a.Post("/api/v1/auth/register",
+                      {{"email", "restart@example.com"}, {"password", "correct horse"}, {"name", "Restart"}});
+    ASSERT_EQ(reg.status, 201) << reg.body;
+    const std::string token = reg.Json().value("access_token", "");
+    std::map<std::string, std::string> mode_of;  // account id → dedupe mode
+    for (const char* dedupe : {"idempotent", "lookup", "none"}) {
+        auto r = a.Post("/api/v1/accounts",
+                        {{"platform", "sandbox"},
+                         {"name", dedupe},
+                         {"settings", {{"delay_ms", 50}, {"answer_delay_ms", 50}, {"dedupe", dedupe}}}},
+                        token);
+        ASSERT_EQ(r.status, 201) << r.body;
+        mode_of[r.Json()["id"]] = dedupe;
+    }
+    // 1,500 posts due over the next 8 s, through the bulk endpoint.
+    constexpr int kPosts = 1500;
+    const auto start = std::chrono::time_point_cast<core::Millis>(std::chrono::system_clock::now());
+    nlohmann::json posts = nlohmann::json::array();
+    for (int n = 0; n < kPosts; ++n) {
+        auto it = mode_of.begin();
+        std::advance(it, n % 3);
+        posts.push_back({{"text", "restart post " + std::to_string(n)},
+                         {"account_ids", {it->first}},
+                         {"scheduled_at", domain::FormatRfc3339(start + milliseconds(1000 + (n * 8000) / kPosts))}});
+    }
+    auto bulk = a.Post("/api/v1/posts/bulk", {{"posts", posts}}, token);
+    ASSERT_EQ(bulk.status, 201) << bulk.body.substr(0, 500);
+
+    // Mid-run, the database goes away.
+    std::this_thread::sleep_for(milliseconds(3000));
+    pg.Down();
+    const auto down_at = std::chrono::steady_clock::now();
+    bool api_unready = false, worker_unready = false;
+    while (std::chrono::steady_clock::now() - down_at < std::chrono::seconds(4)) {
+        api_unready = api_unready || a.TryRequest("GET", "/readyz", "", {}, milliseconds(2000)).status == 503;
+        worker_unready =
+            worker_unready ||
+            HttpClient(workers[0]->port()).TryRequest("GET", "/readyz", "", {}, milliseconds(2000)).status == 503;
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    EXPECT_TRUE(api_unready) << "the API node never said it was not ready while the database was down";
+    EXPECT_TRUE(worker_unready) << "a worker node never said it was not ready while the database was down";
+    pg.Up();
+
+    // They come back on their own and finish the work.
+    bool ready_again = false;
+    for (int t = 0; t < 150 && !ready_again; ++t) {
+        ready_again =
+            a.TryRequest("GET", "/readyz", "", {}, milliseconds(2000)).status == 200 &&
+            HttpClient(workers[0]->port()).TryRequest("GET", "/readyz", "", {}, milliseconds(2000)).status == 200;
+        if (!ready_again) std::this_thread::sleep_for(milliseconds(200));
+    }
+    EXPECT_TRUE(ready_again) << "nodes did not become ready again within 30 s of the database's return";
+    std::map<std::string, nlohmann::json> all;  // post id → post
+    for (int t = 0; t < 240; ++t) {
+        all.clear();
+        std::string cursor;
+        bool settled = true;
+        for (int page = 0; page < 100; ++page) {
+            auto r = a.Get("/api/v1/posts?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor), token);
+            ASSERT_EQ(r.status, 200) << r.body;
+            auto j = r.Json();
+            for (auto& p : j["items"]) {
+                const std::string st = p["deliveries"][0]["status"];
+                settled = settled && (st == "published" || st == "failed" || st == "unconfirmed");
+                all[p["id"]] = p;
+            }
+            if (j["next_cursor"].is_null()) break;
+            cursor = j["next_cursor"];
+        }
+        if (settled && all.size() == static_cast<size_t>(kPosts)) break;
+        std::this_thread::sleep_for(milliseconds(250));
+    }
+    ASSERT_EQ(all.size(), static_cast<size_t>(kPosts));
+    std::map<std::string, int> by_status;
+    std::map<std::string, std::map<std::string, int>> in_sandbox;  // account → key → copies
+    for (const auto& [account, mode] : mode_of) {
+        auto r = a.Get("/api/v1/accounts/" + account + "/sandbox/posts", token);
+        ASSERT_EQ(r.status, 200) << r.body;
+        const auto items = r.Json()["items"];  // a copy: the parsed body is a temporary
+        for (const auto& sp : items) in_sandbox[account][sp["idempotency_key"].get<std::string>()]++;
+    }
+    for (const auto& [id, p] : all) {
+        const auto& d = p["deliveries"][0];
+        const std::string st = d["status"], account = d["account_id"], did = d["id"];
+        by_status[mode_of[account] + ":" + st]++;
+        EXPECT_TRUE(st == "published" || st == "failed" || st == "unconfirmed") << id << " is " << st;
+        if (st == "unconfirmed") {
+            EXPECT_EQ(mode_of[account], "none") << id << ": " << d.dump();
+        }
+        const int copies = in_sandbox[account].count(did) ? in_sandbox[account][did] : 0;
+        EXPECT_LE(copies, 1) << "the sandbox holds " << did << " " << copies << " times";
+        if (st == "published") {
+            EXPECT_EQ(copies, 1) << did << " published but not in the sandbox";
+        }
+    }
+    std::string summary;
+    for (const auto& [k, n] : by_status) summary += " " + k + "=" + std::to_string(n);
+    std::cout << "pg-restart: posts=" << all.size() << summary << "\n";
+    ::unsetenv("HERALD_SECRET_KEY");
+    ::unsetenv("HERALD_LEASE_SECONDS");
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -113,6 +113,40 @@ ScratchPgDatabase::~ScratchPgDatabase() {
     }
 }
 
+namespace {
+
+void ClusterScript(const std::string& command, const std::filesystem::path& dir) {
+    const std::string log = dir.string() + ".log";
+    const std::string cmd = std::string(HERALD_SOURCE_DIR) + "/scripts/pg-test-cluster.sh " + command + " " +
+                            dir.string() + " >" + log + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+        throw std::runtime_error("scripts/pg-test-cluster.sh " + command + " failed: " + ReadFirstLine(log));
+    }
+}
+
+}  // namespace
+
+OwnPgServer::OwnPgServer() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("herald-own-pg-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+    ClusterScript("start", dir_);
+    url_ = ReadFirstLine((dir_ / "url").string());
+}
+
+OwnPgServer::~OwnPgServer() {
+    try {
+        ClusterScript("stop", dir_);
+    } catch (const std::runtime_error&) {
+        // Nothing more to do in a destructor; the directory is in the temp dir.
+    }
+    std::error_code ignored;
+    std::filesystem::remove(dir_.string() + ".log", ignored);
+}
+
+void OwnPgServer::Down() { ClusterScript("down", dir_); }
+
+void OwnPgServer::Up() { ClusterScript("up", dir_); }
+
 ScratchDb::ScratchDb(const std::string& backend) {
     if (backend == "postgres") {
         pg_ = std::make_unique<ScratchPgDatabase>();

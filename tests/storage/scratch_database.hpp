@@ -32,6 +32,23 @@ class ScratchSqliteFile {
 /// process starts with that script on first use and stops when it exits.
 std::string PgServerUrl(std::string* why = nullptr);
 
+/// A PostgreSQL server of one test's own, for tests that stop and start it (the shared one
+/// must stay up for the others): started on construction, removed on destruction.
+class OwnPgServer {
+  public:
+    OwnPgServer();  ///< throws std::runtime_error when it cannot start
+    ~OwnPgServer();
+    OwnPgServer(const OwnPgServer&) = delete;
+    OwnPgServer& operator=(const OwnPgServer&) = delete;
+    const std::string& url() const { return url_; }
+    void Down();  ///< fast shutdown, data kept
+    void Up();    ///< started again on the same port
+
+  private:
+    std::filesystem::path dir_;
+    std::string url_;
+};
+
 /// A PostgreSQL database that exists for one test only, in the shared server: created with a
 /// unique name, dropped (with any connections still open to it) when this object goes away.
 class ScratchPgDatabase {
