@@ -175,6 +175,16 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         return core::Fail(core::ErrorCode::kUnavailable,
                           "cannot create data directory '" + config.data_dir + "': " + ec.message());
     }
+    // Nodes sharing a PostgreSQL database must share the key: it signs the tokens any node
+    // checks and seals the credentials any worker opens. A key file made on each node's own disk
+    // would differ, and the failures would look like random sign-outs and broken accounts.
+    const std::string url = config.DatabaseUrl();
+    if (config.secret_key.empty() && (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)) {
+        return core::Fail(core::ErrorCode::kInvalidArgument,
+                          "with a PostgreSQL database, give the secret key explicitly (--secret-key or "
+                          "HERALD_SECRET_KEY), the same on every node; `openssl rand -hex 32` makes one",
+                          {{"field", "secret_key"}});
+    }
     auto key = auth::LoadOrCreateSecretKey(config.secret_key, config.data_dir + "/secret.key");
     if (!key) return tl::unexpected(key.error());
     p->signer = std::make_unique<auth::JwtSigner>(auth::DeriveKey(*key, auth::kJwtSubkey, auth::kKdfContext));

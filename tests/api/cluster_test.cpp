@@ -259,5 +259,16 @@ TEST(Cluster, ADatabaseRestartMidRunLosesNothingSendsNothingTwiceAndNodesAreUnre
     std::filesystem::remove_all(dir);
 }
 
+TEST(Cluster, ANodeOnPostgresRefusesToStartWithoutAnExplicitSecretKey) {
+    test_support::ScratchPgDatabase db;
+    ::unsetenv("HERALD_SECRET_KEY");
+    const auto dir = MakeTempDir("herald-no-key");
+    auto run = RunHerald({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.string(), "--database", db.url()});
+    EXPECT_NE(run.code, 0) << run.output;
+    EXPECT_NE(run.output.find("secret key explicitly"), std::string::npos) << run.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "secret.key")) << "a node-local key was made anyway";
+    std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace herald::testing
