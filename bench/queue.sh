@@ -3,8 +3,13 @@
 # and BullMQ (Node + Redis), in one run on this machine. See bench/README.md.
 #
 #   bench/queue.sh [--jobs 50000] [--lateness-jobs 2000] [--over-seconds 10]
-#                  [--only herald|peers] [--no-build]
+#                  [--only herald|peers|pg] [--no-build]
+#                  [--processes "1 2 4"] [--soak [--soak-jobs 2000000] [--soak-processes 2]
+#                   [--soak-setup-sql SQL]]
 #
+# --only pg: Herald's burn-down on the durable PostgreSQL the script starts, with 1, 2 and 4
+# worker processes, next to graphile-worker's on the same server (no Redis, no lateness).
+# --soak (with --only pg): then the soak, --soak-jobs through --soak-processes processes.
 # Environment: HERALD (binary; default build-release/herald, built if missing unless
 # --no-build or HERALD is set), NODE (default node), PG_BIN (default
 # /usr/lib/postgresql/15/bin).
@@ -19,6 +24,11 @@ LATENESS_JOBS=2000
 OVER_SECONDS=10
 ONLY=all
 BUILD=1
+PROCESSES="1 2 4"
+SOAK=0
+SOAK_JOBS=2000000
+SOAK_PROCESSES=2
+SOAK_SETUP_SQL=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
@@ -30,17 +40,29 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=${2:?--only needs a value}; shift 2 ;;
     --only=*) ONLY=${1#*=}; shift ;;
     --no-build) BUILD=0; shift ;;
+    --processes) PROCESSES=${2:?--processes needs a value}; shift 2 ;;
+    --processes=*) PROCESSES=${1#*=}; shift ;;
+    --soak) SOAK=1; shift ;;
+    --soak-jobs) SOAK_JOBS=${2:?--soak-jobs needs a value}; shift 2 ;;
+    --soak-jobs=*) SOAK_JOBS=${1#*=}; shift ;;
+    --soak-processes) SOAK_PROCESSES=${2:?--soak-processes needs a value}; shift 2 ;;
+    --soak-processes=*) SOAK_PROCESSES=${1#*=}; shift ;;
+    --soak-setup-sql) SOAK_SETUP_SQL=${2?--soak-setup-sql needs a value}; shift 2 ;;
+    --soak-setup-sql=*) SOAK_SETUP_SQL=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "queue.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in "$JOBS" "$LATENESS_JOBS" "$OVER_SECONDS"; do
+for v in "$JOBS" "$LATENESS_JOBS" "$OVER_SECONDS" "$SOAK_JOBS" "$SOAK_PROCESSES" $PROCESSES; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "queue.sh: counts must be positive integers, got '$v'" >&2; exit 2; }
 done
 case "$ONLY" in
-  all|herald|peers) ;;
-  *) echo "queue.sh: --only must be herald or peers" >&2; exit 2 ;;
+  all|herald|peers|pg) ;;
+  *) echo "queue.sh: --only must be herald, peers or pg" >&2; exit 2 ;;
 esac
+if (( SOAK )) && [[ $ONLY != pg ]]; then
+  echo "queue.sh: --soak goes with --only pg" >&2; exit 2
+fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
@@ -49,9 +71,10 @@ NODE=${NODE:-node}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 HERALD_FROM_ENV=${HERALD:+1}
 HERALD=${HERALD:-$ROOT/build-release/herald}
-RUN_PEERS=0; RUN_HERALD=0
+RUN_PEERS=0; RUN_HERALD=0; PG_MODE=0
 [[ $ONLY != herald ]] && RUN_PEERS=1
 [[ $ONLY != peers ]] && RUN_HERALD=1
+[[ $ONLY == pg ]] && PG_MODE=1
 
 say() { printf '[queue.sh %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -121,7 +144,7 @@ apt_install() {  # apt_install PACKAGE...: apt-get update only when a package is
 
 if (( RUN_PEERS )); then
   command -v "$NODE" >/dev/null || { echo "queue.sh: node not found (set NODE)" >&2; exit 1; }
-  command -v redis-server >/dev/null || apt_install redis-server
+  (( PG_MODE )) || command -v redis-server >/dev/null || apt_install redis-server
   [[ -x "$PG_BIN/postgres" ]] || apt_install postgresql-15
   if [[ ! -d "$PEERS_DIR/node_modules" ]]; then
     say "npm ci in bench/queue-peers"
@@ -196,18 +219,19 @@ say "load average at start: $LOAD_START ($(nproc) CPUs)"
 
 if (( RUN_PEERS )); then
   start_postgres
-  start_redis
+  (( PG_MODE )) || start_redis
 fi
 
 # -------------------------------------------------------------------- runs ----
 # run_one NAME CMD...: runs a driver, keeps the last JSON line of its stdout.
 # The driver runs in the background and the script waits for it, so that a signal to
 # the script is handled at once (bash runs traps only between foreground commands).
+RUN_TIMEOUT=900
 run_one() {
   local name=$1; shift
   local line status=0
   say "$name: $*"
-  timeout --kill-after=10 900 "$@" > "$WORK_TMP/out" &
+  timeout --kill-after=10 "$RUN_TIMEOUT" "$@" > "$WORK_TMP/out" &
   CHILD_PID=$!
   wait "$CHILD_PID" || status=$?
   CHILD_PID=""
@@ -226,7 +250,31 @@ run_one() {
   return 0
 }
 
+if (( PG_MODE )); then
+  # graphile-worker first, then Herald with 1, 2 and 4 worker processes, all on the same
+  # durable server; each Herald run makes (and drops) a scratch database of its own.
+  run_one "graphile-worker burn-down" env DATABASE_URL="$DATABASE_URL" \
+    "$NODE" "$PEERS_DIR/graphile.mjs" --workload burn-down --jobs "$JOBS"
+  sleep 2
+  if (( HERALD_OK )); then
+    for p in $PROCESSES; do
+      run_one "herald pg burn-down x$p" "$HERALD" bench queue --workload burn-down --jobs "$JOBS" \
+        --database "$DATABASE_URL" --processes "$p" --json
+      sleep 2
+    done
+    if (( SOAK )); then
+      RUN_TIMEOUT=$((4 * 3600))
+      soak_extra=()
+      [[ -n "$SOAK_SETUP_SQL" ]] && soak_extra=(--setup-sql "$SOAK_SETUP_SQL")
+      run_one "herald pg soak" "$HERALD" bench queue --workload soak --jobs "$SOAK_JOBS" \
+        --database "$DATABASE_URL" --processes "$SOAK_PROCESSES" --timeout $((4 * 3600 - 60)) "${soak_extra[@]}" --json
+      RUN_TIMEOUT=900
+    fi
+  fi
+fi
+
 for workload in burn-down lateness; do
+  (( PG_MODE )) && break
   if [[ $workload == burn-down ]]; then
     n=$JOBS; extra=()
   else
@@ -266,7 +314,7 @@ LOAD_START="$LOAD_START" LOAD_END="$LOAD_END" STAMP="$STAMP" HERALD_OK="$HERALD_
     process.stdout.write(JSON.stringify(run) + "\n");
   ' >> "$RESULTS"
 
-"$NODE" - "$RESULTS" <<'EOF'
+PG_MODE="$PG_MODE" PG_PROCESSES="$PROCESSES" "$NODE" - "$RESULTS" <<'EOF'
 const fs = require("fs");
 const lines = fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 const results = lines.filter((r) => r.system);
@@ -275,9 +323,15 @@ const fmt = (x) => Math.round(x).toLocaleString("en-US");
 const figure = (r) =>
   r.workload === "burn-down"
     ? `${fmt(r.jobs_per_s)} jobs/s (${r.jobs} in ${r.seconds} s)`
-    : `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms (${r.jobs} over ${r.over_seconds ?? "?"} s)`;
+    : r.workload === "soak"
+      ? `${fmt(r.jobs_per_s)} jobs/s (${r.jobs} in ${Math.round(r.seconds)} s); windows of ${r.window}: first ${fmt(r.first_window_jobs_per_s)}, last ${fmt(r.last_window_jobs_per_s)} jobs/s (${r.last_vs_first.toFixed(2)}x)`
+      : `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms (${r.jobs} over ${r.over_seconds ?? "?"} s)`;
+const label = (r) =>
+  r.system === "herald" && r.store === "postgresql"
+    ? `herald ${r.version} on PostgreSQL, ${r.processes} process${r.processes === 1 ? "" : "es"} x ${r.workers} workers`
+    : `${r.system} ${r.version ?? ""}`.trim();
 const rows = [["system", "workload", "figure", "settings"]];
-for (const r of results) rows.push([`${r.system} ${r.version ?? ""}`.trim(), r.workload, figure(r), r.settings ?? ""]);
+for (const r of results) rows.push([label(r), r.workload, figure(r), r.settings ?? ""]);
 if (results.length === 0) {
   console.log("\nno results\n");
 } else {
@@ -290,7 +344,38 @@ if (results.length === 0) {
   console.log("\n" + out.join("\n") + "\n");
 }
 
-const pick = (sys, wl) => results.find((r) => r.system === sys && r.workload === wl);
+const pgRuns = results.filter((r) => r.system === "herald" && r.store === "postgresql" && r.workload === "burn-down");
+const graphileBd = results.find((r) => r.system === "graphile-worker" && r.workload === "burn-down");
+if (pgRuns.length || process.env.PG_MODE === "1") {
+  for (const r of pgRuns) {
+    console.log(
+      graphileBd
+        ? `burn-down on one PostgreSQL: herald ${r.processes} process${r.processes === 1 ? "" : "es"} ${fmt(r.jobs_per_s)} jobs/s / graphile-worker ${fmt(graphileBd.jobs_per_s)} jobs/s = ${(r.jobs_per_s / graphileBd.jobs_per_s).toFixed(2)}x`
+        : `burn-down on PostgreSQL: herald ${r.processes} process(es) ${fmt(r.jobs_per_s)} jobs/s (no graphile-worker result)`,
+    );
+  }
+  if (!pgRuns.length && process.env.PG_PROCESSES) console.log(`burn-down ratio: n/a (no herald PostgreSQL result)`);
+  const server = pgRuns[0]?.server;
+  if (server) {
+    console.log(
+      `durability: server fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}, full_page_writes=${server.full_page_writes} ` +
+        `(graphile-worker: every commit waits for its WAL fsync); Herald: claims, outcomes and sandbox writes commit with ` +
+        `synchronous_commit=off (reach disk within ~3 x wal_writer_delay=${server.wal_writer_delay}; redone after a power cut), ` +
+        `publishing marks, permits and new posts with synchronous_commit=on`,
+    );
+  }
+  for (const s of results.filter((r) => r.system === "herald" && r.workload === "soak")) {
+    console.log(`soak: ${s.jobs} jobs through ${s.processes} processes; rate per ${s.window} jobs:`);
+    console.log("  " + s.windows.map((w) => fmt(w.jobs_per_s)).join(", "));
+    const mb = (b) => (b / 1048576).toFixed(1);
+    for (const t of Object.keys(s.sizes_after)) {
+      const b = s.sizes_before[t] ?? {}, a = s.sizes_after[t];
+      console.log(`  ${t}: total ${mb(b.total_bytes ?? 0)} -> ${mb(a.total_bytes)} MB, table ${mb(b.table_bytes ?? 0)} -> ${mb(a.table_bytes)} MB, dead tuples ${b.dead_tuples ?? "?"} -> ${a.dead_tuples}, autovacuums ${a.autovacuums}; indexes ` +
+        Object.entries(a.index_bytes).map(([i, v]) => `${i} ${mb((b.index_bytes ?? {})[i] ?? 0)} -> ${mb(v)}`).join(", "));
+    }
+  }
+}
+const pick = (sys, wl) => results.find((r) => r.system === sys && r.workload === wl && r.store !== "postgresql");
 const peers = (wl) => results.filter((r) => r.system !== "herald" && r.workload === wl);
 const h = { bd: pick("herald", "burn-down"), lat: pick("herald", "lateness") };
 const bestBd = peers("burn-down").sort((a, b) => b.jobs_per_s - a.jobs_per_s)[0];
@@ -303,12 +388,16 @@ const heraldWhy = (wl) =>
       : run.failed?.includes(`herald ${wl}`)
         ? " (herald run failed: see its stderr above)"
         : " (no herald result)";
-if (h.bd && bestBd) {
+if (process.env.PG_MODE === "1") {
+  // the PostgreSQL ratios are above
+} else if (h.bd && bestBd) {
   console.log(`burn-down: herald ${fmt(h.bd.jobs_per_s)} jobs/s / best peer ${bestBd.system} ${fmt(bestBd.jobs_per_s)} jobs/s = ${(h.bd.jobs_per_s / bestBd.jobs_per_s).toFixed(2)}x  (above 1: Herald drains faster)`);
 } else {
   console.log(`burn-down ratio: n/a${h.bd ? " (no peer result)" : heraldWhy("burn-down")}`);
 }
-if (h.lat && bestLat) {
+if (process.env.PG_MODE === "1") {
+  // no lateness runs in this mode
+} else if (h.lat && bestLat) {
   const r = h.lat.p99_ms > 0 ? `${(bestLat.p99_ms / h.lat.p99_ms).toFixed(2)}x` : "n/a (herald p99 is 0 ms)";
   console.log(`lateness p99: best peer ${bestLat.system} ${bestLat.p99_ms} ms / herald ${h.lat.p99_ms} ms = ${r}  (above 1: Herald is less late)`);
 } else {

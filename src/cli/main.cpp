@@ -291,9 +291,10 @@ int main(int argc, char** argv) {
     bench->require_subcommand(1);
     herald::cli::BenchQueueOptions bq;
     auto* bench_queue = bench->add_subcommand("queue", "queue throughput and lateness through the full publish path");
-    bench_queue->add_option("--workload", bq.workload, "burn-down, lateness or scale")
-        ->check(CLI::IsMember({"burn-down", "lateness", "scale"}));
-    bench_queue->add_option("--jobs", bq.jobs, "posts to publish (default 50000)")->check(CLI::Range(1, 10000000));
+    bench_queue->add_option("--workload", bq.workload, "burn-down, lateness, scale or soak (PostgreSQL)")
+        ->check(CLI::IsMember({"burn-down", "lateness", "scale", "soak"}));
+    bench_queue->add_option("--jobs", bq.jobs, "posts to publish (default 50000)")
+        ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
     bench_queue->add_option("--over-seconds", bq.over_seconds, "lateness: spread the posts over this long (default 10)")
         ->check(CLI::Range(0.1, 3600.0));
     bench_queue->add_option("--backlog", bq.backlog, "scale: future jobs in the table (default 1000000)")
@@ -307,6 +308,26 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"idempotent", "lookup", "none"}));
     bench_queue->add_option("--data-dir", bq.data_dir, "keep the database here (default: a temporary directory)");
     bench_queue->add_flag("--json", bq.json, "print one JSON line");
+    bench_queue->add_option("--database", bq.database,
+                            "postgres://USER@HOST:PORT/DB: run on a scratch database created in that server and "
+                            "dropped afterwards (default: a temporary SQLite)");
+    bench_queue
+        ->add_option("--processes", bq.processes,
+                     "PostgreSQL: run the workers in N processes on one database (default 0: in this process)")
+        ->check(CLI::Range(0, 64));
+    bench_queue->add_flag("--keep-database", bq.keep_database, "PostgreSQL: keep the scratch database afterwards");
+    bench_queue->add_option("--setup-sql", bq.setup_sql,
+                            "PostgreSQL: SQL run on the scratch database after its migrations, e.g. "
+                            "\"ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.01)\"");
+    bench_queue->add_option("--window", bq.window, "soak: report the rate over every N jobs (default 100000)")
+        ->check(CLI::Range(int64_t{1000}, int64_t{100000000}));
+    bench_queue
+        ->add_option("--chunk", bq.chunk, "soak: enqueue N posts at a time while the queue drains (default 50000)")
+        ->check(CLI::Range(int64_t{1000}, int64_t{10000000}));
+    bench_queue->add_option("--timeout", bq.timeout_seconds, "worker processes: give up after this many seconds (3600)")
+        ->check(CLI::Range(1.0, 86400.0));
+    bench_queue->add_option("--role", bq.role)->group("")->check(CLI::IsMember({"worker"}));
+    bench_queue->add_flag("--collect-lateness", bq.collect_lateness)->group("");
     herald::cli::BenchLimitsOptions bl;
     auto* bench_limits =
         bench->add_subcommand("limits", "rate limiter decisions, the publish plan, bulk add + publish");

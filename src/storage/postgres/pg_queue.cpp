@@ -176,8 +176,12 @@ constexpr PgSql kDeferDelivery{"defer_delivery",
                                "error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1"};
 constexpr PgSql kRefundAttempt{"refund_attempt",
                                "UPDATE deliveries SET attempts = GREATEST(attempts - 1, 0) WHERE id = $1"};
+// The heartbeat locks its rows in id order like every other batch, and skips a job whose
+// outcome is being recorded right now (it is about to leave anyway): an unordered UPDATE here
+// deadlocked with RecordOutcomes' ordered FOR UPDATE (found by the 2M-job soak).
 constexpr PgSql kExtendLeases{"extend_leases",
-                              "UPDATE jobs SET lease_until = $2 WHERE id = ANY($1::text[]) AND state = 'running'"};
+                              "UPDATE jobs SET lease_until = $2 WHERE id IN (SELECT id FROM jobs "
+                              "WHERE id = ANY($1::text[]) AND state = 'running' ORDER BY id FOR UPDATE SKIP LOCKED)"};
 // SKIP LOCKED: two nodes rescuing at once each take different jobs, never one twice.
 constexpr PgSql kExpiredLeases{"expired_leases",
                                "SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 "
