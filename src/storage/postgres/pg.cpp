@@ -118,6 +118,8 @@ PgConn::~PgConn() { PQfinish(c_); }
 
 bool PgConn::healthy() const { return PQstatus(c_) == CONNECTION_OK; }
 
+bool PgConn::InTransaction() const { return PQtransactionStatus(c_) != PQTRANS_IDLE; }
+
 bool PgConn::Alive() {
     if (PQstatus(c_) != CONNECTION_OK) return false;
     // A server that went away (restart, failover, idle timeout) has closed the socket or sent

@@ -141,6 +141,8 @@ class PgConn {
     void Run(const char* sql);
     /// The connection is usable (not broken by a lost server).
     bool healthy() const;
+    /// Inside a transaction block (BEGIN issued, not yet ended).
+    bool InTransaction() const;
     /// Checks, without a round trip, that the server has not closed the connection meanwhile.
     bool Alive();
     /// For LISTEN: the socket and notifications (PgBus).

@@ -704,17 +704,21 @@ constexpr size_t kPlanManyAccounts = 32;
 core::Result<std::vector<app::AccountPlanInput>> PgStore::LoadPlanInputs(const std::vector<std::string>& account_ids,
                                                                          core::TimePoint now, core::Millis in_flight) {
     return WithConn("load_plan_inputs", [&](PgConn& c) -> core::Result<std::vector<app::AccountPlanInput>> {
-        // One snapshot for every read: the plan sees one moment of the queue.
-        c.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        // One snapshot for every read: the plan sees one moment of the queue. Called inside a
+        // caller's transaction, it reads in that one and must not end it.
+        const bool own = !c.InTransaction();
+        if (own) c.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         struct End {
             PgConn& c;
+            bool own;
             ~End() {
+                if (!own) return;
                 try {
                     c.Run("COMMIT");
                 } catch (const PgError&) {
                 }
             }
-        } end{c};
+        } end{c, own};
         const bool many = account_ids.size() > kPlanManyAccounts;
         std::vector<app::AccountPlanInput> out;
         std::unordered_map<std::string_view, size_t> index;  // into account_ids, alive throughout
