@@ -4,6 +4,20 @@
 
 namespace herald::domain {
 
+core::Status CheckSchedule(const PeriodicSchedule& p) {
+    if (p.name.empty()) return core::FieldError("name", "required", "a periodic schedule needs a name");
+    if (p.kind == JobKind::kPublish) {
+        return core::FieldError("kind", "task_kind", "publish jobs come from posts, not from a periodic schedule");
+    }
+    if (p.priority < kMinPriority || p.priority > kMaxPriority || p.max_attempts < 1) {
+        return core::FieldError("priority", "range", "priority must be 1-10 and max attempts at least 1");
+    }
+    if (auto parsed = CronSchedule::Parse(p.cron, p.time_zone); !parsed) {
+        return tl::unexpected(parsed.error());
+    }
+    return {};
+}
+
 core::Result<TickPlan> PlanTick(const CronSchedule& schedule, core::TimePoint due, core::TimePoint now) {
     using namespace std::chrono_literals;
     if (due > now) {

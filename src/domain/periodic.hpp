@@ -25,6 +25,10 @@ struct PeriodicSchedule {
     std::optional<core::TimePoint> last_run_at;  ///< the last tick that was enqueued
 };
 
+/// Whether a schedule may be stored: a name, a task kind (publish jobs come from posts), priority
+/// 1–10, at least one attempt, and a cron that parses in its time zone. Errors name the field.
+core::Status CheckSchedule(const PeriodicSchedule& p);
+
 /// What a due schedule does now.
 struct TickPlan {
     /// The tick to enqueue: the latest tick at or before `now`. Ticks missed while nothing ran

@@ -12,6 +12,7 @@
 #include "app/ports.hpp"
 #include "core/clock.hpp"
 #include "domain/job.hpp"
+#include "domain/periodic.hpp"
 #include "domain/post.hpp"
 #include "storage/errors.hpp"
 
@@ -171,6 +172,61 @@ app::Membership ReadMembershipRow(const Row& s) {
     m.workspace = domain::Workspace{s.Text(0), s.Text(1), core::FromUnixMillis(s.Int(2))};
     m.role = domain::ParseRole(s.Text(3)).value_or(domain::Role::kViewer);
     return m;
+}
+
+// Columns: name, kind, cron, timezone, priority, max_attempts, enabled, next_run_at, last_run_at.
+template <typename Row>
+domain::PeriodicSchedule ReadPeriodic(const Row& s) {
+    domain::PeriodicSchedule p;
+    p.name = s.Text(0);
+    p.kind = ParseKind(s.Text(1));
+    p.cron = s.Text(2);
+    p.time_zone = s.Text(3);
+    p.priority = static_cast<int>(s.Int(4));
+    p.max_attempts = static_cast<int>(s.Int(5));
+    p.enabled = s.Int(6) != 0;
+    p.next_run_at = OptTime(s.OptInt(7));
+    p.last_run_at = OptTime(s.OptInt(8));
+    return p;
+}
+
+// Columns: id, kind, state, outcome, workspace_id, delivery_id, post_id, account_id, platform,
+// priority, attempts, max_attempts, due_at, lease_until, last_error, uncertain, created_at,
+// updated_at (kListLiveJobs and the other job views).
+template <typename Row>
+app::JobView ReadJobView(const Row& s) {
+    app::JobView v;
+    v.id = s.Text(0);
+    v.kind = s.Text(1);
+    v.state = s.Text(2);
+    v.outcome = s.OptText(3);
+    v.workspace_id = s.OptText(4);
+    v.delivery_id = s.OptText(5);
+    v.post_id = s.OptText(6);
+    v.account_id = s.OptText(7);
+    v.platform = s.OptText(8);
+    v.priority = static_cast<int>(s.Int(9));
+    v.attempts = static_cast<int>(s.Int(10));
+    v.max_attempts = static_cast<int>(s.Int(11));
+    v.due_at = core::FromUnixMillis(s.Int(12));
+    v.lease_until = OptTime(s.OptInt(13));
+    v.last_error = s.OptText(14);
+    v.uncertain = s.Int(15) != 0;
+    v.created_at = core::FromUnixMillis(s.Int(16));
+    v.updated_at = core::FromUnixMillis(s.Int(17));
+    return v;
+}
+
+// Columns: id, workspace_id, account_id, platform, reason, created_by, created_at.
+template <typename Row>
+app::PauseRecord ReadPause(const Row& s) {
+    app::PauseRecord p;
+    p.id = s.Text(0);
+    p.scope = app::PauseScope{s.OptText(1), s.OptText(2), s.OptText(3)};
+    p.reason = s.OptText(4);
+    p.created_by = s.OptText(5);
+    p.created_at = core::FromUnixMillis(s.Int(6));
+    return p;
 }
 
 /// The fixed offset a delivery's job gets within its post's jitter window: the same on every

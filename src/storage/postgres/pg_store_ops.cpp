@@ -266,76 +266,7 @@ constexpr PgSql kDeadSince{"dead_since",
 
 // ---- row readers ---------------------------------------------------------------------------
 
-// Columns: name, kind, cron, timezone, priority, max_attempts, enabled, next_run_at, last_run_at.
-template <typename Row>
-domain::PeriodicSchedule ReadPeriodic(const Row& s) {
-    domain::PeriodicSchedule p;
-    p.name = s.Text(0);
-    p.kind = ParseKind(s.Text(1));
-    p.cron = s.Text(2);
-    p.time_zone = s.Text(3);
-    p.priority = static_cast<int>(s.Int(4));
-    p.max_attempts = static_cast<int>(s.Int(5));
-    p.enabled = s.Int(6) != 0;
-    p.next_run_at = OptTime(s.OptInt(7));
-    p.last_run_at = OptTime(s.OptInt(8));
-    return p;
-}
-
-// Columns: id, kind, state, outcome, workspace_id, delivery_id, post_id, account_id, platform,
-// priority, attempts, max_attempts, due_at, lease_until, last_error, uncertain, created_at,
-// updated_at (kListLiveJobs and the other job views).
-template <typename Row>
-app::JobView ReadJobView(const Row& s) {
-    app::JobView v;
-    v.id = s.Text(0);
-    v.kind = s.Text(1);
-    v.state = s.Text(2);
-    v.outcome = s.OptText(3);
-    v.workspace_id = s.OptText(4);
-    v.delivery_id = s.OptText(5);
-    v.post_id = s.OptText(6);
-    v.account_id = s.OptText(7);
-    v.platform = s.OptText(8);
-    v.priority = static_cast<int>(s.Int(9));
-    v.attempts = static_cast<int>(s.Int(10));
-    v.max_attempts = static_cast<int>(s.Int(11));
-    v.due_at = FromUnixMillis(s.Int(12));
-    v.lease_until = OptTime(s.OptInt(13));
-    v.last_error = s.OptText(14);
-    v.uncertain = s.Int(15) != 0;
-    v.created_at = FromUnixMillis(s.Int(16));
-    v.updated_at = FromUnixMillis(s.Int(17));
-    return v;
-}
-
-// Columns: id, workspace_id, account_id, platform, reason, created_by, created_at.
-template <typename Row>
-app::PauseRecord ReadPause(const Row& s) {
-    app::PauseRecord p;
-    p.id = s.Text(0);
-    p.scope = app::PauseScope{s.OptText(1), s.OptText(2), s.OptText(3)};
-    p.reason = s.OptText(4);
-    p.created_by = s.OptText(5);
-    p.created_at = FromUnixMillis(s.Int(6));
-    return p;
-}
-
 // ---- helpers --------------------------------------------------------------------------------
-
-core::Status CheckPeriodic(const domain::PeriodicSchedule& p) {
-    if (p.name.empty()) return core::FieldError("name", "required", "a periodic schedule needs a name");
-    if (p.kind == domain::JobKind::kPublish) {
-        return core::FieldError("kind", "task_kind", "publish jobs come from posts, not from a periodic schedule");
-    }
-    if (p.priority < domain::kMinPriority || p.priority > domain::kMaxPriority || p.max_attempts < 1) {
-        return core::FieldError("priority", "range", "priority must be 1-10 and max attempts at least 1");
-    }
-    if (auto parsed = domain::CronSchedule::Parse(p.cron, p.time_zone); !parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    return {};
-}
 
 Params ScopeParams(const app::PauseScope& scope) {
     Params p;
@@ -491,7 +422,7 @@ core::Result<std::optional<app::JobRecord>> PgStore::FindJob(const std::string& 
 
 core::Result<domain::PeriodicSchedule> PgStore::UpsertPeriodic(const domain::PeriodicSchedule& p,
                                                                core::TimePoint first_run_at, core::TimePoint now) {
-    if (auto ok = CheckPeriodic(p); !ok) return tl::unexpected(ok.error());
+    if (auto ok = domain::CheckSchedule(p); !ok) return tl::unexpected(ok.error());
     return WithConn("upsert_periodic", [&](PgConn& c) -> core::Result<domain::PeriodicSchedule> {
         // One statement: the insert, or the update of a row another process inserted first.
         auto r = c.Exec(kUpsertPeriodic, Params()
@@ -563,7 +494,7 @@ core::Result<domain::PeriodicSchedule> PgStore::UpdatePeriodic(const app::Period
         if (u.cron) next.cron = *u.cron;
         if (u.time_zone) next.time_zone = *u.time_zone;
         if (u.enabled) next.enabled = *u.enabled;
-        if (auto ok = CheckPeriodic(next); !ok) return tl::unexpected(ok.error());
+        if (auto ok = domain::CheckSchedule(next); !ok) return tl::unexpected(ok.error());
         auto r =
             c.Exec(kUpdatePeriodic,
                    Params().Add(u.name).Add(next.cron).Add(next.time_zone).Add(next.enabled).Add(ToUnixMillis(now)));

@@ -1801,37 +1801,7 @@ core::Result<std::optional<app::JobRecord>> SqliteStore::FindJob(const std::stri
 
 // ---- periodic schedules ---------------------------------------------------------------------
 
-namespace {
-
-domain::PeriodicSchedule ReadPeriodic(const Stmt& s) {
-    domain::PeriodicSchedule p;
-    p.name = s.Text(0);
-    p.kind = ParseKind(s.Text(1));
-    p.cron = s.Text(2);
-    p.time_zone = s.Text(3);
-    p.priority = static_cast<int>(s.Int(4));
-    p.max_attempts = static_cast<int>(s.Int(5));
-    p.enabled = s.Int(6) != 0;
-    p.next_run_at = OptTime(s.OptInt(7));
-    p.last_run_at = OptTime(s.OptInt(8));
-    return p;
-}
-
-core::Status CheckPeriodic(const domain::PeriodicSchedule& p) {
-    if (p.name.empty()) return core::FieldError("name", "required", "a periodic schedule needs a name");
-    if (p.kind == domain::JobKind::kPublish) {
-        return core::FieldError("kind", "task_kind", "publish jobs come from posts, not from a periodic schedule");
-    }
-    if (p.priority < domain::kMinPriority || p.priority > domain::kMaxPriority || p.max_attempts < 1) {
-        return core::FieldError("priority", "range", "priority must be 1-10 and max attempts at least 1");
-    }
-    if (auto parsed = domain::CronSchedule::Parse(p.cron, p.time_zone); !parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    return {};
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<domain::PeriodicSchedule> SqliteStore::LoadPeriodic(const std::string& name) {
     auto s = db_->Prepare(kPeriodicByName);
@@ -1842,7 +1812,7 @@ std::optional<domain::PeriodicSchedule> SqliteStore::LoadPeriodic(const std::str
 
 core::Result<domain::PeriodicSchedule> SqliteStore::UpsertPeriodic(const domain::PeriodicSchedule& p,
                                                                    core::TimePoint first_run_at, core::TimePoint now) {
-    if (auto ok = CheckPeriodic(p); !ok) return tl::unexpected(ok.error());
+    if (auto ok = domain::CheckSchedule(p); !ok) return tl::unexpected(ok.error());
     return Locked("upsert_periodic", [&]() -> core::Result<domain::PeriodicSchedule> {
         Transaction tx(*db_);
         db_->Prepare(kUpsertPeriodic)
@@ -1911,7 +1881,7 @@ core::Result<domain::PeriodicSchedule> SqliteStore::UpdatePeriodic(const app::Pe
         if (u.cron) next.cron = *u.cron;
         if (u.time_zone) next.time_zone = *u.time_zone;
         if (u.enabled) next.enabled = *u.enabled;
-        if (auto ok = CheckPeriodic(next); !ok) return tl::unexpected(ok.error());
+        if (auto ok = domain::CheckSchedule(next); !ok) return tl::unexpected(ok.error());
         db_->Prepare(kUpdatePeriodic)
             .Bind(1, u.name)
             .Bind(2, next.cron)
@@ -2300,39 +2270,6 @@ constexpr Sql kFinishKey{"finish_idempotency_key",
 constexpr Sql kDropKey{"drop_idempotency_key",
                        "DELETE FROM idempotency_keys WHERE workspace_id = ?1 AND user_id = ?2 AND key = ?3"};
 constexpr Sql kPurgeKeys{"purge_idempotency_keys", "DELETE FROM idempotency_keys WHERE created_at < ?1"};
-
-app::JobView ReadJobView(const Stmt& s) {
-    app::JobView v;
-    v.id = s.Text(0);
-    v.kind = s.Text(1);
-    v.state = s.Text(2);
-    v.outcome = s.OptText(3);
-    v.workspace_id = s.OptText(4);
-    v.delivery_id = s.OptText(5);
-    v.post_id = s.OptText(6);
-    v.account_id = s.OptText(7);
-    v.platform = s.OptText(8);
-    v.priority = static_cast<int>(s.Int(9));
-    v.attempts = static_cast<int>(s.Int(10));
-    v.max_attempts = static_cast<int>(s.Int(11));
-    v.due_at = FromUnixMillis(s.Int(12));
-    v.lease_until = OptTime(s.OptInt(13));
-    v.last_error = s.OptText(14);
-    v.uncertain = s.Int(15) != 0;
-    v.created_at = FromUnixMillis(s.Int(16));
-    v.updated_at = FromUnixMillis(s.Int(17));
-    return v;
-}
-
-app::PauseRecord ReadPause(const Stmt& s) {
-    app::PauseRecord p;
-    p.id = s.Text(0);
-    p.scope = app::PauseScope{s.OptText(1), s.OptText(2), s.OptText(3)};
-    p.reason = s.OptText(4);
-    p.created_by = s.OptText(5);
-    p.created_at = FromUnixMillis(s.Int(6));
-    return p;
-}
 
 void BindScope(Stmt& s, const app::PauseScope& scope) {
     s.Bind(1, scope.workspace_id).Bind(2, scope.account_id).Bind(3, scope.platform);
