@@ -69,6 +69,9 @@ BENCH="$ROOT/bench"
 PEERS_DIR="$BENCH/queue-peers"
 NODE=${NODE:-node}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# Any statement over 5 s is logged with its plan (auto_explain; the plan only, no per-node
+# timing, so it costs nothing until it fires).
+PG_SLOW_LOG="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=5s -c log_min_duration_statement=5s"
 HERALD_FROM_ENV=${HERALD:+1}
 HERALD=${HERALD:-$ROOT/build-release/herald}
 RUN_PEERS=0; RUN_HERALD=0; PG_MODE=0
@@ -112,7 +115,14 @@ cleanup() {
   fi
   [[ -n "$WORK_TMP" ]] && rm -rf "$WORK_TMP"
   [[ -n "$REDIS_TMP" ]] && rm -rf "$REDIS_TMP"
-  [[ -n "$PG_TMP" ]] && rm -rf "$PG_TMP"
+  if [[ -n "$PG_TMP" ]]; then
+    # Statements that took over 5 s, with their plans: kept beside the results.
+    if grep -q "duration: " "$PG_TMP/server.log" 2>/dev/null; then
+      cp "$PG_TMP/server.log" "${RESULTS%.jsonl}-postgres.log"
+      say "PostgreSQL logged slow statements (with plans): ${RESULTS%.jsonl}-postgres.log"
+    fi
+    rm -rf "$PG_TMP"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -190,7 +200,7 @@ start_postgres() {
   # Durable: fsync and synchronous_commit are the defaults; they are spelled out here so
   # that a changed postgresql.conf default cannot silently make the peer non-durable.
   "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 30 \
-    -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+    -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on $PG_SLOW_LOG" \
     start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
   PG_PID=$(head -n1 "$PG_TMP/data/postmaster.pid")
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"

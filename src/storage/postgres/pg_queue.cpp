@@ -37,12 +37,25 @@ using domain::DeliveryStatus;
 constexpr PgSql kDuePriorities{"due_priorities",
                                "SELECT p FROM generate_series(1, 10) AS p WHERE EXISTS (SELECT 1 FROM jobs "
                                "WHERE state = 'pending' AND priority = p AND due_at <= $1) ORDER BY p DESC"};
-// SKIP LOCKED: a job another worker is claiming right now is simply not this one's.
+// SKIP LOCKED: a job another worker is claiming right now is simply not this one's. A claim
+// waits for no lock, so the order it locks in cannot deadlock with the id-ordered locking
+// elsewhere.
+// ORDER BY exactly the index's order (jobs_claim: priority, due_at; ties in the index's own
+// order), so the scan stops after LIMIT rows. `ORDER BY due_at, id` put an incremental sort over
+// the scan that read and sorted every pending job of the first due time (all 50,000 of a
+// bulk-scheduled minute) on every claim, and again in the recheck of each row another worker
+// had just claimed.
+// `id = ANY(ARRAY(subquery))` makes the locking subquery an InitPlan that runs once, whatever
+// the statistics say; `id IN (subquery)` leaves the planner free to join the two. The soak saw
+// two claims spin on a core each for five minutes, once with the sort and once without it
+// (both while the queue held exactly one fresh chunk); the cause was not pinned down, so the
+// statement now leaves the planner no such choice. bench/queue.sh logs any statement over 5 s
+// with its plan, should it come back.
 constexpr PgSql kClaimJobsAtPriority{
     "claim_jobs_at_priority",
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, updated_at = $1 "
-    "WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND priority = $4 AND due_at <= $1 "
-    "ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+    "WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'pending' AND priority = $4 AND due_at <= $1 "
+    "ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)) "
     "RETURNING id, workspace_id, delivery_id, priority, attempts, max_attempts, due_at, uncertain, kind, payload"};
 constexpr PgSql kClaimDetails{
     "claim_details",
