@@ -12,7 +12,7 @@
 # --soak (with --only pg): then the soak, --soak-jobs through --soak-processes processes.
 # Environment: HERALD (binary; default build-release/herald, built if missing unless
 # --no-build or HERALD is set), NODE (default node), PG_BIN (default
-# /usr/lib/postgresql/15/bin).
+# /usr/lib/postgresql/15/bin), PG_SETTINGS (extra server options, e.g. "-c max_wal_size=8GB").
 set -euo pipefail
 
 usage() {
@@ -71,6 +71,8 @@ NODE=${NODE:-node}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # Any statement over 5 s is logged with its plan (auto_explain; the plan only, no per-node
 # timing, so it costs nothing until it fires).
+# PG_SETTINGS: more server settings for every system on it, e.g. "-c max_wal_size=8GB".
+PG_SETTINGS=${PG_SETTINGS:-}
 PG_SLOW_LOG="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=5s -c log_min_duration_statement=5s"
 HERALD_FROM_ENV=${HERALD:+1}
 HERALD=${HERALD:-$ROOT/build-release/herald}
@@ -200,11 +202,11 @@ start_postgres() {
   # Durable: fsync and synchronous_commit are the defaults; they are spelled out here so
   # that a changed postgresql.conf default cannot silently make the peer non-durable.
   "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 30 \
-    -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on $PG_SLOW_LOG" \
+    -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on $PG_SLOW_LOG $PG_SETTINGS" \
     start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
   PG_PID=$(head -n1 "$PG_TMP/data/postmaster.pid")
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-  say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (pid $PG_PID, data $PG_TMP)"
+  say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (pid $PG_PID, data $PG_TMP)${PG_SETTINGS:+, with $PG_SETTINGS}"
 }
 
 start_redis() {
