@@ -8,6 +8,12 @@
 // - a post's status is recomputed in its own statement after the post rows are locked, so it
 //   reads every delivery as committed by whoever held the post before (READ COMMITTED takes
 //   a snapshot per statement);
+// - a batch reaches a table only through the ids it was given (`t.id = ANY($1)` beside any
+//   join with unnest), and a subquery that locks rows is an InitPlan (`= ANY(ARRAY(...))`),
+//   never `IN (subquery)`: the statistics of a queue's tables are often taken while they are
+//   nearly empty, and generic plans built on them ran the locking subquery once per row of
+//   jobs, or scanned jobs or deliveries in full inside a nested loop (the soak logged such
+//   statements at 9 to 64 s each);
 // - permits lock the account row first: one account's limits are decided by one process at a
 //   time, whichever node asks.
 
@@ -64,11 +70,12 @@ constexpr PgSql kClaimDetails{
                                           "w.limits, p.thread, p.first_comment "
                                           "FROM unnest($1::text[]) AS r(id) JOIN deliveries d ON d.id = r.id "
                                           "JOIN accounts a ON a.id = d.account_id JOIN posts p ON p.id = d.post_id "
-                                          "JOIN workspaces w ON w.id = a.workspace_id"};
+                                          "JOIN workspaces w ON w.id = a.workspace_id WHERE d.id = ANY($1::text[])"};
 constexpr PgSql kClaimDeliveries{"claim_deliveries",
                                  "UPDATE deliveries SET status = r.status, attempts = r.attempts, updated_at = $4 "
                                  "FROM unnest($1::text[], $2::text[], $3::int[]) AS r(id, status, attempts) "
-                                 "WHERE deliveries.id = r.id AND deliveries.status IN ('scheduled', 'rate_limited')"};
+                                 "WHERE deliveries.id = ANY($1::text[]) AND deliveries.id = r.id "
+                                 "AND deliveries.status IN ('scheduled', 'rate_limited')"};
 // Locks the jobs (by id, the order every transaction takes them in) and says which still exist.
 constexpr PgSql kPublishJobsOf{"publish_jobs_of",
                                "SELECT j.id, j.delivery_id, j.workspace_id, j.state, j.account_id FROM jobs j "
@@ -83,7 +90,8 @@ constexpr PgSql kRecordDeliveries{
     "url = COALESCE(r.url, deliveries.url), error = r.error, next_attempt_at = r.next_attempt, "
     "published_at = r.published_at, updated_at = $8 "
     "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
-    "AS r(id, status, remote_id, url, error, next_attempt, published_at) WHERE deliveries.id = r.id "
+    "AS r(id, status, remote_id, url, error, next_attempt, published_at) "
+    "WHERE deliveries.id = ANY($1::text[]) AND deliveries.id = r.id "
     "RETURNING " HERALD_DELIVERY_COLUMNS("deliveries")};
 constexpr PgSql kDeliveryById{"delivery_by_id",
                               "SELECT " HERALD_DELIVERY_COLUMNS("d") " FROM deliveries d WHERE d.id = $1"};
@@ -94,7 +102,7 @@ constexpr PgSql kJobsToHistory{
     "last_error, created_at, finished_at) "
     "SELECT j.id, j.kind, j.workspace_id, j.delivery_id, j.account_id, r.outcome, j.priority, j.attempts, j.due_at, "
     "r.error, j.created_at, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS r(id, outcome, error) "
-    "JOIN jobs j ON j.id = r.id "
+    "JOIN jobs j ON j.id = r.id WHERE j.id = ANY($1::text[]) "
     "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, workspace_id = excluded.workspace_id, "
     "delivery_id = excluded.delivery_id, account_id = excluded.account_id, outcome = excluded.outcome, "
     "priority = excluded.priority, attempts = excluded.attempts, due_at = excluded.due_at, "
@@ -193,8 +201,8 @@ constexpr PgSql kRefundAttempt{"refund_attempt",
 // outcome is being recorded right now (it is about to leave anyway): an unordered UPDATE here
 // deadlocked with RecordOutcomes' ordered FOR UPDATE (found by the 2M-job soak).
 constexpr PgSql kExtendLeases{"extend_leases",
-                              "UPDATE jobs SET lease_until = $2 WHERE id IN (SELECT id FROM jobs "
-                              "WHERE id = ANY($1::text[]) AND state = 'running' ORDER BY id FOR UPDATE SKIP LOCKED)"};
+                              "UPDATE jobs SET lease_until = $2 WHERE id = ANY(ARRAY(SELECT id FROM jobs "
+                              "WHERE id = ANY($1::text[]) AND state = 'running' ORDER BY id FOR UPDATE SKIP LOCKED))"};
 // SKIP LOCKED: two nodes rescuing at once each take different jobs, never one twice.
 constexpr PgSql kExpiredLeases{"expired_leases",
                                "SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 "

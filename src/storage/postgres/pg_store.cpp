@@ -139,7 +139,7 @@ constexpr PgSql kUpsertDelivery{"upsert_delivery",
 constexpr PgSql kDeleteDelivery{"delete_delivery", "DELETE FROM deliveries WHERE id = $1"};
 constexpr PgSql kDeleteJobsOfPost{
     "delete_jobs_of_post",
-    "DELETE FROM jobs WHERE delivery_id IN (SELECT id FROM deliveries WHERE post_id = $1) "
+    "DELETE FROM jobs WHERE delivery_id = ANY(ARRAY(SELECT id FROM deliveries WHERE post_id = $1)) "
     "AND state IN ('pending', 'running', 'paused')"};
 constexpr PgSql kInsertJob{"insert_job",
                            "INSERT INTO jobs(id, kind, workspace_id, delivery_id, account_id, state, priority, "

@@ -102,12 +102,13 @@ constexpr PgSql kInsertTickJob{"insert_tick_job",
                                "ON CONFLICT (id) DO NOTHING"};
 
 // ---- maintenance ----
-constexpr PgSql kPurgeHistory{"purge_history",
-                              "DELETE FROM job_history WHERE id IN (SELECT id FROM job_history WHERE finished_at < $1 "
-                              "ORDER BY finished_at LIMIT $2)"};
+constexpr PgSql kPurgeHistory{
+    "purge_history",
+    "DELETE FROM job_history WHERE id = ANY(ARRAY(SELECT id FROM job_history WHERE finished_at < $1 "
+    "ORDER BY finished_at LIMIT $2))"};
 constexpr PgSql kPurgeDeadTasks{"purge_dead_tasks",
-                                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'dead' "
-                                "AND kind <> 'publish' AND updated_at < $1 ORDER BY updated_at LIMIT $2)"};
+                                "DELETE FROM jobs WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'dead' "
+                                "AND kind <> 'publish' AND updated_at < $1 ORDER BY updated_at LIMIT $2))"};
 // A family is over when none of its tokens can be used again: all expired, or all revoked.
 constexpr PgSql kPurgeRefreshTokens{
     "purge_refresh_tokens",
@@ -153,7 +154,8 @@ constexpr PgSql kSandboxByKey{"sandbox_by_key", "SELECT " HERALD_SANDBOX_COLUMNS
 constexpr PgSql kSandboxFindKeys{"sandbox_find_keys",
                                  "SELECT u.i, s.remote_id, s.account_id, s.text, s.idempotency_key, s.created_at, "
                                  "s.kind, s.parent FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(i, a, k) "
-                                 "JOIN sandbox_posts s ON s.account_id = u.a AND s.idempotency_key = u.k"};
+                                 "JOIN sandbox_posts s ON s.account_id = u.a AND s.idempotency_key = u.k "
+                                 "WHERE s.account_id = ANY($2::text[]) AND s.idempotency_key = ANY($3::text[])"};
 constexpr PgSql kSandboxInsertRows{
     "sandbox_insert_rows", "INSERT INTO sandbox_posts(" HERALD_SANDBOX_COLUMNS
                            ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
