@@ -70,10 +70,11 @@ PEERS_DIR="$BENCH/queue-peers"
 NODE=${NODE:-node}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # Any statement over 5 s is logged with its plan (auto_explain; the plan only, no per-node
-# timing, so it costs nothing until it fires).
+# timing, so it costs nothing until it fires). pg_stat_statements gives the soak's windows
+# their per-statement times (a small cost on every statement, for every system alike).
 # PG_SETTINGS: more server settings for every system on it, e.g. "-c max_wal_size=8GB".
 PG_SETTINGS=${PG_SETTINGS:-}
-PG_SLOW_LOG="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=5s -c log_min_duration_statement=5s"
+PG_SLOW_LOG="-c shared_preload_libraries=auto_explain,pg_stat_statements -c auto_explain.log_min_duration=5s -c log_min_duration_statement=5s"
 HERALD_FROM_ENV=${HERALD:+1}
 HERALD=${HERALD:-$ROOT/build-release/herald}
 RUN_PEERS=0; RUN_HERALD=0; PG_MODE=0

@@ -133,7 +133,8 @@ struct Fixture {
     std::unique_ptr<ScratchDatabase> scratch;  ///< PostgreSQL runs
     std::unique_ptr<PgConn> pg;                ///< PostgreSQL runs: a connection of the coordinator's own
     std::unique_ptr<app::Store> store;
-    std::string url;  ///< the store's URL
+    std::string url;          ///< the store's URL
+    bool statements = false;  ///< pg_stat_statements is there (PostgreSQL runs)
     std::string workspace_id, user_id, account_id;
 };
 
@@ -157,6 +158,13 @@ core::Result<std::unique_ptr<Fixture>> MakeFixture(const BenchQueueOptions& o, c
         auto pg = PgConn::Open(f->url);
         if (!pg) return tl::unexpected(pg.error());
         f->pg = std::move(*pg);
+        try {
+            // Per-statement times for the soak's windows, when the server preloads it (the
+            // server bench/queue.sh starts does); without it the windows simply lack them.
+            f->pg->Run("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+            f->statements = true;
+        } catch (const PgError&) {
+        }
         if (!o.setup_sql.empty()) {
             try {
                 f->pg->Run(o.setup_sql.c_str());
@@ -381,6 +389,46 @@ nlohmann::json TableSizes(PgConn& c) {
 
 // The server's WAL written so far (pg_stat_wal: bytes, full-page images) and its checkpoints
 // (pg_stat_bgwriter), cluster-wide: in a benchmark the scratch database is all there is.
+// pg_stat_statements of the scratch database, by query id: the first 70 characters of the
+// statement, its calls and its total execution time (ms). Empty when the extension is missing.
+std::map<std::string, std::tuple<std::string, int64_t, double>> StatementTimes(PgConn& c, bool available) {
+    std::map<std::string, std::tuple<std::string, int64_t, double>> out;
+    if (!available) return out;
+    auto r = c.Exec(PgSql{"bench_statement_times",
+                          "SELECT queryid::text, left(regexp_replace(query, '\\s+', ' ', 'g'), 70), calls, "
+                          "total_exec_time FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                          "WHERE datname = current_database())"});
+    for (int i = 0; i < r.rows(); ++i) {
+        out[r.Text(i, 0)] = {r.Text(i, 1), r.Int(i, 2), std::stod(r.Text(i, 3))};
+    }
+    return out;
+}
+
+// The statements that took most of a window's server time: each one's calls, mean time and
+// milliseconds per job finished in the window, so that a statement whose cost grows with the
+// tables shows up from one window to the next.
+nlohmann::json TopStatements(const std::map<std::string, std::tuple<std::string, int64_t, double>>& before,
+                             const std::map<std::string, std::tuple<std::string, int64_t, double>>& after,
+                             int64_t jobs) {
+    std::vector<std::tuple<double, std::string, int64_t>> rows;
+    for (const auto& [id, now] : after) {
+        const auto it = before.find(id);
+        const int64_t calls = std::get<1>(now) - (it == before.end() ? 0 : std::get<1>(it->second));
+        const double ms = std::get<2>(now) - (it == before.end() ? 0.0 : std::get<2>(it->second));
+        if (calls > 0) rows.emplace_back(ms, std::get<0>(now), calls);
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < rows.size() && i < 8; ++i) {
+        const auto& [ms, query, calls] = rows[i];
+        out.push_back({{"query", query},
+                       {"calls", calls},
+                       {"mean_ms", ms / static_cast<double>(calls)},
+                       {"ms_per_job", ms / static_cast<double>(std::max<int64_t>(1, jobs))}});
+    }
+    return out;
+}
+
 nlohmann::json WalCounters(PgConn& c) {
     auto r = c.Exec(PgSql{"bench_wal_counters",
                           "SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req "
@@ -564,6 +612,7 @@ ProcessRun RunProcesses(Fixture& f, const BenchQueueOptions& o, int64_t initial,
     auto window_start = t0;
     int64_t window_start_done = 0;
     auto window_wal = o.window > 0 ? WalCounters(*f.pg) : nlohmann::json();
+    auto window_statements = StatementTimes(*f.pg, o.window > 0 && f.statements);
     int64_t next_window = o.window;
     double rate = 0;  // jobs/s over the last poll, to poll often only near the end
     auto last_poll = t0;
@@ -603,6 +652,11 @@ ProcessRun RunProcesses(Fixture& f, const BenchQueueOptions& o, int64_t initial,
                  {"checkpoints", wal["checkpoints"].get<int64_t>() - window_wal["checkpoints"].get<int64_t>()},
                  {"load_average", LoadAverage()}});
             window_wal = wal;
+            if (f.statements) {
+                auto statements = StatementTimes(*f.pg, true);
+                r.windows.back()["statements"] = TopStatements(window_statements, statements, done - window_start_done);
+                window_statements = std::move(statements);
+            }
             std::cerr << "\rwindow to " << done << ": " << static_cast<int64_t>(r.windows.back()["jobs_per_s"])
                       << " jobs/s, WAL " << static_cast<int64_t>(r.windows.back()["wal_bytes_per_job"].get<double>())
                       << " bytes and " << r.windows.back()["wal_full_page_images_per_job"].get<double>()

@@ -8,8 +8,8 @@
 // - a post's status is recomputed in its own statement after the post rows are locked, so it
 //   reads every delivery as committed by whoever held the post before (READ COMMITTED takes
 //   a snapshot per statement);
-// - a batch reaches a table only through the ids it was given (`t.id = ANY($1)` beside any
-//   join with unnest), and a subquery that locks rows is an InitPlan (`= ANY(ARRAY(...))`),
+// - a batch reaches a table by the ids it was given (`t.id = ANY($1)` beside a join with
+//   unnest on the primary key), and a subquery that locks rows is an InitPlan (`= ANY(ARRAY(...))`),
 //   never `IN (subquery)`: the statistics of a queue's tables are often taken while they are
 //   nearly empty, and generic plans built on them ran the locking subquery once per row of
 //   jobs, or scanned jobs or deliveries in full inside a nested loop (the soak logged such
