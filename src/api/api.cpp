@@ -113,6 +113,12 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/queue/plan", authed(&Api::QueuePlan));
     AddAuthed("GET", "/api/v1/limits", authed(&Api::GetLimits));
     AddAuthed("PUT", "/api/v1/limits", authed(&Api::SetLimits));
+    AddAuthed("POST", "/api/v1/media", authed(&Api::UploadMedia));
+    AddAuthed("GET", "/api/v1/media", authed(&Api::ListMedia));
+    AddAuthed("GET", "/api/v1/media/{}", authed(&Api::GetMedia));
+    AddAuthed("PATCH", "/api/v1/media/{}", authed(&Api::UpdateMedia));
+    AddAuthed("DELETE", "/api/v1/media/{}", authed(&Api::DeleteMedia));
+    AddAuthed("GET", "/api/v1/media/{}/thumbnail", authed(&Api::MediaThumbnail));
     AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }
 
@@ -187,7 +193,9 @@ net::Response Api::Dispatch(const net::Request& r) {
             allowed.push_back(route.method);
             continue;
         }
-        if (!r.body.empty()) {
+        // The upload endpoint takes multipart/form-data and says so itself, after authentication.
+        const bool upload = r.method == "POST" && r.path == "/api/v1/media";
+        if (!r.body.empty() && !upload) {
             auto ct = r.Header("content-type");
             if (ct && ct->find("application/json") == std::string::npos) {
                 return ErrorResponse(core::Error{core::ErrorCode::kUnsupportedMediaType,
@@ -198,7 +206,8 @@ net::Response Api::Dispatch(const net::Request& r) {
         if (route.open) return route.open(r, params);
         auto who = Authenticate(r);
         if (!who) return ErrorResponse(who.error());
-        if (r.method == "POST" && r.Header("idempotency-key")) {
+        // An upload's body is its files, already on disk: not something a key can replay.
+        if (r.method == "POST" && r.Header("idempotency-key") && !r.multipart) {
             return WithIdempotency(r, *who, [&] { return route.authed(r, *who, params); });
         }
         return route.authed(r, *who, params);

@@ -9,6 +9,7 @@
 #include "app/account_service.hpp"
 #include "app/auth_service.hpp"
 #include "app/limits_service.hpp"
+#include "app/media_service.hpp"
 #include "app/post_service.hpp"
 #include "app/queue_service.hpp"
 #include "net/http.hpp"
@@ -34,6 +35,7 @@ struct ApiDeps {
     const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz; nullptr: this node runs no workers
     int64_t ready_max_lag_seconds = 60;
     const queue::Metrics* metrics = nullptr;  ///< for /metrics
+    app::MediaService* media = nullptr;       ///< nullptr: no media library on this node
     bool serve_api = true;                    ///< false (herald worker): only /healthz, /readyz and /metrics
 };
 
@@ -114,6 +116,13 @@ class Api {
     net::Response QueuePlan(const net::Request&, const app::Principal&, const Params&);
     net::Response GetLimits(const net::Request&, const app::Principal&, const Params&);
     net::Response SetLimits(const net::Request&, const app::Principal&, const Params&);
+    // media_handlers.cpp
+    net::Response UploadMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response ListMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response GetMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response UpdateMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response DeleteMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response MediaThumbnail(const net::Request&, const app::Principal&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

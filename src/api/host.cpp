@@ -17,6 +17,8 @@
 #include "api/api.hpp"
 #include "app/maintenance.hpp"
 #include "auth/secret_key.hpp"
+#include "media/inspect.hpp"
+#include "media/local_store.hpp"
 #include "net/server.hpp"
 #include "platforms/registry.hpp"
 #include "storage/store.hpp"
@@ -150,6 +152,9 @@ struct Host::Parts {
     ratelimit::LimitTable limits;
     std::unique_ptr<app::Planner> planner;
     std::unique_ptr<app::LimitsService> limits_service;
+    std::unique_ptr<media::LocalMediaStore> media_files;
+    std::unique_ptr<media::Inspector> media_inspector;
+    std::unique_ptr<app::MediaService> media;
     queue::Metrics metrics;
     std::unique_ptr<app::Maintenance> maintenance;
     std::unique_ptr<queue::Dispatcher> dispatcher;
@@ -233,16 +238,40 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
 
+    domain::MediaLimits media_limits;
+    media_limits.max_image_bytes = config.media_max_image_bytes;
+    media_limits.max_video_bytes = config.media_max_video_bytes;
+    if (config.serve_api) {
+        p->media_files = std::make_unique<media::LocalMediaStore>(config.MediaDir());
+        if (auto ok = p->media_files->Open(); !ok) return tl::unexpected(ok.error());
+        // Left by a crash in the middle of an upload; nothing refers to them.
+        p->media_files->SweepSpool(std::chrono::hours(1));
+        p->media_inspector = std::make_unique<media::Inspector>();
+        p->media = std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock,
+                                                       media_limits);
+    }
+
     // workers 0: an API-only node; the nodes that run workers publish what it accepts.
     const bool runs_workers = config.workers > 0;
-    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
-                                           p->clock, runs_workers ? p->dispatcher.get() : nullptr,
-                                           config.ready_max_lag_seconds, &p->metrics, config.serve_api});
+    p->api =
+        std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
+                                      p->clock, runs_workers ? p->dispatcher.get() : nullptr,
+                                      config.ready_max_lag_seconds, &p->metrics, p->media.get(), config.serve_api});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;
     so.max_body_bytes = config.max_body_bytes;
     so.large_body_paths = {{"/api/v1/posts/bulk", config.bulk_max_body_bytes}};
+    if (p->media) {
+        so.uploads.paths = {"/api/v1/media"};
+        so.uploads.spool_dir = p->media_files->SpoolDir();
+        so.uploads.limits.max_file_bytes = std::max(media_limits.max_image_bytes, media_limits.max_video_bytes);
+        so.uploads.limits.max_files = media_limits.max_files_per_request;
+        so.uploads.max_request_bytes =
+            so.uploads.limits.max_file_bytes * static_cast<uint64_t>(media_limits.max_files_per_request) + (1 << 20);
+        so.uploads.min_bytes_per_second = config.upload_min_bytes_per_second;
+        so.uploads.rate_grace = std::chrono::seconds(config.upload_rate_grace_seconds);
+    }
     Api* api = p->api.get();
     p->server = std::make_unique<net::Server>(
         so, [api](const net::Request& r) { return api->Handle(r); },

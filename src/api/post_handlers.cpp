@@ -4,6 +4,7 @@
 #include "api/json_body.hpp"
 #include "api/paging.hpp"
 #include "app/json_views.hpp"
+#include "core/ids.hpp"
 #include "domain/time.hpp"
 
 namespace herald::api {
@@ -31,10 +32,6 @@ nlohmann::json ItemError(size_t index, const core::Error& e) {
     nlohmann::json details = nlohmann::json::object();
     for (const auto& [k, v] : e.details) details[k] = v;
     return {{"index", index}, {"code", core::ToString(e.code)}, {"message", e.message}, {"details", details}};
-}
-
-bool IsId(const std::string& s) {
-    return s.size() == 26 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 }  // namespace
@@ -67,7 +64,7 @@ net::Response Api::ListPosts(const net::Request& r, const app::Principal& who, c
             if (!t) return ErrorResponse(t.error());
             (key == "from" ? f.from : f.to) = *t;
         } else if (key == "cursor" || key == "limit") {
-            if (auto ok = ReadPagingParam(key, value, IsId(value), f.after_id, f.limit); !ok) {
+            if (auto ok = ReadPagingParam(key, value, core::IsId(value), f.after_id, f.limit); !ok) {
                 return ErrorResponse(ok.error());
             }
         } else {

@@ -1,5 +1,6 @@
 #include "app/json_views.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
@@ -108,6 +109,32 @@ nlohmann::json ToJson(const domain::Account& a) {
             {"settings", settings},
             {"has_credentials", a.has_credentials},
             {"created_at", domain::FormatRfc3339(a.created_at)}};
+}
+
+nlohmann::json ToJson(const domain::MediaItem& m) {
+    nlohmann::json out = {{"id", m.id},
+                          {"kind", domain::ToString(m.kind)},
+                          {"mime_type", domain::MimeType(m.format)},
+                          {"bytes", m.bytes},
+                          {"sha256", m.sha256},
+                          {"name", m.original_name},
+                          {"alt_text", m.alt_text},
+                          {"width", m.width},
+                          {"height", m.height},
+                          {"aspect_ratio", std::round(domain::AspectRatio(m) * 10000.0) / 10000.0},
+                          {"duration_ms", nullptr},
+                          {"frame_rate", nullptr},
+                          {"video_codec", nullptr},
+                          {"audio_codec", nullptr},
+                          {"thumbnail_url", nullptr},
+                          {"created_by", m.created_by},
+                          {"created_at", domain::FormatRfc3339(m.created_at)}};
+    if (m.duration_ms) out["duration_ms"] = *m.duration_ms;
+    if (m.frame_rate) out["frame_rate"] = *m.frame_rate;
+    if (m.video_codec) out["video_codec"] = *m.video_codec;
+    if (m.audio_codec) out["audio_codec"] = *m.audio_codec;
+    if (m.thumbnail_key) out["thumbnail_url"] = "/api/v1/media/" + m.id + "/thumbnail";
+    return out;
 }
 
 nlohmann::json ToJson(const domain::User& u) {

@@ -24,6 +24,7 @@ nlohmann::json ToJson(const ApiTokenRecord& t);
 nlohmann::json ToJson(const JobView& j);
 nlohmann::json ToJson(const PauseRecord& p);
 nlohmann::json ToJson(const QueueStats& s);
+nlohmann::json ToJson(const domain::MediaItem& m);
 /// The live event for a delivery that changed state.
 nlohmann::json DeliveryEventJson(const DeliveryChange& c);
 /// The same event as text, written directly: the queue sends one for every publish, and this

@@ -3,6 +3,7 @@
 // The ports: what the services need from the outside world. storage/ implements Store,
 // platforms/ implements PlatformAdapter and the registry, net/ implements EventSink.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "core/error.hpp"
 #include "domain/account.hpp"
 #include "domain/job.hpp"
+#include "domain/media.hpp"
 #include "domain/periodic.hpp"
 #include "domain/post.hpp"
 #include "domain/text.hpp"
@@ -445,6 +447,55 @@ struct SandboxPost {
     std::optional<std::string> parent;  ///< the remote id it answers (replies, comments)
 };
 
+// ---- media ----------------------------------------------------------------------------------
+
+/// What a file really is, read from its bytes.
+struct MediaInfo {
+    domain::MediaFormat format = domain::MediaFormat::kJpeg;
+    std::string sha256;  ///< hex
+    uint64_t bytes = 0;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    std::optional<int64_t> duration_ms;
+    std::optional<double> frame_rate;
+    std::optional<std::string> video_codec;
+    std::optional<std::string> audio_codec;
+};
+
+/// Sniffs, measures and checks a file (media/inspect.hpp). Errors are the uploader's: a
+/// kInvalidArgument or kUnsupportedMediaType or kPayloadTooLarge with a message a person reads.
+class MediaInspector {
+  public:
+    virtual ~MediaInspector() = default;
+    virtual core::Result<MediaInfo> Inspect(const std::filesystem::path& file, const domain::MediaLimits& limits) = 0;
+    /// Writes a small JPEG of the image, or of a video's first frame, to `out`.
+    virtual core::Status Thumbnail(const std::filesystem::path& file, const MediaInfo& info,
+                                   const std::filesystem::path& out) = 0;
+};
+
+/// Where media bytes live: the local disk by default (media/local_store.hpp), an S3-compatible
+/// bucket for multi-node installs. Keys are relative paths such as `ws/2026/11/<sha256>.jpg`.
+class MediaStore {
+  public:
+    virtual ~MediaStore() = default;
+    /// Moves `file` in under `key`. When the key already holds bytes (same content), the file is
+    /// dropped instead: the same file uploaded twice is stored once.
+    virtual core::Status Put(const std::filesystem::path& file, const std::string& key) = 0;
+    virtual core::Status Remove(const std::string& key) = 0;
+    virtual bool Exists(const std::string& key) const = 0;
+    /// A path to read the bytes from; empty for a store with no local files.
+    virtual std::filesystem::path LocalPath(const std::string& key) const = 0;
+    /// A folder on the same file system as the store, for files on their way in.
+    virtual std::filesystem::path SpoolDir() const = 0;
+};
+
+struct MediaFilter {
+    std::string workspace_id;
+    std::optional<domain::MediaKind> kind;
+    std::optional<std::string> before_id;  ///< paging: items older than this one
+    int limit = 50;
+};
+
 /// One storage contract, implemented by SQLite now and PostgreSQL later. Every method is one
 /// transaction; every method is blocking (call it off the I/O threads).
 class Store {
@@ -688,6 +739,20 @@ class Store {
     /// Deletes up to `limit` history rows that finished before `before`, oldest first; returns
     /// how many. Small chunks keep each transaction short: call again until it returns < limit.
     virtual core::Result<int> PurgeHistory(core::TimePoint before, int limit) = 0;
+
+    // -- media
+    /// All or none.
+    virtual core::Status InsertMedia(const std::vector<domain::MediaItem>& items) = 0;
+    virtual core::Result<domain::MediaItem> GetMedia(const std::string& workspace_id, const std::string& id) = 0;
+    /// Newest first.
+    virtual core::Result<std::vector<domain::MediaItem>> ListMedia(const MediaFilter& filter) = 0;
+    /// An item of the workspace with these bytes, to share its stored file.
+    virtual core::Result<std::optional<domain::MediaItem>> FindMediaBySha(const std::string& workspace_id,
+                                                                          const std::string& sha256) = 0;
+    virtual core::Result<domain::MediaItem> SetMediaAltText(const std::string& workspace_id, const std::string& id,
+                                                            const std::string& alt_text) = 0;
+    /// Deletes the item; says how many items still use its stored file.
+    virtual core::Result<int64_t> DeleteMedia(const std::string& workspace_id, const std::string& id) = 0;
     /// Deletes up to `limit` dead tasks (never dead publish jobs: their delivery shows the
     /// reason until a person acts) last touched before `before`.
     virtual core::Result<int> PurgeDeadTasks(core::TimePoint before, int limit) = 0;

@@ -73,6 +73,15 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.log_level = value;
         return {};
     }
+    if (key == "media_dir") {
+        if (value.empty()) return Fail(ErrorCode::kInvalidArgument, "config media_dir must not be empty");
+        c.media_dir = value;
+        return {};
+    }
+    if (key == "media_max_image_bytes") return assign(c.media_max_image_bytes, 1024, uint64_t{1} << 32);
+    if (key == "media_max_video_bytes") return assign(c.media_max_video_bytes, 1024, uint64_t{1} << 34);
+    if (key == "upload_min_bytes_per_second") return assign(c.upload_min_bytes_per_second, 1, uint64_t{1} << 30);
+    if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
     if (key == "max_body_bytes") return assign(c.max_body_bytes, 1024, uint64_t{1} << 32);
     if (key == "bulk_max_body_bytes") return assign(c.bulk_max_body_bytes, 1024, uint64_t{1} << 32);
     if (key == "ready_max_lag_seconds") return assign(c.ready_max_lag_seconds, 1, 86400);
@@ -91,6 +100,8 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
 }
 
 }  // namespace
+
+std::string Config::MediaDir() const { return media_dir.empty() ? data_dir + "/media" : media_dir; }
 
 std::string Config::DatabaseUrl() const {
     if (!database_url.empty()) return database_url;
@@ -116,7 +127,12 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "shutdown_timeout_seconds",
                                                   "history_retention_days",
                                                   "limits_file",
-                                                  "log_level"};
+                                                  "log_level",
+                                                  "media_dir",
+                                                  "media_max_image_bytes",
+                                                  "media_max_video_bytes",
+                                                  "upload_min_bytes_per_second",
+                                                  "upload_rate_grace_seconds"};
     return keys;
 }
 

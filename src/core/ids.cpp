@@ -14,4 +14,8 @@ std::string NewId(TimePoint now) {
     return std::string(buf, 26);
 }
 
+bool IsId(std::string_view s) {
+    return s.size() == 26 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 }  // namespace herald::core

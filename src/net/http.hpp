@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/multipart.hpp"
+
 namespace herald::net {
 
 struct Request {
@@ -17,6 +19,10 @@ struct Request {
     std::map<std::string, std::string> query;    ///< percent-decoded
     std::map<std::string, std::string> headers;  ///< keys lower-cased
     std::string body;
+    /// A multipart/form-data upload to one of the server's upload paths: its parts, file parts
+    /// already on disk. `body` is empty then.
+    std::vector<UploadPart> uploads;
+    bool multipart = false;
     std::string request_id;        ///< from X-Request-Id if sane, else generated
     bool malformed_query = false;  ///< a query parameter had a broken %-escape
 

@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -54,9 +55,28 @@ bool SaneRequestId(std::string_view id) {
     return true;
 }
 
-std::string ErrorJson(const std::string& code, const std::string& message) {
-    // Hand-built to keep nlohmann out of this translation unit; both strings are our own constants.
-    return R"({"error":{"code":")" + code + R"(","message":")" + message + R"(","details":{}}})";
+std::string JsonEscape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (static_cast<unsigned char>(c) >= 0x20) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string ErrorJson(const std::string& code, const std::string& message,
+                      const std::map<std::string, std::string>& details = {}) {
+    // Hand-built to keep nlohmann out of this translation unit; code and message are our own
+    // (escaped where they carry a client's text).
+    std::string d;
+    for (const auto& [k, v] : details) {
+        d += (d.empty() ? "\"" : ",\"") + JsonEscape(k) + "\":\"" + JsonEscape(v) + "\"";
+    }
+    return R"({"error":{"code":")" + code + R"(","message":")" + message + R"(","details":{)" + d + "}}}";
 }
 
 Request Convert(const http::request<http::string_body>& req) {
@@ -197,10 +217,11 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> WriteError(beast::tcp_stream& stream, http::status status, const std::string& code,
-                                     const std::string& message) {
+                                     const std::string& message,
+                                     const std::map<std::string, std::string>& details = {}) {
         http::response<http::string_body> res{status, 11};
         res.set(http::field::content_type, "application/json");
-        res.body() = ErrorJson(code, message);
+        res.body() = ErrorJson(code, message, details);
         res.keep_alive(false);
         res.prepare_payload();
         beast::error_code ec;
@@ -221,6 +242,58 @@ struct Server::Impl {
         }
     }
 
+    // Reads a multipart body in chunks into a MultipartParser, so file parts go to the spool
+    // folder as they arrive. The clock: each read must bring something within read_timeout, and
+    // after the grace period the average rate must stay above the configured minimum, so a
+    // client trickling bytes (slow loris) cannot hold a connection and a spool file for hours.
+    // kRateLimited stands for "too slow" here (answered 408).
+    asio::awaitable<core::Result<std::vector<UploadPart>>> ReadUpload(beast::tcp_stream& stream,
+                                                                      beast::flat_buffer& buffer,
+                                                                      http::request_parser<http::string_body>& header,
+                                                                      const std::string& boundary) {
+        const auto& u = options.uploads;
+        MultipartParser form(boundary, u.spool_dir, u.limits);
+        http::request_parser<http::buffer_body> parser(std::move(header));
+        std::vector<char> chunk(64 * 1024);
+        const auto started = std::chrono::steady_clock::now();
+        uint64_t received = 0;
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            stream.expires_after(options.read_timeout);
+            beast::error_code ec;
+            // read_some: back after each arrival, however small, so that the rate is checked
+            // while a slow client trickles (a full read would wait for 64 KiB).
+            co_await http::async_read_some(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec == http::error::body_limit) {
+                co_return core::Fail(
+                    core::ErrorCode::kPayloadTooLarge,
+                    "the upload is larger than the limit of " + std::to_string(u.max_request_bytes) + " bytes");
+            }
+            if (ec == beast::error::timeout) {
+                co_return core::Fail(
+                    core::ErrorCode::kRateLimited,
+                    "the upload stalled: no data for " + std::to_string(options.read_timeout.count()) + " s");
+            }
+            if (ec) co_return core::Fail(core::ErrorCode::kInvalidArgument, "the upload broke off: " + ec.message());
+            const size_t n = chunk.size() - parser.get().body().size;
+            received += n;
+            if (auto s = form.Feed(std::string_view(chunk.data(), n)); !s) co_return tl::unexpected(s.error());
+            const auto elapsed = std::chrono::steady_clock::now() - started;
+            if (elapsed > u.rate_grace) {
+                const double seconds = std::chrono::duration<double>(elapsed).count();
+                if (static_cast<double>(received) / seconds < static_cast<double>(u.min_bytes_per_second)) {
+                    co_return core::Fail(core::ErrorCode::kRateLimited, "the upload is too slow: under " +
+                                                                            std::to_string(u.min_bytes_per_second) +
+                                                                            " bytes per second");
+                }
+            }
+        }
+        if (auto s = form.Finish(); !s) co_return tl::unexpected(s.error());
+        co_return form.TakeParts();
+    }
+
     asio::awaitable<void> Session(tcp::socket socket) {
         beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
@@ -233,10 +306,11 @@ struct Server::Impl {
             // checks a Content-Length against its limit while it reads the header, so that limit
             // must be the largest of all (Beast's default is 1 MiB); the path's own limit is
             // checked here once the path is known, and by the parser for a chunked body.
-            uint64_t largest = options.max_body_bytes;
+            uint64_t largest = std::max(options.max_body_bytes, options.uploads.max_request_bytes);
             for (const auto& [p, l] : options.large_body_paths) largest = std::max(largest, l);
             parser.body_limit(largest);
             uint64_t limit = options.max_body_bytes;
+            std::optional<std::string> boundary;  // set for an upload
             co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
             if (!ec || ec == http::error::body_limit) {
                 const auto target = parser.get().target();
@@ -247,11 +321,31 @@ struct Server::Impl {
                 for (const auto& [p, l] : options.large_body_paths) {
                     if (path == p && has_token) limit = std::max(limit, l);
                 }
+                const auto& u = options.uploads;
+                if (has_token && parser.get().method() == http::verb::post &&
+                    std::find(u.paths.begin(), u.paths.end(), std::string_view(path.data(), path.size())) !=
+                        u.paths.end()) {
+                    const auto ct = parser.get()[http::field::content_type];
+                    boundary = MultipartBoundary(std::string_view(ct.data(), ct.size()));
+                    if (boundary) limit = std::max(limit, u.max_request_bytes);
+                }
             }
+            std::vector<UploadPart> uploads;
+            std::optional<core::Error> upload_error;
+            http::request<http::string_body> upload_head;
             if (!ec) {
                 const auto length = parser.content_length();
                 if (length && *length > limit) {
                     ec = http::error::body_limit;
+                } else if (boundary) {
+                    parser.body_limit(limit);
+                    upload_head = parser.get();  // the parser is consumed by the upload
+                    auto got = co_await ReadUpload(stream, buffer, parser, *boundary);
+                    if (got) {
+                        uploads = std::move(*got);
+                    } else {
+                        upload_error = std::move(got.error());
+                    }
                 } else {
                     parser.body_limit(limit);
                     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
@@ -263,6 +357,18 @@ struct Server::Impl {
                 co_await Drain(stream);
                 break;
             }
+            if (upload_error) {
+                const auto& e = *upload_error;
+                const auto status = e.code == core::ErrorCode::kPayloadTooLarge ? http::status::payload_too_large
+                                    : e.code == core::ErrorCode::kUnavailable   ? http::status::service_unavailable
+                                    : e.code == core::ErrorCode::kRateLimited   ? http::status::request_timeout
+                                                                                : http::status::bad_request;
+                const auto code = e.code == core::ErrorCode::kRateLimited ? std::string("request_timeout")
+                                                                          : std::string(core::ToString(e.code));
+                co_await WriteError(stream, status, code, JsonEscape(e.message), e.details);
+                if (e.code != core::ErrorCode::kRateLimited) co_await Drain(stream);
+                break;
+            }
             if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
                 ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
                 break;
@@ -271,13 +377,28 @@ struct Server::Impl {
                 co_await WriteError(stream, http::status::bad_request, "invalid_argument", "malformed HTTP request");
                 break;
             }
-            auto& req = parser.get();
-            if (websocket::is_upgrade(req)) {
+            auto& req = boundary ? upload_head : parser.get();
+            if (!boundary && websocket::is_upgrade(req)) {
                 co_await WebSocket(std::move(stream), parser.release());
                 co_return;
             }
             ++inflight;
             Request r = Convert(req);
+            if (boundary) {
+                r.multipart = true;
+                r.uploads = std::move(uploads);
+            }
+            // Whatever the handler did not move out of the spool goes once it has answered.
+            struct RemoveLeftovers {
+                Request& r;
+                ~RemoveLeftovers() {
+                    for (const auto& p : r.uploads) {
+                        if (p.path.empty()) continue;
+                        std::error_code ignored;
+                        std::filesystem::remove(p.path, ignored);
+                    }
+                }
+            } leftovers{r};
             Response resp;
             try {
                 resp = co_await OnPool<Response>([this, &r] { return http(r); });

@@ -9,8 +9,24 @@
 
 #include "core/error.hpp"
 #include "net/http.hpp"
+#include "net/multipart.hpp"
 
 namespace herald::net {
+
+/// Where multipart/form-data uploads go. The body of a request to one of `paths` (from a client
+/// that names a bearer token) streams into files in `spool_dir`, part by part, and the handler
+/// gets the parts in Request::uploads. Files the handler leaves in the spool are deleted after
+/// it answers.
+struct UploadOptions {
+    std::vector<std::string> paths;
+    std::filesystem::path spool_dir;
+    MultipartLimits limits;
+    uint64_t max_request_bytes = 1100ull * 1024 * 1024;
+    /// Slow-loris guard: after `rate_grace`, a client that has sent less than this many bytes
+    /// per second on average is answered 408 and cut off.
+    uint64_t min_bytes_per_second = 16 * 1024;
+    std::chrono::milliseconds rate_grace{10000};
+};
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
@@ -22,6 +38,7 @@ struct ServerOptions {
     int handler_threads = 4;
     std::chrono::seconds read_timeout{30};
     std::string websocket_path = "/api/v1/events";
+    UploadOptions uploads;
 };
 
 /// HTTP/1.1 and WebSocket on one port (Beast, C++20 coroutines, one I/O thread). Handlers run

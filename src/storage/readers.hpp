@@ -12,6 +12,7 @@
 #include "app/ports.hpp"
 #include "core/clock.hpp"
 #include "domain/job.hpp"
+#include "domain/media.hpp"
 #include "domain/periodic.hpp"
 #include "domain/post.hpp"
 #include "storage/errors.hpp"
@@ -121,6 +122,43 @@ domain::Account ReadAccount(const Row& s) {
     a.has_credentials = s.Int(5) != 0;
     a.created_at = core::FromUnixMillis(s.Int(6));
     return a;
+}
+
+// Columns: id, workspace_id, created_by, kind, format, bytes, sha256, storage_key, thumbnail_key, original_name,
+// alt_text, width, height, duration_ms, frame_rate_milli, video_codec, audio_codec, created_at.
+#define HERALD_MEDIA_COLUMNS                                                                                 \
+    "id, workspace_id, created_by, kind, format, bytes, sha256, storage_key, thumbnail_key, original_name, " \
+    "alt_text, width, height, duration_ms, frame_rate_milli, video_codec, audio_codec, created_at"
+template <typename Row>
+domain::MediaItem ReadMedia(const Row& s) {
+    domain::MediaItem m;
+    m.id = s.Text(0);
+    m.workspace_id = s.Text(1);
+    m.created_by = s.Text(2);
+    const auto kind = domain::ParseMediaKind(s.Text(3));
+    const auto format = domain::FormatFromMime(s.Text(4));
+    if (!kind || !format) throw StoreError("unknown media kind or format in database: " + s.Text(4));
+    m.kind = *kind;
+    m.format = *format;
+    m.bytes = static_cast<uint64_t>(s.Int(5));
+    m.sha256 = s.Text(6);
+    m.storage_key = s.Text(7);
+    m.thumbnail_key = s.OptText(8);
+    m.original_name = s.Text(9);
+    m.alt_text = s.Text(10);
+    m.width = static_cast<uint32_t>(s.Int(11));
+    m.height = static_cast<uint32_t>(s.Int(12));
+    m.duration_ms = s.OptInt(13);
+    if (auto fr = s.OptInt(14)) m.frame_rate = static_cast<double>(*fr) / 1000.0;
+    m.video_codec = s.OptText(15);
+    m.audio_codec = s.OptText(16);
+    m.created_at = core::FromUnixMillis(s.Int(17));
+    return m;
+}
+
+inline std::optional<int64_t> FrameRateMilli(const domain::MediaItem& m) {
+    if (!m.frame_rate) return std::nullopt;
+    return static_cast<int64_t>(*m.frame_rate * 1000.0 + 0.5);
 }
 
 // Columns: id, name, token_hash, user_id, workspace_id, created_at, last_used_at, revoked.

@@ -315,9 +315,25 @@ void SqliteExec(const std::string& path, const std::string& sql) {
 }
 
 const std::vector<std::string> kAllTables = {
-    "users",      "workspaces",  "members",           "refresh_tokens", "api_tokens",       "accounts",      "posts",
-    "deliveries", "jobs",        "job_history",       "pauses",         "idempotency_keys", "periodic_jobs", "rate_log",
-    "rate_holds", "rate_quotas", "posting_schedules", "sandbox_posts",
+    "users",
+    "workspaces",
+    "members",
+    "refresh_tokens",
+    "api_tokens",
+    "accounts",
+    "posts",
+    "deliveries",
+    "jobs",
+    "job_history",
+    "pauses",
+    "idempotency_keys",
+    "periodic_jobs",
+    "rate_log",
+    "rate_holds",
+    "rate_quotas",
+    "posting_schedules",
+    "sandbox_posts",
+    "media",
 };
 
 class CopyStoreTest : public ::testing::Test {
@@ -448,16 +464,17 @@ TEST_F(CopyStoreTest, AcceptsTheSqliteSlashSlashFormAndAFreshSourceWithoutSandbo
 }
 
 TEST_F(CopyStoreTest, AnOlderSchemaIsMigratedFirst) {
-    // A database left at schema version 6 (before threads): the copy brings it to the newest.
+    // A database left at schema version 6 (before threads and media): the copy brings it to
+    // the newest.
     MakeSource();
     const std::string src = sqlite_.path().string();
     SqliteExec(src,
-               "DELETE FROM schema_migrations WHERE version = 7; "
+               "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE media; "
                "ALTER TABLE posts DROP COLUMN thread; ALTER TABLE posts DROP COLUMN first_comment; "
                "ALTER TABLE jobs DROP COLUMN replies; ALTER TABLE jobs DROP COLUMN comments;");
     auto report = CopyStore(sqlite_.url(), pg_->url(), {});
     ASSERT_TRUE(report.has_value()) << report.error().message;
-    EXPECT_EQ(report->source_migrations, 1);
+    EXPECT_EQ(report->source_migrations, 2);
     EXPECT_GE(report->destination_migrations, 1);
     EXPECT_EQ(PgCount(pg_->url(), "posts"), 13);
 }

@@ -2119,6 +2119,118 @@ const Backend kSqlite{"sqlite", [] { return std::unique_ptr<ScratchDatabase>(new
 
 const Backend kPostgres{"postgres", [] { return std::unique_ptr<ScratchDatabase>(new PostgresScratch()); }};
 
+// ---- media ----------------------------------------------------------------------------------
+
+domain::MediaItem MediaOf(const std::string& workspace_id, const std::string& user_id, const std::string& id,
+                          const std::string& sha, domain::MediaFormat format) {
+    domain::MediaItem m;
+    m.id = id;
+    m.workspace_id = workspace_id;
+    m.created_by = user_id;
+    m.format = format;
+    m.kind = domain::KindOf(format);
+    m.bytes = 12345;
+    m.sha256 = sha;
+    m.storage_key = workspace_id + "/2026/11/" + sha + "." + std::string(domain::Extension(format));
+    m.original_name = "café.jpg";
+    m.alt_text = "a test card";
+    m.width = 1920;
+    m.height = 1080;
+    if (m.kind == domain::MediaKind::kVideo) {
+        m.duration_ms = 61500;
+        m.frame_rate = 29.97;
+        m.video_codec = "h264";
+        m.audio_codec = "aac";
+    } else {
+        m.thumbnail_key = workspace_id + "/2026/11/" + sha + ".thumb.jpg";
+    }
+    m.created_at = kT0;
+    return m;
+}
+
+TEST_P(StoreContract, MediaRoundTripsListsSharesFilesAndStaysInItsWorkspace) {
+    const Tenant t = AddTenant("media@example.com");
+    const Tenant other = AddTenant("other-media@example.com");
+    const std::string sha_a(64, 'a'), sha_b(64, 'b');
+    const auto image =
+        MediaOf(t.workspace.id, t.user.id, "0000000000010000000000000a", sha_a, domain::MediaFormat::kJpeg);
+    const auto video =
+        MediaOf(t.workspace.id, t.user.id, "0000000000020000000000000b", sha_b, domain::MediaFormat::kMp4);
+    auto copy = MediaOf(t.workspace.id, t.user.id, "0000000000030000000000000c", sha_a, domain::MediaFormat::kJpeg);
+    ASSERT_TRUE(Ok(store().InsertMedia({image, video})));
+    ASSERT_TRUE(Ok(store().InsertMedia({copy})));
+
+    auto got = store().GetMedia(t.workspace.id, video.id);
+    ASSERT_TRUE(Ok(got));
+    EXPECT_EQ(got->kind, domain::MediaKind::kVideo);
+    EXPECT_EQ(got->format, domain::MediaFormat::kMp4);
+    EXPECT_EQ(got->bytes, 12345u);
+    EXPECT_EQ(got->original_name, "café.jpg");
+    EXPECT_EQ(got->width, 1920u);
+    EXPECT_EQ(got->duration_ms, 61500);
+    ASSERT_TRUE(got->frame_rate);
+    EXPECT_NEAR(*got->frame_rate, 29.97, 0.0005);
+    EXPECT_EQ(got->video_codec, "h264");
+    EXPECT_FALSE(got->thumbnail_key);
+    EXPECT_EQ(got->created_at, kT0);
+
+    // Newest first, by kind, paged by id.
+    app::MediaFilter all{t.workspace.id, std::nullopt, std::nullopt, 10};
+    auto list = store().ListMedia(all);
+    ASSERT_TRUE(Ok(list));
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ((*list)[0].id, copy.id);
+    EXPECT_EQ((*list)[2].id, image.id);
+    auto images = store().ListMedia({t.workspace.id, domain::MediaKind::kImage, std::nullopt, 10});
+    ASSERT_TRUE(Ok(images));
+    EXPECT_EQ(images->size(), 2u);
+    auto older = store().ListMedia({t.workspace.id, std::nullopt, video.id, 10});
+    ASSERT_TRUE(Ok(older));
+    ASSERT_EQ(older->size(), 1u);
+    EXPECT_EQ((*older)[0].id, image.id);
+
+    // The first item with those bytes is the one to share.
+    auto same = store().FindMediaBySha(t.workspace.id, sha_a);
+    ASSERT_TRUE(Ok(same));
+    ASSERT_TRUE(*same);
+    EXPECT_EQ((*same)->id, image.id);
+    auto none = store().FindMediaBySha(other.workspace.id, sha_a);
+    ASSERT_TRUE(Ok(none));
+    EXPECT_FALSE(*none);
+
+    auto alt = store().SetMediaAltText(t.workspace.id, image.id, "a new description");
+    ASSERT_TRUE(Ok(alt));
+    EXPECT_EQ(alt->alt_text, "a new description");
+
+    // Another workspace finds nothing and deletes nothing.
+    EXPECT_TRUE(FailsWith(store().GetMedia(other.workspace.id, image.id), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().SetMediaAltText(other.workspace.id, image.id, "x"), ErrorCode::kNotFound));
+    EXPECT_TRUE(FailsWith(store().DeleteMedia(other.workspace.id, image.id), ErrorCode::kNotFound));
+    auto theirs = store().ListMedia({other.workspace.id, std::nullopt, std::nullopt, 10});
+    ASSERT_TRUE(Ok(theirs));
+    EXPECT_TRUE(theirs->empty());
+
+    // Deleting says how many items still use the stored file.
+    auto left = store().DeleteMedia(t.workspace.id, image.id);
+    ASSERT_TRUE(Ok(left));
+    EXPECT_EQ(*left, 1);
+    left = store().DeleteMedia(t.workspace.id, copy.id);
+    ASSERT_TRUE(Ok(left));
+    EXPECT_EQ(*left, 0);
+    EXPECT_TRUE(FailsWith(store().DeleteMedia(t.workspace.id, copy.id), ErrorCode::kNotFound));
+}
+
+TEST_P(StoreContract, MediaInsertIsAllOrNothing) {
+    const Tenant t = AddTenant("media-atomic@example.com");
+    const auto a = MediaOf(t.workspace.id, t.user.id, "0000000000010000000000000a", std::string(64, 'a'),
+                           domain::MediaFormat::kPng);
+    ASSERT_TRUE(Ok(store().InsertMedia({a})));
+    const auto b = MediaOf(t.workspace.id, t.user.id, "0000000000020000000000000b", std::string(64, 'b'),
+                           domain::MediaFormat::kPng);
+    EXPECT_FALSE(Ok(store().InsertMedia({b, a})));  // a's id is taken: b must not stay either
+    EXPECT_TRUE(FailsWith(store().GetMedia(t.workspace.id, b.id), ErrorCode::kNotFound));
+}
+
 INSTANTIATE_TEST_SUITE_P(StoreOn, StoreContract, ::testing::Values(kSqlite, kPostgres),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 

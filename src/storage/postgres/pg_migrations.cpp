@@ -277,10 +277,39 @@ CREATE TABLE event_outbox (
 CREATE INDEX event_outbox_by_time ON event_outbox(created_at);
 )SQL";
 
+constexpr const char* kMediaSql = R"SQL(
+-- The media library: one row per uploaded item; items with the same bytes in a workspace share
+-- one stored file (storage_key), which goes when the last of them is deleted.
+CREATE TABLE media (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+    format TEXT NOT NULL,
+    bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    thumbnail_key TEXT,
+    original_name TEXT NOT NULL,
+    alt_text TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    duration_ms BIGINT,
+    frame_rate_milli BIGINT,
+    video_codec TEXT,
+    audio_codec TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX media_by_workspace ON media(workspace_id, id);
+CREATE INDEX media_by_sha ON media(workspace_id, sha256);
+CREATE INDEX media_by_key ON media(storage_key);
+)SQL";
+
 // Append only: a released migration never changes.
 const std::vector<Migration> kMigrations = {
     {1, "schema", kSchemaSql},
     {2, "cluster", kClusterSql},
+    {3, "media", kMediaSql},
 };
 
 // Any number to serialise migrations across nodes starting at once.

@@ -884,4 +884,105 @@ std::optional<app::JobView> LoadJobView(PgConn& c, const std::optional<std::stri
     return std::nullopt;
 }
 
+// ---- media ----------------------------------------------------------------------------------
+
+namespace {
+constexpr PgSql kInsertMedia{"insert_media", "INSERT INTO media(" HERALD_MEDIA_COLUMNS
+                                             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                                             "$14, $15, $16, $17, $18)"};
+constexpr PgSql kMediaById{"media_by_id",
+                           "SELECT " HERALD_MEDIA_COLUMNS " FROM media WHERE workspace_id = $1 AND id = $2"};
+constexpr PgSql kMediaBySha{"media_by_sha", "SELECT " HERALD_MEDIA_COLUMNS
+                                            " FROM media WHERE workspace_id = $1 AND sha256 = $2 ORDER BY id LIMIT 1"};
+constexpr PgSql kListMedia{"list_media", "SELECT " HERALD_MEDIA_COLUMNS
+                                         " FROM media WHERE workspace_id = $1 AND ($2::text IS NULL OR kind = $2) "
+                                         "AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"};
+constexpr PgSql kSetMediaAlt{"set_media_alt_text",
+                             "UPDATE media SET alt_text = $3 WHERE workspace_id = $1 AND id = $2 "
+                             "RETURNING " HERALD_MEDIA_COLUMNS};
+// The count runs after the delete in the same transaction; the row lock on the deleted item
+// is enough, since items sharing a key are only ever added with their file already in place.
+constexpr PgSql kDeleteMedia{"delete_media",
+                             "DELETE FROM media WHERE workspace_id = $1 AND id = $2 RETURNING storage_key"};
+constexpr PgSql kMediaUsingKey{"media_using_key", "SELECT count(*) FROM media WHERE storage_key = $1"};
+}  // namespace
+
+core::Status PgStore::InsertMedia(const std::vector<domain::MediaItem>& items) {
+    return WithConn("insert_media", [&](PgConn& c) -> core::Status {
+        PgTransaction tx(c);
+        for (const auto& m : items) {
+            c.Exec(kInsertMedia, Params()
+                                     .Add(m.id)
+                                     .Add(m.workspace_id)
+                                     .Add(m.created_by)
+                                     .Add(domain::ToString(m.kind))
+                                     .Add(domain::MimeType(m.format))
+                                     .Add(static_cast<int64_t>(m.bytes))
+                                     .Add(m.sha256)
+                                     .Add(m.storage_key)
+                                     .Add(m.thumbnail_key)
+                                     .Add(m.original_name)
+                                     .Add(m.alt_text)
+                                     .Add(static_cast<int64_t>(m.width))
+                                     .Add(static_cast<int64_t>(m.height))
+                                     .Add(m.duration_ms)
+                                     .Add(FrameRateMilli(m))
+                                     .Add(m.video_codec)
+                                     .Add(m.audio_codec)
+                                     .Add(ToUnixMillis(m.created_at)));
+        }
+        tx.Commit();
+        return {};
+    });
+}
+
+core::Result<domain::MediaItem> PgStore::GetMedia(const std::string& workspace_id, const std::string& id) {
+    return WithConn("get_media", [&](PgConn& c) -> core::Result<domain::MediaItem> {
+        auto r = c.Exec(kMediaById, Params().Add(workspace_id).Add(id));
+        if (r.rows() == 0) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        return ReadMedia(PgRow(r, 0));
+    });
+}
+
+core::Result<std::vector<domain::MediaItem>> PgStore::ListMedia(const app::MediaFilter& f) {
+    return WithConn("list_media", [&](PgConn& c) -> core::Result<std::vector<domain::MediaItem>> {
+        std::optional<std::string> kind;
+        if (f.kind) kind = std::string(domain::ToString(*f.kind));
+        auto r = c.Exec(kListMedia, Params().Add(f.workspace_id).Add(kind).Add(f.before_id).Add(f.limit));
+        std::vector<domain::MediaItem> out;
+        for (int i = 0; i < r.rows(); ++i) out.push_back(ReadMedia(PgRow(r, i)));
+        return out;
+    });
+}
+
+core::Result<std::optional<domain::MediaItem>> PgStore::FindMediaBySha(const std::string& workspace_id,
+                                                                       const std::string& sha256) {
+    return WithConn("find_media_by_sha", [&](PgConn& c) -> core::Result<std::optional<domain::MediaItem>> {
+        auto r = c.Exec(kMediaBySha, Params().Add(workspace_id).Add(sha256));
+        if (r.rows() == 0) return std::optional<domain::MediaItem>();
+        return std::optional(ReadMedia(PgRow(r, 0)));
+    });
+}
+
+core::Result<domain::MediaItem> PgStore::SetMediaAltText(const std::string& workspace_id, const std::string& id,
+                                                         const std::string& alt_text) {
+    return WithConn("set_media_alt_text", [&](PgConn& c) -> core::Result<domain::MediaItem> {
+        auto r = c.Exec(kSetMediaAlt, Params().Add(workspace_id).Add(id).Add(alt_text));
+        if (r.rows() == 0) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        return ReadMedia(PgRow(r, 0));
+    });
+}
+
+core::Result<int64_t> PgStore::DeleteMedia(const std::string& workspace_id, const std::string& id) {
+    return WithConn("delete_media", [&](PgConn& c) -> core::Result<int64_t> {
+        PgTransaction tx(c);
+        auto d = c.Exec(kDeleteMedia, Params().Add(workspace_id).Add(id));
+        if (d.rows() == 0) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        auto n = c.Exec(kMediaUsingKey, Params().Add(d.Text(0, 0)));
+        const int64_t left = n.Int(0, 0);
+        tx.Commit();
+        return left;
+    });
+}
+
 }  // namespace herald::storage::postgres

@@ -333,6 +333,33 @@ ALTER TABLE posts ADD COLUMN first_comment TEXT;
 ALTER TABLE jobs ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN comments INTEGER NOT NULL DEFAULT 0;
 )SQL"},
+    {8, "media", R"SQL(
+-- The media library: one row per uploaded item; items with the same bytes in a workspace share
+-- one stored file (storage_key), which goes when the last of them is deleted.
+CREATE TABLE media (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+    format TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    thumbnail_key TEXT,
+    original_name TEXT NOT NULL,
+    alt_text TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    duration_ms INTEGER,
+    frame_rate_milli INTEGER,
+    video_codec TEXT,
+    audio_codec TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX media_by_workspace ON media(workspace_id, id);
+CREATE INDEX media_by_sha ON media(workspace_id, sha256);
+CREATE INDEX media_by_key ON media(storage_key);
+)SQL"},
 };
 
 }  // namespace

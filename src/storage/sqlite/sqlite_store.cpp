@@ -2635,4 +2635,120 @@ core::Result<int64_t> SqliteStore::PurgeIdempotencyKeys(core::TimePoint before) 
     });
 }
 
+// ---- media ----------------------------------------------------------------------------------
+
+namespace {
+constexpr Sql kInsertMedia{
+    "insert_media", "INSERT INTO media(" HERALD_MEDIA_COLUMNS
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"};
+constexpr Sql kMediaById{"media_by_id",
+                         "SELECT " HERALD_MEDIA_COLUMNS " FROM media WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kMediaBySha{"media_by_sha", "SELECT " HERALD_MEDIA_COLUMNS
+                                          " FROM media WHERE workspace_id = ?1 AND sha256 = ?2 ORDER BY id LIMIT 1"};
+constexpr Sql kListMedia{"list_media", "SELECT " HERALD_MEDIA_COLUMNS
+                                       " FROM media WHERE workspace_id = ?1 AND (?2 IS NULL OR kind = ?2) "
+                                       "AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4"};
+constexpr Sql kSetMediaAlt{"set_media_alt_text", "UPDATE media SET alt_text = ?3 WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kDeleteMedia{"delete_media",
+                           "DELETE FROM media WHERE workspace_id = ?1 AND id = ?2 RETURNING storage_key"};
+constexpr Sql kMediaUsingKey{"media_using_key", "SELECT count(*) FROM media WHERE storage_key = ?1"};
+}  // namespace
+
+core::Status SqliteStore::InsertMedia(const std::vector<domain::MediaItem>& items) {
+    return Locked("insert_media", [&]() -> core::Status {
+        Transaction tx(*db_);
+        for (const auto& m : items) {
+            db_->Prepare(kInsertMedia)
+                .Bind(1, m.id)
+                .Bind(2, m.workspace_id)
+                .Bind(3, m.created_by)
+                .Bind(4, domain::ToString(m.kind))
+                .Bind(5, domain::MimeType(m.format))
+                .Bind(6, static_cast<int64_t>(m.bytes))
+                .Bind(7, m.sha256)
+                .Bind(8, m.storage_key)
+                .Bind(9, m.thumbnail_key)
+                .Bind(10, m.original_name)
+                .Bind(11, m.alt_text)
+                .Bind(12, static_cast<int64_t>(m.width))
+                .Bind(13, static_cast<int64_t>(m.height))
+                .Bind(14, m.duration_ms)
+                .Bind(15, FrameRateMilli(m))
+                .Bind(16, m.video_codec)
+                .Bind(17, m.audio_codec)
+                .Bind(18, ToUnixMillis(m.created_at))
+                .Run();
+        }
+        tx.Commit();
+        return {};
+    });
+}
+
+core::Result<domain::MediaItem> SqliteStore::GetMedia(const std::string& workspace_id, const std::string& id) {
+    return Locked("get_media", [&]() -> core::Result<domain::MediaItem> {
+        auto s = db_->Prepare(kMediaById);
+        s.Bind(1, workspace_id).Bind(2, id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        return ReadMedia(s);
+    });
+}
+
+core::Result<std::vector<domain::MediaItem>> SqliteStore::ListMedia(const app::MediaFilter& f) {
+    return Locked("list_media", [&]() -> core::Result<std::vector<domain::MediaItem>> {
+        auto s = db_->Prepare(kListMedia);
+        s.Bind(1, f.workspace_id);
+        if (f.kind) {
+            s.Bind(2, domain::ToString(*f.kind));
+        } else {
+            s.BindNull(2);
+        }
+        s.Bind(3, f.before_id).Bind(4, f.limit);
+        std::vector<domain::MediaItem> out;
+        while (s.Step()) out.push_back(ReadMedia(s));
+        return out;
+    });
+}
+
+core::Result<std::optional<domain::MediaItem>> SqliteStore::FindMediaBySha(const std::string& workspace_id,
+                                                                           const std::string& sha256) {
+    return Locked("find_media_by_sha", [&]() -> core::Result<std::optional<domain::MediaItem>> {
+        auto s = db_->Prepare(kMediaBySha);
+        s.Bind(1, workspace_id).Bind(2, sha256);
+        if (!s.Step()) return std::optional<domain::MediaItem>();
+        return std::optional(ReadMedia(s));
+    });
+}
+
+core::Result<domain::MediaItem> SqliteStore::SetMediaAltText(const std::string& workspace_id, const std::string& id,
+                                                             const std::string& alt_text) {
+    return Locked("set_media_alt_text", [&]() -> core::Result<domain::MediaItem> {
+        Transaction tx(*db_);
+        db_->Prepare(kSetMediaAlt).Bind(1, workspace_id).Bind(2, id).Bind(3, alt_text).Run();
+        auto s = db_->Prepare(kMediaById);
+        s.Bind(1, workspace_id).Bind(2, id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        auto m = ReadMedia(s);
+        tx.Commit();
+        return m;
+    });
+}
+
+core::Result<int64_t> SqliteStore::DeleteMedia(const std::string& workspace_id, const std::string& id) {
+    return Locked("delete_media", [&]() -> core::Result<int64_t> {
+        Transaction tx(*db_);
+        auto d = db_->Prepare(kDeleteMedia);
+        d.Bind(1, workspace_id).Bind(2, id);
+        if (!d.Step()) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
+        const std::string key = d.Text(0);
+        while (d.Step()) {
+        }
+        auto c = db_->Prepare(kMediaUsingKey);
+        c.Bind(1, key);
+        c.Step();
+        const int64_t left = c.Int(0);
+        tx.Commit();
+        return left;
+    });
+}
+
 }  // namespace herald::storage::sqlite

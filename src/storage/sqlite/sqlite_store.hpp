@@ -101,6 +101,14 @@ class SqliteStore final : public app::Store {
                                                           core::TimePoint now) override;
 
     core::Result<int> PurgeHistory(core::TimePoint before, int limit) override;
+    core::Status InsertMedia(const std::vector<domain::MediaItem>& items) override;
+    core::Result<domain::MediaItem> GetMedia(const std::string& workspace_id, const std::string& id) override;
+    core::Result<std::vector<domain::MediaItem>> ListMedia(const app::MediaFilter& filter) override;
+    core::Result<std::optional<domain::MediaItem>> FindMediaBySha(const std::string& workspace_id,
+                                                                  const std::string& sha256) override;
+    core::Result<domain::MediaItem> SetMediaAltText(const std::string& workspace_id, const std::string& id,
+                                                    const std::string& alt_text) override;
+    core::Result<int64_t> DeleteMedia(const std::string& workspace_id, const std::string& id) override;
     core::Result<int> PurgeDeadTasks(core::TimePoint before, int limit) override;
     core::Result<int> PurgeRefreshTokens(core::TimePoint now, int limit) override;
     core::Result<app::StalledWork> FindStalledWork(core::TimePoint now, core::Millis lag, int limit) override;

@@ -1,0 +1,119 @@
+#include <fstream>
+#include <sstream>
+
+#include "api/api.hpp"
+#include "api/json_body.hpp"
+#include "api/paging.hpp"
+#include "app/json_views.hpp"
+#include "core/ids.hpp"
+
+namespace herald::api {
+
+// POST /api/v1/media, multipart/form-data: file parts (any field name, usually "files"), and
+// optional "alt_text" fields, the n-th one for the n-th file.
+net::Response Api::UploadMedia(const net::Request& r, const app::Principal& who, const Params&) {
+    if (!deps_.media) {
+        return ErrorResponse({core::ErrorCode::kUnavailable, "this node does not take uploads", {}});
+    }
+    if (!r.multipart) {
+        return ErrorResponse({core::ErrorCode::kUnsupportedMediaType,
+                              "send the files as multipart/form-data (with a boundary), e.g. curl -F files=@photo.jpg",
+                              {{"rule", "content_type"}}});
+    }
+    std::vector<app::UploadFile> files;
+    std::vector<std::string> alts;
+    for (const auto& part : r.uploads) {
+        if (part.filename) {
+            files.push_back(app::UploadFile{part.path, *part.filename, ""});
+        } else if (part.name == "alt_text") {
+            alts.push_back(part.value);
+        } else {
+            return ErrorResponse(core::FieldError(part.name, "unknown_field",
+                                                  "unknown form field '" + part.name +
+                                                      "' (known: file parts, and alt_text, one per file in order)")
+                                     .value());
+        }
+    }
+    if (alts.size() > files.size()) {
+        return ErrorResponse(core::FieldError("alt_text", "count",
+                                              std::to_string(alts.size()) + " alt_text fields for " +
+                                                  std::to_string(files.size()) + " files")
+                                 .value());
+    }
+    for (size_t i = 0; i < alts.size(); ++i) files[i].alt_text = alts[i];
+    auto items = deps_.media->Upload(who, std::move(files));
+    if (!items) return ErrorResponse(items.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : *items) out.push_back(app::ToJson(m));
+    return JsonResponse(201, {{"items", out}});
+}
+
+net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, const Params&) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    app::MediaFilter f;
+    for (const auto& [key, value] : r.query) {
+        if (key == "kind") {
+            f.kind = domain::ParseMediaKind(value);
+            if (!f.kind) return ErrorResponse(core::FieldError("kind", "enum", "kind must be image or video").value());
+        } else if (key == "cursor" || key == "limit") {
+            if (auto ok = ReadPagingParam(key, value, core::IsId(value), f.before_id, f.limit); !ok) {
+                return ErrorResponse(ok.error());
+            }
+        } else {
+            return ErrorResponse(core::FieldError(key, "unknown_parameter",
+                                                  "unknown query parameter '" + key + "' (known: kind, cursor, limit)")
+                                     .value());
+        }
+    }
+    const int page = f.limit;
+    f.limit = page + 1;
+    auto items = deps_.media->List(who, f);
+    if (!items) return ErrorResponse(items.error());
+    return JsonResponse(200, Page(*items, page, [](const domain::MediaItem& m) { return app::ToJson(m); }));
+}
+
+net::Response Api::GetMedia(const net::Request&, const app::Principal& who, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    auto m = deps_.media->Get(who, p[0]);
+    if (!m) return ErrorResponse(m.error());
+    return JsonResponse(200, app::ToJson(*m));
+}
+
+net::Response Api::UpdateMedia(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    const auto alt = body->String("alt_text");
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto m = deps_.media->SetAltText(who, p[0], alt);
+    if (!m) return ErrorResponse(m.error());
+    return JsonResponse(200, app::ToJson(*m));
+}
+
+net::Response Api::DeleteMedia(const net::Request&, const app::Principal& who, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    if (auto ok = deps_.media->Delete(who, p[0]); !ok) return ErrorResponse(ok.error());
+    return net::Response{204, "", "", {}};
+}
+
+net::Response Api::MediaThumbnail(const net::Request&, const app::Principal& who, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    auto m = deps_.media->Get(who, p[0]);
+    if (!m) return ErrorResponse(m.error());
+    if (!m->thumbnail_key) {
+        return ErrorResponse({core::ErrorCode::kNotFound, "this media item has no thumbnail", {{"media_id", m->id}}});
+    }
+    const auto path = deps_.media->Files().LocalPath(*m->thumbnail_key);
+    std::ifstream in(path, std::ios::binary);
+    if (path.empty() || !in) {
+        return ErrorResponse({core::ErrorCode::kNotFound, "the thumbnail's file is missing", {{"media_id", m->id}}});
+    }
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    net::Response resp{200, "image/jpeg", bytes.str(), {}};
+    resp.headers.emplace_back("Cache-Control", "private, max-age=86400");
+    resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return resp;
+}
+
+}  // namespace herald::api

@@ -1,0 +1,179 @@
+#include "app/media_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/ids.hpp"
+
+namespace herald::app {
+namespace {
+
+using core::ErrorCode;
+
+void RemoveQuietly(const std::filesystem::path& p) {
+    std::error_code ec;
+    if (!p.empty()) std::filesystem::remove(p, ec);
+}
+
+// `<workspace>/<yyyy>/<mm>/<sha256>.<ext>`: by workspace and month of the first upload, named
+// by content.
+std::string KeyFor(const std::string& workspace_id, core::TimePoint now, const std::string& sha, std::string_view ext) {
+    const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(now)};
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d/%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()));
+    return workspace_id + "/" + date + "/" + sha + "." + std::string(ext);
+}
+
+core::Error ForFile(core::Error e, const std::string& name, size_t index) {
+    e.details["file"] = name.empty() ? "#" + std::to_string(index + 1) : name;
+    e.message = "'" + e.details["file"] + "': " + e.message;
+    return e;
+}
+
+}  // namespace
+
+MediaService::MediaService(Store& store, MediaInspector& inspector, MediaStore& files, core::Clock& clock,
+                           domain::MediaLimits limits)
+    : store_(store), inspector_(inspector), files_(files), clock_(clock), limits_(limits) {}
+
+core::Result<std::vector<domain::MediaItem>> MediaService::Upload(const Principal& p, std::vector<UploadFile> files) {
+    // Whatever happens, no spool file outlives this call: kept ones are renamed away first.
+    std::vector<std::filesystem::path> spool;
+    for (const auto& f : files) spool.push_back(f.path);
+    struct Cleanup {
+        std::vector<std::filesystem::path>& paths;
+        ~Cleanup() {
+            for (const auto& path : paths) RemoveQuietly(path);
+        }
+    } cleanup{spool};
+
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    if (files.empty()) {
+        return core::FieldError("files", "required", "send at least one file (multipart/form-data, field 'files')");
+    }
+    if (static_cast<int>(files.size()) > limits_.max_files_per_request) {
+        return core::Fail(ErrorCode::kPayloadTooLarge,
+                          "at most " + std::to_string(limits_.max_files_per_request) + " files per request",
+                          {{"rule", "max_files"}});
+    }
+    const auto now = clock_.Now();
+    std::vector<domain::MediaItem> items;
+    std::vector<std::filesystem::path> thumbs;  // per item; empty when shared with an existing item
+    for (size_t i = 0; i < files.size(); ++i) {
+        const auto name = domain::CleanFileName(files[i].client_name);
+        if (auto ok = domain::ValidateAltText(files[i].alt_text, limits_); !ok) {
+            return tl::unexpected(ForFile(ok.error(), name, i));
+        }
+        auto info = inspector_.Inspect(files[i].path, limits_);
+        if (!info) return tl::unexpected(ForFile(info.error(), name, i));
+        domain::MediaItem m;
+        m.id = core::NewId(now);
+        m.workspace_id = p.workspace_id;
+        m.created_by = p.user_id;
+        m.format = info->format;
+        m.kind = domain::KindOf(info->format);
+        m.bytes = info->bytes;
+        m.sha256 = info->sha256;
+        m.original_name = name;
+        m.alt_text = files[i].alt_text;
+        m.width = info->width;
+        m.height = info->height;
+        m.duration_ms = info->duration_ms;
+        m.frame_rate = info->frame_rate;
+        m.video_codec = info->video_codec;
+        m.audio_codec = info->audio_codec;
+        m.created_at = now;
+        std::filesystem::path thumb;
+        auto existing = store_.FindMediaBySha(p.workspace_id, m.sha256);
+        if (!existing) return tl::unexpected(existing.error());
+        if (*existing) {
+            m.storage_key = (*existing)->storage_key;
+            m.thumbnail_key = (*existing)->thumbnail_key;
+        } else {
+            m.storage_key = KeyFor(p.workspace_id, now, m.sha256, domain::Extension(m.format));
+            thumb = files_.SpoolDir() / (m.id + ".thumb.jpg");
+            spool.push_back(thumb);
+            if (auto t = inspector_.Thumbnail(files[i].path, *info, thumb); t) {
+                m.thumbnail_key = KeyFor(p.workspace_id, now, m.sha256, "thumb.jpg");
+            } else {
+                // The upload is fine; the dashboard shows a placeholder.
+                spdlog::warn("event=media_thumbnail_failed media_id={} error=\"{}\"", m.id, t.error().message);
+                thumb.clear();
+            }
+        }
+        items.push_back(std::move(m));
+        thumbs.push_back(std::move(thumb));
+    }
+
+    std::lock_guard lock(files_mu_);
+    // Files first, rows second: a row never points at bytes that are not there. On failure the
+    // files placed here and used by no row are removed again.
+    std::vector<std::string> placed;
+    // Only keys that held nothing before are in `placed`, and under the lock no other row can
+    // have started using them.
+    auto undo = [&] {
+        for (const auto& key : placed) (void)files_.Remove(key);
+    };
+    for (size_t i = 0; i < items.size(); ++i) {
+        for (const auto& [path, key] :
+             {std::pair{files[i].path, std::optional(items[i].storage_key)},
+              std::pair{thumbs[i], thumbs[i].empty() ? std::nullopt : items[i].thumbnail_key}}) {
+            if (!key) continue;
+            const bool existed = files_.Exists(*key);
+            if (auto s = files_.Put(path, *key); !s) {
+                undo();
+                return tl::unexpected(s.error());
+            }
+            if (!existed) placed.push_back(*key);
+        }
+    }
+    if (auto s = store_.InsertMedia(items); !s) {
+        undo();
+        return tl::unexpected(s.error());
+    }
+    for (const auto& m : items) {
+        spdlog::info("event=media_uploaded media_id={} workspace_id={} kind={} bytes={}", m.id, m.workspace_id,
+                     domain::ToString(m.kind), m.bytes);
+    }
+    return items;
+}
+
+core::Result<domain::MediaItem> MediaService::Get(const Principal& p, const std::string& id) {
+    return store_.GetMedia(p.workspace_id, id);
+}
+
+core::Result<std::vector<domain::MediaItem>> MediaService::List(const Principal& p, MediaFilter filter) {
+    filter.workspace_id = p.workspace_id;
+    filter.limit = std::clamp(filter.limit, 1, 1000);
+    return store_.ListMedia(filter);
+}
+
+core::Result<domain::MediaItem> MediaService::SetAltText(const Principal& p, const std::string& id,
+                                                         const std::string& alt) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    if (auto ok = domain::ValidateAltText(alt, limits_); !ok) return tl::unexpected(ok.error());
+    return store_.SetMediaAltText(p.workspace_id, id, alt);
+}
+
+core::Status MediaService::Delete(const Principal& p, const std::string& id) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return ok;
+    std::lock_guard lock(files_mu_);
+    auto item = store_.GetMedia(p.workspace_id, id);
+    if (!item) return tl::unexpected(item.error());
+    auto left = store_.DeleteMedia(p.workspace_id, id);
+    if (!left) return tl::unexpected(left.error());
+    if (*left == 0) {
+        // The last item with these bytes: the file goes too. A failure leaves an orphan file,
+        // never a row without its file.
+        for (const auto& key : {std::optional(item->storage_key), item->thumbnail_key}) {
+            if (!key) continue;
+            if (auto s = files_.Remove(*key); !s) {
+                spdlog::warn("event=media_file_remove_failed key={} error=\"{}\"", *key, s.error().message);
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace herald::app

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <mutex>
+
+#include "app/ports.hpp"
+#include "app/principal.hpp"
+
+namespace herald::app {
+
+/// One file of an upload, already on disk in the media store's spool folder.
+struct UploadFile {
+    std::filesystem::path path;
+    std::string client_name;  ///< as the client sent it; cleaned before it is kept
+    std::string alt_text;
+};
+
+/// The media library: uploads checked from their bytes, stored once per content, listed,
+/// described (alt text) and deleted. An upload of several files keeps all or none.
+class MediaService {
+  public:
+    MediaService(Store& store, MediaInspector& inspector, MediaStore& files, core::Clock& clock,
+                 domain::MediaLimits limits);
+
+    /// Checks every file, then stores them all; on any error nothing is kept and the spool
+    /// files are gone. The error names the file (details: "file").
+    core::Result<std::vector<domain::MediaItem>> Upload(const Principal& p, std::vector<UploadFile> files);
+    core::Result<domain::MediaItem> Get(const Principal& p, const std::string& id);
+    core::Result<std::vector<domain::MediaItem>> List(const Principal& p, MediaFilter filter);
+    core::Result<domain::MediaItem> SetAltText(const Principal& p, const std::string& id, const std::string& alt);
+    core::Status Delete(const Principal& p, const std::string& id);
+
+    const domain::MediaLimits& Limits() const { return limits_; }
+    MediaStore& Files() { return files_; }
+
+  private:
+    Store& store_;
+    MediaInspector& inspector_;
+    MediaStore& files_;
+    core::Clock& clock_;
+    domain::MediaLimits limits_;
+    // Placing a file and counting who still uses it must not interleave with a delete of the
+    // last item using the same bytes.
+    std::mutex files_mu_;
+};
+
+}  // namespace herald::app

@@ -1,0 +1,379 @@
+// The media library over real HTTP: uploads of every accepted format with their metadata and
+// thumbnails, one stored file per content, and bad input (wrong extension, truncated, empty,
+// decompression bombs, oversized, unsupported, path traversal, slow loris) answered with a
+// clear 4xx that leaves nothing on disk or in the database.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "server_fixture.hpp"
+
+namespace herald::testing {
+namespace {
+
+const std::filesystem::path kData = std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media";
+
+std::string ReadFile(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    EXPECT_TRUE(in) << p;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+struct FilePart {
+    std::string name;
+    std::string bytes;
+    std::string content_type = "application/octet-stream";
+};
+
+const std::string kBoundary = "herald-test-boundary-7f3a";
+
+std::string Form(const std::vector<FilePart>& files, const std::vector<std::string>& alts = {}) {
+    std::string body;
+    for (const auto& f : files) {
+        body += "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + f.name +
+                "\"\r\nContent-Type: " + f.content_type + "\r\n\r\n" + f.bytes + "\r\n";
+    }
+    for (const auto& a : alts) {
+        body += "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + a + "\r\n";
+    }
+    return body + "--" + kBoundary + "--\r\n";
+}
+
+// Uint32 big-endian.
+void Be32(std::string& s, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint32_t Crc32(std::string_view data) {
+    uint32_t crc = 0xffffffffu;
+    for (unsigned char c : data) {
+        crc ^= c;
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+// A PNG whose header declares `w` × `h` pixels, with almost no pixel data: what a
+// decompression bomb looks like to the code that reads the header.
+std::string PngDeclaring(uint32_t w, uint32_t h) {
+    std::string png("\x89PNG\r\n\x1a\n", 8);
+    std::string ihdr = "IHDR";
+    Be32(ihdr, w);
+    Be32(ihdr, h);
+    ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB
+    Be32(png, 13);
+    png += ihdr;
+    Be32(png, Crc32(ihdr));
+    const std::string idat = std::string("IDAT") + std::string("\x78\x9c\x03\x00\x00\x00\x00\x01", 8);
+    Be32(png, 8);
+    png += idat;
+    Be32(png, Crc32(idat));
+    Be32(png, 0);
+    png += "IEND";
+    Be32(png, Crc32("IEND"));
+    return png;
+}
+
+class MediaApiTest : public ServerFixture {
+  protected:
+    void SetUp() override {
+        ServerFixture::SetUp();
+        user_ = Register();
+    }
+
+    HttpResult Upload(const std::vector<FilePart>& files, const std::vector<std::string>& alts = {},
+                      const std::string& token = "") {
+        return client().Request("POST", "/api/v1/media", Form(files, alts),
+                                {{"Content-Type", "multipart/form-data; boundary=" + kBoundary},
+                                 {"Authorization", "Bearer " + (token.empty() ? user_.access_token : token)}});
+    }
+
+    std::filesystem::path MediaDir() const { return data_dir_ / "media"; }
+
+    // Stored files (the spool excluded) and spool files.
+    std::pair<size_t, size_t> FilesOnDisk() const {
+        size_t stored = 0, spooled = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(MediaDir())) {
+            if (!e.is_regular_file()) continue;
+            (e.path().parent_path().filename() == ".spool" ? spooled : stored) += 1;
+        }
+        return {stored, spooled};
+    }
+
+    size_t ItemsListed() {
+        auto r = client().Get("/api/v1/media?limit=200", user_.access_token);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.Json()["items"].size();
+    }
+
+    // A refusal: the status, the error code, and nothing kept anywhere.
+    void ExpectRefusedLeavingNothing(const HttpResult& r, int status, const std::string& rule = "") {
+        EXPECT_EQ(r.status, status) << r.body;
+        if (r.status >= 400 && !r.body.empty()) {
+            auto j = r.Json();
+            EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+            if (!rule.empty()) {
+                EXPECT_EQ(j["error"]["details"].value("rule", ""), rule) << r.body;
+            }
+        }
+        EXPECT_EQ(FilesOnDisk(), (std::pair<size_t, size_t>{0, 0}));
+        EXPECT_EQ(ItemsListed(), 0u);
+    }
+
+    TestUser user_;
+};
+
+TEST_F(MediaApiTest, EveryAcceptedFormatIsSniffedMeasuredAndThumbnailed) {
+    struct Case {
+        std::string file, mime, kind;
+    };
+    const std::vector<Case> cases = {
+        {"small.jpg", "image/jpeg", "image"},     {"small.png", "image/png", "image"},
+        {"small.gif", "image/gif", "image"},      {"small.webp", "image/webp", "image"},
+        {"clip.mp4", "video/mp4", "video"},       {"clip.webm", "video/webm", "video"},
+        {"clip.mov", "video/quicktime", "video"}, {"clip.mpg", "video/mpeg", "video"},
+    };
+    for (const auto& c : cases) {
+        // The client's Content-Type lies on purpose: only the bytes count.
+        auto r = Upload({{c.file, ReadFile(kData / c.file), "text/plain"}}, {"alt for " + c.file});
+        ASSERT_EQ(r.status, 201) << c.file << ": " << r.body;
+        const auto item = r.Json()["items"][0];
+        EXPECT_EQ(item["mime_type"], c.mime) << c.file;
+        EXPECT_EQ(item["kind"], c.kind) << c.file;
+        EXPECT_EQ(item["name"], c.file);
+        EXPECT_EQ(item["alt_text"], "alt for " + c.file);
+        EXPECT_EQ(item["width"], 64) << c.file;
+        EXPECT_EQ(item["height"], 48) << c.file;
+        EXPECT_NEAR(item["aspect_ratio"].get<double>(), 64.0 / 48.0, 0.001);
+        EXPECT_EQ(item["sha256"].get<std::string>().size(), 64u);
+        if (c.kind == "video") {
+            EXPECT_NEAR(item["duration_ms"].get<double>(), 1000, 150) << c.file;
+            EXPECT_NEAR(item["frame_rate"].get<double>(), 25, 0.01) << c.file;
+            EXPECT_FALSE(item["video_codec"].get<std::string>().empty());
+        } else {
+            EXPECT_TRUE(item["duration_ms"].is_null());
+        }
+        ASSERT_TRUE(item["thumbnail_url"].is_string()) << c.file;
+        auto thumb = client().Get(item["thumbnail_url"].get<std::string>(), user_.access_token);
+        EXPECT_EQ(thumb.status, 200);
+        EXPECT_EQ(thumb.headers["content-type"], "image/jpeg");
+        ASSERT_GE(thumb.body.size(), 3u);
+        EXPECT_EQ(thumb.body.substr(0, 3), std::string("\xFF\xD8\xFF"));  // a JPEG
+
+        auto got = client().Get("/api/v1/media/" + item["id"].get<std::string>(), user_.access_token);
+        EXPECT_EQ(got.status, 200);
+        EXPECT_EQ(got.Json()["sha256"], item["sha256"]);
+    }
+    EXPECT_EQ(ItemsListed(), cases.size());
+    auto videos = client().Get("/api/v1/media?kind=video", user_.access_token);
+    EXPECT_EQ(videos.Json()["items"].size(), 4u);
+    EXPECT_EQ(FilesOnDisk().second, 0u);  // nothing left in the spool
+}
+
+TEST_F(MediaApiTest, SeveralFilesInOneRequestAndPaging) {
+    auto r = Upload({{"a.jpg", ReadFile(kData / "small.jpg")},
+                     {"b.png", ReadFile(kData / "small.png")},
+                     {"c.gif", ReadFile(kData / "small.gif")}},
+                    {"first", "second"});
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto items = r.Json()["items"];
+    ASSERT_EQ(items.size(), 3u);
+    EXPECT_EQ(items[0]["alt_text"], "first");
+    EXPECT_EQ(items[1]["alt_text"], "second");
+    EXPECT_EQ(items[2]["alt_text"], "");
+    auto page = client().Get("/api/v1/media?limit=2", user_.access_token).Json();
+    ASSERT_EQ(page["items"].size(), 2u);
+    ASSERT_TRUE(page["next_cursor"].is_string());
+    auto rest = client()
+                    .Get("/api/v1/media?limit=2&cursor=" + page["next_cursor"].get<std::string>(), user_.access_token)
+                    .Json();
+    EXPECT_EQ(rest["items"].size(), 1u);
+    EXPECT_TRUE(rest["next_cursor"].is_null());
+}
+
+TEST_F(MediaApiTest, TheSameFileTwiceIsStoredOnceAndGoesWithItsLastItem) {
+    const auto bytes = ReadFile(kData / "small.jpg");
+    auto a = Upload({{"one.jpg", bytes}}, {"first"});
+    auto b = Upload({{"two.jpg", bytes}}, {"second"});
+    ASSERT_EQ(a.status, 201);
+    ASSERT_EQ(b.status, 201);
+    const auto ida = a.Json()["items"][0]["id"].get<std::string>();
+    const auto idb = b.Json()["items"][0]["id"].get<std::string>();
+    EXPECT_NE(ida, idb);
+    EXPECT_EQ(a.Json()["items"][0]["sha256"], b.Json()["items"][0]["sha256"]);
+    EXPECT_EQ(FilesOnDisk().first, 2u);  // the image and its thumbnail, once
+    EXPECT_EQ(client().Delete("/api/v1/media/" + ida, user_.access_token).status, 204);
+    EXPECT_EQ(FilesOnDisk().first, 2u);  // still used by the second item
+    EXPECT_EQ(client().Get(b.Json()["items"][0]["thumbnail_url"].get<std::string>(), user_.access_token).status, 200);
+    EXPECT_EQ(client().Delete("/api/v1/media/" + idb, user_.access_token).status, 204);
+    EXPECT_EQ(FilesOnDisk().first, 0u);
+    EXPECT_EQ(client().Get("/api/v1/media/" + idb, user_.access_token).status, 404);
+}
+
+TEST_F(MediaApiTest, AltTextCanBeChangedAndIsChecked) {
+    auto r = Upload({{"a.jpg", ReadFile(kData / "small.jpg")}});
+    const auto id = r.Json()["items"][0]["id"].get<std::string>();
+    auto p = client().Patch("/api/v1/media/" + id, {{"alt_text", "A red square"}}, user_.access_token);
+    EXPECT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(p.Json()["alt_text"], "A red square");
+    auto bad = client().Patch("/api/v1/media/" + id, {{"alt_text", std::string(2000, 'a')}}, user_.access_token);
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.Json()["error"]["details"]["field"], "alt_text");
+}
+
+TEST_F(MediaApiTest, AnotherWorkspaceSeesNothing) {
+    auto r = Upload({{"a.jpg", ReadFile(kData / "small.jpg")}});
+    const auto item = r.Json()["items"][0];
+    const auto other = Register("Other");
+    EXPECT_EQ(client().Get("/api/v1/media/" + item["id"].get<std::string>(), other.access_token).status, 404);
+    EXPECT_EQ(client().Get(item["thumbnail_url"].get<std::string>(), other.access_token).status, 404);
+    EXPECT_EQ(client().Delete("/api/v1/media/" + item["id"].get<std::string>(), other.access_token).status, 404);
+    EXPECT_EQ(client().Get("/api/v1/media", other.access_token).Json()["items"].size(), 0u);
+}
+
+TEST_F(MediaApiTest, ContentDecidesNotTheExtension) {
+    // PNG bytes named .jpg: stored as what they are.
+    auto r = Upload({{"photo.jpg", ReadFile(kData / "small.png"), "image/jpeg"}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.Json()["items"][0]["mime_type"], "image/png");
+}
+
+TEST_F(MediaApiTest, TextNamedJpgIsUnsupported) {
+    auto r = Upload({{"photo.jpg", "this is not an image at all, just words\n", "image/jpeg"}});
+    ExpectRefusedLeavingNothing(r, 415, "format");
+    EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find("photo.jpg"), std::string::npos);
+}
+
+TEST_F(MediaApiTest, UnsupportedFormatsAreRefused) {
+    // A BMP and a PDF: real formats Herald does not take.
+    std::string bmp = "BM";
+    bmp += std::string(52, '\0');
+    auto r = Upload({{"x.bmp", bmp}});
+    EXPECT_TRUE(r.status == 415 || r.status == 400) << r.body;
+    ExpectRefusedLeavingNothing(Upload({{"doc.pdf", "%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"}}), 415,
+                                "format");
+}
+
+TEST_F(MediaApiTest, EmptyFileIsRefused) { ExpectRefusedLeavingNothing(Upload({{"empty.jpg", ""}}), 400, "empty"); }
+
+TEST_F(MediaApiTest, TruncatedFilesAreRefused) {
+    for (const std::string name : {"small.jpg", "small.png", "small.webp", "clip.mp4", "clip.webm"}) {
+        const auto bytes = ReadFile(kData / name);
+        auto r = Upload({{name, bytes.substr(0, bytes.size() * 2 / 3)}});
+        EXPECT_EQ(r.status, 400) << name << ": " << r.body;
+        const auto rule = r.Json()["error"]["details"].value("rule", "");
+        EXPECT_TRUE(rule == "corrupt" || rule == "truncated") << name << ": " << r.body;
+        EXPECT_EQ(FilesOnDisk(), (std::pair<size_t, size_t>{0, 0})) << name;
+    }
+    EXPECT_EQ(ItemsListed(), 0u);
+}
+
+TEST_F(MediaApiTest, DecompressionBombsAreRefusedFromTheHeader) {
+    ExpectRefusedLeavingNothing(Upload({{"bomb.png", PngDeclaring(100000, 100000)}}), 400, "max_dimension");
+    ExpectRefusedLeavingNothing(Upload({{"wide.png", PngDeclaring(15000, 15000)}}), 400, "max_pixels");
+}
+
+TEST_F(MediaApiTest, PathTraversalInTheNameStaysAName) {
+    auto r = Upload({{"../../../../etc/evil\\..\\x.jpg", ReadFile(kData / "small.jpg")}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.Json()["items"][0]["name"], "x.jpg");
+    // Every file written is under the media folder, named by its content.
+    for (const auto& e : std::filesystem::recursive_directory_iterator(data_dir_)) {
+        if (!e.is_regular_file()) continue;
+        const auto name = e.path().filename().string();
+        EXPECT_EQ(name.find("evil"), std::string::npos) << e.path();
+        EXPECT_EQ(name.find("x.jpg"), std::string::npos) << e.path();
+    }
+}
+
+TEST_F(MediaApiTest, OneBadFileRefusesTheWholeRequest) {
+    auto r = Upload({{"good.jpg", ReadFile(kData / "small.jpg")}, {"bad.png", "not a png"}});
+    ExpectRefusedLeavingNothing(r, 415, "format");
+    EXPECT_EQ(r.Json()["error"]["details"]["file"], "bad.png");
+}
+
+TEST_F(MediaApiTest, MoreAltTextsThanFilesOrUnknownFieldsAreRefused) {
+    ExpectRefusedLeavingNothing(Upload({{"a.jpg", ReadFile(kData / "small.jpg")}}, {"one", "two"}), 400, "count");
+}
+
+TEST_F(MediaApiTest, WhoMayUpload) {
+    auto anonymous = client().Request("POST", "/api/v1/media", Form({{"a.jpg", ReadFile(kData / "small.jpg")}}),
+                                      {{"Content-Type", "multipart/form-data; boundary=" + kBoundary}});
+    ExpectRefusedLeavingNothing(anonymous, 401);
+    auto json = client().Post("/api/v1/media", {{"url", "x"}}, user_.access_token);
+    ExpectRefusedLeavingNothing(json, 415, "content_type");
+}
+
+class SmallLimitsMediaTest : public MediaApiTest {
+  protected:
+    void Configure(core::Config& c) override {
+        c.media_max_image_bytes = 2048;
+        c.media_max_video_bytes = 4096;
+    }
+};
+
+TEST_F(SmallLimitsMediaTest, ImageOverItsLimitIsTooLarge) {
+    // Within the request's limits (the largest file a request may carry is a video's, 4096
+    // bytes here), over the image limit (2048) once sniffed.
+    const auto png = ReadFile(kData / "small.png");
+    ASSERT_LT(png.size(), 1000u) << "the fixture grew; pick a smaller one";
+    auto r = Upload({{"photo.png", png + std::string(2500 - png.size(), '\0')}});
+    ExpectRefusedLeavingNothing(r, 413, "max_bytes");
+}
+
+TEST_F(SmallLimitsMediaTest, BodyOverTheLargestFileStopsEarly) {
+    auto r = Upload({{"huge.mp4", std::string(64 * 1024, 'v')}});
+    ExpectRefusedLeavingNothing(r, 413, "max_bytes");
+}
+
+class SlowUploadTest : public MediaApiTest {
+  protected:
+    void Configure(core::Config& c) override {
+        c.upload_min_bytes_per_second = 100000;
+        c.upload_rate_grace_seconds = 1;
+    }
+};
+
+TEST_F(SlowUploadTest, TricklingClientIsCutOffAndLeavesNothing) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string head =
+        "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"slow.jpg\"\r\n\r\n";
+    const std::string req = "POST /api/v1/media HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + user_.access_token +
+                            "\r\nContent-Type: multipart/form-data; boundary=" + kBoundary +
+                            "\r\nContent-Length: 1000000\r\n\r\n" + head;
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    std::string answer;
+    const auto started = std::chrono::steady_clock::now();
+    timeval tv{0, 100000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // 20 bytes every 100 ms: 200 bytes/s, far under the 100,000 required after 1 s.
+    while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+        if (::send(fd, "xxxxxxxxxxxxxxxxxxxx", 20, MSG_NOSIGNAL) < 0) break;
+        char buf[4096];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) answer.append(buf, static_cast<size_t>(n));
+        if (n == 0 || answer.find("\r\n\r\n") != std::string::npos) break;
+    }
+    ::close(fd);
+    EXPECT_NE(answer.find("HTTP/1.1 408"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("too slow"), std::string::npos) << answer;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    EXPECT_EQ(FilesOnDisk(), (std::pair<size_t, size_t>{0, 0}));
+}
+
+}  // namespace
+}  // namespace herald::testing
