@@ -23,6 +23,7 @@ app::CreatePostInput ReadCreatePost(JsonBody& body) {
     in.variants = body.OptStringMap("variants").value_or(std::map<std::string, std::string>{});
     in.thread = body.OptStringArray("thread").value_or(std::vector<std::string>{});
     in.first_comment = body.OptString("first_comment");
+    in.media_ids = body.OptStringArray("media_ids").value_or(std::vector<std::string>{});
     in.account_ids = body.OptStringArray("account_ids").value_or(std::vector<std::string>{});
     in.schedule = ReadSchedule(body);
     return in;
@@ -100,6 +101,9 @@ net::Response Api::UpdatePost(const net::Request& r, const app::Principal& who, 
         in.account_ids = body->OptStringArray("account_ids").value_or(std::vector<std::string>{});
     }
     if (body->Has("thread")) in.thread = body->OptStringArray("thread").value_or(std::vector<std::string>{});
+    if (body->Has("media_ids")) {
+        in.media_ids = body->OptStringArray("media_ids").value_or(std::vector<std::string>{});
+    }
     in.first_comment_set = body->Has("first_comment");
     if (in.first_comment_set) in.first_comment = body->OptString("first_comment");
     in.schedule_set =

@@ -90,6 +90,7 @@ nlohmann::json ToJson(const domain::Post& p) {
             {"variants", variants},
             {"thread", p.thread},
             {"first_comment", OptText(p.first_comment)},
+            {"media_ids", p.media_ids},
             {"account_ids", account_ids},
             {"scheduled_at", OptTime(p.scheduled_at)},
             {"local_time", OptText(p.local_time)},

@@ -161,6 +161,14 @@ core::Status MediaService::Delete(const Principal& p, const std::string& id) {
     std::lock_guard lock(files_mu_);
     auto item = store_.GetMedia(p.workspace_id, id);
     if (!item) return tl::unexpected(item.error());
+    auto user = store_.PostUsingMedia(p.workspace_id, id);
+    if (!user) return tl::unexpected(user.error());
+    if (*user) {
+        return core::Fail(
+            ErrorCode::kFailedPrecondition,
+            "post " + **user + " still has to publish with this media item: remove it from the post first",
+            {{"post_id", **user}, {"rule", "in_use"}});
+    }
     auto left = store_.DeleteMedia(p.workspace_id, id);
     if (!left) return tl::unexpected(left.error());
     if (*left == 0) {

@@ -751,6 +751,10 @@ class Store {
                                                                           const std::string& sha256) = 0;
     virtual core::Result<domain::MediaItem> SetMediaAltText(const std::string& workspace_id, const std::string& id,
                                                             const std::string& alt_text) = 0;
+    /// A post of the workspace that still has to publish (not published, failed, cancelled or
+    /// unconfirmed) and carries this media item, if any.
+    virtual core::Result<std::optional<std::string>> PostUsingMedia(const std::string& workspace_id,
+                                                                    const std::string& media_id) = 0;
     /// Deletes the item; says how many items still use its stored file.
     virtual core::Result<int64_t> DeleteMedia(const std::string& workspace_id, const std::string& id) = 0;
     /// Deletes up to `limit` dead tasks (never dead publish jobs: their delivery shows the

@@ -16,6 +16,7 @@ using core::FieldError;
 using domain::DeliveryStatus;
 
 constexpr size_t kMaxAccountsPerPost = 100;
+constexpr size_t kMaxMediaPerPost = 20;
 constexpr size_t kMaxThreadItems = 25;  ///< replies in one thread, whatever the platform
 constexpr size_t kMaxTextBytes = 100000;
 // A time slightly in the past is "now" from a client with a skewed clock; further back is a mistake.
@@ -122,6 +123,27 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
         return FieldError("account_ids", "max_items",
                           "a post can target at most " + std::to_string(kMaxAccountsPerPost) + " accounts");
     }
+    // What: the media, read once, checked against each target platform below.
+    if (post.media_ids.size() > kMaxMediaPerPost) {
+        return FieldError("media_ids", "max_items",
+                          "a post can carry at most " + std::to_string(kMaxMediaPerPost) + " media items");
+    }
+    std::vector<domain::MediaItem> media;
+    for (size_t i = 0; i < post.media_ids.size(); ++i) {
+        const std::string field = "media_ids[" + std::to_string(i) + "]";
+        const auto& id = post.media_ids[i];
+        for (size_t j = 0; j < i; ++j) {
+            if (post.media_ids[j] == id) return FieldError(field, "unique", field + " repeats media item " + id);
+        }
+        auto item = store_.GetMedia(p.workspace_id, id);
+        if (!item) {
+            if (item.error().code == core::ErrorCode::kNotFound) {
+                return FieldError(field, "existing_media", field + ": no media item " + id + " in this workspace");
+            }
+            return tl::unexpected(item.error());
+        }
+        media.push_back(std::move(*item));
+    }
     std::set<std::string> seen;
     std::set<std::string> platforms_used;
     std::vector<domain::Delivery> deliveries;
@@ -158,6 +180,7 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
             return ok;
         }
         if (auto ok = CheckFollowUps(post, *account, adapter->Limits(), workspace_limits); !ok) return ok;
+        if (auto ok = domain::ValidateMedia(media, adapter->Limits().media, account->platform); !ok) return ok;
         domain::Delivery d;
         for (const auto& prev : previous) {
             if (prev.account_id == id) d = prev;
@@ -288,6 +311,7 @@ core::Result<domain::Post> PostService::Create(const Principal& p, const CreateP
     post.variants = in.variants;
     post.thread = in.thread;
     post.first_comment = in.first_comment;
+    post.media_ids = in.media_ids;
     post.created_at = clock_.Now();
     if (auto ok = Prepare(p, post, in.account_ids, in.schedule, {}); !ok) return tl::unexpected(ok.error());
     auto jitter = JitterOf(p.workspace_id);
@@ -322,6 +346,7 @@ core::Result<BulkCreateResult> PostService::CreateMany(const Principal& p, const
         post.variants = in[i].variants;
         post.thread = in[i].thread;
         post.first_comment = in[i].first_comment;
+        post.media_ids = in[i].media_ids;
         post.created_at = now;
         if (auto ok = Prepare(p, post, in[i].account_ids, in[i].schedule, {}, &booked); !ok) {
             // Infrastructure failures end the call; a bad item is reported with the others.
@@ -374,6 +399,7 @@ core::Result<domain::Post> PostService::Update(const Principal& p, const std::st
             if (in.variants) next.variants = *in.variants;
             if (in.thread) next.thread = *in.thread;
             if (in.first_comment_set) next.first_comment = in.first_comment;
+            if (in.media_ids) next.media_ids = *in.media_ids;
             std::vector<std::string> account_ids;
             if (in.account_ids) {
                 account_ids = *in.account_ids;

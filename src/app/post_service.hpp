@@ -31,6 +31,7 @@ struct CreatePostInput {
     std::map<std::string, std::string> variants;
     std::vector<std::string> thread;  ///< replies under the post, in order (domain::Post::thread)
     std::optional<std::string> first_comment;
+    std::vector<std::string> media_ids;  ///< from the media library, in order
     std::vector<std::string> account_ids;
     ScheduleInput schedule;
 };
@@ -43,6 +44,7 @@ struct UpdatePostInput {
     std::optional<std::vector<std::string>> thread;  ///< present (even empty) replaces the thread
     bool first_comment_set = false;                  ///< first_comment was named (null removes it)
     std::optional<std::string> first_comment;
+    std::optional<std::vector<std::string>> media_ids;  ///< present (even empty) replaces the media
     std::optional<std::vector<std::string>> account_ids;
     bool schedule_set = false;
     ScheduleInput schedule;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -70,5 +71,30 @@ double AspectRatio(const MediaItem& m);
 std::string CleanFileName(std::string_view name);
 
 core::Status ValidateAltText(std::string_view alt, const MediaLimits& limits);
+
+/// What one platform accepts as a post's media, declared by its adapter (one place, read by
+/// the API's validation and shown by GET /api/v1/platforms). Zero means "none allowed" for
+/// counts and "no limit" for sizes and durations.
+struct MediaRules {
+    int max_images = 0;
+    int max_videos = 0;
+    bool mix_images_and_videos = false;  ///< images and a video in one post
+    bool requires_media = false;         ///< e.g. Instagram: no text-only posts
+    uint64_t max_image_bytes = 0;
+    uint64_t max_video_bytes = 0;
+    int64_t max_video_ms = 0;
+    int64_t min_video_ms = 0;
+    /// Width over height; 0: any.
+    double min_aspect_ratio = 0;
+    double max_aspect_ratio = 0;
+    std::vector<MediaFormat> formats;  ///< empty: every format Herald accepts
+    /// The platform fetches media from a URL (Instagram, Threads, TikTok pull): Herald must
+    /// have a public base URL to give it one.
+    bool pulls_from_url = false;
+};
+
+/// Checks a post's media against one platform's rules. The error names the field
+/// ("media_ids", or "media_ids[i]" for one item), the rule, the platform and the limit.
+core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules& rules, std::string_view platform);
 
 }  // namespace herald::domain

@@ -75,6 +75,8 @@ struct Post {
     std::vector<std::string> thread;
     /// A comment posted on it right after it is published, where the platform allows.
     std::optional<std::string> first_comment;
+    /// Media items of the workspace's library, in the order they are shown.
+    std::vector<std::string> media_ids;
     std::optional<core::TimePoint> scheduled_at;  ///< the instant; absent for a draft
     std::optional<std::string> local_time;        ///< as the user wrote it, when given in a zone
     std::optional<std::string> time_zone;

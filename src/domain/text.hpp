@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "domain/media.hpp"
 
 namespace herald::domain {
 
@@ -18,6 +19,7 @@ struct PlatformLimits {
     int max_media = 0;
     int max_thread_items = 0;    ///< replies a post may carry as a thread; 0: no threads
     bool first_comment = false;  ///< whether a first comment can be posted on it
+    MediaRules media;            ///< what media a post may carry (max_media above: the total)
 };
 
 /// Checks `text` (the post's text or its variant for one platform) against `limits`.

@@ -98,6 +98,15 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
     return s;
 }
 
+domain::PlatformLimits SandboxAdapter::Limits() const {
+    domain::PlatformLimits l{500, 4, 25, true, {}};
+    l.media.max_images = 4;
+    l.media.max_videos = 1;
+    l.media.max_image_bytes = 1'000'000;
+    l.media.max_video_ms = 180'000;
+    return l;
+}
+
 core::Status SandboxAdapter::ValidateSettings(const std::string& settings_json) const {
     auto s = ParseSandboxSettings(settings_json);
     if (!s) return tl::unexpected(s.error());

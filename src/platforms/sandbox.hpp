@@ -46,8 +46,9 @@ class SandboxAdapter final : public app::PlatformAdapter {
   public:
     SandboxAdapter(app::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
     std::string_view Name() const override { return "sandbox"; }
-    /// Threads of up to 25 replies, and first comments.
-    domain::PlatformLimits Limits() const override { return {500, 4, 25, true}; }
+    /// Threads of up to 25 replies, and first comments. Media like Bluesky's: up to 4 images
+    /// of at most 1,000,000 bytes, or one video up to 3 minutes, not both.
+    domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
     app::PublishCapabilities Capabilities(const std::string& settings_json) const override;
     app::PublishOutcome Publish(const app::PublishRequest& request) override;

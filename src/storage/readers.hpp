@@ -52,7 +52,12 @@ inline std::optional<std::string> ThreadJson(const domain::Post& p) {
     return nlohmann::json(p.thread).dump();
 }
 
-// A post's thread column: a JSON array of texts, or NULL.
+inline std::optional<std::string> MediaIdsJson(const domain::Post& p) {
+    if (p.media_ids.empty()) return std::nullopt;
+    return nlohmann::json(p.media_ids).dump();
+}
+
+// A post's thread or media column: a JSON array of strings, or NULL.
 template <typename Row>
 std::vector<std::string> ReadThread(const Row& s, int col) {
     std::vector<std::string> out;
@@ -66,7 +71,7 @@ std::vector<std::string> ReadThread(const Row& s, int col) {
 }
 
 // Columns: id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone,
-// status, created_at, updated_at, thread, first_comment.
+// status, created_at, updated_at, thread, first_comment, media.
 template <typename Row>
 domain::Post ReadPost(const Row& s) {
     domain::Post p;
@@ -88,6 +93,7 @@ domain::Post ReadPost(const Row& s) {
     p.updated_at = core::FromUnixMillis(s.Int(10));
     p.thread = ReadThread(s, 11);
     p.first_comment = s.OptText(12);
+    p.media_ids = ReadThread(s, 13);
     return p;
 }
 

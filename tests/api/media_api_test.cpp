@@ -312,6 +312,65 @@ TEST_F(MediaApiTest, WhoMayUpload) {
     ExpectRefusedLeavingNothing(json, 415, "content_type");
 }
 
+TEST_F(MediaApiTest, PostsCarryMediaCheckedAgainstEachPlatform) {
+    const std::string account = SandboxAccount(user_);
+    std::vector<std::string> images;
+    for (int i = 0; i < 5; ++i) {
+        // Five different images (the same bytes would be fine too: items are separate).
+        auto r = Upload({{"img" + std::to_string(i) + ".png", ReadFile(kData / "small.png")}});
+        ASSERT_EQ(r.status, 201) << r.body;
+        images.push_back(r.Json()["items"][0]["id"]);
+    }
+    auto v = Upload({{"clip.mp4", ReadFile(kData / "clip.mp4")}});
+    const std::string video = v.Json()["items"][0]["id"];
+    const std::string later = "2030-01-01T10:00:00Z";
+    auto post = [&](const nlohmann::json& media) {
+        return client().Post(
+            "/api/v1/posts",
+            {{"text", "with media"}, {"account_ids", {account}}, {"scheduled_at", later}, {"media_ids", media}},
+            user_.access_token);
+    };
+    auto ok = post({images[0], images[1]});
+    ASSERT_EQ(ok.status, 201) << ok.body;
+    EXPECT_EQ(ok.Json()["media_ids"], nlohmann::json({images[0], images[1]}));
+    const std::string post_id = ok.Json()["id"];
+    EXPECT_EQ(client().Get("/api/v1/posts/" + post_id, user_.access_token).Json()["media_ids"].size(), 2u);
+
+    // The sandbox's rules are Bluesky's: four images or one video, not both.
+    auto five = post(images);
+    EXPECT_EQ(five.status, 400);
+    EXPECT_EQ(five.Json()["error"]["details"]["rule"], "max_images") << five.body;
+    EXPECT_EQ(five.Json()["error"]["details"]["platform"], "sandbox");
+    EXPECT_EQ(five.Json()["error"]["message"], "sandbox takes at most 4 images in a post; this one has 5");
+    auto mixed = post({images[0], video});
+    EXPECT_EQ(mixed.Json()["error"]["details"]["rule"], "mixed_media") << mixed.body;
+    auto unknown = post({"0123456789abcdef0123456789"});
+    EXPECT_EQ(unknown.Json()["error"]["details"]["rule"], "existing_media") << unknown.body;
+    EXPECT_EQ(unknown.Json()["error"]["details"]["field"], "media_ids[0]");
+    auto twice = post({images[0], images[0]});
+    EXPECT_EQ(twice.Json()["error"]["details"]["rule"], "unique") << twice.body;
+    EXPECT_EQ(post({video}).status, 201);
+    // Another workspace's media is not found.
+    const auto other = Register("Other");
+    const std::string theirs = SandboxAccount(other);
+    auto foreign =
+        client().Post("/api/v1/posts",
+                      {{"text", "x"}, {"account_ids", {theirs}}, {"scheduled_at", later}, {"media_ids", {images[0]}}},
+                      other.access_token);
+    EXPECT_EQ(foreign.Json()["error"]["details"]["rule"], "existing_media") << foreign.body;
+
+    // A media item a waiting post uses cannot go; once the post drops it, it can.
+    auto in_use = client().Delete("/api/v1/media/" + images[1], user_.access_token);
+    EXPECT_EQ(in_use.status, 409) << in_use.body;
+    EXPECT_EQ(in_use.Json()["error"]["details"]["post_id"], post_id);
+    auto edited = client().Patch("/api/v1/posts/" + post_id, {{"media_ids", {images[0]}}}, user_.access_token);
+    ASSERT_EQ(edited.status, 200) << edited.body;
+    EXPECT_EQ(edited.Json()["media_ids"], nlohmann::json({images[0]}));
+    EXPECT_EQ(client().Delete("/api/v1/media/" + images[1], user_.access_token).status, 204);
+    auto too_many = client().Patch("/api/v1/posts/" + post_id, {{"media_ids", images}}, user_.access_token);
+    EXPECT_EQ(too_many.status, 400);
+}
+
 class SmallLimitsMediaTest : public MediaApiTest {
   protected:
     void Configure(core::Config& c) override {

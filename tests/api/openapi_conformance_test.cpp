@@ -158,6 +158,7 @@ nlohmann::json SamplePost() {
             {"variants", {{"sandbox", "hello, sandbox"}}},
             {"thread", {"and a reply"}},
             {"first_comment", nullptr},
+            {"media_ids", nlohmann::json::array()},
             {"account_ids", {"0190a1b2c3d4e5f60718293a4c"}},
             {"scheduled_at", "2026-12-01T09:00:00Z"},
             {"local_time", nullptr},

@@ -468,13 +468,14 @@ TEST_F(CopyStoreTest, AnOlderSchemaIsMigratedFirst) {
     // the newest.
     MakeSource();
     const std::string src = sqlite_.path().string();
-    SqliteExec(src,
-               "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE media; "
-               "ALTER TABLE posts DROP COLUMN thread; ALTER TABLE posts DROP COLUMN first_comment; "
-               "ALTER TABLE jobs DROP COLUMN replies; ALTER TABLE jobs DROP COLUMN comments;");
+    SqliteExec(
+        src,
+        "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE media; ALTER TABLE posts DROP COLUMN media; "
+        "ALTER TABLE posts DROP COLUMN thread; ALTER TABLE posts DROP COLUMN first_comment; "
+        "ALTER TABLE jobs DROP COLUMN replies; ALTER TABLE jobs DROP COLUMN comments;");
     auto report = CopyStore(sqlite_.url(), pg_->url(), {});
     ASSERT_TRUE(report.has_value()) << report.error().message;
-    EXPECT_EQ(report->source_migrations, 2);
+    EXPECT_EQ(report->source_migrations, 3);
     EXPECT_GE(report->destination_migrations, 1);
     EXPECT_EQ(PgCount(pg_->url(), "posts"), 13);
 }

@@ -310,6 +310,8 @@ const std::vector<Migration> kMigrations = {
     {1, "schema", kSchemaSql},
     {2, "cluster", kClusterSql},
     {3, "media", kMediaSql},
+    // A post's media: a JSON array of media ids, in order; NULL for none.
+    {4, "post_media", "ALTER TABLE posts ADD COLUMN media TEXT;"},
 };
 
 // Any number to serialise migrations across nodes starting at once.

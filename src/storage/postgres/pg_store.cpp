@@ -92,13 +92,13 @@ constexpr PgSql kSetWorkspaceLimits{"set_workspace_limits", "UPDATE workspaces S
 
 #define HERALD_POST_COLUMNS                                                                                   \
     "id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, status, created_at, " \
-    "updated_at, thread, first_comment"
+    "updated_at, thread, first_comment, media"
 constexpr PgSql kInsertPost{"insert_post", "INSERT INTO posts(" HERALD_POST_COLUMNS
-                                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"};
+                                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"};
 constexpr PgSql kUpdatePost{"update_post",
                             "UPDATE posts SET text = $3, variants = $4, scheduled_at = $5, local_time = $6, "
-                            "time_zone = $7, status = $8, updated_at = $9, thread = $10, first_comment = $11 "
-                            "WHERE workspace_id = $2 AND id = $1"};
+                            "time_zone = $7, status = $8, updated_at = $9, thread = $10, first_comment = $11, "
+                            "media = $12 WHERE workspace_id = $2 AND id = $1"};
 // FOR UPDATE: an edit or delete reads the post and writes it back in one transaction; a
 // second writer waits for the first instead of overwriting it.
 constexpr PgSql kPostById{"post_by_id",
@@ -465,7 +465,8 @@ void PgStore::WritePostRow(PgConn& c, const domain::Post& p, bool insert) {
                                 .Add(ToUnixMillis(p.created_at))
                                 .Add(ToUnixMillis(p.updated_at))
                                 .Add(ThreadJson(p))
-                                .Add(p.first_comment));
+                                .Add(p.first_comment)
+                                .Add(MediaIdsJson(p)));
     } else {
         c.Exec(kUpdatePost, Params()
                                 .Add(p.id)
@@ -478,7 +479,8 @@ void PgStore::WritePostRow(PgConn& c, const domain::Post& p, bool insert) {
                                 .Add(S(p.status))
                                 .Add(ToUnixMillis(p.updated_at))
                                 .Add(ThreadJson(p))
-                                .Add(p.first_comment));
+                                .Add(p.first_comment)
+                                .Add(MediaIdsJson(p)));
     }
 }
 

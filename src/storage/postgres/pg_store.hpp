@@ -106,6 +106,8 @@ class PgStore final : public app::Store {
                                                                   const std::string& sha256) override;
     core::Result<domain::MediaItem> SetMediaAltText(const std::string& workspace_id, const std::string& id,
                                                     const std::string& alt_text) override;
+    core::Result<std::optional<std::string>> PostUsingMedia(const std::string& workspace_id,
+                                                            const std::string& media_id) override;
     core::Result<int64_t> DeleteMedia(const std::string& workspace_id, const std::string& id) override;
     core::Result<int> PurgeDeadTasks(core::TimePoint before, int limit) override;
     core::Result<int> PurgeRefreshTokens(core::TimePoint now, int limit) override;

@@ -904,6 +904,10 @@ constexpr PgSql kSetMediaAlt{"set_media_alt_text",
 // is enough, since items sharing a key are only ever added with their file already in place.
 constexpr PgSql kDeleteMedia{"delete_media",
                              "DELETE FROM media WHERE workspace_id = $1 AND id = $2 RETURNING storage_key"};
+// The media column is a JSON array of ids (hex): the quoted id cannot match inside another.
+constexpr PgSql kPostUsingMedia{"post_using_media",
+                                "SELECT id FROM posts WHERE workspace_id = $1 AND media LIKE '%\"' || $2 || '\"%' "
+                                "AND status NOT IN ('published', 'failed', 'cancelled', 'unconfirmed') LIMIT 1"};
 constexpr PgSql kMediaUsingKey{"media_using_key", "SELECT count(*) FROM media WHERE storage_key = $1"};
 }  // namespace
 
@@ -970,6 +974,15 @@ core::Result<domain::MediaItem> PgStore::SetMediaAltText(const std::string& work
         auto r = c.Exec(kSetMediaAlt, Params().Add(workspace_id).Add(id).Add(alt_text));
         if (r.rows() == 0) return Fail(ErrorCode::kNotFound, "media not found", {{"media_id", id}});
         return ReadMedia(PgRow(r, 0));
+    });
+}
+
+core::Result<std::optional<std::string>> PgStore::PostUsingMedia(const std::string& workspace_id,
+                                                                 const std::string& media_id) {
+    return WithConn("post_using_media", [&](PgConn& c) -> core::Result<std::optional<std::string>> {
+        auto r = c.Exec(kPostUsingMedia, Params().Add(workspace_id).Add(media_id));
+        if (r.rows() == 0) return std::optional<std::string>();
+        return std::optional(r.Text(0, 0));
     });
 }
 

@@ -360,6 +360,10 @@ CREATE INDEX media_by_workspace ON media(workspace_id, id);
 CREATE INDEX media_by_sha ON media(workspace_id, sha256);
 CREATE INDEX media_by_key ON media(storage_key);
 )SQL"},
+    {9, "post_media", R"SQL(
+-- A post's media: a JSON array of media ids, in order; NULL for none.
+ALTER TABLE posts ADD COLUMN media TEXT;
+)SQL"},
 };
 
 }  // namespace

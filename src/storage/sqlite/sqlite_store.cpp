@@ -79,25 +79,27 @@ constexpr Sql kListAccounts{"list_accounts",
                             "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                             "FROM accounts WHERE workspace_id = ?1 ORDER BY id"};
 
-constexpr Sql kInsertPost{"insert_post",
-                          "INSERT INTO posts(id, workspace_id, created_by, text, variants, scheduled_at, local_time, "
-                          "time_zone, status, created_at, updated_at, thread, first_comment) VALUES (?1, ?2, ?3, ?4, "
-                          "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"};
+constexpr Sql kInsertPost{
+    "insert_post",
+    "INSERT INTO posts(id, workspace_id, created_by, text, variants, scheduled_at, local_time, "
+    "time_zone, status, created_at, updated_at, thread, first_comment, media) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"};
 constexpr Sql kUpdatePost{"update_post",
                           "UPDATE posts SET text = ?3, variants = ?4, scheduled_at = ?5, local_time = ?6, "
-                          "time_zone = ?7, status = ?8, updated_at = ?9, thread = ?10, first_comment = ?11 "
-                          "WHERE workspace_id = ?2 AND id = ?1"};
+                          "time_zone = ?7, status = ?8, updated_at = ?9, thread = ?10, first_comment = ?11, "
+                          "media = ?12 WHERE workspace_id = ?2 AND id = ?1"};
 constexpr Sql kPostById{
     "post_by_id",
     "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
-    "status, created_at, updated_at, thread, first_comment FROM posts WHERE workspace_id = ?1 AND id = ?2"};
-constexpr Sql kListPosts{"list_posts",
-                         "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
-                         "status, created_at, updated_at, thread, first_comment FROM posts WHERE workspace_id = ?1 "
-                         "AND (?2 IS NULL OR status = ?2) "
-                         "AND (?3 IS NULL OR id IN (SELECT post_id FROM deliveries WHERE account_id = ?3)) "
-                         "AND (?4 IS NULL OR scheduled_at >= ?4) AND (?5 IS NULL OR scheduled_at < ?5) "
-                         "AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"};
+    "status, created_at, updated_at, thread, first_comment, media FROM posts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kListPosts{
+    "list_posts",
+    "SELECT id, workspace_id, created_by, text, variants, scheduled_at, local_time, time_zone, "
+    "status, created_at, updated_at, thread, first_comment, media FROM posts WHERE workspace_id = ?1 "
+    "AND (?2 IS NULL OR status = ?2) "
+    "AND (?3 IS NULL OR id IN (SELECT post_id FROM deliveries WHERE account_id = ?3)) "
+    "AND (?4 IS NULL OR scheduled_at >= ?4) AND (?5 IS NULL OR scheduled_at < ?5) "
+    "AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"};
 constexpr Sql kDeletePost{"delete_post", "DELETE FROM posts WHERE workspace_id = ?1 AND id = ?2"};
 
 constexpr Sql kDeliveriesOfPost{"deliveries_of_post",
@@ -830,6 +832,7 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(11, ToUnixMillis(p.updated_at))
             .Bind(12, ThreadJson(p))
             .Bind(13, p.first_comment)
+            .Bind(14, MediaIdsJson(p))
             .Run();
     } else {
         db_->Prepare(kUpdatePost)
@@ -844,6 +847,7 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(9, ToUnixMillis(p.updated_at))
             .Bind(10, ThreadJson(p))
             .Bind(11, p.first_comment)
+            .Bind(12, MediaIdsJson(p))
             .Run();
     }
 }
@@ -2651,6 +2655,11 @@ constexpr Sql kListMedia{"list_media", "SELECT " HERALD_MEDIA_COLUMNS
 constexpr Sql kSetMediaAlt{"set_media_alt_text", "UPDATE media SET alt_text = ?3 WHERE workspace_id = ?1 AND id = ?2"};
 constexpr Sql kDeleteMedia{"delete_media",
                            "DELETE FROM media WHERE workspace_id = ?1 AND id = ?2 RETURNING storage_key"};
+// The media column is a JSON array of ids; ids are hex, so the quoted id cannot match inside
+// another one. A scan of the workspace's unfinished posts: only on delete.
+constexpr Sql kPostUsingMedia{"post_using_media",
+                              "SELECT id FROM posts WHERE workspace_id = ?1 AND media LIKE '%\"' || ?2 || '\"%' "
+                              "AND status NOT IN ('published', 'failed', 'cancelled', 'unconfirmed') LIMIT 1"};
 constexpr Sql kMediaUsingKey{"media_using_key", "SELECT count(*) FROM media WHERE storage_key = ?1"};
 }  // namespace
 
@@ -2730,6 +2739,16 @@ core::Result<domain::MediaItem> SqliteStore::SetMediaAltText(const std::string& 
         auto m = ReadMedia(s);
         tx.Commit();
         return m;
+    });
+}
+
+core::Result<std::optional<std::string>> SqliteStore::PostUsingMedia(const std::string& workspace_id,
+                                                                     const std::string& media_id) {
+    return Locked("post_using_media", [&]() -> core::Result<std::optional<std::string>> {
+        auto s = db_->Prepare(kPostUsingMedia);
+        s.Bind(1, workspace_id).Bind(2, media_id);
+        if (!s.Step()) return std::optional<std::string>();
+        return std::optional(s.Text(0));
     });
 }
 
