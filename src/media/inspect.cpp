@@ -129,7 +129,13 @@ core::Status ProbeVideo(const std::filesystem::path& file, const domain::MediaLi
                           {{"rule", "corrupt"}});
     }
     std::unique_ptr<AVFormatContext, FormatCloser> ctx(raw);
-    if (int rc = avformat_find_stream_info(ctx.get(), nullptr); rc < 0) {
+    // Probing decodes a few frames: one thread each, so an upload does not hold a decoder's
+    // worth of frame buffers per core.
+    std::vector<AVDictionary*> options(ctx->nb_streams, nullptr);
+    for (auto& o : options) av_dict_set(&o, "threads", "1", 0);
+    const int probed = avformat_find_stream_info(ctx.get(), options.data());
+    for (auto& o : options) av_dict_free(&o);
+    if (int rc = probed; rc < 0) {
         spdlog::debug("event=video_probe_failed error=\"{}\"", AvError(rc));
         return core::Fail(ErrorCode::kInvalidArgument, "the video cannot be read: the file is damaged or truncated",
                           {{"rule", "corrupt"}});

@@ -257,6 +257,9 @@ struct Server::Impl {
         std::vector<char> chunk(64 * 1024);
         const auto started = std::chrono::steady_clock::now();
         uint64_t received = 0;
+        // Reads of up to 64 KiB: the buffer left by the header would make them a few KiB each,
+        // and the upload would cost a system call (and a timer reset) per few KiB.
+        buffer.reserve(chunk.size());
         while (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
@@ -337,6 +340,14 @@ struct Server::Impl {
                 const auto length = parser.content_length();
                 if (length && *length > limit) {
                     ec = http::error::body_limit;
+                } else if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+                    // curl sends this with any body over 1 MB and waits a second for the answer
+                    // before sending anyway: say "go on" at once.
+                    http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+                    co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
+                }
+                if (ec) {
+                    // refused above, or the client went away
                 } else if (boundary) {
                     parser.body_limit(limit);
                     upload_head = parser.get();  // the parser is consumed by the upload
