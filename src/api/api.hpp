@@ -123,6 +123,7 @@ class Api {
     net::Response UpdateMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response DeleteMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response MediaThumbnail(const net::Request&, const app::Principal&, const Params&);
+    net::Response PublicMedia(const net::Request&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

@@ -155,6 +155,7 @@ struct Host::Parts {
     std::unique_ptr<media::LocalMediaStore> media_files;
     std::unique_ptr<media::Inspector> media_inspector;
     std::unique_ptr<app::MediaService> media;
+    std::unique_ptr<auth::UrlSigner> url_signer;
     queue::Metrics metrics;
     std::unique_ptr<app::Maintenance> maintenance;
     std::unique_ptr<queue::Dispatcher> dispatcher;
@@ -194,6 +195,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     if (!key) return tl::unexpected(key.error());
     p->signer = std::make_unique<auth::JwtSigner>(auth::DeriveKey(*key, auth::kJwtSubkey, auth::kKdfContext));
     p->vault = std::make_unique<auth::TokenVault>(auth::DeriveKey(*key, auth::kVaultSubkey, auth::kKdfContext));
+    p->url_signer = std::make_unique<auth::UrlSigner>(auth::DeriveKey(*key, auth::kUrlSubkey, auth::kKdfContext));
 
     auto lock = LockDatabase(config.DatabaseUrl());
     if (!lock) return tl::unexpected(lock.error());
@@ -221,6 +223,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
     p->limits_service = std::make_unique<app::LimitsService>(*p->store, *p->planner);
     p->posts->SetPlanner(p->planner.get());
+    p->posts->SetPublicMediaUrls(!config.public_base_url.empty());
     ds.workers = std::max(1, config.workers);
     ds.worker_batch = config.worker_batch;
     ds.retry.max_attempts = config.retry_max_attempts;
@@ -249,6 +252,8 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         p->media_inspector = std::make_unique<media::Inspector>();
         p->media = std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock,
                                                        media_limits);
+        p->media->SetPublicLinks(p->url_signer.get(), config.public_base_url,
+                                 std::chrono::seconds(config.media_url_ttl_seconds));
     }
 
     // workers 0: an API-only node; the nodes that run workers publish what it accepts.

@@ -8,6 +8,16 @@
 #include "core/ids.hpp"
 
 namespace herald::api {
+namespace {
+
+// An item as the API shows it: with its signed public link when the server has one.
+nlohmann::json MediaJson(const app::MediaService& media, const domain::MediaItem& m) {
+    auto out = app::ToJson(m);
+    if (auto url = media.PublicUrl(m)) out["public_url"] = *url;
+    return out;
+}
+
+}  // namespace
 
 // POST /api/v1/media, multipart/form-data: file parts (any field name, usually "files"), and
 // optional "alt_text" fields, the n-th one for the n-th file.
@@ -44,7 +54,7 @@ net::Response Api::UploadMedia(const net::Request& r, const app::Principal& who,
     auto items = deps_.media->Upload(who, std::move(files));
     if (!items) return ErrorResponse(items.error());
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& m : *items) out.push_back(app::ToJson(m));
+    for (const auto& m : *items) out.push_back(MediaJson(*deps_.media, m));
     return JsonResponse(201, {{"items", out}});
 }
 
@@ -69,14 +79,15 @@ net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, c
     f.limit = page + 1;
     auto items = deps_.media->List(who, f);
     if (!items) return ErrorResponse(items.error());
-    return JsonResponse(200, Page(*items, page, [](const domain::MediaItem& m) { return app::ToJson(m); }));
+    return JsonResponse(200,
+                        Page(*items, page, [this](const domain::MediaItem& m) { return MediaJson(*deps_.media, m); }));
 }
 
 net::Response Api::GetMedia(const net::Request&, const app::Principal& who, const Params& p) {
     if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     auto m = deps_.media->Get(who, p[0]);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(200, app::ToJson(*m));
+    return JsonResponse(200, MediaJson(*deps_.media, *m));
 }
 
 net::Response Api::UpdateMedia(const net::Request& r, const app::Principal& who, const Params& p) {
@@ -87,7 +98,7 @@ net::Response Api::UpdateMedia(const net::Request& r, const app::Principal& who,
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto m = deps_.media->SetAltText(who, p[0], alt);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(200, app::ToJson(*m));
+    return JsonResponse(200, MediaJson(*deps_.media, *m));
 }
 
 net::Response Api::DeleteMedia(const net::Request&, const app::Principal& who, const Params& p) {
@@ -112,6 +123,24 @@ net::Response Api::MediaThumbnail(const net::Request&, const app::Principal& who
     bytes << in.rdbuf();
     net::Response resp{200, "image/jpeg", bytes.str(), {}};
     resp.headers.emplace_back("Cache-Control", "private, max-age=86400");
+    resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return resp;
+}
+
+// GET /api/v1/public/media/{id}.{ext}?w=&e=&s=: no login; the signature is the permission.
+// Platforms that pull media (Instagram, Threads, TikTok) download from here.
+net::Response Api::PublicMedia(const net::Request& r, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kNotFound, "this node serves no media", {}});
+    auto q = [&](const char* key) {
+        auto it = r.query.find(key);
+        return it == r.query.end() ? std::string() : it->second;
+    };
+    auto m = deps_.media->ResolvePublic(p[0], q("w"), q("e"), q("s"));
+    if (!m) return ErrorResponse(m.error());
+    const auto path = deps_.media->Files().LocalPath(m->storage_key);
+    if (path.empty()) return ErrorResponse({core::ErrorCode::kNotFound, "no such media file", {}});
+    net::Response resp{200, std::string(domain::MimeType(m->format)), "", {}, path.string()};
+    resp.headers.emplace_back("Cache-Control", "public, max-age=3600, immutable");
     resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return resp;
 }

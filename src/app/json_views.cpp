@@ -128,6 +128,7 @@ nlohmann::json ToJson(const domain::MediaItem& m) {
                           {"video_codec", nullptr},
                           {"audio_codec", nullptr},
                           {"thumbnail_url", nullptr},
+                          {"public_url", nullptr},
                           {"created_by", m.created_by},
                           {"created_at", domain::FormatRfc3339(m.created_at)}};
     if (m.duration_ms) out["duration_ms"] = *m.duration_ms;

@@ -139,6 +139,54 @@ core::Result<std::vector<domain::MediaItem>> MediaService::Upload(const Principa
     return items;
 }
 
+void MediaService::SetPublicLinks(const auth::UrlSigner* signer, std::string base_url, std::chrono::seconds ttl) {
+    signer_ = signer;
+    while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+    base_url_ = std::move(base_url);
+    url_ttl_ = ttl;
+}
+
+namespace {
+// What a public link signs: the workspace, the item and the expiry, so no part can be swapped.
+std::string LinkMessage(const std::string& workspace_id, const std::string& id, const std::string& expires) {
+    return "media\n" + workspace_id + "\n" + id + "\n" + expires;
+}
+}  // namespace
+
+std::optional<std::string> MediaService::PublicUrl(const domain::MediaItem& m) const {
+    if (signer_ == nullptr || base_url_.empty()) return std::nullopt;
+    // Rounded up to the hour, so that links made within one hour are the same link (caches
+    // and platforms that fetch twice see one URL).
+    const int64_t now_s = core::ToUnixMillis(clock_.Now()) / 1000;
+    const int64_t expires = (now_s + url_ttl_.count() + 3599) / 3600 * 3600;
+    const std::string e = std::to_string(expires);
+    return base_url_ + "/api/v1/public/media/" + m.id + "." + std::string(domain::Extension(m.format)) +
+           "?w=" + m.workspace_id + "&e=" + e + "&s=" + signer_->Sign(LinkMessage(m.workspace_id, m.id, e));
+}
+
+core::Result<domain::MediaItem> MediaService::ResolvePublic(const std::string& file, const std::string& workspace_id,
+                                                            const std::string& expires, const std::string& signature) {
+    auto denied = [] {
+        return core::Fail(ErrorCode::kPermissionDenied, "this media link is not valid or has expired",
+                          {{"rule", "signature"}});
+    };
+    if (signer_ == nullptr) return denied();
+    const auto dot = file.find('.');
+    const std::string id = file.substr(0, dot);
+    if (!core::IsId(id) || !core::IsId(workspace_id) || expires.empty() || expires.size() > 12 ||
+        expires.find_first_not_of("0123456789") != std::string::npos) {
+        return denied();
+    }
+    if (!signer_->Verify(LinkMessage(workspace_id, id, expires), signature)) return denied();
+    if (std::stoll(expires) * 1000 < core::ToUnixMillis(clock_.Now())) return denied();
+    auto m = store_.GetMedia(workspace_id, id);
+    if (!m) return tl::unexpected(m.error());
+    if (dot != std::string::npos && file.substr(dot + 1) != domain::Extension(m->format)) {
+        return core::Fail(ErrorCode::kNotFound, "no such media file");
+    }
+    return m;
+}
+
 core::Result<domain::MediaItem> MediaService::Get(const Principal& p, const std::string& id) {
     return store_.GetMedia(p.workspace_id, id);
 }

@@ -4,6 +4,7 @@
 
 #include "app/ports.hpp"
 #include "app/principal.hpp"
+#include "auth/url_signer.hpp"
 
 namespace herald::app {
 
@@ -29,6 +30,16 @@ class MediaService {
     core::Result<domain::MediaItem> SetAltText(const Principal& p, const std::string& id, const std::string& alt);
     core::Status Delete(const Principal& p, const std::string& id);
 
+    /// Turns on signed public links: `base_url` is how the internet reaches this server.
+    void SetPublicLinks(const auth::UrlSigner* signer, std::string base_url, std::chrono::seconds ttl);
+    /// A link anyone can download the item from until it expires (now + the configured time);
+    /// nothing when public links are off.
+    std::optional<std::string> PublicUrl(const domain::MediaItem& m) const;
+    /// Checks a public link's parts (GET /api/v1/public/media/{file}?w=&e=&s=) and returns the
+    /// item. kPermissionDenied for a wrong or expired signature, kNotFound for a deleted item.
+    core::Result<domain::MediaItem> ResolvePublic(const std::string& file, const std::string& workspace_id,
+                                                  const std::string& expires, const std::string& signature);
+
     const domain::MediaLimits& Limits() const { return limits_; }
     MediaStore& Files() { return files_; }
 
@@ -38,6 +49,9 @@ class MediaService {
     MediaStore& files_;
     core::Clock& clock_;
     domain::MediaLimits limits_;
+    const auth::UrlSigner* signer_ = nullptr;
+    std::string base_url_;
+    std::chrono::seconds url_ttl_{86400};
     // Placing a file and counting who still uses it must not interleave with a delete of the
     // last item using the same bytes.
     std::mutex files_mu_;

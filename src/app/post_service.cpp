@@ -180,7 +180,10 @@ core::Status PostService::Prepare(const Principal& p, domain::Post& post, const 
             return ok;
         }
         if (auto ok = CheckFollowUps(post, *account, adapter->Limits(), workspace_limits); !ok) return ok;
-        if (auto ok = domain::ValidateMedia(media, adapter->Limits().media, account->platform); !ok) return ok;
+        if (auto ok = domain::ValidateMedia(media, adapter->Limits().media, account->platform, public_media_urls_);
+            !ok) {
+            return ok;
+        }
         domain::Delivery d;
         for (const auto& prev : previous) {
             if (prev.account_id == id) d = prev;

@@ -70,6 +70,8 @@ class PostService {
         : store_(store), clock_(clock), platforms_(platforms), events_(events) {}
     /// With a planner, every post this service returns carries each waiting delivery's eta
     /// (and why it is later than asked, when it is). Must outlive the service.
+    /// Whether the server can give platforms public media links (public_base_url is set).
+    void SetPublicMediaUrls(bool available) { public_media_urls_ = available; }
     void SetPlanner(const Planner* planner) { planner_ = planner; }
 
     core::Result<domain::Post> Create(const Principal& p, const CreatePostInput& in);
@@ -111,6 +113,7 @@ class PostService {
                                 const std::optional<std::string>& workspace_limits) const;
     const Planner* planner_ = nullptr;
     EventSink& events_;
+    bool public_media_urls_ = false;
 };
 
 }  // namespace herald::app

@@ -15,6 +15,7 @@ using SecretKey = std::array<unsigned char, 32>;
 /// Subkey ids for DeriveKey. Never renumber: data sealed or signed under an id depends on it.
 inline constexpr uint64_t kVaultSubkey = 1;
 inline constexpr uint64_t kJwtSubkey = 2;
+inline constexpr uint64_t kUrlSubkey = 3;
 
 /// The KDF context: exactly 8 characters (the trailing NUL is not part of it).
 inline constexpr char kKdfContext[] = "herald__";

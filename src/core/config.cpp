@@ -81,6 +81,22 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
     if (key == "media_max_image_bytes") return assign(c.media_max_image_bytes, 1024, uint64_t{1} << 32);
     if (key == "media_max_video_bytes") return assign(c.media_max_video_bytes, 1024, uint64_t{1} << 34);
     if (key == "upload_min_bytes_per_second") return assign(c.upload_min_bytes_per_second, 1, uint64_t{1} << 30);
+    if (key == "public_base_url") {
+        std::string v = value;
+        while (!v.empty() && v.back() == '/') v.pop_back();
+        const size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+        const bool ok =
+            v.empty() || (scheme > 0 && v.size() > scheme && v.find_first_of(" ?#\"<>") == std::string::npos);
+        if (!ok) {
+            return Fail(ErrorCode::kInvalidArgument,
+                        "config public_base_url (from " + source +
+                            ") must be an http:// or https:// URL without query, e.g. https://herald.example.com",
+                        {{"field", key}, {"rule", "url"}});
+        }
+        c.public_base_url = v;
+        return {};
+    }
+    if (key == "media_url_ttl_seconds") return assign(c.media_url_ttl_seconds, 60, 30 * 86400);
     if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
     if (key == "max_body_bytes") return assign(c.max_body_bytes, 1024, uint64_t{1} << 32);
     if (key == "bulk_max_body_bytes") return assign(c.bulk_max_body_bytes, 1024, uint64_t{1} << 32);
@@ -132,7 +148,9 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "media_max_image_bytes",
                                                   "media_max_video_bytes",
                                                   "upload_min_bytes_per_second",
-                                                  "upload_rate_grace_seconds"};
+                                                  "upload_rate_grace_seconds",
+                                                  "public_base_url",
+                                                  "media_url_ttl_seconds"};
     return keys;
 }
 

@@ -40,9 +40,14 @@ struct Config {
     /// limits_file: the platforms' posting limits (JSON, the form `herald limits` prints); empty
     /// means the limits Herald ships. A workspace may lower them, never raise them.
     std::string limits_file;
-    std::string log_level = "info";                ///< log_level: trace, debug, info, warn, error
-    std::string media_dir;                         ///< media_dir: where uploaded media is stored; empty: DATA_DIR/media
-    uint64_t media_max_image_bytes = 10ull << 20;  ///< media_max_image_bytes: larger images are refused
+    std::string log_level = "info";  ///< log_level: trace, debug, info, warn, error
+    std::string media_dir;           ///< media_dir: where uploaded media is stored; empty: DATA_DIR/media
+    /// public_base_url: how the internet reaches this server (https://herald.example.com), for
+    /// the signed media links that platforms download from (Instagram, Threads, TikTok).
+    /// Empty: no such links, and posts that need them are refused when written.
+    std::string public_base_url;
+    int64_t media_url_ttl_seconds = 86400;          ///< media_url_ttl_seconds: how long a signed media link works
+    uint64_t media_max_image_bytes = 10ull << 20;   ///< media_max_image_bytes: larger images are refused
     uint64_t media_max_video_bytes = 100ull << 20;  ///< media_max_video_bytes: larger videos are refused
     /// upload_min_bytes_per_second: after 10 s, an upload slower than this on average is cut off
     /// (408): a client trickling bytes cannot hold a connection and a spool file for hours.

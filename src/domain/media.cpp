@@ -113,7 +113,8 @@ core::Status MediaError(std::string field, std::string rule, std::string_view pl
 
 }  // namespace
 
-core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules& rules, std::string_view platform) {
+core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules& rules, std::string_view platform,
+                           bool public_urls) {
     const std::string p(platform);
     int images = 0, videos = 0;
     for (const auto& m : items) (m.kind == MediaKind::kImage ? images : videos) += 1;
@@ -141,6 +142,11 @@ core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules
                           rules.max_videos == 0 ? p + " does not take videos"
                                                 : p + " takes at most " + Plural(rules.max_videos, "video") +
                                                       " in a post; this one has " + std::to_string(videos));
+    }
+    if (rules.pulls_from_url && !public_urls) {
+        return MediaError("media_ids", "public_url", platform,
+                          p + " downloads media from a public link, and this server has no public address: set "
+                              "public_base_url (HERALD_PUBLIC_BASE_URL) to a URL the internet reaches this server at");
     }
     for (size_t i = 0; i < items.size(); ++i) {
         const auto& m = items[i];

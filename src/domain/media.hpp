@@ -95,6 +95,8 @@ struct MediaRules {
 
 /// Checks a post's media against one platform's rules. The error names the field
 /// ("media_ids", or "media_ids[i]" for one item), the rule, the platform and the limit.
-core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules& rules, std::string_view platform);
+/// `public_urls`: whether this server can give platforms a public link to download from.
+core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules& rules, std::string_view platform,
+                           bool public_urls = true);
 
 }  // namespace herald::domain

@@ -38,6 +38,8 @@ struct Response {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    /// When set, the body is this file, streamed from disk (large media); `body` is ignored.
+    std::string file;
 };
 
 /// Answers one request. Runs on the handler thread pool, so it may block (database, argon2).

@@ -415,9 +415,35 @@ struct Server::Impl {
                 resp = co_await OnPool<Response>([this, &r] { return http(r); });
             } catch (const std::exception& e) {
                 spdlog::error("event=handler_threw request_id={} error=\"{}\"", r.request_id, e.what());
-                resp = Response{500, "application/json", ErrorJson("internal", "internal error"), {}};
+                resp = Response{500, "application/json", ErrorJson("internal", "internal error"), {}, {}};
             }
             const bool keep_alive = req.keep_alive() && !stopping;
+            if (!resp.file.empty()) {
+                // A file answer streams from disk: a 100 MB video is never read into memory.
+                http::response<http::file_body> out{static_cast<http::status>(resp.status), req.version()};
+                out.body().open(resp.file.c_str(), beast::file_mode::scan, ec);
+                if (!ec) {
+                    out.set(http::field::server, "herald");
+                    out.set(http::field::content_type, resp.content_type);
+                    out.set("X-Request-Id", r.request_id);
+                    for (const auto& [k, v] : resp.headers) out.set(k, v);
+                    out.keep_alive(keep_alive);
+                    out.prepare_payload();
+                    if (req.method() == http::verb::head) {
+                        http::response_serializer<http::file_body> sr{out};
+                        sr.split(true);
+                        co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+                    } else {
+                        co_await http::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+                    }
+                    --inflight;
+                    if (ec || !keep_alive) break;
+                    continue;
+                }
+                spdlog::warn("event=file_answer_failed request_id={} error=\"{}\"", r.request_id, ec.message());
+                ec = {};
+                resp = Response{404, "application/json", ErrorJson("not_found", "the file is gone"), {}, {}};
+            }
             auto out = ToBeast(resp, req.version(), keep_alive, r.request_id);
             co_await http::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
             --inflight;

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "auth/secret_key.hpp"
+#include "auth/url_signer.hpp"
 #include "server_fixture.hpp"
 
 namespace herald::testing {
@@ -369,6 +371,64 @@ TEST_F(MediaApiTest, PostsCarryMediaCheckedAgainstEachPlatform) {
     EXPECT_EQ(client().Delete("/api/v1/media/" + images[1], user_.access_token).status, 204);
     auto too_many = client().Patch("/api/v1/posts/" + post_id, {{"media_ids", images}}, user_.access_token);
     EXPECT_EQ(too_many.status, 400);
+}
+
+class PublicLinksMediaTest : public MediaApiTest {
+  protected:
+    static constexpr const char* kKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    void Configure(core::Config& c) override {
+        c.public_base_url = "https://media.example.test/";  // the trailing slash is dropped
+        c.secret_key = kKey;
+    }
+    // The path and query of a link, to fetch it from this server.
+    static std::string Local(const std::string& link) {
+        return link.substr(std::string("https://media.example.test").size());
+    }
+};
+
+TEST_F(PublicLinksMediaTest, SignedLinksServeTheFileUntilTheyExpire) {
+    const auto bytes = ReadFile(kData / "clip.mp4");
+    auto r = Upload({{"clip.mp4", bytes}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto item = r.Json()["items"][0];
+    const std::string link = item["public_url"];
+    ASSERT_EQ(
+        link.rfind("https://media.example.test/api/v1/public/media/" + item["id"].get<std::string>() + ".mp4?", 0), 0u)
+        << link;
+    // No token needed; the bytes as uploaded, with their real type.
+    auto got = client().Get(Local(link));
+    EXPECT_EQ(got.status, 200);
+    EXPECT_EQ(got.headers["content-type"], "video/mp4");
+    EXPECT_EQ(got.body, bytes);
+    // Any change to the link breaks it.
+    const std::string other_ws = Register("Other").workspace_id;
+    std::string moved = Local(link);
+    moved.replace(moved.find("w=") + 2, other_ws.size(), other_ws);
+    EXPECT_EQ(client().Get(moved).status, 403);
+    std::string later = Local(link);
+    const auto e = later.find("e=") + 2;
+    later[e] = later[e] == '9' ? '8' : static_cast<char>(later[e] + 1);
+    EXPECT_EQ(client().Get(later).status, 403);
+    // A correctly signed link whose time has passed is refused too.
+    auth::SecretKey master;
+    auto parsed = auth::ParseSecretKey(kKey);
+    ASSERT_TRUE(parsed.has_value());
+    master = *parsed;
+    const auth::UrlSigner signer(auth::DeriveKey(master, auth::kUrlSubkey, auth::kKdfContext));
+    const std::string id = item["id"], ws = user_.workspace_id, past = "1700000000";
+    const std::string expired = "/api/v1/public/media/" + id + ".mp4?w=" + ws + "&e=" + past +
+                                "&s=" + signer.Sign("media\n" + ws + "\n" + id + "\n" + past);
+    auto old = client().Get(expired);
+    EXPECT_EQ(old.status, 403) << old.body;
+    EXPECT_EQ(old.Json()["error"]["message"], "this media link is not valid or has expired");
+    // Once the item is deleted, its link finds nothing.
+    ASSERT_EQ(client().Delete("/api/v1/media/" + id, user_.access_token).status, 204);
+    EXPECT_EQ(client().Get(Local(link)).status, 404);
+}
+
+TEST_F(MediaApiTest, WithoutAPublicBaseUrlThereAreNoLinks) {
+    auto r = Upload({{"a.png", ReadFile(kData / "small.png")}});
+    EXPECT_TRUE(r.Json()["items"][0]["public_url"].is_null());
 }
 
 class SmallLimitsMediaTest : public MediaApiTest {

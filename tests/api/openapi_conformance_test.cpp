@@ -83,6 +83,7 @@ const std::vector<Route> kRoutes = {
     {"PATCH", "/api/v1/media/{}", false},
     {"DELETE", "/api/v1/media/{}", false},
     {"GET", "/api/v1/media/{}/thumbnail", false},
+    {"GET", "/api/v1/public/media/{}", true},
     {"GET", "/metrics", true},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
 };
@@ -458,6 +459,9 @@ TEST(OpenApiValidator, ReportsWhatItCannotCheck) {
 
 class OpenApiConformance : public ServerFixture {
   protected:
+    // Signed media links name this base; the tests fetch their path from the server itself.
+    void Configure(core::Config& c) override { c.public_base_url = "https://herald.example.test"; }
+
     // Checks a real answer: the expected status, and a body the document allows for it under the
     // answer's Content-Type (a JSON value for application/json, else the text as a JSON string).
     // Records the operation as exercised when the status is a success.
@@ -820,6 +824,15 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
         Send(200, "PATCH", "/api/v1/media/{media_id}", "/api/v1/media/" + media_id, {{"alt_text", "A card"}}, token);
         Expect(200, "GET", "/api/v1/media/{media_id}/thumbnail",
                client().Get("/api/v1/media/" + media_id + "/thumbnail", token));
+        // The signed public link, without a token (the fixture's public_base_url is this server).
+        const std::string link = uploaded["items"][0].value("public_url", "");
+        ASSERT_EQ(link.rfind(config_.public_base_url + "/api/v1/public/media/", 0), 0u) << link;
+        auto file = client().Get(link.substr(config_.public_base_url.size()));
+        Expect(200, "GET", "/api/v1/public/media/{file}", file);
+        EXPECT_EQ(file.body, png);
+        std::string forged = link.substr(config_.public_base_url.size());
+        forged.back() = forged.back() == '0' ? '1' : '0';
+        ExpectError(403, "permission_denied", "GET", "/api/v1/public/media/{file}", client().Get(forged));
         Expect(204, "DELETE", "/api/v1/media/{media_id}", client().Delete("/api/v1/media/" + media_id, token));
         ExpectError(404, "not_found", "GET", "/api/v1/media/{media_id}",
                     client().Get("/api/v1/media/" + media_id, token));

@@ -82,6 +82,16 @@ TEST(DomainMedia, SizeDurationAspectAndFormatNameTheItem) {
     EXPECT_EQ(RuleOf(ValidateMedia({Image(1000, 1080, 1080, MediaFormat::kGif)}, rules, "instagram")), "format");
 }
 
+TEST(DomainMedia, PlatformsThatPullNeedAPublicLink) {
+    MediaRules r = BlueskyLike();
+    r.pulls_from_url = true;
+    EXPECT_TRUE(ValidateMedia({Image()}, r, "instagram", true));
+    auto no_link = ValidateMedia({Image()}, r, "instagram", false);
+    EXPECT_EQ(RuleOf(no_link), "public_url");
+    EXPECT_NE(no_link.error().message.find("public_base_url"), std::string::npos);
+    EXPECT_TRUE(ValidateMedia({}, r, "instagram", false));  // nothing to download
+}
+
 TEST(DomainMedia, FileNamesAreCleanedToShow) {
     EXPECT_EQ(CleanFileName("../../etc/passwd"), "passwd");
     EXPECT_EQ(CleanFileName("C:\\Users\\me\\Holiday photo.jpg"), "Holiday photo.jpg");
