@@ -114,6 +114,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/limits", authed(&Api::GetLimits));
     AddAuthed("PUT", "/api/v1/limits", authed(&Api::SetLimits));
     AddAuthed("POST", "/api/v1/media", authed(&Api::UploadMedia));
+    AddAuthed("POST", "/api/v1/media/from-url", authed(&Api::UploadMediaFromUrl));
     AddAuthed("GET", "/api/v1/media", authed(&Api::ListMedia));
     AddAuthed("GET", "/api/v1/media/{}", authed(&Api::GetMedia));
     AddAuthed("PATCH", "/api/v1/media/{}", authed(&Api::UpdateMedia));

@@ -118,6 +118,7 @@ class Api {
     net::Response SetLimits(const net::Request&, const app::Principal&, const Params&);
     // media_handlers.cpp
     net::Response UploadMedia(const net::Request&, const app::Principal&, const Params&);
+    net::Response UploadMediaFromUrl(const net::Request&, const app::Principal&, const Params&);
     net::Response ListMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response GetMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response UpdateMedia(const net::Request&, const app::Principal&, const Params&);

@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "api/api.hpp"
 #include "app/maintenance.hpp"
 #include "auth/secret_key.hpp"
+#include "media/fetch.hpp"
 #include "media/inspect.hpp"
 #include "media/local_store.hpp"
 #include "net/server.hpp"
@@ -156,6 +158,7 @@ struct Host::Parts {
     std::unique_ptr<media::Inspector> media_inspector;
     std::unique_ptr<app::MediaService> media;
     std::unique_ptr<auth::UrlSigner> url_signer;
+    std::unique_ptr<media::CurlFetcher> media_fetcher;
     queue::Metrics metrics;
     std::unique_ptr<app::Maintenance> maintenance;
     std::unique_ptr<queue::Dispatcher> dispatcher;
@@ -252,6 +255,16 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         p->media_inspector = std::make_unique<media::Inspector>();
         p->media = std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock,
                                                        media_limits);
+        std::set<std::string> allowed;
+        std::stringstream list(config.media_fetch_allowed_addresses);
+        for (std::string item; std::getline(list, item, ',');) {
+            while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+            while (!item.empty() && item.back() == ' ') item.pop_back();
+            if (!item.empty()) allowed.insert(item);
+        }
+        p->media_fetcher = std::make_unique<media::CurlFetcher>(
+            std::move(allowed), std::chrono::seconds(config.media_fetch_timeout_seconds));
+        p->media->SetFetcher(p->media_fetcher.get());
         p->media->SetPublicLinks(p->url_signer.get(), config.public_base_url,
                                  std::chrono::seconds(config.media_url_ttl_seconds));
     }

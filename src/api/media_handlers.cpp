@@ -58,6 +58,19 @@ net::Response Api::UploadMedia(const net::Request& r, const app::Principal& who,
     return JsonResponse(201, {{"items", out}});
 }
 
+// POST /api/v1/media/from-url {"url", "alt_text"}: the file is downloaded by the server.
+net::Response Api::UploadMediaFromUrl(const net::Request& r, const app::Principal& who, const Params&) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node takes no uploads", {}});
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    const auto url = body->String("url");
+    const auto alt = body->OptString("alt_text").value_or("");
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto m = deps_.media->UploadFromUrl(who, url, alt);
+    if (!m) return ErrorResponse(m.error());
+    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(*deps_.media, *m)})}});
+}
+
 net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, const Params&) {
     if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     app::MediaFilter f;

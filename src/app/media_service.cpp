@@ -187,6 +187,19 @@ core::Result<domain::MediaItem> MediaService::ResolvePublic(const std::string& f
     return m;
 }
 
+core::Result<domain::MediaItem> MediaService::UploadFromUrl(const Principal& p, const std::string& url,
+                                                            const std::string& alt_text) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    if (fetcher_ == nullptr) return core::Fail(ErrorCode::kUnavailable, "this server does not fetch media from URLs");
+    if (auto ok = domain::ValidateAltText(alt_text, limits_); !ok) return tl::unexpected(ok.error());
+    const auto dest = files_.SpoolDir() / ("fetch-" + core::NewId(clock_.Now()) + ".part");
+    auto fetched = fetcher_->Fetch(url, dest, std::max(limits_.max_image_bytes, limits_.max_video_bytes));
+    if (!fetched) return tl::unexpected(fetched.error());
+    auto items = Upload(p, {UploadFile{dest, fetched->file_name, alt_text}});
+    if (!items) return tl::unexpected(items.error());
+    return items->front();
+}
+
 core::Result<domain::MediaItem> MediaService::Get(const Principal& p, const std::string& id) {
     return store_.GetMedia(p.workspace_id, id);
 }

@@ -25,6 +25,10 @@ class MediaService {
     /// Checks every file, then stores them all; on any error nothing is kept and the spool
     /// files are gone. The error names the file (details: "file").
     core::Result<std::vector<domain::MediaItem>> Upload(const Principal& p, std::vector<UploadFile> files);
+    /// Downloads `url` (no private addresses: MediaFetcher) and stores it as Upload does.
+    core::Result<domain::MediaItem> UploadFromUrl(const Principal& p, const std::string& url,
+                                                  const std::string& alt_text);
+    void SetFetcher(MediaFetcher* fetcher) { fetcher_ = fetcher; }
     core::Result<domain::MediaItem> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::MediaItem>> List(const Principal& p, MediaFilter filter);
     core::Result<domain::MediaItem> SetAltText(const Principal& p, const std::string& id, const std::string& alt);
@@ -50,6 +54,7 @@ class MediaService {
     core::Clock& clock_;
     domain::MediaLimits limits_;
     const auth::UrlSigner* signer_ = nullptr;
+    MediaFetcher* fetcher_ = nullptr;
     std::string base_url_;
     std::chrono::seconds url_ttl_{86400};
     // Placing a file and counting who still uses it must not interleave with a delete of the

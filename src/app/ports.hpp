@@ -489,6 +489,23 @@ class MediaStore {
     virtual std::filesystem::path SpoolDir() const = 0;
 };
 
+/// Downloads a file for `POST /api/v1/media/from-url` (media/fetch.hpp), refusing addresses
+/// inside the server's own networks (server-side request forgery).
+struct FetchedFile {
+    std::string file_name;  ///< from the URL's last path segment; shown only
+    uint64_t bytes = 0;
+};
+
+class MediaFetcher {
+  public:
+    virtual ~MediaFetcher() = default;
+    /// Writes the body to `dest`. kInvalidArgument (details.rule: url, blocked_address,
+    /// download_failed) or kPayloadTooLarge (max_bytes) for the uploader to read; `dest` is
+    /// removed on any error.
+    virtual core::Result<FetchedFile> Fetch(const std::string& url, const std::filesystem::path& dest,
+                                            uint64_t max_bytes) = 0;
+};
+
 struct MediaFilter {
     std::string workspace_id;
     std::optional<domain::MediaKind> kind;

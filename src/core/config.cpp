@@ -96,6 +96,11 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.public_base_url = v;
         return {};
     }
+    if (key == "media_fetch_allowed_addresses") {
+        c.media_fetch_allowed_addresses = value;
+        return {};
+    }
+    if (key == "media_fetch_timeout_seconds") return assign(c.media_fetch_timeout_seconds, 1, 3600);
     if (key == "media_url_ttl_seconds") return assign(c.media_url_ttl_seconds, 60, 30 * 86400);
     if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
     if (key == "max_body_bytes") return assign(c.max_body_bytes, 1024, uint64_t{1} << 32);
@@ -150,7 +155,9 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "upload_min_bytes_per_second",
                                                   "upload_rate_grace_seconds",
                                                   "public_base_url",
-                                                  "media_url_ttl_seconds"};
+                                                  "media_url_ttl_seconds",
+                                                  "media_fetch_allowed_addresses",
+                                                  "media_fetch_timeout_seconds"};
     return keys;
 }
 

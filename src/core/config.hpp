@@ -46,6 +46,10 @@ struct Config {
     /// the signed media links that platforms download from (Instagram, Threads, TikTok).
     /// Empty: no such links, and posts that need them are refused when written.
     std::string public_base_url;
+    /// media_fetch_allowed_addresses: comma-separated IP:PORT pairs that POST /media/from-url may
+    /// reach although private (an intranet media server). Empty: no private address at all.
+    std::string media_fetch_allowed_addresses;
+    int64_t media_fetch_timeout_seconds = 120;      ///< media_fetch_timeout_seconds: a whole download at most
     int64_t media_url_ttl_seconds = 86400;          ///< media_url_ttl_seconds: how long a signed media link works
     uint64_t media_max_image_bytes = 10ull << 20;   ///< media_max_image_bytes: larger images are refused
     uint64_t media_max_video_bytes = 100ull << 20;  ///< media_max_video_bytes: larger videos are refused

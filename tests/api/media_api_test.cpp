@@ -14,7 +14,9 @@
 
 #include "auth/secret_key.hpp"
 #include "auth/url_signer.hpp"
+#include "media/fetch.hpp"
 #include "server_fixture.hpp"
+#include "tiny_http_server.hpp"
 
 namespace herald::testing {
 namespace {
@@ -429,6 +431,88 @@ TEST_F(PublicLinksMediaTest, SignedLinksServeTheFileUntilTheyExpire) {
 TEST_F(MediaApiTest, WithoutAPublicBaseUrlThereAreNoLinks) {
     auto r = Upload({{"a.png", ReadFile(kData / "small.png")}});
     EXPECT_TRUE(r.Json()["items"][0]["public_url"].is_null());
+}
+
+class FromUrlMediaTest : public MediaApiTest {
+  protected:
+    void Configure(core::Config& c) override {
+        tiny_ = std::make_unique<TinyHttpServer>(std::map<std::string, std::string>{
+            {"/small.png", ReadFile(kData / "small.png")}, {"/big", std::string(102400, 'b')}});
+        // The test server is on loopback, which is blocked like any private address: let this
+        // one address through, as an operator would for an intranet media server.
+        c.media_fetch_allowed_addresses = "10.9.9.9:80, 127.0.0.1:" + std::to_string(tiny_->port());
+        c.media_max_image_bytes = 20000;
+        c.media_max_video_bytes = 50000;
+    }
+    HttpResult FromUrl(const std::string& url) {
+        return client().Post("/api/v1/media/from-url", {{"url", url}, {"alt_text", "fetched"}}, user_.access_token);
+    }
+    std::unique_ptr<TinyHttpServer> tiny_;
+};
+
+TEST_F(FromUrlMediaTest, DownloadsAndChecksLikeAnUpload) {
+    auto r = FromUrl(tiny_->Url("/small.png"));
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto item = r.Json()["items"][0];
+    EXPECT_EQ(item["mime_type"], "image/png");
+    EXPECT_EQ(item["name"], "small.png");
+    EXPECT_EQ(item["alt_text"], "fetched");
+    EXPECT_EQ(item["width"], 64);
+    EXPECT_EQ(FilesOnDisk().second, 0u);
+}
+
+TEST_F(FromUrlMediaTest, PrivateAddressesAreRefusedDirectlyByNameAndThroughRedirects) {
+    const std::string herald = "http://127.0.0.1:" + std::to_string(port()) + "/healthz";
+    for (const std::string& url :
+         {herald, std::string("http://localhost:") + std::to_string(port()) + "/healthz",
+          std::string("http://169.254.169.254/latest/meta-data/"), std::string("http://10.0.0.1/a.jpg"),
+          std::string("http://[::1]:1/a.jpg"), std::string("http://[::ffff:127.0.0.1]:1/a.jpg"),
+          std::string("http://0.0.0.0:1/"), tiny_->Url("/go?to=" + herald)}) {
+        auto r = FromUrl(url);
+        EXPECT_EQ(r.status, 400) << url << ": " << r.body;
+        EXPECT_EQ(r.Json()["error"]["details"].value("rule", ""), "blocked_address") << url << ": " << r.body;
+    }
+    ExpectRefusedLeavingNothing(FromUrl(herald), 400, "blocked_address");
+}
+
+TEST_F(FromUrlMediaTest, OtherFailuresSaySo) {
+    ExpectRefusedLeavingNothing(FromUrl("file:///etc/passwd"), 400, "url");
+    ExpectRefusedLeavingNothing(FromUrl("ftp://example.com/a.jpg"), 400, "url");
+    ExpectRefusedLeavingNothing(FromUrl(tiny_->Url("/missing.jpg")), 400, "download_failed");
+    ExpectRefusedLeavingNothing(FromUrl(tiny_->Url("/big")), 413, "max_bytes");
+    // A redirect to another allowed URL is followed.
+    auto r = FromUrl(tiny_->Url("/go?to=" + tiny_->Url("/small.png")));
+    EXPECT_EQ(r.status, 201) << r.body;
+}
+
+TEST(MediaFetch, BlockedAddresses) {
+    for (const char* a : {"127.0.0.1",
+                          "10.1.2.3",
+                          "172.16.0.1",
+                          "172.31.255.255",
+                          "192.168.1.1",
+                          "169.254.169.254",
+                          "100.64.0.1",
+                          "0.0.0.0",
+                          "224.0.0.1",
+                          "255.255.255.255",
+                          "::1",
+                          "::",
+                          "fe80::1",
+                          "fc00::1",
+                          "fd12:3456::1",
+                          "::ffff:10.0.0.1",
+                          "::ffff:127.0.0.1",
+                          "64:ff9b::a9fe:a9fe",
+                          "ff02::1",
+                          "2001:db8::1",
+                          "not an address"}) {
+        EXPECT_TRUE(media::IsBlockedAddress(a)) << a;
+    }
+    for (const char* a :
+         {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"}) {
+        EXPECT_FALSE(media::IsBlockedAddress(a)) << a;
+    }
 }
 
 class SmallLimitsMediaTest : public MediaApiTest {

@@ -15,6 +15,7 @@
 
 #include "openapi_validator.hpp"
 #include "server_fixture.hpp"
+#include "tiny_http_server.hpp"
 
 namespace herald::testing {
 namespace {
@@ -78,6 +79,7 @@ const std::vector<Route> kRoutes = {
     {"GET", "/api/v1/limits", false},
     {"PUT", "/api/v1/limits", false},
     {"POST", "/api/v1/media", false},
+    {"POST", "/api/v1/media/from-url", false},
     {"GET", "/api/v1/media", false},
     {"GET", "/api/v1/media/{}", false},
     {"PATCH", "/api/v1/media/{}", false},
@@ -259,7 +261,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 21);
+    EXPECT_EQ(bodies, 22);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -295,7 +297,7 @@ TEST(OpenApiDocument, AuthenticatedPostsTakeAnIdempotencyKey) {
             }
         }
     }
-    EXPECT_EQ(posts, 13);
+    EXPECT_EQ(posts, 14);
 }
 
 // ---- the validator: it must be able to fail -------------------------------------------------
@@ -460,7 +462,16 @@ TEST(OpenApiValidator, ReportsWhatItCannotCheck) {
 class OpenApiConformance : public ServerFixture {
   protected:
     // Signed media links name this base; the tests fetch their path from the server itself.
-    void Configure(core::Config& c) override { c.public_base_url = "https://herald.example.test"; }
+    void Configure(core::Config& c) override {
+        c.public_base_url = "https://herald.example.test";
+        remote_ = std::make_unique<TinyHttpServer>(std::map<std::string, std::string>{{"/card.png", SmallPng()}});
+        c.media_fetch_allowed_addresses = "127.0.0.1:" + std::to_string(remote_->port());
+    }
+    static std::string SmallPng() {
+        std::ifstream in(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png", std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    std::unique_ptr<TinyHttpServer> remote_;  // a site to download media from
 
     // Checks a real answer: the expected status, and a body the document allows for it under the
     // answer's Content-Type (a JSON value for application/json, else the text as a JSON string).
@@ -819,6 +830,8 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
                                                  {"Content-Type", "multipart/form-data; boundary=b0und"}}));
         ASSERT_EQ(uploaded["items"].size(), 1u);
         const std::string media_id = uploaded["items"][0].value("id", "");
+        Send(201, "POST", "/api/v1/media/from-url", "/api/v1/media/from-url",
+             {{"url", remote_->Url("/card.png")}, {"alt_text", "A card"}}, token);
         Expect(200, "GET", "/api/v1/media", client().Get("/api/v1/media?kind=image&limit=10", token));
         Expect(200, "GET", "/api/v1/media/{media_id}", client().Get("/api/v1/media/" + media_id, token));
         Send(200, "PATCH", "/api/v1/media/{media_id}", "/api/v1/media/" + media_id, {{"alt_text", "A card"}}, token);
@@ -917,7 +930,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 39 * 4);
+    EXPECT_EQ(checked, 40 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -1499,7 +1512,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 22);
+    EXPECT_EQ(checked, 23);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {
