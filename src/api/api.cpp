@@ -120,6 +120,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("PATCH", "/api/v1/media/{}", authed(&Api::UpdateMedia));
     AddAuthed("DELETE", "/api/v1/media/{}", authed(&Api::DeleteMedia));
     AddAuthed("GET", "/api/v1/media/{}/thumbnail", authed(&Api::MediaThumbnail));
+    AddAuthed("POST", "/api/v1/media/{}/convert", authed(&Api::ConvertMedia));
     AddOpen("GET", "/api/v1/public/media/{}", open(&Api::PublicMedia));
     AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }

@@ -119,6 +119,7 @@ class Api {
     // media_handlers.cpp
     net::Response UploadMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response UploadMediaFromUrl(const net::Request&, const app::Principal&, const Params&);
+    net::Response ConvertMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response ListMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response GetMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response UpdateMedia(const net::Request&, const app::Principal&, const Params&);

@@ -265,6 +265,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         p->media_fetcher = std::make_unique<media::CurlFetcher>(
             std::move(allowed), std::chrono::seconds(config.media_fetch_timeout_seconds));
         p->media->SetFetcher(p->media_fetcher.get());
+        p->media->SetPlatforms(p->platforms.get());
         p->media->SetPublicLinks(p->url_signer.get(), config.public_base_url,
                                  std::chrono::seconds(config.media_url_ttl_seconds));
     }

@@ -71,6 +71,18 @@ net::Response Api::UploadMediaFromUrl(const net::Request& r, const app::Principa
     return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(*deps_.media, *m)})}});
 }
 
+// POST /api/v1/media/{id}/convert {"platform"}: a new item that meets the platform's rules.
+net::Response Api::ConvertMedia(const net::Request& r, const app::Principal& who, const Params& p) {
+    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    const auto platform = body->String("platform");
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    auto m = deps_.media->ConvertFor(who, p[0], platform);
+    if (!m) return ErrorResponse(m.error());
+    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(*deps_.media, *m)})}});
+}
+
 net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, const Params&) {
     if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     app::MediaFilter f;

@@ -200,6 +200,43 @@ core::Result<domain::MediaItem> MediaService::UploadFromUrl(const Principal& p, 
     return items->front();
 }
 
+core::Result<domain::MediaItem> MediaService::ConvertFor(const Principal& p, const std::string& id,
+                                                         const std::string& platform) {
+    if (auto ok = Require(p, domain::Role::kEditor); !ok) return tl::unexpected(ok.error());
+    PlatformAdapter* adapter = platforms_ ? platforms_->Find(platform) : nullptr;
+    if (adapter == nullptr) {
+        return core::FieldError("platform", "known_platform",
+                                "platform " + platform + " is not available on this server");
+    }
+    auto item = store_.GetMedia(p.workspace_id, id);
+    if (!item) return tl::unexpected(item.error());
+    const auto rules = adapter->Limits().media;
+    auto verdict = domain::ValidateMedia({*item}, rules, platform);
+    if (verdict) {
+        return core::Fail(ErrorCode::kFailedPrecondition, "this item already meets " + platform + "'s rules",
+                          {{"rule", "not_needed"}});
+    }
+    const std::string broken = verdict.error().details["rule"];
+    if (item->kind != domain::MediaKind::kImage || (broken != "max_bytes" && broken != "format")) {
+        return core::Fail(ErrorCode::kFailedPrecondition,
+                          "Herald can re-encode an image that is too large or in a format " + platform +
+                              " does not take; this needs something else: " + verdict.error().message,
+                          {{"rule", "cannot_convert"}});
+    }
+    const uint64_t max_bytes = rules.max_image_bytes > 0 ? rules.max_image_bytes : limits_.max_image_bytes;
+    const auto out = files_.SpoolDir() / ("convert-" + core::NewId(clock_.Now()) + ".part");
+    if (auto ok = inspector_.ReencodeImage(files_.LocalPath(item->storage_key), out, max_bytes); !ok) {
+        RemoveQuietly(out);
+        return tl::unexpected(ok.error());
+    }
+    std::string stem = item->original_name.substr(0, item->original_name.rfind('.'));
+    if (stem.empty()) stem = item->id;
+    auto made = Upload(p, {UploadFile{out, stem + "-" + platform + ".jpg", item->alt_text}});
+    if (!made) return tl::unexpected(made.error());
+    spdlog::info("event=media_converted media_id={} from={} platform={}", made->front().id, item->id, platform);
+    return made->front();
+}
+
 core::Result<domain::MediaItem> MediaService::Get(const Principal& p, const std::string& id) {
     return store_.GetMedia(p.workspace_id, id);
 }

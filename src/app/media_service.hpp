@@ -29,6 +29,12 @@ class MediaService {
     core::Result<domain::MediaItem> UploadFromUrl(const Principal& p, const std::string& url,
                                                   const std::string& alt_text);
     void SetFetcher(MediaFetcher* fetcher) { fetcher_ = fetcher; }
+    void SetPlatforms(const PlatformRegistry* platforms) { platforms_ = platforms; }
+    /// A new item made from image `id` so that it meets `platform`'s rules (re-encoded as JPEG
+    /// under its size limit), never changing the original. kFailedPrecondition when the item
+    /// already fits (rule not_needed) or cannot be made to (cannot_convert: a video, or an
+    /// aspect ratio, which needs a person's crop).
+    core::Result<domain::MediaItem> ConvertFor(const Principal& p, const std::string& id, const std::string& platform);
     core::Result<domain::MediaItem> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::MediaItem>> List(const Principal& p, MediaFilter filter);
     core::Result<domain::MediaItem> SetAltText(const Principal& p, const std::string& id, const std::string& alt);
@@ -55,6 +61,7 @@ class MediaService {
     domain::MediaLimits limits_;
     const auth::UrlSigner* signer_ = nullptr;
     MediaFetcher* fetcher_ = nullptr;
+    const PlatformRegistry* platforms_ = nullptr;
     std::string base_url_;
     std::chrono::seconds url_ttl_{86400};
     // Placing a file and counting who still uses it must not interleave with a delete of the

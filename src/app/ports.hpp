@@ -468,6 +468,10 @@ class MediaInspector {
   public:
     virtual ~MediaInspector() = default;
     virtual core::Result<MediaInfo> Inspect(const std::filesystem::path& file, const domain::MediaLimits& limits) = 0;
+    /// Writes `file` (an image) to `out` as a JPEG of at most `max_bytes`: lower quality first,
+    /// then fewer pixels. kFailedPrecondition when no such version keeps the picture usable.
+    virtual core::Status ReencodeImage(const std::filesystem::path& file, const std::filesystem::path& out,
+                                       uint64_t max_bytes) = 0;
     /// Writes a small JPEG of the image, or of a video's first frame, to `out`.
     virtual core::Status Thumbnail(const std::filesystem::path& file, const MediaInfo& info,
                                    const std::filesystem::path& out) = 0;

@@ -154,14 +154,19 @@ core::Status ValidateMedia(const std::vector<MediaItem>& items, const MediaRules
         const std::string what = m.original_name.empty() ? std::string(ToString(m.kind)) : "'" + m.original_name + "'";
         if (!rules.formats.empty() &&
             std::find(rules.formats.begin(), rules.formats.end(), m.format) == rules.formats.end()) {
-            return MediaError(field, "format", platform,
-                              p + " does not take " + std::string(MimeType(m.format)) + " (" + what + ")");
+            auto e = MediaError(field, "format", platform,
+                                p + " does not take " + std::string(MimeType(m.format)) + " (" + what + ")");
+            if (m.kind == MediaKind::kImage) e.error().details["fix"] = "convert";
+            return e;
         }
         const uint64_t max_bytes = m.kind == MediaKind::kImage ? rules.max_image_bytes : rules.max_video_bytes;
         if (max_bytes > 0 && m.bytes > max_bytes) {
-            return MediaError(field, "max_bytes", platform,
-                              what + " is " + Megabytes(m.bytes) + "; " + p + " takes " +
-                                  std::string(ToString(m.kind)) + "s up to " + Megabytes(max_bytes));
+            auto e = MediaError(field, "max_bytes", platform,
+                                what + " is " + Megabytes(m.bytes) + "; " + p + " takes " +
+                                    std::string(ToString(m.kind)) + "s up to " + Megabytes(max_bytes));
+            // An image can be re-encoded smaller (POST /api/v1/media/{id}/convert), on request.
+            if (m.kind == MediaKind::kImage) e.error().details["fix"] = "convert";
+            return e;
         }
         if (m.kind == MediaKind::kVideo && m.duration_ms) {
             if (rules.max_video_ms > 0 && *m.duration_ms > rules.max_video_ms) {

@@ -326,6 +326,64 @@ core::Status Inspector::Thumbnail(const std::filesystem::path& file, const app::
     return {};
 }
 
+core::Status Inspector::ReencodeImage(const std::filesystem::path& file, const std::filesystem::path& out,
+                                      uint64_t max_bytes) {
+    // Decoded once into memory (it is saved several times), transparency flattened onto white
+    // (JPEG has none), metadata stripped.
+    VipsPtr loaded(vips_image_new_from_file(file.c_str(), nullptr));
+    if (!loaded) return core::Fail(ErrorCode::kInternal, "cannot read the image: " + VipsError());
+    VipsImage* tmp = nullptr;
+    if (vips_autorot(loaded.get(), &tmp, nullptr) != 0) return core::Fail(ErrorCode::kInternal, VipsError());
+    VipsPtr image(tmp);
+    if (vips_image_hasalpha(image.get())) {
+        VipsArrayDouble* white = vips_array_double_newv(1, 255.0);
+        const int rc = vips_flatten(image.get(), &tmp, "background", white, nullptr);
+        vips_area_unref(VIPS_AREA(white));
+        if (rc != 0) return core::Fail(ErrorCode::kInternal, VipsError());
+        image.reset(tmp);
+    }
+    if (vips_image_get_interpretation(image.get()) != VIPS_INTERPRETATION_sRGB) {
+        if (vips_colourspace(image.get(), &tmp, VIPS_INTERPRETATION_sRGB, nullptr) == 0) image.reset(tmp);
+        vips_error_clear();
+    }
+    VipsImage* memory = vips_image_copy_memory(image.get());
+    if (memory == nullptr) return core::Fail(ErrorCode::kInternal, VipsError());
+    image.reset(memory);
+    const int width = vips_image_get_width(image.get());
+    // Quality 90 down to 60, then 85% of the pixels and again, down to a quarter of the width.
+    for (double scale = 1.0; scale >= 0.25; scale *= 0.85) {
+        VipsPtr scaled;
+        VipsImage* source = image.get();
+        if (scale < 1.0) {
+            if (vips_resize(image.get(), &tmp, scale, nullptr) != 0)
+                return core::Fail(ErrorCode::kInternal, VipsError());
+            scaled.reset(tmp);
+            source = tmp;
+        }
+        for (int q = 90; q >= 60; q -= 10) {
+            void* buf = nullptr;
+            size_t size = 0;
+            if (vips_jpegsave_buffer(source, &buf, &size, "Q", q, "strip", TRUE, "optimize_coding", TRUE, nullptr) !=
+                0) {
+                return core::Fail(ErrorCode::kInternal, "cannot encode the image: " + VipsError());
+            }
+            const bool fits = size <= max_bytes;
+            if (fits) {
+                std::ofstream f(out, std::ios::binary | std::ios::trunc);
+                f.write(static_cast<const char*>(buf), static_cast<std::streamsize>(size));
+                g_free(buf);
+                if (!f) return core::Fail(ErrorCode::kUnavailable, "cannot write the converted image");
+                spdlog::info("event=image_reencoded width={} scale={:.2f} quality={} bytes={}", width, scale, q, size);
+                return {};
+            }
+            g_free(buf);
+        }
+    }
+    return core::Fail(ErrorCode::kFailedPrecondition,
+                      "the image cannot be made small enough without losing most of its detail",
+                      {{"rule", "cannot_convert"}});
+}
+
 core::Result<std::string> Sha256File(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return core::Fail(ErrorCode::kInternal, "cannot read " + file.filename().string());

@@ -12,6 +12,8 @@ class Inspector final : public app::MediaInspector {
   public:
     Inspector();
     core::Result<app::MediaInfo> Inspect(const std::filesystem::path& file, const domain::MediaLimits& limits) override;
+    core::Status ReencodeImage(const std::filesystem::path& file, const std::filesystem::path& out,
+                               uint64_t max_bytes) override;
     core::Status Thumbnail(const std::filesystem::path& file, const app::MediaInfo& info,
                            const std::filesystem::path& out) override;
 };

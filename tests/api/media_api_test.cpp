@@ -375,6 +375,49 @@ TEST_F(MediaApiTest, PostsCarryMediaCheckedAgainstEachPlatform) {
     EXPECT_EQ(too_many.status, 400);
 }
 
+TEST_F(MediaApiTest, AnImageTooLargeForAPlatformCanBeConvertedOnRequest) {
+    const std::string account = SandboxAccount(user_);
+    auto up = Upload({{"noise.png", ReadFile(kData / "noise.png")}}, {"static"});
+    ASSERT_EQ(up.status, 201) << up.body;
+    const auto original = up.Json()["items"][0];
+    const std::string id = original["id"];
+    ASSERT_GT(original["bytes"].get<uint64_t>(), 1'000'000u);
+    auto post = [&](const std::string& media_id) {
+        return client().Post("/api/v1/posts",
+                             {{"text", "noise"},
+                              {"account_ids", {account}},
+                              {"scheduled_at", "2030-01-01T10:00:00Z"},
+                              {"media_ids", {media_id}}},
+                             user_.access_token);
+    };
+    auto refused = post(id);
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_EQ(refused.Json()["error"]["details"]["rule"], "max_bytes") << refused.body;
+    EXPECT_EQ(refused.Json()["error"]["details"]["fix"], "convert");
+
+    auto converted = client().Post("/api/v1/media/" + id + "/convert", {{"platform", "sandbox"}}, user_.access_token);
+    ASSERT_EQ(converted.status, 201) << converted.body;
+    const auto made = converted.Json()["items"][0];
+    EXPECT_NE(made["id"], id);
+    EXPECT_EQ(made["mime_type"], "image/jpeg");
+    EXPECT_LE(made["bytes"].get<uint64_t>(), 1'000'000u);
+    EXPECT_EQ(made["alt_text"], "static");
+    EXPECT_EQ(made["name"], "noise-sandbox.jpg");
+    EXPECT_GT(made["width"].get<int>(), 0);
+    // The original is untouched, and the new item goes where the original could not.
+    auto again = client().Get("/api/v1/media/" + id, user_.access_token).Json();
+    EXPECT_EQ(again["sha256"], original["sha256"]);
+    EXPECT_EQ(again["bytes"], original["bytes"]);
+    EXPECT_EQ(post(made["id"]).status, 201);
+
+    auto not_needed = client().Post("/api/v1/media/" + made["id"].get<std::string>() + "/convert",
+                                    {{"platform", "sandbox"}}, user_.access_token);
+    EXPECT_EQ(not_needed.status, 409);
+    EXPECT_EQ(not_needed.Json()["error"]["details"]["rule"], "not_needed");
+    auto unknown = client().Post("/api/v1/media/" + id + "/convert", {{"platform", "myspace"}}, user_.access_token);
+    EXPECT_EQ(unknown.status, 400);
+}
+
 class PublicLinksMediaTest : public MediaApiTest {
   protected:
     static constexpr const char* kKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -85,6 +85,7 @@ const std::vector<Route> kRoutes = {
     {"PATCH", "/api/v1/media/{}", false},
     {"DELETE", "/api/v1/media/{}", false},
     {"GET", "/api/v1/media/{}/thumbnail", false},
+    {"POST", "/api/v1/media/{}/convert", false},
     {"GET", "/api/v1/public/media/{}", true},
     {"GET", "/metrics", true},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
@@ -261,7 +262,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 22);
+    EXPECT_EQ(bodies, 23);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -297,7 +298,7 @@ TEST(OpenApiDocument, AuthenticatedPostsTakeAnIdempotencyKey) {
             }
         }
     }
-    EXPECT_EQ(posts, 14);
+    EXPECT_EQ(posts, 15);
 }
 
 // ---- the validator: it must be able to fail -------------------------------------------------
@@ -835,6 +836,21 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
         Expect(200, "GET", "/api/v1/media", client().Get("/api/v1/media?kind=image&limit=10", token));
         Expect(200, "GET", "/api/v1/media/{media_id}", client().Get("/api/v1/media/" + media_id, token));
         Send(200, "PATCH", "/api/v1/media/{media_id}", "/api/v1/media/" + media_id, {{"alt_text", "A card"}}, token);
+        {
+            std::ifstream noise_in(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/noise.png",
+                                   std::ios::binary);
+            const std::string noise((std::istreambuf_iterator<char>(noise_in)), std::istreambuf_iterator<char>());
+            const std::string big_form =
+                "--b0und\r\nContent-Disposition: form-data; name=\"files\"; filename=\"noise.png\"\r\n\r\n" + noise +
+                "\r\n--b0und--\r\n";
+            auto big = client().Request(
+                "POST", "/api/v1/media", big_form,
+                {{"Authorization", "Bearer " + token}, {"Content-Type", "multipart/form-data; boundary=b0und"}});
+            ASSERT_EQ(big.status, 201) << big.body;
+            const std::string big_id = big.Json()["items"][0].value("id", "");
+            Send(201, "POST", "/api/v1/media/{media_id}/convert", "/api/v1/media/" + big_id + "/convert",
+                 {{"platform", "sandbox"}}, token);
+        }
         Expect(200, "GET", "/api/v1/media/{media_id}/thumbnail",
                client().Get("/api/v1/media/" + media_id + "/thumbnail", token));
         // The signed public link, without a token (the fixture's public_base_url is this server).
@@ -930,7 +946,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 40 * 4);
+    EXPECT_EQ(checked, 41 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -1512,7 +1528,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 23);
+    EXPECT_EQ(checked, 24);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {

@@ -16,4 +16,6 @@ ff "${SRC[@]}" "${TONE[@]}" -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest -mo
 ff "${SRC[@]}" "${TONE[@]}" -c:v libvpx -b:v 100k -c:a libvorbis -shortest clip.webm
 ff "${SRC[@]}" -c:v mpeg4 -f mov clip.mov
 ff "${SRC[@]}" -c:v mpeg1video -f mpeg clip.mpg
+# An image just over Bluesky's (and the sandbox's) 1,000,000 bytes: noise does not compress.
+ff -f lavfi -i "nullsrc=s=840x540,geq=random(1)*255:random(2)*255:random(3)*255" -frames:v 1 noise.png
 ls -l
