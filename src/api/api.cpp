@@ -122,6 +122,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/media/{}/thumbnail", authed(&Api::MediaThumbnail));
     AddAuthed("POST", "/api/v1/media/{}/convert", authed(&Api::ConvertMedia));
     AddOpen("GET", "/api/v1/public/media/{}", open(&Api::PublicMedia));
+    AddAuthed("GET", "/api/v1/platforms", authed(&Api::ListPlatforms));
     AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }
 

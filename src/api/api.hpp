@@ -34,9 +34,10 @@ struct ApiDeps {
     const core::Clock& clock;
     const queue::Dispatcher* dispatcher = nullptr;  ///< for /readyz; nullptr: this node runs no workers
     int64_t ready_max_lag_seconds = 60;
-    const queue::Metrics* metrics = nullptr;  ///< for /metrics
-    app::MediaService* media = nullptr;       ///< nullptr: no media library on this node
-    bool serve_api = true;                    ///< false (herald worker): only /healthz, /readyz and /metrics
+    const queue::Metrics* metrics = nullptr;           ///< for /metrics
+    app::MediaService* media = nullptr;                ///< nullptr: no media library on this node
+    bool serve_api = true;                             ///< false (herald worker): only /healthz, /readyz and /metrics
+    const app::PlatformRegistry* platforms = nullptr;  ///< for GET /api/v1/platforms
 };
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.
@@ -126,6 +127,8 @@ class Api {
     net::Response DeleteMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response MediaThumbnail(const net::Request&, const app::Principal&, const Params&);
     net::Response PublicMedia(const net::Request&, const Params&);
+    // platform_handlers.cpp
+    net::Response ListPlatforms(const net::Request&, const app::Principal&, const Params&);
 
     ApiDeps deps_;
     std::vector<Route> routes_;

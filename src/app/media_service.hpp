@@ -51,6 +51,7 @@ class MediaService {
                                                   const std::string& expires, const std::string& signature);
 
     const domain::MediaLimits& Limits() const { return limits_; }
+    bool PublicLinksOn() const { return signer_ != nullptr && !base_url_.empty(); }
     MediaStore& Files() { return files_; }
 
   private:

@@ -399,16 +399,19 @@ struct Server::Impl {
                 r.multipart = true;
                 r.uploads = std::move(uploads);
             }
-            // Whatever the handler did not move out of the spool goes once it has answered.
+            // Whatever the handler did not move out of the spool goes once it has answered, and
+            // before the answer is sent: a client that sees the answer sees the spool clean.
             struct RemoveLeftovers {
                 Request& r;
-                ~RemoveLeftovers() {
+                void Now() {
                     for (const auto& p : r.uploads) {
                         if (p.path.empty()) continue;
                         std::error_code ignored;
                         std::filesystem::remove(p.path, ignored);
                     }
+                    r.uploads.clear();
                 }
+                ~RemoveLeftovers() { Now(); }
             } leftovers{r};
             Response resp;
             try {
@@ -417,6 +420,7 @@ struct Server::Impl {
                 spdlog::error("event=handler_threw request_id={} error=\"{}\"", r.request_id, e.what());
                 resp = Response{500, "application/json", ErrorJson("internal", "internal error"), {}, {}};
             }
+            leftovers.Now();
             const bool keep_alive = req.keep_alive() && !stopping;
             if (!resp.file.empty()) {
                 // A file answer streams from disk: a 100 MB video is never read into memory.

@@ -87,6 +87,7 @@ const std::vector<Route> kRoutes = {
     {"GET", "/api/v1/media/{}/thumbnail", false},
     {"POST", "/api/v1/media/{}/convert", false},
     {"GET", "/api/v1/public/media/{}", true},
+    {"GET", "/api/v1/platforms", false},
     {"GET", "/metrics", true},
     {"GET", "/api/v1/events", false},  // WebSocket upgrade, Api::AcceptEvents
 };
@@ -867,6 +868,13 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
                     client().Get("/api/v1/media/" + media_id, token));
     }
 
+    // The platforms' rules, as the server checks them.
+    auto platforms = Expect(200, "GET", "/api/v1/platforms", client().Get("/api/v1/platforms", token));
+    ASSERT_FALSE(platforms["items"].empty());
+    EXPECT_EQ(platforms["items"][0].value("name", ""), "sandbox");
+    EXPECT_EQ(platforms["items"][0]["media"].value("max_images", 0), 4);
+    EXPECT_EQ(platforms["uploads"].value("public_links", false), true);
+
     // Prometheus metrics: open, plain text.
     auto metrics = Expect(200, "GET", "/metrics", client().Get("/metrics"));
     EXPECT_THAT(metrics.get<std::string>(), HasSubstr("herald_queue_jobs{state=\"pending\"}"));
@@ -946,7 +954,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 41 * 4);
+    EXPECT_EQ(checked, 42 * 4);
 
     // A revoked API token stops working at once.
     auto created =
