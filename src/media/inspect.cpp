@@ -103,6 +103,15 @@ core::Status ProbeImage(const std::filesystem::path& file, const domain::MediaLi
     info.width = static_cast<uint32_t>(vips_image_get_width(header.get()));
     info.height = static_cast<uint32_t>(vips_image_get_height(header.get()));
     if (auto s = CheckDimensions(info.width, info.height, limits, "the image"); !s) return s;
+    // A phone's portrait photo is often stored landscape with an EXIF orientation of 5 to 8
+    // (turned a quarter): platforms show it upright, so its size and aspect ratio are the
+    // upright ones.
+    int orientation = 1;
+    if (vips_image_get_typeof(header.get(), VIPS_META_ORIENTATION) != 0 &&
+        vips_image_get_int(header.get(), VIPS_META_ORIENTATION, &orientation) == 0 && orientation >= 5 &&
+        orientation <= 8) {
+        std::swap(info.width, info.height);
+    }
     // Then every pixel, in strips: a truncated or corrupt image fails here, at upload, instead
     // of at a platform at publishing time.
     VipsPtr full(vips_image_new_from_file(file.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",

@@ -182,6 +182,31 @@ TEST_F(MediaApiTest, EveryAcceptedFormatIsSniffedMeasuredAndThumbnailed) {
     EXPECT_EQ(FilesOnDisk().second, 0u);  // nothing left in the spool
 }
 
+// small.jpg with an EXIF segment saying "turned a quarter" (orientation 6), as phones write
+// portrait photos.
+std::string RotatedJpeg() {
+    const std::string jpg = ReadFile(kData / "small.jpg");
+    std::string tiff("MM\0*\0\0\0\x08", 8);                         // big-endian TIFF, first IFD at 8
+    tiff += std::string("\0\x01", 2);                               // one entry
+    tiff += std::string("\x01\x12\0\x03\0\0\0\x01\0\x06\0\0", 12);  // Orientation, SHORT, 1, value 6
+    tiff += std::string("\0\0\0\0", 4);                             // no next IFD
+    const std::string payload = std::string("Exif\0\0", 6) + tiff;
+    const size_t length = payload.size() + 2;
+    std::string app1 = "\xFF\xE1";
+    app1.push_back(static_cast<char>(length >> 8));
+    app1.push_back(static_cast<char>(length & 0xff));
+    return jpg.substr(0, 2) + app1 + payload + jpg.substr(2);
+}
+
+TEST_F(MediaApiTest, ExifOrientationGivesTheUprightSize) {
+    auto r = Upload({{"portrait.jpg", RotatedJpeg()}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto item = r.Json()["items"][0];
+    EXPECT_EQ(item["width"], 48);
+    EXPECT_EQ(item["height"], 64);
+    EXPECT_NEAR(item["aspect_ratio"].get<double>(), 0.75, 0.001);
+}
+
 TEST_F(MediaApiTest, SeveralFilesInOneRequestAndPaging) {
     auto r = Upload({{"a.jpg", ReadFile(kData / "small.jpg")},
                      {"b.png", ReadFile(kData / "small.png")},
