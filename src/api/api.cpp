@@ -113,7 +113,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/queue/plan", authed(&Api::QueuePlan));
     AddAuthed("GET", "/api/v1/limits", authed(&Api::GetLimits));
     AddAuthed("PUT", "/api/v1/limits", authed(&Api::SetLimits));
-    AddAuthed("POST", "/api/v1/media", authed(&Api::UploadMedia));
+    AddAuthed("POST", "/api/v1/media", authed(&Api::UploadMedia), /*form=*/true);
     AddAuthed("POST", "/api/v1/media/from-url", authed(&Api::UploadMediaFromUrl));
     AddAuthed("GET", "/api/v1/media", authed(&Api::ListMedia));
     AddAuthed("GET", "/api/v1/media/{}", authed(&Api::GetMedia));
@@ -126,8 +126,19 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddOpen("GET", "/metrics", open(&Api::PrometheusMetrics));
 }
 
-void Api::AddAuthed(std::string method, std::string pattern, Authed h) {
-    routes_.push_back(Route{std::move(method), Split(pattern), std::move(h), nullptr});
+void Api::AddAuthed(std::string method, std::string pattern, Authed h, bool form) {
+    routes_.push_back(Route{std::move(method), Split(pattern), std::move(h), nullptr, form});
+}
+
+std::vector<std::string> Api::UploadPaths() const {
+    std::vector<std::string> out;
+    for (const auto& route : routes_) {
+        if (!route.form) continue;
+        std::string path;
+        for (const auto& seg : route.segments) path += "/" + seg;
+        out.push_back(path);
+    }
+    return out;
 }
 
 void Api::AddOpen(std::string method, std::string pattern, Open h) {
@@ -197,9 +208,8 @@ net::Response Api::Dispatch(const net::Request& r) {
             allowed.push_back(route.method);
             continue;
         }
-        // The upload endpoint takes multipart/form-data and says so itself, after authentication.
-        const bool upload = r.method == "POST" && r.path == "/api/v1/media";
-        if (!r.body.empty() && !upload) {
+        // A form route takes multipart/form-data and says so itself, after authentication.
+        if (!r.body.empty() && !route.form) {
             auto ct = r.Header("content-type");
             if (ct && ct->find("application/json") == std::string::npos) {
                 return ErrorResponse(core::Error{core::ErrorCode::kUnsupportedMediaType,

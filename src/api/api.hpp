@@ -49,6 +49,9 @@ class Api {
     /// WebSocket /api/v1/events: the topic is the caller's workspace.
     std::optional<std::string> AcceptEvents(const net::Request& request, net::Response& reject);
 
+    /// The paths whose bodies the server streams to disk as forms (routes added with form).
+    std::vector<std::string> UploadPaths() const;
+
     static std::string TopicFor(const std::string& workspace_id) { return "workspace:" + workspace_id; }
 
   private:
@@ -62,8 +65,10 @@ class Api {
         std::vector<std::string> segments;  ///< "{}" matches one path segment
         Authed authed;
         Open open;
+        /// Takes multipart/form-data, streamed to disk by the server (UploadPaths), instead of JSON.
+        bool form = false;
     };
-    void AddAuthed(std::string method, std::string pattern, Authed h);
+    void AddAuthed(std::string method, std::string pattern, Authed h, bool form = false);
     void AddOpen(std::string method, std::string pattern, Open h);
     net::Response Dispatch(const net::Request& request);
     core::Result<app::Principal> Authenticate(const net::Request& request);
@@ -117,7 +122,9 @@ class Api {
     net::Response QueuePlan(const net::Request&, const app::Principal&, const Params&);
     net::Response GetLimits(const net::Request&, const app::Principal&, const Params&);
     net::Response SetLimits(const net::Request&, const app::Principal&, const Params&);
-    // media_handlers.cpp
+    // media_handlers.cpp. Media routes are only reached when serve_api, which is when the host
+    // makes a media library: Media() throws (a bug, answered 500) otherwise.
+    app::MediaService& Media() const;
     net::Response UploadMedia(const net::Request&, const app::Principal&, const Params&);
     net::Response UploadMediaFromUrl(const net::Request&, const app::Principal&, const Params&);
     net::Response ConvertMedia(const net::Request&, const app::Principal&, const Params&);

@@ -282,7 +282,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     so.max_body_bytes = config.max_body_bytes;
     so.large_body_paths = {{"/api/v1/posts/bulk", config.bulk_max_body_bytes}};
     if (p->media) {
-        so.uploads.paths = {"/api/v1/media"};
+        so.uploads.paths = p->api->UploadPaths();
         so.uploads.spool_dir = p->media_files->SpoolDir();
         so.uploads.limits.max_file_bytes = std::max(media_limits.max_image_bytes, media_limits.max_video_bytes);
         so.uploads.limits.max_files = media_limits.max_files_per_request;

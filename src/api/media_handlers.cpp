@@ -1,5 +1,6 @@
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "api/api.hpp"
 #include "api/json_body.hpp"
@@ -19,12 +20,14 @@ nlohmann::json MediaJson(const app::MediaService& media, const domain::MediaItem
 
 }  // namespace
 
+app::MediaService& Api::Media() const {
+    if (deps_.media == nullptr) throw std::logic_error("a media route was reached on a node without a media library");
+    return *deps_.media;
+}
+
 // POST /api/v1/media, multipart/form-data: file parts (any field name, usually "files"), and
 // optional "alt_text" fields, the n-th one for the n-th file.
 net::Response Api::UploadMedia(const net::Request& r, const app::Principal& who, const Params&) {
-    if (!deps_.media) {
-        return ErrorResponse({core::ErrorCode::kUnavailable, "this node does not take uploads", {}});
-    }
     if (!r.multipart) {
         return ErrorResponse({core::ErrorCode::kUnsupportedMediaType,
                               "send the files as multipart/form-data (with a boundary), e.g. curl -F files=@photo.jpg",
@@ -51,40 +54,37 @@ net::Response Api::UploadMedia(const net::Request& r, const app::Principal& who,
                                  .value());
     }
     for (size_t i = 0; i < alts.size(); ++i) files[i].alt_text = alts[i];
-    auto items = deps_.media->Upload(who, std::move(files));
+    auto items = Media().Upload(who, std::move(files));
     if (!items) return ErrorResponse(items.error());
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& m : *items) out.push_back(MediaJson(*deps_.media, m));
+    for (const auto& m : *items) out.push_back(MediaJson(Media(), m));
     return JsonResponse(201, {{"items", out}});
 }
 
 // POST /api/v1/media/from-url {"url", "alt_text"}: the file is downloaded by the server.
 net::Response Api::UploadMediaFromUrl(const net::Request& r, const app::Principal& who, const Params&) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node takes no uploads", {}});
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
     const auto url = body->String("url");
     const auto alt = body->OptString("alt_text").value_or("");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto m = deps_.media->UploadFromUrl(who, url, alt);
+    auto m = Media().UploadFromUrl(who, url, alt);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(*deps_.media, *m)})}});
+    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(Media(), *m)})}});
 }
 
 // POST /api/v1/media/{id}/convert {"platform"}: a new item that meets the platform's rules.
 net::Response Api::ConvertMedia(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
     const auto platform = body->String("platform");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto m = deps_.media->ConvertFor(who, p[0], platform);
+    auto m = Media().ConvertFor(who, p[0], platform);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(*deps_.media, *m)})}});
+    return JsonResponse(201, {{"items", nlohmann::json::array({MediaJson(Media(), *m)})}});
 }
 
 net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, const Params&) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     app::MediaFilter f;
     for (const auto& [key, value] : r.query) {
         if (key == "kind") {
@@ -102,44 +102,39 @@ net::Response Api::ListMedia(const net::Request& r, const app::Principal& who, c
     }
     const int page = f.limit;
     f.limit = page + 1;
-    auto items = deps_.media->List(who, f);
+    auto items = Media().List(who, f);
     if (!items) return ErrorResponse(items.error());
-    return JsonResponse(200,
-                        Page(*items, page, [this](const domain::MediaItem& m) { return MediaJson(*deps_.media, m); }));
+    return JsonResponse(200, Page(*items, page, [this](const domain::MediaItem& m) { return MediaJson(Media(), m); }));
 }
 
 net::Response Api::GetMedia(const net::Request&, const app::Principal& who, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
-    auto m = deps_.media->Get(who, p[0]);
+    auto m = Media().Get(who, p[0]);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(200, MediaJson(*deps_.media, *m));
+    return JsonResponse(200, MediaJson(Media(), *m));
 }
 
 net::Response Api::UpdateMedia(const net::Request& r, const app::Principal& who, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
     auto body = JsonBody::Parse(r.body);
     if (!body) return ErrorResponse(body.error());
     const auto alt = body->String("alt_text");
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
-    auto m = deps_.media->SetAltText(who, p[0], alt);
+    auto m = Media().SetAltText(who, p[0], alt);
     if (!m) return ErrorResponse(m.error());
-    return JsonResponse(200, MediaJson(*deps_.media, *m));
+    return JsonResponse(200, MediaJson(Media(), *m));
 }
 
 net::Response Api::DeleteMedia(const net::Request&, const app::Principal& who, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
-    if (auto ok = deps_.media->Delete(who, p[0]); !ok) return ErrorResponse(ok.error());
+    if (auto ok = Media().Delete(who, p[0]); !ok) return ErrorResponse(ok.error());
     return net::Response{204, "", "", {}};
 }
 
 net::Response Api::MediaThumbnail(const net::Request&, const app::Principal& who, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kUnavailable, "this node has no media library", {}});
-    auto m = deps_.media->Get(who, p[0]);
+    auto m = Media().Get(who, p[0]);
     if (!m) return ErrorResponse(m.error());
     if (!m->thumbnail_key) {
         return ErrorResponse({core::ErrorCode::kNotFound, "this media item has no thumbnail", {{"media_id", m->id}}});
     }
-    const auto path = deps_.media->Files().LocalPath(*m->thumbnail_key);
+    const auto path = Media().Files().LocalPath(*m->thumbnail_key);
     std::ifstream in(path, std::ios::binary);
     if (path.empty() || !in) {
         return ErrorResponse({core::ErrorCode::kNotFound, "the thumbnail's file is missing", {{"media_id", m->id}}});
@@ -155,14 +150,13 @@ net::Response Api::MediaThumbnail(const net::Request&, const app::Principal& who
 // GET /api/v1/public/media/{id}.{ext}?w=&e=&s=: no login; the signature is the permission.
 // Platforms that pull media (Instagram, Threads, TikTok) download from here.
 net::Response Api::PublicMedia(const net::Request& r, const Params& p) {
-    if (!deps_.media) return ErrorResponse({core::ErrorCode::kNotFound, "this node serves no media", {}});
     auto q = [&](const char* key) {
         auto it = r.query.find(key);
         return it == r.query.end() ? std::string() : it->second;
     };
-    auto m = deps_.media->ResolvePublic(p[0], q("w"), q("e"), q("s"));
+    auto m = Media().ResolvePublic(p[0], q("w"), q("e"), q("s"));
     if (!m) return ErrorResponse(m.error());
-    const auto path = deps_.media->Files().LocalPath(m->storage_key);
+    const auto path = Media().Files().LocalPath(m->storage_key);
     if (path.empty()) return ErrorResponse({core::ErrorCode::kNotFound, "no such media file", {}});
     net::Response resp{200, std::string(domain::MimeType(m->format)), "", {}, path.string()};
     resp.headers.emplace_back("Cache-Control", "public, max-age=3600, immutable");

@@ -47,24 +47,19 @@ inline std::string VariantsJson(const domain::Post& p) {
     return v.dump();
 }
 
-inline std::optional<std::string> ThreadJson(const domain::Post& p) {
-    if (p.thread.empty()) return std::nullopt;
-    return nlohmann::json(p.thread).dump();
+// A post's thread or media column: a JSON array of strings, or NULL for none.
+inline std::optional<std::string> StringArrayJson(const std::vector<std::string>& items) {
+    if (items.empty()) return std::nullopt;
+    return nlohmann::json(items).dump();
 }
 
-inline std::optional<std::string> MediaIdsJson(const domain::Post& p) {
-    if (p.media_ids.empty()) return std::nullopt;
-    return nlohmann::json(p.media_ids).dump();
-}
-
-// A post's thread or media column: a JSON array of strings, or NULL.
 template <typename Row>
-std::vector<std::string> ReadThread(const Row& s, int col) {
+std::vector<std::string> ReadStringArray(const Row& s, int col) {
     std::vector<std::string> out;
     if (s.IsNull(col)) return out;
-    const nlohmann::json thread = nlohmann::json::parse(s.View(col), nullptr, false);
-    if (!thread.is_array()) return out;
-    for (const auto& t : thread) {
+    const nlohmann::json items = nlohmann::json::parse(s.View(col), nullptr, false);
+    if (!items.is_array()) return out;
+    for (const auto& t : items) {
         if (t.is_string()) out.push_back(t.template get<std::string>());
     }
     return out;
@@ -91,9 +86,9 @@ domain::Post ReadPost(const Row& s) {
     p.status = ParseStatus(s.Text(8));
     p.created_at = core::FromUnixMillis(s.Int(9));
     p.updated_at = core::FromUnixMillis(s.Int(10));
-    p.thread = ReadThread(s, 11);
+    p.thread = ReadStringArray(s, 11);
     p.first_comment = s.OptText(12);
-    p.media_ids = ReadThread(s, 13);
+    p.media_ids = ReadStringArray(s, 13);
     return p;
 }
 

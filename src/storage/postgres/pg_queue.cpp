@@ -499,7 +499,7 @@ core::Result<std::vector<app::ClaimedJob>> PgStore::ClaimDueJobs(core::TimePoint
                 cj.sealed_credentials = r.Text(i, 18);
                 cj.text = r.Text(i, 19);
                 cj.workspace_limits_json = r.Text(i, 21);
-                cj.thread = ReadThread(PgRow(r, i), 22);
+                cj.thread = ReadStringArray(PgRow(r, i), 22);
                 cj.first_comment = r.OptText(i, 23);
                 if (const std::string variants = r.Text(i, 20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);

@@ -464,9 +464,9 @@ void PgStore::WritePostRow(PgConn& c, const domain::Post& p, bool insert) {
                                 .Add(S(p.status))
                                 .Add(ToUnixMillis(p.created_at))
                                 .Add(ToUnixMillis(p.updated_at))
-                                .Add(ThreadJson(p))
+                                .Add(StringArrayJson(p.thread))
                                 .Add(p.first_comment)
-                                .Add(MediaIdsJson(p)));
+                                .Add(StringArrayJson(p.media_ids)));
     } else {
         c.Exec(kUpdatePost, Params()
                                 .Add(p.id)
@@ -478,9 +478,9 @@ void PgStore::WritePostRow(PgConn& c, const domain::Post& p, bool insert) {
                                 .Add(p.time_zone)
                                 .Add(S(p.status))
                                 .Add(ToUnixMillis(p.updated_at))
-                                .Add(ThreadJson(p))
+                                .Add(StringArrayJson(p.thread))
                                 .Add(p.first_comment)
-                                .Add(MediaIdsJson(p)));
+                                .Add(StringArrayJson(p.media_ids)));
     }
 }
 

@@ -830,9 +830,9 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(9, S(p.status))
             .Bind(10, ToUnixMillis(p.created_at))
             .Bind(11, ToUnixMillis(p.updated_at))
-            .Bind(12, ThreadJson(p))
+            .Bind(12, StringArrayJson(p.thread))
             .Bind(13, p.first_comment)
-            .Bind(14, MediaIdsJson(p))
+            .Bind(14, StringArrayJson(p.media_ids))
             .Run();
     } else {
         db_->Prepare(kUpdatePost)
@@ -845,9 +845,9 @@ void SqliteStore::WritePostRow(const domain::Post& p, bool insert) {
             .Bind(7, p.time_zone)
             .Bind(8, S(p.status))
             .Bind(9, ToUnixMillis(p.updated_at))
-            .Bind(10, ThreadJson(p))
+            .Bind(10, StringArrayJson(p.thread))
             .Bind(11, p.first_comment)
-            .Bind(12, MediaIdsJson(p))
+            .Bind(12, StringArrayJson(p.media_ids))
             .Run();
     }
 }
@@ -1112,7 +1112,7 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.sealed_credentials = s.Text(18);
                 c.text = s.Text(19);
                 c.workspace_limits_json = s.Text(21);
-                c.thread = ReadThread(s, 22);
+                c.thread = ReadStringArray(s, 22);
                 c.first_comment = s.OptText(23);
                 if (const std::string variants = s.Text(20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);
