@@ -21,6 +21,7 @@
 #include "media/fetch.hpp"
 #include "media/inspect.hpp"
 #include "media/local_store.hpp"
+#include "media/s3_store.hpp"
 #include "net/server.hpp"
 #include "platforms/registry.hpp"
 #include "storage/store.hpp"
@@ -133,6 +134,40 @@ core::Result<ratelimit::LimitTable> LoadLimits(const std::string& path) {
     return table;
 }
 
+// The media files: on the local disk, or in an S3-compatible bucket every node shares. Spool
+// files left by a crash in the middle of an upload are swept; nothing refers to them.
+core::Result<std::unique_ptr<app::MediaStore>> OpenMediaStore(const core::Config& config) {
+    if (config.media_store == "s3") {
+        for (const auto& [key, value] : {std::pair{"media_s3_endpoint", &config.media_s3_endpoint},
+                                         std::pair{"media_s3_bucket", &config.media_s3_bucket},
+                                         std::pair{"media_s3_access_key_id", &config.media_s3_access_key_id},
+                                         std::pair{"media_s3_secret_access_key", &config.media_s3_secret_access_key}}) {
+            if (value->empty()) {
+                return core::Fail(core::ErrorCode::kInvalidArgument,
+                                  std::string("media_store s3 needs config ") + key + " to be set", {{"field", key}});
+            }
+        }
+        media::S3Options o;
+        o.endpoint = config.media_s3_endpoint;
+        o.bucket = config.media_s3_bucket;
+        o.region = config.media_s3_region;
+        o.access_key_id = config.media_s3_access_key_id;
+        o.secret_access_key = config.media_s3_secret_access_key;
+        o.prefix = config.media_s3_prefix;
+        o.path_style = config.media_s3_path_style;
+        o.local_dir = config.MediaDir();
+        o.cache_max_bytes = config.media_cache_max_bytes;
+        auto files = std::make_unique<media::S3MediaStore>(std::move(o));
+        if (auto ok = files->Open(); !ok) return tl::unexpected(ok.error());
+        files->SweepSpool(std::chrono::hours(1));
+        return files;
+    }
+    auto files = std::make_unique<media::LocalMediaStore>(config.MediaDir());
+    if (auto ok = files->Open(); !ok) return tl::unexpected(ok.error());
+    files->SweepSpool(std::chrono::hours(1));
+    return files;
+}
+
 }  // namespace
 
 struct Host::Parts {
@@ -154,7 +189,7 @@ struct Host::Parts {
     ratelimit::LimitTable limits;
     std::unique_ptr<app::Planner> planner;
     std::unique_ptr<app::LimitsService> limits_service;
-    std::unique_ptr<media::LocalMediaStore> media_files;
+    std::unique_ptr<app::MediaStore> media_files;
     std::unique_ptr<media::Inspector> media_inspector;
     std::unique_ptr<app::MediaService> media;
     std::unique_ptr<auth::UrlSigner> url_signer;
@@ -248,10 +283,9 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     media_limits.max_image_bytes = config.media_max_image_bytes;
     media_limits.max_video_bytes = config.media_max_video_bytes;
     if (config.serve_api) {
-        p->media_files = std::make_unique<media::LocalMediaStore>(config.MediaDir());
-        if (auto ok = p->media_files->Open(); !ok) return tl::unexpected(ok.error());
-        // Left by a crash in the middle of an upload; nothing refers to them.
-        p->media_files->SweepSpool(std::chrono::hours(1));
+        auto files = OpenMediaStore(config);
+        if (!files) return tl::unexpected(files.error());
+        p->media_files = std::move(*files);
         p->media_inspector = std::make_unique<media::Inspector>();
         p->media = std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock,
                                                        media_limits);

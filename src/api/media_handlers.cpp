@@ -134,9 +134,10 @@ net::Response Api::MediaThumbnail(const net::Request&, const app::Principal& who
     if (!m->thumbnail_key) {
         return ErrorResponse({core::ErrorCode::kNotFound, "this media item has no thumbnail", {{"media_id", m->id}}});
     }
-    const auto path = Media().Files().LocalPath(*m->thumbnail_key);
-    std::ifstream in(path, std::ios::binary);
-    if (path.empty() || !in) {
+    auto path = Media().Files().ReadablePath(*m->thumbnail_key);
+    if (!path) return ErrorResponse(path.error());
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) {
         return ErrorResponse({core::ErrorCode::kNotFound, "the thumbnail's file is missing", {{"media_id", m->id}}});
     }
     std::ostringstream bytes;
@@ -156,9 +157,9 @@ net::Response Api::PublicMedia(const net::Request& r, const Params& p) {
     };
     auto m = Media().ResolvePublic(p[0], q("w"), q("e"), q("s"));
     if (!m) return ErrorResponse(m.error());
-    const auto path = Media().Files().LocalPath(m->storage_key);
-    if (path.empty()) return ErrorResponse({core::ErrorCode::kNotFound, "no such media file", {}});
-    net::Response resp{200, std::string(domain::MimeType(m->format)), "", {}, path.string()};
+    auto path = Media().Files().ReadablePath(m->storage_key);
+    if (!path) return ErrorResponse(path.error());
+    net::Response resp{200, std::string(domain::MimeType(m->format)), "", {}, path->string()};
     resp.headers.emplace_back("Cache-Control", "public, max-age=3600, immutable");
     resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return resp;

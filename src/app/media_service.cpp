@@ -120,12 +120,16 @@ core::Result<std::vector<domain::MediaItem>> MediaService::Upload(const Principa
              {std::pair{files[i].path, std::optional(items[i].storage_key)},
               std::pair{thumbs[i], thumbs[i].empty() ? std::nullopt : items[i].thumbnail_key}}) {
             if (!key) continue;
-            const bool existed = files_.Exists(*key);
+            auto existed = files_.Exists(*key);
+            if (!existed) {
+                undo();
+                return tl::unexpected(existed.error());
+            }
             if (auto s = files_.Put(path, *key); !s) {
                 undo();
                 return tl::unexpected(s.error());
             }
-            if (!existed) placed.push_back(*key);
+            if (!*existed) placed.push_back(*key);
         }
     }
     if (auto s = store_.InsertMedia(items); !s) {
@@ -225,7 +229,9 @@ core::Result<domain::MediaItem> MediaService::ConvertFor(const Principal& p, con
     }
     const uint64_t max_bytes = rules.max_image_bytes > 0 ? rules.max_image_bytes : limits_.max_image_bytes;
     const auto out = files_.SpoolDir() / ("convert-" + core::NewId(clock_.Now()) + ".part");
-    if (auto ok = inspector_.ReencodeImage(files_.LocalPath(item->storage_key), out, max_bytes); !ok) {
+    auto original = files_.ReadablePath(item->storage_key);
+    if (!original) return tl::unexpected(original.error());
+    if (auto ok = inspector_.ReencodeImage(*original, out, max_bytes); !ok) {
         RemoveQuietly(out);
         return tl::unexpected(ok.error());
     }

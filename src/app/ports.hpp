@@ -486,9 +486,12 @@ class MediaStore {
     /// dropped instead: the same file uploaded twice is stored once.
     virtual core::Status Put(const std::filesystem::path& file, const std::string& key) = 0;
     virtual core::Status Remove(const std::string& key) = 0;
-    virtual bool Exists(const std::string& key) const = 0;
-    /// A path to read the bytes from; empty for a store with no local files.
-    virtual std::filesystem::path LocalPath(const std::string& key) const = 0;
+    /// Whether the key holds bytes; an error when the store cannot tell (a remote store that
+    /// does not answer), which callers must not read as "no".
+    virtual core::Result<bool> Exists(const std::string& key) const = 0;
+    /// A local file holding the key's bytes: the store's own file, or, for a remote store, a
+    /// copy fetched into its local cache on first use. kNotFound when the key holds nothing.
+    virtual core::Result<std::filesystem::path> ReadablePath(const std::string& key) = 0;
     /// A folder on the same file system as the store, for files on their way in.
     virtual std::filesystem::path SpoolDir() const = 0;
 };

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 
 #include "api/host.hpp"
 #include "app/auth_service.hpp"
@@ -64,13 +65,38 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"history_retention_days",
          "keep finished jobs (and dead tasks) this many days; the daily cleanup purges older ones (default 30)"},
         {"log_level", "trace, debug, info, warn or error (default info)"},
+        {"limits_file", "the platforms' posting caps, JSON as GET /api/v1/limits shows (default: the shipped table)"},
+        {"media_dir", "uploaded media; with media_store s3 this node's spool and cache (default DATA_DIR/media)"},
+        {"media_store", "local (files under media_dir, one node) or s3 (a bucket all nodes share) (default local)"},
+        {"media_s3_endpoint", "media_store s3: http(s)://host[:port] of the S3 API"},
+        {"media_s3_bucket", "media_store s3: the bucket, created beforehand"},
+        {"media_s3_region", "media_store s3: the signing region (default us-east-1)"},
+        {"media_s3_access_key_id", "media_store s3: the access key id"},
+        {"media_s3_secret_access_key",
+         "media_store s3: the secret; prefer env HERALD_MEDIA_S3_SECRET_ACCESS_KEY to this flag"},
+        {"media_s3_prefix", "media_store s3: before every object name, e.g. herald/"},
+        {"media_s3_path_style", "media_store s3: true host/bucket/key, false bucket.host/key (AWS) (default true)"},
+        {"media_cache_max_bytes", "media_store s3: this node's read cache, bytes (default 2147483648)"},
+        {"media_max_image_bytes", "larger images are refused, bytes (default 10485760)"},
+        {"media_max_video_bytes", "larger videos are refused, bytes (default 104857600)"},
+        {"upload_min_bytes_per_second", "after the grace, slower uploads are cut off (default 16384)"},
+        {"upload_rate_grace_seconds", "how long an upload may start slowly (default 10)"},
+        {"public_base_url", "how the internet reaches this server, for signed media links (default: none)"},
+        {"media_url_ttl_seconds", "how long a signed media link works (default 86400)"},
+        {"media_fetch_allowed_addresses",
+         "comma-separated IP:PORT pairs POST /media/from-url may reach although private (default: none)"},
+        {"media_fetch_timeout_seconds", "a whole from-url download at most (default 120)"},
     };
-    for (const auto& o : opts) {
-        std::string flag = std::string("--") + o.key;
+    std::map<std::string, const char*> help;
+    for (const auto& o : opts) help[o.key] = o.help;
+    // Every config key is a flag; the README's table says the same at more length.
+    for (const auto& key : herald::core::ConfigKeys()) {
+        std::string flag = "--" + key;
         for (auto& c : flag) c = c == '_' ? '-' : c;
-        std::string key = o.key;
+        auto it = help.find(key);
         cmd->add_option_function<std::string>(
-            flag, [&flags, key](const std::string& v) { flags.values[key] = v; }, o.help);
+            flag, [&flags, key](const std::string& v) { flags.values[key] = v; },
+            it == help.end() ? "see the README's Configuration table" : it->second);
     }
 }
 

@@ -22,6 +22,12 @@ Result<T> ParseNumber(const std::string& key, const std::string& value, const st
     return out;
 }
 
+// http(s)://something, with no query, fragment, spaces or quotes.
+bool IsHttpUrl(const std::string& v) {
+    const size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+    return scheme > 0 && v.size() > scheme && v.find_first_of(" ?#\"<>") == std::string::npos;
+}
+
 Status Apply(Config& c, const std::string& key, const std::string& value, const std::string& source) {
     auto assign = [&](auto& field, auto min, auto max) -> Status {
         using T = std::decay_t<decltype(field)>;
@@ -78,16 +84,67 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.media_dir = value;
         return {};
     }
+    if (key == "media_store") {
+        if (value != "local" && value != "s3") {
+            return Fail(ErrorCode::kInvalidArgument, "config media_store (from " + source + ") must be local or s3",
+                        {{"field", key}, {"rule", "enum"}});
+        }
+        c.media_store = value;
+        return {};
+    }
+    if (key == "media_s3_endpoint") {
+        std::string v = value;
+        while (!v.empty() && v.back() == '/') v.pop_back();
+        if (!v.empty() && !IsHttpUrl(v)) {
+            return Fail(
+                ErrorCode::kInvalidArgument,
+                "config media_s3_endpoint (from " + source +
+                    ") must be an http:// or https:// URL without query, e.g. https://s3.eu-central-1.amazonaws.com",
+                {{"field", key}, {"rule", "url"}});
+        }
+        c.media_s3_endpoint = v;
+        return {};
+    }
+    if (key == "media_s3_prefix") {
+        const bool ok = value.empty() || (value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                                  "0123456789-_/") == std::string::npos &&
+                                          value.front() != '/' && value.find("//") == std::string::npos);
+        if (!ok) {
+            return Fail(ErrorCode::kInvalidArgument,
+                        "config media_s3_prefix (from " + source +
+                            ") may hold only letters, digits, '-', '_' and '/', not start with '/', e.g. herald/",
+                        {{"field", key}, {"rule", "format"}});
+        }
+        c.media_s3_prefix = value;
+        if (!value.empty() && value.back() != '/') c.media_s3_prefix += '/';
+        return {};
+    }
+    for (auto [name, field] :
+         {std::pair{"media_s3_bucket", &c.media_s3_bucket}, std::pair{"media_s3_region", &c.media_s3_region},
+          std::pair{"media_s3_access_key_id", &c.media_s3_access_key_id},
+          std::pair{"media_s3_secret_access_key", &c.media_s3_secret_access_key}}) {
+        if (key == name) {
+            *field = value;
+            return {};
+        }
+    }
+    if (key == "media_s3_path_style") {
+        if (value != "true" && value != "false") {
+            return Fail(ErrorCode::kInvalidArgument,
+                        "config media_s3_path_style (from " + source + ") must be true or false",
+                        {{"field", key}, {"rule", "bool"}});
+        }
+        c.media_s3_path_style = value == "true";
+        return {};
+    }
+    if (key == "media_cache_max_bytes") return assign(c.media_cache_max_bytes, 1 << 20, uint64_t{1} << 50);
     if (key == "media_max_image_bytes") return assign(c.media_max_image_bytes, 1024, uint64_t{1} << 32);
     if (key == "media_max_video_bytes") return assign(c.media_max_video_bytes, 1024, uint64_t{1} << 34);
     if (key == "upload_min_bytes_per_second") return assign(c.upload_min_bytes_per_second, 1, uint64_t{1} << 30);
     if (key == "public_base_url") {
         std::string v = value;
         while (!v.empty() && v.back() == '/') v.pop_back();
-        const size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
-        const bool ok =
-            v.empty() || (scheme > 0 && v.size() > scheme && v.find_first_of(" ?#\"<>") == std::string::npos);
-        if (!ok) {
+        if (!v.empty() && !IsHttpUrl(v)) {
             return Fail(ErrorCode::kInvalidArgument,
                         "config public_base_url (from " + source +
                             ") must be an http:// or https:// URL without query, e.g. https://herald.example.com",
@@ -150,6 +207,15 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "limits_file",
                                                   "log_level",
                                                   "media_dir",
+                                                  "media_store",
+                                                  "media_s3_endpoint",
+                                                  "media_s3_bucket",
+                                                  "media_s3_region",
+                                                  "media_s3_access_key_id",
+                                                  "media_s3_secret_access_key",
+                                                  "media_s3_prefix",
+                                                  "media_s3_path_style",
+                                                  "media_cache_max_bytes",
                                                   "media_max_image_bytes",
                                                   "media_max_video_bytes",
                                                   "upload_min_bytes_per_second",

@@ -41,7 +41,20 @@ struct Config {
     /// means the limits Herald ships. A workspace may lower them, never raise them.
     std::string limits_file;
     std::string log_level = "info";  ///< log_level: trace, debug, info, warn, error
-    std::string media_dir;           ///< media_dir: where uploaded media is stored; empty: DATA_DIR/media
+    /// media_dir: where uploaded media is stored (media_store local), or this node's spool and
+    /// read cache (media_store s3); empty: DATA_DIR/media
+    std::string media_dir;
+    /// media_store: local (files under media_dir; one node) or s3 (an S3-compatible bucket that
+    /// every node shares; the media_s3_* keys say where)
+    std::string media_store = "local";
+    std::string media_s3_endpoint;              ///< media_s3_endpoint: http(s)://host[:port] of the S3 API
+    std::string media_s3_bucket;                ///< media_s3_bucket: the bucket, created beforehand
+    std::string media_s3_region = "us-east-1";  ///< media_s3_region: signing region
+    std::string media_s3_access_key_id;         ///< media_s3_access_key_id
+    std::string media_s3_secret_access_key;     ///< media_s3_secret_access_key: never logged
+    std::string media_s3_prefix;                ///< media_s3_prefix: before every object key, e.g. herald/
+    bool media_s3_path_style = true;  ///< media_s3_path_style: host/bucket/key (true) or bucket.host/key (AWS)
+    uint64_t media_cache_max_bytes = 2ull << 30;  ///< media_cache_max_bytes: this node's read cache (s3)
     /// public_base_url: how the internet reaches this server (https://herald.example.com), for
     /// the signed media links that platforms download from (Instagram, Threads, TikTok).
     /// Empty: no such links, and posts that need them are refused when written.

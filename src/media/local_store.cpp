@@ -35,17 +35,19 @@ core::Status LocalMediaStore::Open() {
     return {};
 }
 
-int LocalMediaStore::SweepSpool(std::chrono::seconds age) {
+int SweepFolder(const fs::path& dir, std::chrono::seconds age) {
     int removed = 0;
     std::error_code ec;
     const auto cutoff = fs::file_time_type::clock::now() - age;
-    for (const auto& entry : fs::directory_iterator(SpoolDir(), ec)) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::error_code e2;
         if (entry.is_regular_file(e2) && entry.last_write_time(e2) < cutoff && fs::remove(entry.path(), e2)) ++removed;
     }
     if (removed > 0) spdlog::info("event=media_spool_swept files={}", removed);
     return removed;
 }
+
+int LocalMediaStore::SweepSpool(std::chrono::seconds age) { return SweepFolder(SpoolDir(), age); }
 
 core::Status LocalMediaStore::Put(const fs::path& file, const std::string& key) {
     if (!ValidMediaKey(key)) return core::Fail(ErrorCode::kInternal, "invalid media key: " + key);
@@ -70,13 +72,18 @@ core::Status LocalMediaStore::Remove(const std::string& key) {
     return {};
 }
 
-bool LocalMediaStore::Exists(const std::string& key) const {
+core::Result<bool> LocalMediaStore::Exists(const std::string& key) const {
+    if (!ValidMediaKey(key)) return core::Fail(ErrorCode::kInternal, "invalid media key: " + key);
     std::error_code ec;
-    return ValidMediaKey(key) && fs::exists(root_ / key, ec);
+    const bool found = fs::exists(root_ / key, ec);
+    if (ec) return core::Fail(ErrorCode::kUnavailable, "cannot read the media folder: " + ec.message());
+    return found;
 }
 
-fs::path LocalMediaStore::LocalPath(const std::string& key) const {
-    if (!ValidMediaKey(key)) return {};
+core::Result<fs::path> LocalMediaStore::ReadablePath(const std::string& key) {
+    auto found = Exists(key);
+    if (!found) return tl::unexpected(found.error());
+    if (!*found) return core::Fail(ErrorCode::kNotFound, "the media file is missing from the store");
     return root_ / key;
 }
 

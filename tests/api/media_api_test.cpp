@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
 #include "auth/secret_key.hpp"
 #include "auth/url_signer.hpp"
 #include "media/fetch.hpp"
+#include "media/s3_store.hpp"
+#include "s3_server.hpp"
 #include "server_fixture.hpp"
 #include "tiny_http_server.hpp"
 
@@ -494,6 +497,87 @@ TEST_F(PublicLinksMediaTest, SignedLinksServeTheFileUntilTheyExpire) {
     // Once the item is deleted, its link finds nothing.
     ASSERT_EQ(client().Delete("/api/v1/media/" + id, user_.access_token).status, 204);
     EXPECT_EQ(client().Get(Local(link)).status, 404);
+}
+
+// media_store s3: the same API over a bucket on a real S3-compatible server. Nothing but the
+// spool and the read cache is on this node's disk.
+class S3MediaApiTest : public PublicLinksMediaTest {
+  protected:
+    void Configure(core::Config& c) override {
+        PublicLinksMediaTest::Configure(c);
+        c.media_store = "s3";
+        c.media_s3_endpoint = S3TestEndpoint();
+        c.media_s3_bucket = "herald-test";
+        c.media_s3_access_key_id = "S3RVER";
+        c.media_s3_secret_access_key = "S3RVER";
+        c.media_s3_prefix = prefix_;
+    }
+    // The bucket as another node sees it (its own empty cache).
+    std::unique_ptr<media::S3MediaStore> Bucket() {
+        media::S3Options o;
+        o.endpoint = S3TestEndpoint();
+        o.bucket = "herald-test";
+        o.access_key_id = o.secret_access_key = "S3RVER";
+        o.prefix = prefix_;
+        o.local_dir = data_dir_ / "other-node";
+        auto s = std::make_unique<media::S3MediaStore>(o);
+        EXPECT_TRUE(s->Open().has_value());
+        return s;
+    }
+    static std::string KeyOf(const nlohmann::json& item, const std::string& ws, const std::string& ext) {
+        const std::string created = item["created_at"];  // 2026-11-24T…
+        return ws + "/" + created.substr(0, 4) + "/" + created.substr(5, 2) + "/" + item["sha256"].get<std::string>() +
+               "." + ext;
+    }
+    std::string prefix_ = "api" + std::to_string(std::random_device{}()) + "/";
+};
+
+TEST_F(S3MediaApiTest, UploadsLiveInTheBucketAndAreServedFromIt) {
+    const auto video = ReadFile(kData / "clip.mp4");
+    auto r = Upload({{"clip.mp4", video}, {"a.jpg", ReadFile(kData / "small.jpg")}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto clip = r.Json()["items"][0];
+    auto bucket = Bucket();
+    const std::string key = KeyOf(clip, user_.workspace_id, "mp4");
+    EXPECT_EQ(bucket->Exists(key), true) << key;
+    auto copy = bucket->ReadablePath(key);
+    ASSERT_TRUE(copy.has_value()) << copy.error().message;
+    EXPECT_EQ(ReadFile(*copy), video);
+    EXPECT_EQ(bucket->Exists(KeyOf(clip, user_.workspace_id, "thumb.jpg")), true);
+    // Nothing of the upload stays in the spool.
+    EXPECT_TRUE(std::filesystem::is_empty(MediaDir() / ".spool"));
+
+    // Served to the dashboard and to platforms, also once this node's cache has lost them.
+    std::filesystem::remove_all(MediaDir() / ".cache");
+    auto thumb = client().Get(clip["thumbnail_url"].get<std::string>(), user_.access_token);
+    EXPECT_EQ(thumb.status, 200);
+    EXPECT_EQ(thumb.headers["content-type"], "image/jpeg");
+    auto pulled = client().Get(Local(clip["public_url"]));
+    EXPECT_EQ(pulled.status, 200);
+    EXPECT_EQ(pulled.body, video);
+
+    // The same bytes again: one object. Deleting the last item that uses it removes it.
+    auto again = Upload({{"again.mp4", video}});
+    ASSERT_EQ(again.status, 201) << again.body;
+    EXPECT_EQ(client().Delete("/api/v1/media/" + clip["id"].get<std::string>(), user_.access_token).status, 204);
+    EXPECT_EQ(bucket->Exists(key), true);
+    const std::string again_id = again.Json()["items"][0]["id"];
+    EXPECT_EQ(client().Delete("/api/v1/media/" + again_id, user_.access_token).status, 204);
+    EXPECT_EQ(bucket->Exists(key), false);
+    EXPECT_EQ(bucket->Exists(KeyOf(clip, user_.workspace_id, "thumb.jpg")), false);
+}
+
+TEST(S3MediaConfig, MissingSettingsStopTheServerWithTheirName) {
+    core::Config c;
+    c.data_dir = MakeTempDir("herald-s3-config").string();
+    c.listen_port = 0;
+    c.media_store = "s3";
+    c.media_s3_endpoint = "http://127.0.0.1:1";
+    c.media_s3_bucket = "b";
+    auto host = api::Host::Start(c);
+    ASSERT_FALSE(host.has_value());
+    EXPECT_EQ(host.error().message, "media_store s3 needs config media_s3_access_key_id to be set");
+    std::filesystem::remove_all(c.data_dir);
 }
 
 TEST_F(MediaApiTest, WithoutAPublicBaseUrlThereAreNoLinks) {
