@@ -134,6 +134,18 @@ core::Result<ratelimit::LimitTable> LoadLimits(const std::string& path) {
     return table;
 }
 
+// "ip:port, ip:port" → the set.
+std::set<std::string> AddressList(const std::string& text) {
+    std::set<std::string> out;
+    std::stringstream list(text);
+    for (std::string item; std::getline(list, item, ',');) {
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.insert(item);
+    }
+    return out;
+}
+
 // The media files: on the local disk, or in an S3-compatible bucket every node shares. Spool
 // files left by a crash in the middle of an upload are swept; nothing refers to them.
 core::Result<std::unique_ptr<app::MediaStore>> OpenMediaStore(const core::Config& config) {
@@ -244,7 +256,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     auto store = storage::OpenStore(config.DatabaseUrl(), store_options);
     if (!store) return tl::unexpected(store.error());
     p->store = std::move(*store);
-    p->platforms = platforms::BuiltinRegistry(*p->store, p->clock);
+    p->platforms = platforms::BuiltinRegistry(*p->store, p->clock, {AddressList(config.platform_allowed_addresses)});
     p->auth = std::make_unique<app::AuthService>(
         *p->store, p->clock, *p->signer,
         app::AuthSettings{config.access_token_ttl_seconds, config.refresh_token_ttl_seconds});
@@ -255,7 +267,28 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     if (!limits) return tl::unexpected(limits.error());
     p->limits = std::move(*limits);
 
+    domain::MediaLimits media_limits;
+    media_limits.max_image_bytes = config.media_max_image_bytes;
+    media_limits.max_video_bytes = config.media_max_video_bytes;
+    // Every node has the media: API nodes take uploads, worker nodes read it to publish.
+    auto files = OpenMediaStore(config);
+    if (!files) return tl::unexpected(files.error());
+    p->media_files = std::move(*files);
+    p->media_inspector = std::make_unique<media::Inspector>();
+    p->media =
+        std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock, media_limits);
+    p->media->SetPlatforms(p->platforms.get());
+    p->media->SetPublicLinks(p->url_signer.get(), config.public_base_url,
+                             std::chrono::seconds(config.media_url_ttl_seconds));
+    if (config.serve_api) {
+        p->media_fetcher =
+            std::make_unique<media::CurlFetcher>(AddressList(config.media_fetch_allowed_addresses),
+                                                 std::chrono::seconds(config.media_fetch_timeout_seconds));
+        p->media->SetFetcher(p->media_fetcher.get());
+    }
+
     queue::DispatcherSettings ds;
+    ds.media = p->media.get();
     ds.limits = &p->limits;
     ds.lease = std::chrono::seconds(config.lease_seconds);
     p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
@@ -278,31 +311,6 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     }
     p->dispatcher = std::make_unique<queue::Dispatcher>(*p->store, p->clock, *p->platforms, p->events, *p->vault, ds);
     p->events.dispatcher = p->dispatcher.get();
-
-    domain::MediaLimits media_limits;
-    media_limits.max_image_bytes = config.media_max_image_bytes;
-    media_limits.max_video_bytes = config.media_max_video_bytes;
-    if (config.serve_api) {
-        auto files = OpenMediaStore(config);
-        if (!files) return tl::unexpected(files.error());
-        p->media_files = std::move(*files);
-        p->media_inspector = std::make_unique<media::Inspector>();
-        p->media = std::make_unique<app::MediaService>(*p->store, *p->media_inspector, *p->media_files, p->clock,
-                                                       media_limits);
-        std::set<std::string> allowed;
-        std::stringstream list(config.media_fetch_allowed_addresses);
-        for (std::string item; std::getline(list, item, ',');) {
-            while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-            while (!item.empty() && item.back() == ' ') item.pop_back();
-            if (!item.empty()) allowed.insert(item);
-        }
-        p->media_fetcher = std::make_unique<media::CurlFetcher>(
-            std::move(allowed), std::chrono::seconds(config.media_fetch_timeout_seconds));
-        p->media->SetFetcher(p->media_fetcher.get());
-        p->media->SetPlatforms(p->platforms.get());
-        p->media->SetPublicLinks(p->url_signer.get(), config.public_base_url,
-                                 std::chrono::seconds(config.media_url_ttl_seconds));
-    }
 
     // workers 0: an API-only node; the nodes that run workers publish what it accepts.
     const bool runs_workers = config.workers > 0;

@@ -16,7 +16,10 @@ net::Response Api::ListPlatforms(const net::Request&, const app::Principal&, con
             for (auto f : m.formats) formats.push_back(domain::MimeType(f));
             auto opt = [](auto v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
             items.push_back({{"name", name},
-                             {"text", {{"max_length", l.max_text_chars}, {"counted_in", "code_points"}}},
+                             {"text",
+                              {{"max_length", l.max_text_chars},
+                               {"counted_in", domain::ToString(l.counting)},
+                               {"max_bytes", opt(l.max_text_bytes)}}},
                              {"max_thread_replies", l.max_thread_items},
                              {"first_comment", l.first_comment},
                              {"media",

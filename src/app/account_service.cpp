@@ -24,12 +24,14 @@ core::Result<domain::Account> AccountService::Connect(const Principal& p, const 
         return core::FieldError("name", "length", "name must be between 1 and 200 characters");
     }
     if (auto ok = adapter->ValidateSettings(in.settings_json); !ok) return tl::unexpected(ok.error());
+    auto settings = adapter->VerifyConnection(in.settings_json, in.credentials_json);
+    if (!settings) return tl::unexpected(settings.error());
     domain::Account a;
     a.id = core::NewId(clock_.Now());
     a.workspace_id = p.workspace_id;
     a.platform = in.platform;
     a.name = in.name;
-    a.settings_json = in.settings_json;
+    a.settings_json = std::move(*settings);
     a.has_credentials = !in.credentials_json.empty();
     a.created_at = clock_.Now();
     const std::string sealed = in.credentials_json.empty() ? "" : vault_.Seal(in.credentials_json);

@@ -260,6 +260,42 @@ core::Result<domain::MediaItem> MediaService::SetAltText(const Principal& p, con
     return store_.SetMediaAltText(p.workspace_id, id, alt);
 }
 
+core::Result<std::vector<PublishMedia>> MediaService::ForPublish(const std::string& workspace_id,
+                                                                 const std::vector<std::string>& media_ids) {
+    std::vector<PublishMedia> out;
+    out.reserve(media_ids.size());
+    for (const auto& id : media_ids) {
+        auto item = store_.GetMedia(workspace_id, id);
+        if (!item) {
+            if (item.error().code != ErrorCode::kNotFound) return tl::unexpected(item.error());
+            return core::Fail(ErrorCode::kNotFound,
+                              "media item " + id + " was deleted after the post was written; edit the post",
+                              {{"media_id", id}});
+        }
+        const auto& m = *item;
+        auto path = files_.ReadablePath(m.storage_key);
+        if (!path) {
+            auto e = path.error();
+            if (e.code == ErrorCode::kNotFound) e.message = "the file of media item " + id + " is missing from storage";
+            e.details["media_id"] = id;
+            return tl::unexpected(std::move(e));
+        }
+        PublishMedia pm;
+        pm.id = m.id;
+        pm.kind = m.kind;
+        pm.format = m.format;
+        pm.path = std::move(*path);
+        pm.bytes = m.bytes;
+        pm.width = static_cast<int>(m.width);
+        pm.height = static_cast<int>(m.height);
+        pm.duration_ms = m.duration_ms.value_or(0);
+        pm.alt_text = m.alt_text;
+        pm.public_url = PublicUrl(m);
+        out.push_back(std::move(pm));
+    }
+    return out;
+}
+
 core::Status MediaService::Delete(const Principal& p, const std::string& id) {
     if (auto ok = Require(p, domain::Role::kEditor); !ok) return ok;
     std::lock_guard lock(files_mu_);

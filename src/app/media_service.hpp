@@ -17,7 +17,7 @@ struct UploadFile {
 
 /// The media library: uploads checked from their bytes, stored once per content, listed,
 /// described (alt text) and deleted. An upload of several files keeps all or none.
-class MediaService {
+class MediaService final : public MediaResolver {
   public:
     MediaService(Store& store, MediaInspector& inspector, MediaStore& files, core::Clock& clock,
                  domain::MediaLimits limits);
@@ -49,6 +49,11 @@ class MediaService {
     /// item. kPermissionDenied for a wrong or expired signature, kNotFound for a deleted item.
     core::Result<domain::MediaItem> ResolvePublic(const std::string& file, const std::string& workspace_id,
                                                   const std::string& expires, const std::string& signature);
+
+    /// The post's media for an adapter: a readable file for each, and a public link where
+    /// links are on. An item deleted since the post was written is kNotFound, naming it.
+    core::Result<std::vector<PublishMedia>> ForPublish(const std::string& workspace_id,
+                                                       const std::vector<std::string>& media_ids) override;
 
     const domain::MediaLimits& Limits() const { return limits_; }
     bool PublicLinksOn() const { return signer_ != nullptr && !base_url_.empty(); }

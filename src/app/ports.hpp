@@ -27,6 +27,22 @@ namespace herald::app {
 
 // ---- platform adapters --------------------------------------------------------------------
 
+/// One media item of a post, ready for an adapter to upload or to hand over as a link.
+struct PublishMedia {
+    std::string id;
+    domain::MediaKind kind = domain::MediaKind::kImage;
+    domain::MediaFormat format = domain::MediaFormat::kJpeg;
+    std::filesystem::path path;  ///< a local file with the bytes (the store's own, or its cache)
+    uint64_t bytes = 0;
+    int width = 0;
+    int height = 0;
+    int64_t duration_ms = 0;
+    std::string alt_text;
+    /// A signed link anyone can download it from (Instagram, Threads, TikTok pull media);
+    /// nullopt when the server has no public base URL.
+    std::optional<std::string> public_url;
+};
+
 /// What an adapter gets to publish one delivery.
 struct PublishRequest {
     std::string delivery_id;
@@ -39,8 +55,9 @@ struct PublishRequest {
     std::vector<std::string> thread;
     /// A comment to post on it once published (Action::kComment).
     std::optional<std::string> first_comment;
-    std::string idempotency_key;  ///< stable across retries of the same delivery
-    int attempt = 1;              ///< 1-based
+    std::string idempotency_key;      ///< stable across retries of the same delivery
+    int attempt = 1;                  ///< 1-based
+    std::vector<PublishMedia> media;  ///< the post's media, in the post's order
 };
 
 struct Published {
@@ -88,6 +105,14 @@ class PlatformAdapter {
     virtual domain::PlatformLimits Limits() const = 0;
     /// Checks adapter settings given when connecting or updating an account (JSON object text).
     virtual core::Status ValidateSettings(const std::string& settings_json) const = 0;
+    /// Checks the credentials given when an account is connected (signing in where the
+    /// platform allows it) and returns the settings to keep, with anything learned added (the
+    /// account's id and handle on the platform). The default accepts them as they are.
+    virtual core::Result<std::string> VerifyConnection(const std::string& settings_json,
+                                                       const std::string& credentials_json) {
+        (void)credentials_json;
+        return settings_json;
+    }
     /// What this account's platform promises; may depend on the account's settings.
     virtual PublishCapabilities Capabilities(const std::string& settings_json) const = 0;
     /// Blocking; called on a worker thread, never on an I/O thread.
@@ -109,6 +134,16 @@ class PlatformAdapter {
     /// Only called when Capabilities().lookup: whether the post of `request` (same idempotency
     /// key) exists on the platform. nullopt: it does not; an error: the check itself failed.
     virtual core::Result<std::optional<Published>> Lookup(const PublishRequest& request) = 0;
+};
+
+/// Turns the media ids a post names into what an adapter needs (MediaService implements it).
+class MediaResolver {
+  public:
+    virtual ~MediaResolver() = default;
+    /// In the order given. kNotFound, naming the item, when one no longer exists (deleted
+    /// after the post was written); kUnavailable when the media store cannot be read now.
+    virtual core::Result<std::vector<PublishMedia>> ForPublish(const std::string& workspace_id,
+                                                               const std::vector<std::string>& media_ids) = 0;
 };
 
 class PlatformRegistry {
@@ -288,7 +323,8 @@ struct ClaimedJob {
     std::string text;                 ///< variant for the account's platform, or the post's text
     std::vector<std::string> thread;  ///< the post's thread replies
     std::optional<std::string> first_comment;
-    std::string workspace_limits_json;  ///< the workspace's lowered limits and warm-up (ratelimit::WorkspaceLimits)
+    std::vector<std::string> media_ids;  ///< the post's media, in order
+    std::string workspace_limits_json;   ///< the workspace's lowered limits and warm-up (ratelimit::WorkspaceLimits)
     /// Set when the claim itself moved the delivery to publishing (see Store::MarkAtClaim):
     /// the change to announce, and no separate mark is needed before the platform call.
     std::optional<DeliveryChange> marked;

@@ -86,6 +86,8 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"media_fetch_allowed_addresses",
          "comma-separated IP:PORT pairs POST /media/from-url may reach although private (default: none)"},
         {"media_fetch_timeout_seconds", "a whole from-url download at most (default 120)"},
+        {"platform_allowed_addresses",
+         "comma-separated IP:PORT pairs where account-named servers (a PDS, an instance) may be although private"},
     };
     std::map<std::string, const char*> help;
     for (const auto& o : opts) help[o.key] = o.help;

@@ -157,6 +157,10 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.media_fetch_allowed_addresses = value;
         return {};
     }
+    if (key == "platform_allowed_addresses") {
+        c.platform_allowed_addresses = value;
+        return {};
+    }
     if (key == "media_fetch_timeout_seconds") return assign(c.media_fetch_timeout_seconds, 1, 3600);
     if (key == "media_url_ttl_seconds") return assign(c.media_url_ttl_seconds, 60, 30 * 86400);
     if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
@@ -223,7 +227,8 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "public_base_url",
                                                   "media_url_ttl_seconds",
                                                   "media_fetch_allowed_addresses",
-                                                  "media_fetch_timeout_seconds"};
+                                                  "media_fetch_timeout_seconds",
+                                                  "platform_allowed_addresses"};
     return keys;
 }
 

@@ -62,6 +62,9 @@ struct Config {
     /// media_fetch_allowed_addresses: comma-separated IP:PORT pairs that POST /media/from-url may
     /// reach although private (an intranet media server). Empty: no private address at all.
     std::string media_fetch_allowed_addresses;
+    /// platform_allowed_addresses: comma-separated IP:PORT pairs where servers that an account
+    /// names itself (a Bluesky PDS, a Mastodon instance) may be although private.
+    std::string platform_allowed_addresses;
     int64_t media_fetch_timeout_seconds = 120;      ///< media_fetch_timeout_seconds: a whole download at most
     int64_t media_url_ttl_seconds = 86400;          ///< media_url_ttl_seconds: how long a signed media link works
     uint64_t media_max_image_bytes = 10ull << 20;   ///< media_max_image_bytes: larger images are refused

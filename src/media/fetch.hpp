@@ -8,11 +8,6 @@
 
 namespace herald::media {
 
-/// Whether `address` (an IPv4 or IPv6 literal) is one a URL from a user may not reach:
-/// loopback, private, link-local (cloud metadata at 169.254.169.254), carrier-grade NAT,
-/// multicast, reserved and documentation ranges, and IPv6 forms that embed such an IPv4.
-bool IsBlockedAddress(const std::string& address);
-
 /// libcurl, http and https only, no proxy from the environment. Every connection curl opens,
 /// redirects included, is checked at the moment of connecting, after DNS resolution: a name
 /// that resolves (or re-resolves) to a blocked address is refused, and so is a redirect to one.

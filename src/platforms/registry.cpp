@@ -1,5 +1,6 @@
 #include "platforms/registry.hpp"
 
+#include "platforms/bluesky.hpp"
 #include "platforms/sandbox.hpp"
 
 namespace herald::platforms {
@@ -20,9 +21,13 @@ std::vector<std::string> Registry::Names() const {
     return out;
 }
 
-std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& clock) {
+std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& clock, const PlatformOptions& options) {
     auto r = std::make_unique<Registry>();
     r->Add(std::make_unique<SandboxAdapter>(store, clock));
+    HttpOptions account_servers;
+    account_servers.guard_private = true;
+    account_servers.allowed = options.allowed_addresses;
+    r->Add(std::make_unique<BlueskyAdapter>(clock, account_servers));
     return r;
 }
 

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "app/ports.hpp"
@@ -18,7 +19,15 @@ class Registry final : public app::PlatformRegistry {
     std::map<std::string, std::unique_ptr<app::PlatformAdapter>, std::less<>> adapters_;
 };
 
+/// What the adapters share from the operator's configuration.
+struct PlatformOptions {
+    /// "ip:port" pairs that servers an account names itself (a Bluesky PDS, a Mastodon
+    /// instance) may be on although private: a PDS on the office network, the tests' servers.
+    std::set<std::string> allowed_addresses;
+};
+
 /// Every adapter this build has, wired to its dependencies.
-std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& clock);
+std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& clock,
+                                          const PlatformOptions& options = {});
 
 }  // namespace herald::platforms

@@ -1,5 +1,6 @@
 #include "platforms/sandbox.hpp"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -222,6 +223,16 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
                 case Mode::kTimeoutAfterAccept:
                     answer_lost[i] = true;  // stored below, then no answer
                     break;
+            }
+        }
+        // A platform reads every byte it is sent: so does the sandbox, and refuses a file that
+        // is not what the media library says it is.
+        for (const auto& m : req.media) {
+            std::error_code ec;
+            if (outcomes[i]) break;
+            if (std::filesystem::file_size(m.path, ec) != m.bytes || ec) {
+                outcomes[i] = app::Rejected{"the sandbox could not read media item " + m.id + " (" +
+                                            std::to_string(m.bytes) + " bytes expected)"};
             }
         }
         if (outcomes[i]) continue;

@@ -242,6 +242,20 @@ void Dispatcher::WorkerLoop() {
     }
 }
 
+std::optional<app::PublishOutcome> Dispatcher::AttachMedia(const app::ClaimedJob& c, app::PublishRequest& req) {
+    if (settings_.media == nullptr) {
+        return app::Rejected{"this post has media, and this Herald node has no media store to read it from"};
+    }
+    auto media = settings_.media->ForPublish(c.account.workspace_id, c.media_ids);
+    if (!media) {
+        spdlog::warn("event=media_unavailable delivery_id={} error=\"{}\"", c.delivery.id, media.error().message);
+        if (media.error().code == core::ErrorCode::kNotFound) return app::Rejected{media.error().message};
+        return app::Retryable{"the post's media cannot be read right now: " + media.error().message};
+    }
+    req.media = std::move(*media);
+    return std::nullopt;
+}
+
 std::optional<app::PublishOutcome> Dispatcher::Reconcile(app::PlatformAdapter& adapter,
                                                          const app::PublishCapabilities& caps,
                                                          const app::PublishRequest& req) {
@@ -493,6 +507,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         a.req =
             app::PublishRequest{c.delivery.id, c.account.id,    c.account.settings_json, std::move(credentials), c.text,
                                 c.thread,      c.first_comment, c.delivery.id,           c.job.attempts};
+        if (!a.outcome && !c.media_ids.empty()) a.outcome = AttachMedia(c, a.req);
         a.started = clock_.Now();
         // An earlier attempt may have reached the platform: what the check finds (published,
         // unknown, or the check failed) stands; only a post that would be sent now is refused.

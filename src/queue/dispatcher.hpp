@@ -55,6 +55,9 @@ struct DispatcherSettings {
     /// Called after each recorded attempt, on a worker thread. Must be quick. A job the limits
     /// deferred is reported too, with status rate_limited.
     std::function<void(const AttemptReport&)> on_attempt;
+    /// Reads the media of posts that carry some; nullptr: such posts are refused, saying this
+    /// node has no media store. Must outlive the dispatcher.
+    app::MediaResolver* media = nullptr;
 };
 
 /// The scheduler and its workers. The scheduler sleeps until the next job or periodic tick is
@@ -97,6 +100,9 @@ class Dispatcher {
     core::Result<std::vector<app::ClaimedJob>> Claim(core::TimePoint now, int limit);
     // For a job whose earlier attempt may have landed: the outcome to record without sending,
     // or nullopt when sending (again) is safe.
+    /// Fills `req.media` from the post's media ids; an outcome when that fails (an item deleted
+    /// since: rejected; the store not answering: retried).
+    std::optional<app::PublishOutcome> AttachMedia(const app::ClaimedJob& c, app::PublishRequest& req);
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
                                                  const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);

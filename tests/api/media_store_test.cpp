@@ -11,8 +11,8 @@
 
 #include "media/local_store.hpp"
 #include "media/s3_store.hpp"
-#include "s3_server.hpp"
 #include "server_fixture.hpp"
+#include "test_servers.hpp"
 
 namespace herald::testing {
 namespace {

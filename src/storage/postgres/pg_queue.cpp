@@ -68,7 +68,7 @@ constexpr PgSql kClaimDetails{
     "claim_details",
     "SELECT " HERALD_DELIVERY_COLUMNS("d") ", a.id, a.workspace_id, a.platform, a.name, a.settings, "
                                           "a.credentials <> '', a.created_at, a.credentials, p.text, p.variants, "
-                                          "w.limits, p.thread, p.first_comment "
+                                          "w.limits, p.thread, p.first_comment, p.media "
                                           "FROM unnest($1::text[]) AS r(id) JOIN deliveries d ON d.id = r.id "
                                           "JOIN accounts a ON a.id = d.account_id JOIN posts p ON p.id = d.post_id "
                                           "JOIN workspaces w ON w.id = a.workspace_id WHERE d.id = ANY($1::text[])"};
@@ -501,6 +501,7 @@ core::Result<std::vector<app::ClaimedJob>> PgStore::ClaimDueJobs(core::TimePoint
                 cj.workspace_limits_json = r.Text(i, 21);
                 cj.thread = ReadStringArray(PgRow(r, i), 22);
                 cj.first_comment = r.OptText(i, 23);
+                cj.media_ids = ReadStringArray(PgRow(r, i), 24);
                 if (const std::string variants = r.Text(i, 20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);
                     if (parsed.is_object() && parsed.contains(cj.account.platform) &&

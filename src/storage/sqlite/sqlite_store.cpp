@@ -188,7 +188,7 @@ constexpr Sql kSetPostsStatus{"set_posts_status",
 constexpr Sql kClaimDetails{"claim_details",
                             "SELECT " HERALD_DELIVERY_COLUMNS(
                                 "d") ", a.id, a.workspace_id, a.platform, a.name, a.settings, a.credentials != '', "
-                                     "a.created_at, a.credentials, p.text, p.variants, w.limits, p.thread, p.first_comment "
+                                     "a.created_at, a.credentials, p.text, p.variants, w.limits, p.thread, p.first_comment, p.media "
                                      "FROM herald_rows(?1) "
                                      "AS r JOIN deliveries d ON d.id = r.c0 JOIN accounts a ON a.id = d.account_id "
                                      "JOIN posts p ON p.id = d.post_id JOIN workspaces w ON w.id = a.workspace_id"};
@@ -1114,6 +1114,7 @@ core::Result<std::vector<app::ClaimedJob>> SqliteStore::ClaimDueJobs(core::TimeP
                 c.workspace_limits_json = s.Text(21);
                 c.thread = ReadStringArray(s, 22);
                 c.first_comment = s.OptText(23);
+                c.media_ids = ReadStringArray(s, 24);
                 if (const std::string variants = s.Text(20); variants != "{}") {
                     auto parsed = nlohmann::json::parse(variants, nullptr, false);
                     if (parsed.is_object() && parsed.contains(c.account.platform) &&

@@ -1,0 +1,209 @@
+#include "platforms/http.hpp"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
+#include "core/connect_guard.hpp"
+
+namespace herald::platforms {
+namespace {
+
+struct Transfer {
+    const HttpOptions* options = nullptr;
+    HttpResponse* response = nullptr;
+    core::ConnectGuard guard;
+    bool too_large = false;
+};
+
+size_t Write(char* data, size_t size, size_t n, void* userp) {
+    auto* t = static_cast<Transfer*>(userp);
+    const size_t bytes = size * n;
+    if (t->response->body.size() + bytes > t->options->max_response_bytes) {
+        t->too_large = true;
+        return 0;
+    }
+    t->response->body.append(data, bytes);
+    return bytes;
+}
+
+size_t Header(char* data, size_t size, size_t n, void* userp) {
+    auto* t = static_cast<Transfer*>(userp);
+    const size_t bytes = size * n;
+    std::string line(data, bytes);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (line.rfind("HTTP/", 0) == 0) {
+        t->response->headers.clear();  // a new answer (after 100 Continue): its headers only
+        return bytes;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) return bytes;
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    size_t start = colon + 1;
+    while (start < line.size() && line[start] == ' ') ++start;
+    t->response->headers.emplace_back(std::move(name), line.substr(start));
+    return bytes;
+}
+
+int64_t ParseInt(const std::string& s) {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(s);
+}
+
+}  // namespace
+
+std::string HttpResponse::Header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+        if (n == name) return v;
+    }
+    return "";
+}
+
+nlohmann::json HttpResponse::Json() const {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j;
+}
+
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+HttpResponse HttpClient::Send(const HttpRequest& r) const {
+    HttpResponse response;
+    Transfer t{&options_, &response, {&options_.allowed, ""}, false};
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) {
+        response.error = "cannot start an HTTP request";
+        return response;
+    }
+    curl_slist* headers = nullptr;
+    for (const auto& [name, value] : r.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    headers = curl_slist_append(headers, "Expect:");
+    FILE* in = nullptr;
+    curl_mime* mime = nullptr;
+    char error[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(curl, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(r.timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    if (options_.guard_private) {
+        curl_easy_setopt(curl, CURLOPT_PROXY, "");  // a proxy would hide the address
+        curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, core::GuardedOpenSocket);
+        curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &t.guard);
+    }
+    if (!r.form.empty()) {
+        mime = curl_mime_init(curl);
+        for (const auto& part : r.form) {
+            curl_mimepart* p = curl_mime_addpart(mime);
+            curl_mime_name(p, part.name.c_str());
+            if (!part.file.empty()) {
+                curl_mime_filedata(p, part.file.c_str());
+                curl_mime_filename(p, part.file_name.empty() ? nullptr : part.file_name.c_str());
+            } else {
+                curl_mime_data(p, part.value.data(), part.value.size());
+            }
+            if (!part.content_type.empty()) curl_mime_type(p, part.content_type.c_str());
+        }
+        curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+    } else if (!r.body_file.empty()) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(r.body_file, ec);
+        in = ec ? nullptr : std::fopen(r.body_file.c_str(), "rb");
+        if (in == nullptr) {
+            curl_slist_free_all(headers);
+            curl_easy_cleanup(curl);
+            response.error = "cannot read " + r.body_file.filename().string();
+            return response;
+        }
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READDATA, in);
+        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    } else if (r.method != "GET" && r.method != "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r.body.data());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    }
+    if (r.method == "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (r.method != "GET" || !r.body_file.empty() || !r.form.empty()) {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    const CURLcode rc = curl_easy_perform(curl);
+    long request_size = 0;
+    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    response.sent = request_size > 0;
+    curl_easy_cleanup(curl);
+    curl_mime_free(mime);
+    curl_slist_free_all(headers);
+    if (in != nullptr) std::fclose(in);
+    if (!t.guard.blocked.empty()) {
+        response.status = 0;
+        response.sent = false;
+        response.error = "the server's address " + t.guard.blocked +
+                         " is inside a private network, which Herald does not connect to for an account";
+    } else if (t.too_large) {
+        response.error = "the answer was larger than " + std::to_string(options_.max_response_bytes) + " bytes";
+    } else if (rc != CURLE_OK) {
+        response.status = 0;
+        response.error = error[0] ? error : curl_easy_strerror(rc);
+    }
+    return response;
+}
+
+app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, const std::string& detail,
+                              core::TimePoint now) {
+    const std::string who(platform);
+    const std::string said = detail.empty() ? "" : ": " + detail;
+    if (r.status == 0) {
+        if (r.sent) return app::Unknown{who + " did not answer after the post was sent (" + r.error + ")"};
+        return app::Retryable{who + " could not be reached (" + r.error + ")"};
+    }
+    if (r.status == 429) {
+        core::TimePoint until = now + std::chrono::seconds(60);
+        if (const int64_t after = ParseInt(r.Header("retry-after")); after >= 0) {
+            until = now + std::chrono::seconds(after);
+        } else {
+            for (const char* name : {"ratelimit-reset", "x-rate-limit-reset", "x-ratelimit-reset"}) {
+                const int64_t v = ParseInt(r.Header(name));
+                if (v < 0) continue;
+                // An absolute time in Unix seconds, or seconds from now (Reddit).
+                until = v > 1'000'000'000 ? core::FromUnixMillis(v * 1000) : now + std::chrono::seconds(v);
+                break;
+            }
+        }
+        return app::RateLimited{std::max(until, now + std::chrono::seconds(1)),
+                                who + " asks Herald to slow down" + said};
+    }
+    if (r.status == 401) return app::AuthExpired{who + " no longer accepts the account's sign-in" + said};
+    if (r.status == 503) return app::Retryable{who + " is unavailable right now (HTTP 503)" + said};
+    if (r.status >= 500) {
+        return app::Unknown{who + " failed while handling the post (HTTP " + std::to_string(r.status) + ")" + said};
+    }
+    if (r.status == 413) return app::Rejected{who + " refused the post as too large" + said};
+    return app::Rejected{who + " refused the post (HTTP " + std::to_string(r.status) + ")" + said};
+}
+
+core::Status ValidateServiceUrl(const std::string& url, const std::string& field) {
+    const size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+    const std::string host = scheme ? url.substr(scheme) : "";
+    if (scheme == 0 || host.empty() || host.find_first_of("/?#@ \"<>\\") != std::string::npos) {
+        return core::FieldError(field, "url",
+                                field + " must be http(s)://host[:port] with no path, e.g. https://bsky.social");
+    }
+    return {};
+}
+
+}  // namespace herald::platforms

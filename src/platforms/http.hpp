@@ -1,0 +1,85 @@
+#pragma once
+
+// A blocking HTTP client for the adapters (libcurl), with what every platform call needs: JSON
+// and file bodies, multipart forms, answers with their headers, a clear line between "never
+// left" and "sent, no answer", and a guard against private addresses for servers an account
+// names itself (a Bluesky PDS, a Mastodon instance).
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "app/ports.hpp"
+
+namespace herald::platforms {
+
+/// One part of a multipart/form-data body: a value, or a file streamed from disk.
+struct FormPart {
+    std::string name;
+    std::string value;
+    std::filesystem::path file;  ///< when set, the part is this file
+    std::string file_name;
+    std::string content_type;
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::filesystem::path body_file;  ///< when set, the body is this file, streamed
+    std::vector<FormPart> form;       ///< when not empty, the body is this form
+    std::chrono::seconds timeout{60};
+};
+
+struct HttpResponse {
+    long status = 0;  ///< 0: no answer came
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+    std::string error;                                         ///< why no answer came, in words
+    /// Whether any of the request left this machine: with no answer, the platform may have
+    /// acted on it (an Unknown outcome, not a Retryable one).
+    bool sent = false;
+
+    bool ok() const { return status >= 200 && status < 300; }
+    /// The first header of that (lower-case) name; empty when absent.
+    std::string Header(std::string_view name) const;
+    /// The body as JSON; null when it is not JSON.
+    nlohmann::json Json() const;
+};
+
+struct HttpOptions {
+    /// Refuse loopback, private and link-local addresses, checked as each connection opens:
+    /// for servers an account names itself, so a user cannot point Herald inside its network.
+    bool guard_private = false;
+    std::set<std::string> allowed;  ///< "ip:port" let through the guard (an intranet server, tests)
+    std::string user_agent = "Herald (self-hosted social media publishing)";
+    size_t max_response_bytes = 16u << 20;
+};
+
+class HttpClient {
+  public:
+    explicit HttpClient(HttpOptions options = {});
+    HttpResponse Send(const HttpRequest& request) const;
+
+  private:
+    HttpOptions options_;
+};
+
+/// The typed outcome of a platform answer that is not a success, for `platform` ("Bluesky"):
+/// no answer before sending → Retryable; sent without an answer → Unknown; 429 → RateLimited
+/// until Retry-After, RateLimit-Reset or X-Rate-Limit-Reset (else a minute); 401 → AuthExpired;
+/// 503 → Retryable; other 5xx → Unknown (the platform may have done it); other 4xx → Rejected.
+/// `detail` is the platform's own message, added in words.
+app::PublishOutcome OutcomeOf(const HttpResponse& response, std::string_view platform, const std::string& detail,
+                              core::TimePoint now);
+
+/// http(s)://host[:port] with no path, query or credentials; an error naming `field` otherwise.
+core::Status ValidateServiceUrl(const std::string& url, const std::string& field);
+
+}  // namespace herald::platforms
