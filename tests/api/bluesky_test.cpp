@@ -1,4 +1,4 @@
-// The Bluesky adapter against Bluesky's reference PDS on loopback (scripts/pds-test-server.sh):
+// The Bluesky adapter against Bluesky's reference PDS on loopback (scripts/test-server.sh):
 // connecting with an app password, publishing text with link, mention and hashtag facets,
 // images with alt text and a thread through the queue, reading back what landed; the PDS's
 // limits refused when the post is written; and a resend that cannot make a second post.

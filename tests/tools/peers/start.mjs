@@ -1,5 +1,5 @@
 // Starts a PLC directory and a PDS on 127.0.0.1 (ports chosen by the system) and prints one
-// JSON line with their URLs; stops them on SIGTERM. Used by scripts/pds-test-server.sh.
+// JSON line with their URLs; stops them on SIGTERM. Used by scripts/test-server.sh.
 import net from 'node:net';
 
 // dev-env listens on every interface: keep it on loopback.
