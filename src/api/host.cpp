@@ -134,7 +134,7 @@ core::Result<ratelimit::LimitTable> LoadLimits(const std::string& path) {
     return table;
 }
 
-// "ip:port, ip:port" → the set.
+// "a, b, c" → the set of its items, trimmed.
 std::set<std::string> AddressList(const std::string& text) {
     std::set<std::string> out;
     std::stringstream list(text);
@@ -256,7 +256,13 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     auto store = storage::OpenStore(config.DatabaseUrl(), store_options);
     if (!store) return tl::unexpected(store.error());
     p->store = std::move(*store);
-    p->platforms = platforms::BuiltinRegistry(*p->store, p->clock, {AddressList(config.platform_allowed_addresses)});
+    platforms::PlatformOptions platform_options;
+    platform_options.allowed_addresses = AddressList(config.platform_allowed_addresses);
+    for (const auto& pair : AddressList(config.platform_base_urls)) {
+        const auto eq = pair.find('=');
+        platform_options.base_urls[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
+    p->platforms = platforms::BuiltinRegistry(*p->store, p->clock, platform_options);
     p->auth = std::make_unique<app::AuthService>(
         *p->store, p->clock, *p->signer,
         app::AuthSettings{config.access_token_ttl_seconds, config.refresh_token_ttl_seconds});

@@ -88,6 +88,7 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"media_fetch_timeout_seconds", "a whole from-url download at most (default 120)"},
         {"platform_allowed_addresses",
          "comma-separated IP:PORT pairs where account-named servers (a PDS, an instance) may be although private"},
+        {"platform_base_urls", "comma-separated NAME=URL pairs: where a platform's API is, e.g. telegram=https://…"},
     };
     std::map<std::string, const char*> help;
     for (const auto& o : opts) help[o.key] = o.help;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace herald::core {
 namespace {
@@ -161,6 +162,21 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.platform_allowed_addresses = value;
         return {};
     }
+    if (key == "platform_base_urls") {
+        std::stringstream list(value);
+        for (std::string item; std::getline(list, item, ',');) {
+            const auto eq = item.find('=');
+            const std::string url = eq == std::string::npos ? "" : item.substr(eq + 1);
+            if (eq == 0 || eq == std::string::npos || !IsHttpUrl(url)) {
+                return Fail(ErrorCode::kInvalidArgument,
+                            "config platform_base_urls (from " + source +
+                                ") must be NAME=URL pairs separated by commas, e.g. telegram=https://api.telegram.org",
+                            {{"field", key}, {"rule", "format"}});
+            }
+        }
+        c.platform_base_urls = value;
+        return {};
+    }
     if (key == "media_fetch_timeout_seconds") return assign(c.media_fetch_timeout_seconds, 1, 3600);
     if (key == "media_url_ttl_seconds") return assign(c.media_url_ttl_seconds, 60, 30 * 86400);
     if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
@@ -228,7 +244,8 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "media_url_ttl_seconds",
                                                   "media_fetch_allowed_addresses",
                                                   "media_fetch_timeout_seconds",
-                                                  "platform_allowed_addresses"};
+                                                  "platform_allowed_addresses",
+                                                  "platform_base_urls"};
     return keys;
 }
 

@@ -65,6 +65,9 @@ struct Config {
     /// platform_allowed_addresses: comma-separated IP:PORT pairs where servers that an account
     /// names itself (a Bluesky PDS, a Mastodon instance) may be although private.
     std::string platform_allowed_addresses;
+    /// platform_base_urls: comma-separated NAME=URL pairs where a platform's API is reached
+    /// instead of its own address, e.g. telegram=https://tg-proxy.example.com
+    std::string platform_base_urls;
     int64_t media_fetch_timeout_seconds = 120;      ///< media_fetch_timeout_seconds: a whole download at most
     int64_t media_url_ttl_seconds = 86400;          ///< media_url_ttl_seconds: how long a signed media link works
     uint64_t media_max_image_bytes = 10ull << 20;   ///< media_max_image_bytes: larger images are refused

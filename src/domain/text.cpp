@@ -59,7 +59,8 @@ bool IsEmojiCodePoint(uint32_t cp) {
     return (cp >= 0x1F000 && cp <= 0x1FAFF) || (cp >= 0x2600 && cp <= 0x27BF) || cp == 0x200D || cp == 0xFE0F;
 }
 
-size_t WeightedLength(std::string_view s) {
+// Every link counts 23; every other grapheme 1, or with `x_weights` as X weighs it.
+size_t LinkWeightedLength(std::string_view s, bool x_weights) {
     size_t total = 0;
     size_t start = 0;
     const auto ends = GraphemeEnds(s);
@@ -83,7 +84,7 @@ size_t WeightedLength(std::string_view s) {
             weight += XWeight(cp);
             emoji = emoji || IsEmojiCodePoint(cp);
         }
-        total += emoji ? 2 : static_cast<size_t>(weight);
+        total += !x_weights ? 1 : emoji ? 2 : static_cast<size_t>(weight);
         start = end;
     }
     return total;
@@ -101,6 +102,8 @@ std::string_view ToString(TextCounting c) {
             return "weighted";
         case TextCounting::kUtf8Bytes:
             return "utf8_bytes";
+        case TextCounting::kGraphemesLinks23:
+            return "graphemes_links_23";
     }
     return "code_points";
 }
@@ -114,7 +117,9 @@ core::Result<size_t> CountText(std::string_view text, TextCounting counting, std
         case TextCounting::kGraphemes:
             return GraphemeEnds(text).size();
         case TextCounting::kWeighted:
-            return WeightedLength(text);
+            return LinkWeightedLength(text, true);
+        case TextCounting::kGraphemesLinks23:
+            return LinkWeightedLength(text, false);
         case TextCounting::kUtf8Bytes:
             return text.size();
     }
@@ -180,7 +185,7 @@ core::Status ValidateText(std::string_view text, const PlatformLimits& limits, s
     };
     if (*n > limits.max_text_chars) {
         static const char* const kUnits[] = {"characters", "characters", "characters as X counts them (links 23)",
-                                             "bytes"};
+                                             "bytes", "characters (links 23)"};
         return too_long(*n, limits.max_text_chars, kUnits[static_cast<int>(limits.counting)]);
     }
     if (limits.max_text_bytes > 0 && text.size() > limits.max_text_bytes) {

@@ -22,6 +22,8 @@ enum class TextCounting {
     /// http(s) link 23 whatever its length; the limit is in those units.
     kWeighted,
     kUtf8Bytes,  ///< bytes of UTF-8 (Threads counts emoji by their bytes)
+    /// Graphemes, but every http(s) link counts 23 whatever its length (Mastodon).
+    kGraphemesLinks23,
 };
 std::string_view ToString(TextCounting c);
 

@@ -118,16 +118,10 @@ domain::PlatformLimits BlueskyAdapter::Limits() const {
 }
 
 core::Status BlueskyAdapter::ValidateSettings(const std::string& settings_json) const {
-    auto j = json::parse(settings_json.empty() ? "{}" : settings_json, nullptr, false);
-    if (!j.is_object()) return core::FieldError("settings", "object", "settings must be a JSON object");
-    for (const auto& [key, value] : j.items()) {
-        if (key != "service" && key != "did" && key != "handle") {
-            return core::FieldError("settings." + key, "unknown_key",
-                                    "Bluesky settings take service (the PDS, default https://bsky.social); not " + key);
-        }
-        if (!value.is_string())
-            return core::FieldError("settings." + key, "string", "settings." + key + " must be text");
-    }
+    auto read = ReadSettings(settings_json, {"service", "did", "handle"}, "Bluesky",
+                             "service (the PDS, default https://bsky.social)");
+    if (!read) return tl::unexpected(read.error());
+    const auto& j = *read;
     if (j.contains("service")) return ValidateServiceUrl(j["service"], "settings.service");
     return {};
 }

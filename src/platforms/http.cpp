@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/connect_guard.hpp"
+#include "domain/time.hpp"
 
 namespace herald::platforms {
 namespace {
@@ -177,7 +178,13 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
             until = now + std::chrono::seconds(after);
         } else {
             for (const char* name : {"ratelimit-reset", "x-rate-limit-reset", "x-ratelimit-reset"}) {
-                const int64_t v = ParseInt(r.Header(name));
+                const std::string text = r.Header(name);
+                // An RFC 3339 time (Mastodon)…
+                if (auto at = domain::ParseRfc3339(text, name); at && text.size() > 12) {
+                    until = *at;
+                    break;
+                }
+                const int64_t v = ParseInt(text);
                 if (v < 0) continue;
                 // An absolute time in Unix seconds, or seconds from now (Reddit).
                 until = v > 1'000'000'000 ? core::FromUnixMillis(v * 1000) : now + std::chrono::seconds(v);
@@ -194,6 +201,36 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
     }
     if (r.status == 413) return app::Rejected{who + " refused the post as too large" + said};
     return app::Rejected{who + " refused the post (HTTP " + std::to_string(r.status) + ")" + said};
+}
+
+nlohmann::json JsonObject(const std::string& text) {
+    auto j = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
+    return j.is_object() ? j : nlohmann::json::object();
+}
+
+core::Result<nlohmann::json> ReadSettings(const std::string& settings_json,
+                                          std::initializer_list<std::string_view> keys, std::string_view platform,
+                                          std::string_view takes, std::initializer_list<std::string_view> non_string) {
+    auto j = nlohmann::json::parse(settings_json.empty() ? "{}" : settings_json, nullptr, false);
+    if (!j.is_object()) return core::FieldError("settings", "object", "settings must be a JSON object");
+    auto in = [](std::initializer_list<std::string_view> list, const std::string& key) {
+        return std::find(list.begin(), list.end(), key) != list.end();
+    };
+    for (const auto& [key, value] : j.items()) {
+        if (!in(keys, key)) {
+            return core::FieldError("settings." + key, "unknown_key",
+                                    std::string(platform) + " settings take " + std::string(takes) + "; not " + key);
+        }
+        if (!value.is_string() && !in(non_string, key)) {
+            return core::FieldError("settings." + key, "string", "settings." + key + " must be text");
+        }
+    }
+    return j;
+}
+
+std::string JsonString(const std::string& object_text, const std::string& key) {
+    auto j = JsonObject(object_text);
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
 core::Status ValidateServiceUrl(const std::string& url, const std::string& field) {

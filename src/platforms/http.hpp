@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -73,11 +74,26 @@ class HttpClient {
 
 /// The typed outcome of a platform answer that is not a success, for `platform` ("Bluesky"):
 /// no answer before sending → Retryable; sent without an answer → Unknown; 429 → RateLimited
-/// until Retry-After, RateLimit-Reset or X-Rate-Limit-Reset (else a minute); 401 → AuthExpired;
+/// until Retry-After (seconds), or RateLimit-Reset, X-Rate-Limit-Reset or X-RateLimit-Reset
+/// (Unix seconds, seconds from now, or an RFC 3339 time), else a minute; 401 → AuthExpired;
 /// 503 → Retryable; other 5xx → Unknown (the platform may have done it); other 4xx → Rejected.
 /// `detail` is the platform's own message, added in words.
 app::PublishOutcome OutcomeOf(const HttpResponse& response, std::string_view platform, const std::string& detail,
                               core::TimePoint now);
+
+/// `text` as a JSON object; an empty object when it is empty or not an object.
+nlohmann::json JsonObject(const std::string& text);
+
+/// Reads an account's settings: a JSON object whose keys are all in `keys` (those a user gives,
+/// and those Herald adds when connecting), each a string unless named in `non_string`. An
+/// error names the key and says what `platform` takes (`takes`: "instance and visibility").
+core::Result<nlohmann::json> ReadSettings(const std::string& settings_json,
+                                          std::initializer_list<std::string_view> keys, std::string_view platform,
+                                          std::string_view takes,
+                                          std::initializer_list<std::string_view> non_string = {});
+
+/// A string member of a JSON object text; empty when absent.
+std::string JsonString(const std::string& object_text, const std::string& key);
 
 /// http(s)://host[:port] with no path, query or credentials; an error naming `field` otherwise.
 core::Status ValidateServiceUrl(const std::string& url, const std::string& field);

@@ -309,14 +309,10 @@ domain::PlatformLimits NostrAdapter::Limits() const {
 }
 
 core::Status NostrAdapter::ValidateSettings(const std::string& settings_json) const {
-    auto j = json::parse(settings_json.empty() ? "{}" : settings_json, nullptr, false);
-    if (!j.is_object()) return core::FieldError("settings", "object", "settings must be a JSON object");
-    for (const auto& [key, value] : j.items()) {
-        if (key != "relays" && key != "pubkey" && key != "npub") {
-            return core::FieldError("settings." + key, "unknown_key",
-                                    "Nostr settings take relays (a list of wss:// URLs); not " + key);
-        }
-    }
+    auto read = ReadSettings(settings_json, {"relays", "pubkey", "npub"}, "Nostr", "relays (a list of wss:// URLs)",
+                             {"relays"});
+    if (!read) return tl::unexpected(read.error());
+    const auto& j = *read;
     if (!j.contains("relays") || !j["relays"].is_array() || j["relays"].empty() || j["relays"].size() > 10) {
         return core::FieldError("settings.relays", "relays",
                                 "settings.relays must list 1 to 10 relays, e.g. [\"wss://relay.damus.io\"]");

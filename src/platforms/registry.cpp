@@ -1,8 +1,11 @@
 #include "platforms/registry.hpp"
 
 #include "platforms/bluesky.hpp"
+#include "platforms/discord.hpp"
+#include "platforms/mastodon.hpp"
 #include "platforms/nostr.hpp"
 #include "platforms/sandbox.hpp"
+#include "platforms/telegram.hpp"
 
 namespace herald::platforms {
 
@@ -30,6 +33,15 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
     account_servers.allowed = options.allowed_addresses;
     r->Add(std::make_unique<BlueskyAdapter>(clock, account_servers));
     r->Add(std::make_unique<NostrAdapter>(clock, account_servers));
+    r->Add(std::make_unique<MastodonAdapter>(clock, account_servers));
+    // The platforms' own APIs: the operator may point them elsewhere (a proxy), but they are
+    // not account-given addresses; an override on a private address must be allowed too.
+    auto base = [&](const std::string& name, const std::string& fallback) {
+        auto it = options.base_urls.find(name);
+        return it == options.base_urls.end() ? fallback : it->second;
+    };
+    r->Add(std::make_unique<TelegramAdapter>(clock, account_servers, base("telegram", "https://api.telegram.org")));
+    r->Add(std::make_unique<DiscordAdapter>(clock, account_servers, base("discord", "https://discord.com")));
     return r;
 }
 

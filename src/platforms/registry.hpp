@@ -24,6 +24,9 @@ struct PlatformOptions {
     /// "ip:port" pairs that servers an account names itself (a Bluesky PDS, a Mastodon
     /// instance) may be on although private: a PDS on the office network, the tests' servers.
     std::set<std::string> allowed_addresses;
+    /// Where a platform's API is, by platform name, where it is not the platform's own address
+    /// (a proxy, a regional endpoint, the tests' fakes): "telegram" → https://api.telegram.org.
+    std::map<std::string, std::string> base_urls;
 };
 
 /// Every adapter this build has, wired to its dependencies.

@@ -870,15 +870,18 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
 
     // The platforms' rules, as the server checks them.
     auto platforms = Expect(200, "GET", "/api/v1/platforms", client().Get("/api/v1/platforms", token));
-    ASSERT_EQ(platforms["items"].size(), 3u);  // bluesky, nostr, sandbox
-    EXPECT_EQ(platforms["items"][0].value("name", ""), "bluesky");
-    EXPECT_EQ(platforms["items"][0]["text"].value("counted_in", ""), "graphemes");
-    EXPECT_EQ(platforms["items"][0]["text"].value("max_bytes", 0), 3000);
-    EXPECT_EQ(platforms["items"][1].value("name", ""), "nostr");
-    EXPECT_EQ(platforms["items"][1]["media"].value("pulls_from_url", false), true);
-    EXPECT_EQ(platforms["items"][2].value("name", ""), "sandbox");
-    EXPECT_EQ(platforms["items"][2]["media"].value("max_images", 0), 4);
-    EXPECT_TRUE(platforms["items"][2]["text"]["max_bytes"].is_null());
+    std::map<std::string, nlohmann::json> by_name;
+    for (const auto& item : platforms["items"]) by_name[item.value("name", "")] = item;
+    for (const char* name : {"bluesky", "discord", "mastodon", "nostr", "sandbox", "telegram"}) {
+        EXPECT_TRUE(by_name.count(name)) << name;
+    }
+    EXPECT_EQ(by_name["bluesky"]["text"].value("counted_in", ""), "graphemes");
+    EXPECT_EQ(by_name["bluesky"]["text"].value("max_bytes", 0), 3000);
+    EXPECT_EQ(by_name["mastodon"]["text"].value("counted_in", ""), "graphemes_links_23");
+    EXPECT_EQ(by_name["nostr"]["media"].value("pulls_from_url", false), true);
+    EXPECT_EQ(by_name["discord"].value("max_thread_replies", -1), 0);
+    EXPECT_EQ(by_name["sandbox"]["media"].value("max_images", 0), 4);
+    EXPECT_TRUE(by_name["sandbox"]["text"]["max_bytes"].is_null());
     EXPECT_EQ(platforms["uploads"].value("public_links", false), true);
 
     // Prometheus metrics: open, plain text.

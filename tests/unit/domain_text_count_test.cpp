@@ -41,6 +41,11 @@ TEST(TextCount, XWeighsCharactersAndCountsLinksAs23) {
     EXPECT_EQ(Count("http://x.io and https://y.io", TextCounting::kWeighted), 23u + 5u + 23u);
 }
 
+TEST(TextCount, MastodonCountsGraphemesWithLinksAs23) {
+    EXPECT_EQ(Count("see https://example.com/a/very/long/path?with=query", TextCounting::kGraphemesLinks23), 4u + 23u);
+    EXPECT_EQ(Count(kFamily + "\xE6\x97\xA5", TextCounting::kGraphemesLinks23), 2u);
+}
+
 TEST(TextCount, BytesAreUtf8Bytes) {
     EXPECT_EQ(Count("caf\xC3\xA9", TextCounting::kUtf8Bytes), 5u);
     EXPECT_EQ(Count(kFamily, TextCounting::kUtf8Bytes), 18u);

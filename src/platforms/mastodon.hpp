@@ -1,0 +1,49 @@
+#pragma once
+
+#include "app/ports.hpp"
+#include "platforms/http.hpp"
+
+namespace herald::platforms {
+
+/// Mastodon (any instance), through its REST API with an access token.
+///
+/// Settings: {"instance": "https://mastodon.social", "visibility": "public"} (visibility:
+/// public, unlisted, private or direct; default public); Herald adds "account_id" and "acct"
+/// when the account is connected. Credentials: {"access_token": "…"}: a token made under the
+/// instance's Preferences → Development with the write:statuses and write:media scopes.
+///
+/// Media go up through POST /api/v2/media with their alt text (description); a file the
+/// instance is still processing (202) is waited for (GET /api/v1/media/:id) before the status
+/// is posted. Threads are replies (in_reply_to_id). Every status carries an Idempotency-Key
+/// derived from its delivery: the instance answers a repeat with the first status (for an
+/// hour, which covers the queue's retries of an unanswered send).
+class MastodonAdapter final : public app::PlatformAdapter {
+  public:
+    MastodonAdapter(const core::Clock& clock, HttpOptions http);
+    std::string_view Name() const override { return "mastodon"; }
+    /// 500 characters (an instance's default; graphemes, every link 23), 4 media:
+    /// images up to 16 MiB, videos up to 99 MiB; threads of 25 replies.
+    domain::PlatformLimits Limits() const override;
+    core::Status ValidateSettings(const std::string& settings_json) const override;
+    core::Result<std::string> VerifyConnection(const std::string& settings_json,
+                                               const std::string& credentials_json) override;
+    app::PublishCapabilities Capabilities(const std::string&) const override { return {true, false}; }
+    app::PublishOutcome Publish(const app::PublishRequest& request) override;
+    core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest&) override {
+        return std::optional<app::Published>();  // never asked: idempotent, no lookup
+    }
+
+    /// How long to wait between polls of media the instance is still processing, and in all.
+    void SetMediaPolling(std::chrono::milliseconds interval, std::chrono::milliseconds total) {
+        poll_interval_ = interval;
+        poll_total_ = total;
+    }
+
+  private:
+    const core::Clock& clock_;
+    HttpClient http_;
+    std::chrono::milliseconds poll_interval_{1000};
+    std::chrono::milliseconds poll_total_{120000};
+};
+
+}  // namespace herald::platforms
