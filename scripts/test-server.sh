@@ -24,7 +24,7 @@ usage() {
 [ -n "$cmd" ] && [ -n "$name" ] && [ -n "$dir" ] || usage
 dir="$(realpath -m "$dir")"
 # DIR is deleted on start and stop: only ever a folder of this script's own (or a new one).
-ours() { [ ! -e "$1" ] || { [ -d "$1" ] && { [ -f "$1/out" ] || [ -z "$(ls -A "$1")" ]; }; }; }
+ours() { [ ! -e "$1" ] || { [ -d "$1" ] && { [ -f "$1/.herald-test-server" ] || [ -z "$(ls -A "$1")" ]; }; }; }
 if ! ours "$dir"; then
     echo "test-server: $dir exists and is not a test server's folder; not touching it" >&2
     exit 2
@@ -33,8 +33,13 @@ tools="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 
 case "$cmd" in
 start)
+    if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+        echo "test-server: $name is already running from $dir; stop it first" >&2
+        exit 1
+    fi
     rm -rf "$dir"
     mkdir -p "$dir/data"
+    touch "$dir/.herald-test-server"
     case "$name" in
     s3)
         need="$tools/node_modules/s3rver/bin/s3rver.js"
@@ -79,7 +84,7 @@ stop)
         pid=$(cat "$dir/pid")
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
     rm -rf "$dir"
     ;;

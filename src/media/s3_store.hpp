@@ -20,8 +20,9 @@ struct S3Options {
     bool path_style = true;
     std::filesystem::path local_dir;        ///< this node's spool and read cache
     uint64_t cache_max_bytes = 2ull << 30;  ///< the read cache is trimmed to this
-    /// A cached file read this recently may be on its way out to a client: trimming leaves it.
-    std::chrono::seconds cache_min_age{60};
+    /// A cached file read this recently may still be in use (served to a client, uploaded to a
+    /// platform, which may take ten minutes): trimming leaves it.
+    std::chrono::seconds cache_min_age{1800};
     std::chrono::seconds timeout{600};  ///< one whole request at most
 };
 

@@ -232,8 +232,21 @@ HttpResponse BlueskyAdapter::Xrpc(const app::PublishRequest& req, Session& sessi
     const bool expired = r.status == 401 || (r.status == 400 && ErrorName(r) == "ExpiredToken");
     if (!expired) return r;
     if (auto failed = Refresh(req, session)) {
-        r.error = "the session expired and could not be renewed";
-        return r;
+        // What renewing said decides: a refused app password stays a 401 (AuthExpired); any
+        // other failure (a 429 on createSession, no network) reads as "never sent", retried.
+        HttpResponse out;
+        out.status = std::holds_alternative<app::AuthExpired>(*failed) ? 401 : 0;
+        out.sent = false;
+        out.error = "the session expired and could not be renewed: " + std::visit(
+                                                                           [](const auto& o) -> std::string {
+                                                                               if constexpr (requires { o.reason; }) {
+                                                                                   return o.reason;
+                                                                               } else {
+                                                                                   return "";
+                                                                               }
+                                                                           },
+                                                                           *failed);
+        return out;
     }
     http.headers.back() = {"Authorization", "Bearer " + session.access};
     return http_.Send(http);
@@ -383,15 +396,26 @@ core::Result<std::optional<app::Published>> BlueskyAdapter::Lookup(const app::Pu
         return core::Fail(ErrorCode::kUnavailable, "cannot sign in to Bluesky to check for the post");
     }
     Session session = std::get<Session>(got);
-    const std::string rkey = RecordKey(req.delivery_id, 0);
-    HttpRequest get;
-    get.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + Escape(session.did) +
-              "&collection=" + kCollection + "&rkey=" + rkey;
-    auto r = Xrpc(req, session, get);
-    if (r.ok()) return app::Published{r.Json().value("uri", ""), PostUrl(session, rkey), std::nullopt};
-    if (r.status == 400 && ErrorName(r) == "RecordNotFound") return std::optional<app::Published>();
-    return core::Fail(ErrorCode::kUnavailable, "could not check Bluesky for the post: " +
-                                                   (r.status ? "HTTP " + std::to_string(r.status) : r.error));
+    // The post counts as there only with its whole thread: items go out in order, so the last
+    // one being there says all are. Otherwise a resend (safe: every item has its own key)
+    // finds what exists and sends the rest.
+    auto get = [&](int index) {
+        HttpRequest http;
+        http.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + Escape(session.did) +
+                   "&collection=" + kCollection + "&rkey=" + RecordKey(req.delivery_id, index);
+        return Xrpc(req, session, http);
+    };
+    auto last = get(static_cast<int>(req.thread.size()));
+    if (last.status == 400 && ErrorName(last) == "RecordNotFound") return std::optional<app::Published>();
+    auto head = req.thread.empty() ? last : get(0);
+    if (last.ok() && head.ok()) {
+        return app::Published{head.Json().value("uri", ""), PostUrl(session, RecordKey(req.delivery_id, 0)),
+                              std::nullopt};
+    }
+    const auto& failed = last.ok() ? head : last;
+    return core::Fail(ErrorCode::kUnavailable,
+                      "could not check Bluesky for the post: " +
+                          (failed.status ? "HTTP " + std::to_string(failed.status) : failed.error));
 }
 
 }  // namespace herald::platforms

@@ -66,7 +66,9 @@ std::string HttpResponse::Header(std::string_view name) const {
 
 nlohmann::json HttpResponse::Json() const {
     auto j = nlohmann::json::parse(body, nullptr, false);
-    return j.is_discarded() ? nlohmann::json() : j;
+    // A web page where JSON was expected (a wrong address) reads as an empty object, so that
+    // value(…) gives defaults instead of throwing.
+    return j.is_discarded() || j.is_null() ? nlohmann::json::object() : j;
 }
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
@@ -173,9 +175,11 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
         return app::Retryable{who + " could not be reached (" + r.error + ")"};
     }
     if (r.status == 429) {
+        // A server's numbers are bounded before any arithmetic: at most a week from now.
+        constexpr int64_t kWeek = 7 * 86400;
         core::TimePoint until = now + std::chrono::seconds(60);
         if (const int64_t after = ParseInt(r.Header("retry-after")); after >= 0) {
-            until = now + std::chrono::seconds(after);
+            until = now + std::chrono::seconds(std::min(after, kWeek));
         } else {
             for (const char* name : {"ratelimit-reset", "x-rate-limit-reset", "x-ratelimit-reset"}) {
                 const std::string text = r.Header(name);
@@ -187,7 +191,9 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
                 const int64_t v = ParseInt(text);
                 if (v < 0) continue;
                 // An absolute time in Unix seconds, or seconds from now (Reddit).
-                until = v > 1'000'000'000 ? core::FromUnixMillis(v * 1000) : now + std::chrono::seconds(v);
+                const int64_t now_s = core::ToUnixMillis(now) / 1000;
+                until = v > 1'000'000'000 ? core::FromUnixMillis(std::min(v, now_s + kWeek) * 1000)
+                                          : now + std::chrono::seconds(std::min(v, kWeek));
                 break;
             }
         }

@@ -50,7 +50,7 @@ struct HttpResponse {
     bool ok() const { return status >= 200 && status < 300; }
     /// The first header of that (lower-case) name; empty when absent.
     std::string Header(std::string_view name) const;
-    /// The body as JSON; null when it is not JSON.
+    /// The body as JSON; an empty object when it is not JSON.
     nlohmann::json Json() const;
 };
 

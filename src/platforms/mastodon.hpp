@@ -15,8 +15,9 @@ namespace herald::platforms {
 /// Media go up through POST /api/v2/media with their alt text (description); a file the
 /// instance is still processing (202) is waited for (GET /api/v1/media/:id) before the status
 /// is posted. Threads are replies (in_reply_to_id). Every status carries an Idempotency-Key
-/// derived from its delivery: the instance answers a repeat with the first status (for an
-/// hour, which covers the queue's retries of an unanswered send).
+/// derived from its delivery: the instance answers a repeat with the first status. Instances
+/// keep the key for an hour: a resend later than that (the queue's fourth attempt comes
+/// after 70 minutes) could post twice, if every earlier answer was lost.
 class MastodonAdapter final : public app::PlatformAdapter {
   public:
     MastodonAdapter(const core::Clock& clock, HttpOptions http);

@@ -468,8 +468,15 @@ app::PublishOutcome NostrAdapter::Publish(const app::PublishRequest& req) {
     // Sends item `index`, unless an earlier attempt already did.
     auto send = [&](const nostr::Event& e, int index) -> std::variant<std::string, app::PublishOutcome> {
         if (req.attempt > 1) {
+            // An earlier attempt may have reached a relay: sign again only when every relay
+            // says it does not have the note (a new note has a new id; relays cannot tell).
             auto found = Query(relays, keys->pubkey, Marker(req.delivery_id, index));
             if (found.event) return found.event->id;
+            if (found.answered < static_cast<int>(relays.size())) {
+                return app::Retryable{"not every Nostr relay could be asked whether an earlier attempt arrived (" +
+                                      std::to_string(found.answered) + " of " + std::to_string(relays.size()) +
+                                      " answered); Herald does not risk a second note"};
+            }
         }
         auto outcome = Broadcast(relays, e);
         if (auto* ok = std::get_if<app::Published>(&outcome)) return ok->remote_id;
@@ -515,10 +522,17 @@ core::Result<std::optional<app::Published>> NostrAdapter::Lookup(const app::Publ
     auto keys = secret ? nostr::ParseSecretKey(*secret) : core::Result<nostr::Keys>(tl::unexpected(core::Error{}));
     if (!keys) return core::Fail(core::ErrorCode::kUnavailable, "no usable Nostr key to look the post up with");
     const auto relays = RelaysOf(req.account_settings_json);
-    auto found = Query(relays, keys->pubkey, Marker(req.delivery_id, 0));
-    if (found.event) return app::Published{found.event->id, NoteUrl(found.event->id), std::nullopt};
-    if (found.answered == 0) return core::Fail(core::ErrorCode::kUnavailable, "no Nostr relay answered the lookup");
-    return std::optional<app::Published>();
+    // There only with its whole thread (items go out in order: the last says all are), and
+    // "not there" only when every relay says so; otherwise the check itself failed.
+    auto last = Query(relays, keys->pubkey, Marker(req.delivery_id, static_cast<int>(req.thread.size())));
+    if (last.event) {
+        auto head = req.thread.empty() ? last : Query(relays, keys->pubkey, Marker(req.delivery_id, 0));
+        if (head.event) return app::Published{head.event->id, NoteUrl(head.event->id), std::nullopt};
+    }
+    if (!last.event && last.answered == static_cast<int>(relays.size())) return std::optional<app::Published>();
+    return core::Fail(core::ErrorCode::kUnavailable, "not every Nostr relay answered whether the post is there (" +
+                                                         std::to_string(last.answered) + " of " +
+                                                         std::to_string(relays.size()) + ")");
 }
 
 }  // namespace herald::platforms

@@ -19,10 +19,9 @@ app::PublishOutcome Failure(const HttpResponse& r, core::TimePoint now) {
     if (r.status == 429) {
         int64_t after = 30;
         if (j.is_object() && j.contains("parameters") && j["parameters"].is_object()) {
-            after = j["parameters"].value("retry_after", after);
+            after = std::clamp<int64_t>(j["parameters"].value("retry_after", after), 1, 7 * 86400);
         }
-        return app::RateLimited{now + std::chrono::seconds(std::max<int64_t>(after, 1)),
-                                "Telegram asks Herald to slow down: " + Said(r)};
+        return app::RateLimited{now + std::chrono::seconds(after), "Telegram asks Herald to slow down: " + Said(r)};
     }
     if (r.status == 401) return app::AuthExpired{"Telegram no longer accepts the bot token: " + Said(r)};
     if (r.status == 403) {
@@ -156,7 +155,7 @@ app::PublishOutcome TelegramAdapter::Publish(const app::PublishRequest& req) {
         r.body = body.dump();
         auto answer = Call(token, "sendMessage", r);
         if (!answer.ok()) return Failure(answer, now);
-        return answer.Json()["result"].value("message_id", int64_t{0});
+        return answer.Json().value("result", json::object()).value("message_id", int64_t{0});
     };
 
     int64_t first = 0;
@@ -195,8 +194,9 @@ app::PublishOutcome TelegramAdapter::Publish(const app::PublishRequest& req) {
         r.timeout = std::chrono::seconds(600);
         auto answer = Call(token, method, r);
         if (!answer.ok()) return Failure(answer, now);
-        auto result = answer.Json()["result"];
-        first = result.is_array() ? result[0].value("message_id", int64_t{0}) : result.value("message_id", int64_t{0});
+        const json result = answer.Json().value("result", json::object());
+        const json& message = result.is_array() && !result.empty() ? result[0] : result;
+        first = message.is_object() ? message.value("message_id", int64_t{0}) : 0;
         if (!caption_fits) {
             // Too long for a caption: the text follows as a reply to the media.
             auto sent = text_message(req.text, first);

@@ -116,11 +116,12 @@ core::Result<std::unique_ptr<WebSocket>> WebSocket::Connect(const std::string& u
     if (head.find("sec-websocket-accept: " + expected) == std::string::npos) {
         return core::Fail(ErrorCode::kUnavailable, url + " answered the upgrade with a wrong Sec-WebSocket-Accept");
     }
+    ws->upgraded_ = true;
     return ws;
 }
 
 WebSocket::~WebSocket() {
-    (void)SendFrame(8, "");  // close, best effort
+    if (upgraded_) (void)SendFrame(8, "");  // close, best effort
     curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 

@@ -36,7 +36,8 @@ class WebSocket {
     core::Result<bool> ReadSome(std::chrono::steady_clock::time_point deadline);
     core::Status SendFrame(int opcode, std::string_view payload);
 
-    void* curl_;  ///< CURL*
+    void* curl_;             ///< CURL*
+    bool upgraded_ = false;  ///< speaking WebSocket: a close frame is owed on the way out
     std::string buffer_;
     std::string fragments_;
 };

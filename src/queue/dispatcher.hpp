@@ -98,11 +98,11 @@ class Dispatcher {
     // Queues due periodic ticks and notes when to look again.
     void RunPeriodic(core::TimePoint now);
     core::Result<std::vector<app::ClaimedJob>> Claim(core::TimePoint now, int limit);
-    // For a job whose earlier attempt may have landed: the outcome to record without sending,
-    // or nullopt when sending (again) is safe.
     /// Fills `req.media` from the post's media ids; an outcome when that fails (an item deleted
     /// since: rejected; the store not answering: retried).
     std::optional<app::PublishOutcome> AttachMedia(const app::ClaimedJob& c, app::PublishRequest& req);
+    // For a job whose earlier attempt may have landed: the outcome to record without sending,
+    // or nullopt when sending (again) is safe.
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,
                                                  const app::PublishRequest& req);
     void EmitChange(const app::DeliveryChange& c);

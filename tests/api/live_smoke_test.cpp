@@ -34,6 +34,8 @@ struct Live {
     std::function<json()> credentials;
 };
 
+void PrintTo(const Live& live, std::ostream* os) { *os << live.platform; }
+
 class LiveSmokeTest : public ::testing::TestWithParam<Live> {};
 
 TEST_P(LiveSmokeTest, PublishesOneRealPost) {

@@ -24,11 +24,12 @@ std::string FirstLine(const std::string& path) {
 struct OwnServer {
     explicit OwnServer(std::string server) : name(std::move(server)) {
         dir = (std::filesystem::temp_directory_path() / ("herald-" + name + "-" + std::to_string(::getpid()))).string();
-        if (std::system((kScript + " start " + name + " " + dir + " >/dev/null").c_str()) == 0) {
+        // Names and paths are the tests' own (no spaces or quotes), safe for a shell.
+        if (std::system((kScript + " start " + name + " '" + dir + "' >/dev/null").c_str()) == 0) {
             url = FirstLine(dir + "/url");
         }
     }
-    ~OwnServer() { (void)std::system((kScript + " stop " + name + " " + dir).c_str()); }
+    ~OwnServer() { (void)std::system((kScript + " stop " + name + " '" + dir + "'").c_str()); }
     inline static const std::string kScript = std::string(HERALD_SOURCE_DIR) + "/scripts/test-server.sh";
     std::string name;
     std::string dir;
