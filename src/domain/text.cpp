@@ -104,6 +104,8 @@ std::string_view ToString(TextCounting c) {
             return "utf8_bytes";
         case TextCounting::kGraphemesLinks23:
             return "graphemes_links_23";
+        case TextCounting::kUtf16Units:
+            return "utf16_units";
     }
     return "code_points";
 }
@@ -122,6 +124,14 @@ core::Result<size_t> CountText(std::string_view text, TextCounting counting, std
             return LinkWeightedLength(text, false);
         case TextCounting::kUtf8Bytes:
             return text.size();
+        case TextCounting::kUtf16Units: {
+            // Valid UTF-8 (checked above): a 4-byte sequence is a surrogate pair in UTF-16.
+            size_t units = 0;
+            for (unsigned char c : text) {
+                if ((c & 0xC0) != 0x80) units += (c & 0xF8) == 0xF0 ? 2 : 1;
+            }
+            return units;
+        }
     }
     return code_points;
 }
@@ -184,8 +194,12 @@ core::Status ValidateText(std::string_view text, const PlatformLimits& limits, s
         return e;
     };
     if (*n > limits.max_text_chars) {
-        static const char* const kUnits[] = {"characters", "characters", "characters as X counts them (links 23)",
-                                             "bytes", "characters (links 23)"};
+        static const char* const kUnits[] = {"characters",
+                                             "characters",
+                                             "characters as X counts them (links 23)",
+                                             "bytes",
+                                             "characters (links 23)",
+                                             "characters (UTF-16 units)"};
         return too_long(*n, limits.max_text_chars, kUnits[static_cast<int>(limits.counting)]);
     }
     if (limits.max_text_bytes > 0 && text.size() > limits.max_text_bytes) {

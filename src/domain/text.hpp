@@ -24,6 +24,7 @@ enum class TextCounting {
     kUtf8Bytes,  ///< bytes of UTF-8 (Threads counts emoji by their bytes)
     /// Graphemes, but every http(s) link counts 23 whatever its length (Mastodon).
     kGraphemesLinks23,
+    kUtf16Units,  ///< UTF-16 code units: a character beyond U+FFFF (most emoji) counts 2 (Telegram)
 };
 std::string_view ToString(TextCounting c);
 

@@ -32,12 +32,6 @@ app::PublishOutcome Failure(const HttpResponse& r, core::TimePoint now) {
     return OutcomeOf(r, "Telegram", Said(r), now);
 }
 
-size_t CodePoints(const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
 // What went wrong after the post itself went out. Telegram cannot tell whether a message
 // exists, so nothing already sent may be sent again: the delivery ends here, saying so.
 app::PublishOutcome AfterThePost(const std::string& what, const std::string& link, const app::PublishOutcome& o) {
@@ -66,6 +60,7 @@ TelegramAdapter::TelegramAdapter(const core::Clock& clock, HttpOptions http, std
 domain::PlatformLimits TelegramAdapter::Limits() const {
     domain::PlatformLimits l;
     l.max_text_chars = 4096;
+    l.counting = domain::TextCounting::kUtf16Units;
     l.max_media = 10;
     l.max_thread_items = 25;
     auto& m = l.media;
@@ -159,7 +154,8 @@ app::PublishOutcome TelegramAdapter::Publish(const app::PublishRequest& req) {
     };
 
     int64_t first = 0;
-    const bool caption_fits = CodePoints(req.text) <= kCaptionLimit;
+    const bool caption_fits =
+        domain::CountText(req.text, domain::TextCounting::kUtf16Units, "text").value_or(0) <= kCaptionLimit;
     if (req.media.empty()) {
         auto sent = text_message(req.text, 0);
         if (auto* outcome = std::get_if<app::PublishOutcome>(&sent)) return *outcome;

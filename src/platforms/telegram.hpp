@@ -21,8 +21,8 @@ class TelegramAdapter final : public app::PlatformAdapter {
     /// `base_url`: where the Bot API is (https://api.telegram.org).
     TelegramAdapter(const core::Clock& clock, HttpOptions http, std::string base_url);
     std::string_view Name() const override { return "telegram"; }
-    /// 4,096 characters; up to 10 images and videos, mixed (photos 10 MB, videos 50 MB: the
-    /// Bot API's upload limits); threads of 25 replies.
+    /// 4,096 characters, counted as Telegram does in UTF-16 units; up to 10 images and videos, mixed (photos 10 MB,
+    /// videos 50 MB: the Bot API's upload limits); threads of 25 replies.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
     core::Result<std::string> VerifyConnection(const std::string& settings_json,

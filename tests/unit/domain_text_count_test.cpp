@@ -46,14 +46,20 @@ TEST(TextCount, MastodonCountsGraphemesWithLinksAs23) {
     EXPECT_EQ(Count(kFamily + "\xE6\x97\xA5", TextCounting::kGraphemesLinks23), 2u);
 }
 
+TEST(TextCount, TelegramCountsUtf16Units) {
+    EXPECT_EQ(Count("caf\xC3\xA9", TextCounting::kUtf16Units), 4u);
+    EXPECT_EQ(Count(kThumbTone, TextCounting::kUtf16Units), 4u);  // two code points beyond U+FFFF
+    EXPECT_EQ(Count(kFamily, TextCounting::kUtf16Units), 8u);     // 3 emoji (2 each) + 2 joiners
+}
+
 TEST(TextCount, BytesAreUtf8Bytes) {
     EXPECT_EQ(Count("caf\xC3\xA9", TextCounting::kUtf8Bytes), 5u);
     EXPECT_EQ(Count(kFamily, TextCounting::kUtf8Bytes), 18u);
 }
 
 TEST(TextCount, InvalidUtf8IsAnErrorWhateverTheUnit) {
-    for (auto c :
-         {TextCounting::kCodePoints, TextCounting::kGraphemes, TextCounting::kWeighted, TextCounting::kUtf8Bytes}) {
+    for (auto c : {TextCounting::kCodePoints, TextCounting::kGraphemes, TextCounting::kWeighted,
+                   TextCounting::kUtf8Bytes, TextCounting::kGraphemesLinks23, TextCounting::kUtf16Units}) {
         auto n = CountText("bad \xC3", c, "variants.x");
         ASSERT_FALSE(n.has_value());
         EXPECT_EQ(n.error().details.at("rule"), "utf8");
