@@ -19,6 +19,26 @@ net::Response Api::CreateAccount(const net::Request& r, const app::Principal& wh
     return JsonResponse(201, *json);
 }
 
+// PUT /api/v1/accounts/{id}/credentials: reconnect an account (a new app password, token or
+// webhook); its posts held by reconnect_required go again.
+net::Response Api::ReconnectAccount(const net::Request& r, const app::Principal& who, const Params& p) {
+    auto body = JsonBody::Parse(r.body);
+    if (!body) return ErrorResponse(body.error());
+    const auto settings = body->OptObjectText("settings");
+    const auto credentials = body->OptObjectText("credentials");
+    if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
+    if (!credentials) {
+        return ErrorResponse({core::ErrorCode::kInvalidArgument,
+                              "credentials is required: the account's new credentials",
+                              {{"field", "credentials"}, {"rule", "required"}}});
+    }
+    auto a = deps_.accounts.Reconnect(who, p[0], settings, *credentials);
+    if (!a) return ErrorResponse(a.error());
+    auto json = AccountJson(who, *a);
+    if (!json) return ErrorResponse(json.error());
+    return JsonResponse(200, *json);
+}
+
 core::Result<nlohmann::json> Api::AccountJson(const app::Principal& who, const domain::Account& a) {
     auto limits = deps_.limits.OfAccount(who, a);
     if (!limits) return tl::unexpected(limits.error());

@@ -89,6 +89,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/accounts", authed(&Api::ListAccounts));
     AddAuthed("POST", "/api/v1/accounts", authed(&Api::CreateAccount));
     AddAuthed("GET", "/api/v1/accounts/{}", authed(&Api::GetAccount));
+    AddAuthed("PUT", "/api/v1/accounts/{}/credentials", authed(&Api::ReconnectAccount));
     AddAuthed("GET", "/api/v1/accounts/{}/sandbox/posts", authed(&Api::SandboxPosts));
     AddAuthed("GET", "/api/v1/accounts/{}/schedule", authed(&Api::GetSchedule));
     AddAuthed("PUT", "/api/v1/accounts/{}/schedule", authed(&Api::SetSchedule));

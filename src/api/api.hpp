@@ -94,6 +94,7 @@ class Api {
     net::Response AddMember(const net::Request&, const app::Principal&, const Params&);
     // account_handlers.cpp
     net::Response CreateAccount(const net::Request&, const app::Principal&, const Params&);
+    net::Response ReconnectAccount(const net::Request&, const app::Principal&, const Params&);
     net::Response ListAccounts(const net::Request&, const app::Principal&, const Params&);
     net::Response GetAccount(const net::Request&, const app::Principal&, const Params&);
     net::Response SandboxPosts(const net::Request&, const app::Principal&, const Params&);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/ids.hpp"
@@ -37,6 +38,57 @@ core::Result<domain::Account> AccountService::Connect(const Principal& p, const 
     const std::string sealed = in.credentials_json.empty() ? "" : vault_.Seal(in.credentials_json);
     if (auto ok = store_.InsertAccount(a, sealed); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=account_connected workspace_id={} account_id={} platform={}", p.workspace_id, a.id, a.platform);
+    return a;
+}
+
+core::Result<domain::Account> AccountService::Reconnect(const Principal& p, const std::string& id,
+                                                        const std::optional<std::string>& settings_json,
+                                                        const std::string& credentials_json) {
+    if (auto ok = Require(p, domain::Role::kAdmin); !ok) return tl::unexpected(ok.error());
+    auto current = store_.GetAccount(p.workspace_id, id);
+    if (!current) return tl::unexpected(current.error());
+    PlatformAdapter* adapter = platforms_.Find(current->platform);
+    if (adapter == nullptr) {
+        return core::Fail(core::ErrorCode::kFailedPrecondition,
+                          "platform " + current->platform + " is not available on this server");
+    }
+    auto fresh = nlohmann::json::parse(credentials_json, nullptr, false);
+    if (!fresh.is_object() || fresh.empty()) {
+        return core::FieldError("credentials", "object", "credentials must be a JSON object with the new credentials");
+    }
+    const std::string settings = settings_json.value_or(current->settings_json);
+    if (auto ok = adapter->ValidateSettings(settings); !ok) return tl::unexpected(ok.error());
+    auto reseal = [&](const std::string& sealed) -> core::Result<std::string> {
+        // Merged over what is stored: what the new grant does not repeat is kept.
+        nlohmann::json merged = nlohmann::json::object();
+        if (!sealed.empty()) {
+            auto opened = vault_.Open(sealed);
+            if (opened) {
+                auto old = nlohmann::json::parse(*opened, nullptr, false);
+                if (old.is_object()) merged = old;
+            }
+        }
+        merged.update(fresh);
+        return vault_.Seal(merged.dump());
+    };
+    // Checked with the platform as given (a new app password, a new token), before any write.
+    auto checked = adapter->VerifyConnection(settings, credentials_json);
+    if (!checked) return tl::unexpected(checked.error());
+    auto a = store_.ReconnectAccount(p.workspace_id, id, *checked, reseal);
+    if (!a) return tl::unexpected(a.error());
+    // Lift the hold the dispatcher put on the account, and only that one: a person's own
+    // pause of the account stays.
+    auto pauses = store_.ListPauses(p.workspace_id);
+    if (pauses) {
+        for (const auto& pause : *pauses) {
+            if (pause.scope.account_id == id && pause.reason &&
+                pause.reason->rfind(std::string(kReconnectRequired), 0) == 0) {
+                (void)store_.Resume(pause.scope, clock_.Now());
+            }
+        }
+    }
+    spdlog::info("event=account_reconnected workspace_id={} account_id={} platform={}", p.workspace_id, id,
+                 a->platform);
     return a;
 }
 

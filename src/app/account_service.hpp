@@ -25,6 +25,13 @@ class AccountService {
 
     /// Admins and owners connect accounts.
     core::Result<domain::Account> Connect(const Principal& p, const ConnectAccountInput& in);
+    /// New credentials (and optionally settings) for a connected account, checked with the
+    /// platform as when connecting. Fields the new credentials leave out are kept (a refresh
+    /// token a new grant did not repeat). Lifts the account's reconnect_required pause, so its
+    /// waiting posts go. Admins and owners.
+    core::Result<domain::Account> Reconnect(const Principal& p, const std::string& id,
+                                            const std::optional<std::string>& settings_json,
+                                            const std::string& credentials_json);
     core::Result<domain::Account> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::Account>> List(const Principal& p);
     /// The account's posting schedule (none: no slots), with its next free slots.

@@ -253,6 +253,10 @@ struct PauseScope {
     std::optional<std::string> platform;
 };
 
+/// The reason of the pause the dispatcher puts on an account whose platform refused its grant
+/// ("reconnect_required: …"); reconnecting the account lifts it.
+inline constexpr std::string_view kReconnectRequired = "reconnect_required";
+
 struct PauseRecord {
     std::string id;
     PauseScope scope;
@@ -609,6 +613,12 @@ class Store {
     virtual core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) = 0;
     virtual core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) = 0;
     virtual core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) = 0;
+    /// Reconnecting: replaces the account's settings and credentials in one transaction.
+    /// `reseal` gets the stored sealed credentials and returns the new ones, so what a new
+    /// grant lacks (a refresh token) can be kept. kNotFound when the workspace has no such account.
+    virtual core::Result<domain::Account> ReconnectAccount(
+        const std::string& workspace_id, const std::string& id, const std::string& settings_json,
+        const std::function<core::Result<std::string>(const std::string& sealed)>& reseal) = 0;
 
     // posts and their deliveries; jobs follow from deliveries: a scheduled delivery has one
     // pending publish job due at the post's time, written in the same transaction.

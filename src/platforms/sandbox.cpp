@@ -31,6 +31,7 @@ core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json) {
             static const std::pair<const char*, SandboxSettings::Mode> kModes[] = {
                 {"ok", SandboxSettings::Mode::kOk},
                 {"transient", SandboxSettings::Mode::kTransient},
+                {"auth_expired", SandboxSettings::Mode::kAuthExpired},
                 {"reject", SandboxSettings::Mode::kReject},
                 {"rate_limit", SandboxSettings::Mode::kRateLimit},
                 {"timeout_after_accept", SandboxSettings::Mode::kTimeoutAfterAccept}};
@@ -211,6 +212,10 @@ std::vector<app::PublishOutcome> SandboxAdapter::PublishBatch(const std::vector<
                     break;
                 case Mode::kTransient:
                     outcomes[i] = app::Retryable{"the sandbox is temporarily unavailable (HTTP 503)"};
+                    break;
+                case Mode::kAuthExpired:
+                    outcomes[i] =
+                        app::AuthExpired{"the sandbox no longer accepts the account's token (mode auth_expired)"};
                     break;
                 case Mode::kReject:
                     outcomes[i] = app::Rejected{settings->reject_reason};

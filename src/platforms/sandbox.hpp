@@ -12,7 +12,7 @@ namespace herald::platforms {
 /// How a sandbox account behaves, from its settings JSON. Lets a user try Herald and a test
 /// drive every outcome the queue must handle, through the same interface as real platforms.
 struct SandboxSettings {
-    enum class Mode { kOk, kTransient, kReject, kRateLimit, kTimeoutAfterAccept };
+    enum class Mode { kOk, kTransient, kReject, kRateLimit, kTimeoutAfterAccept, kAuthExpired };
     Mode mode = Mode::kOk;
     int delay_ms = 0;  ///< wait this long before answering ("slow")
     /// Wait this long after storing the post before answering: the platform has it and Herald
@@ -35,7 +35,7 @@ struct SandboxSettings {
     int quota_window_seconds = 3600;
 };
 
-/// Parses settings: {"mode": "ok|transient|reject|rate_limit|timeout_after_accept",
+/// Parses settings: {"mode": "ok|transient|reject|rate_limit|timeout_after_accept|auth_expired",
 /// "delay_ms", "answer_delay_ms", "fail_attempts", "retry_after_seconds", "reject_reason",
 /// "dedupe": "idempotent|lookup|none", "quota", "quota_window_seconds"}. Unknown keys are errors.
 core::Result<SandboxSettings> ParseSandboxSettings(const std::string& json);

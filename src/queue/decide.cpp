@@ -54,8 +54,11 @@ app::OutcomeRecord Decide(const app::PublishOutcome& outcome, int attempt, const
                 r.error = (o.reason.empty() ? std::string("the platform asked Herald to slow down") : o.reason) +
                           "; will publish at " + domain::FormatRfc3339(when);
             } else if constexpr (std::is_same_v<T, app::AuthExpired>) {
-                give_up("the account's authorization has expired; reconnect the account, then retry (" + o.reason +
-                        ")");
+                // Not this post's fault: it waits with every post of the account, which the
+                // dispatcher pauses (reconnect_required) until the account is reconnected.
+                r.status = DeliveryStatus::kScheduled;
+                r.next_attempt_at = now;
+                r.error = "waiting for the account to be reconnected: " + o.reason;
             } else if constexpr (std::is_same_v<T, app::Rejected>) {
                 give_up(o.reason);
             } else if constexpr (std::is_same_v<T, app::Unknown>) {

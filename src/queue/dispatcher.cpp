@@ -567,6 +567,22 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
             until = std::max(until, *watch);
         }
     }
+    // A refused grant holds the whole account, its later posts too, until it is reconnected
+    // (PUT /api/v1/accounts/{id}/credentials lifts the pause): they wait instead of failing one
+    // by one. Paused before the outcome is recorded, so the job waits as it goes back.
+    for (const auto& a : attempts) {
+        const auto* auth = std::get_if<app::AuthExpired>(&*a.outcome);
+        if (auth == nullptr) continue;
+        const auto& account = a.claimed->account;
+        auto paused = store_.Pause({account.workspace_id, account.id, std::nullopt},
+                                   std::string(app::kReconnectRequired) + ": " + auth->reason, std::nullopt, finished);
+        if (!paused) {
+            spdlog::error("event=reconnect_pause_failed account_id={} error=\"{}\"", account.id,
+                          paused.error().message);
+        } else {
+            spdlog::warn("event=account_reconnect_required account_id={} platform={}", account.id, account.platform);
+        }
+    }
     if (completions.empty()) return;
     auto changes = records_.Submit(completions);
     if (!changes) {

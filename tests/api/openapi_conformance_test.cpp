@@ -54,6 +54,7 @@ const std::vector<Route> kRoutes = {
     {"GET", "/api/v1/accounts", false},
     {"POST", "/api/v1/accounts", false},
     {"GET", "/api/v1/accounts/{}", false},
+    {"PUT", "/api/v1/accounts/{}/credentials", false},
     {"GET", "/api/v1/accounts/{}/sandbox/posts", false},
     {"GET", "/api/v1/accounts/{}/schedule", false},
     {"PUT", "/api/v1/accounts/{}/schedule", false},
@@ -263,7 +264,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 23);
+    EXPECT_EQ(bodies, 24);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -610,6 +611,8 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     const std::string account_id = account.value("id", "");
     Expect(200, "GET", "/api/v1/accounts", client().Get("/api/v1/accounts", token));
     Expect(200, "GET", "/api/v1/accounts/{account_id}", client().Get("/api/v1/accounts/" + account_id, token));
+    Send(200, "PUT", "/api/v1/accounts/{account_id}/credentials", "/api/v1/accounts/" + account_id + "/credentials",
+         {{"credentials", {{"api_key", "k2"}}}}, token);
 
     // Live events: listen before anything changes, so every kind of message arrives.
     WsClient ws;
@@ -963,7 +966,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 42 * 4);
+    EXPECT_EQ(checked, 43 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -1545,7 +1548,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 24);
+    EXPECT_EQ(checked, 25);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {

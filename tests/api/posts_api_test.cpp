@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "domain/time.hpp"
 #include "server_fixture.hpp"
@@ -266,6 +267,61 @@ class PostsApiFastRetry : public PostsApi {
   protected:
     void Configure(core::Config& c) override { c.retry_base_seconds = 1; }
 };
+
+// A platform that refuses an account's grant holds that account, not just one post: its
+// posts wait (paused, reconnect_required) instead of failing one by one, other accounts go
+// on, and reconnecting the account sends them.
+TEST_F(PostsApiFastRetry, ARefusedGrantHoldsTheAccountUntilItIsReconnected) {
+    const std::string revoked = SandboxAccount(user_, {{"mode", "auth_expired"}});
+    const std::string fine = SandboxAccount(user_);
+    auto post = [&](const std::string& account) {
+        auto r = Create({{"text", "x"}, {"account_ids", {account}}, {"scheduled_at", InSeconds(0)}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        return r.Json().value("id", "");
+    };
+    const std::string first = post(revoked), second = post(revoked), other = post(fine);
+    EXPECT_EQ(WaitForPostStatus(user_, other, "published", std::chrono::seconds(10))["status"], "published");
+
+    auto held = [&] {
+        const auto pauses = client().Get("/api/v1/queue/pauses", user_.access_token).Json();
+        for (const auto& p : pauses["items"]) {
+            if (p["account_id"] == revoked) return p.value("reason", "");
+        }
+        return std::string();
+    };
+    for (int i = 0; i < 200 && held().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(held(), "reconnect_required: the sandbox no longer accepts the account's token (mode auth_expired)");
+    // Past the retry delay (1 s here), nothing failed and nothing went: they wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    for (const auto& id : {first, second}) {
+        auto p = client().Get("/api/v1/posts/" + id, user_.access_token).Json();
+        EXPECT_EQ(p["deliveries"][0]["status"], "scheduled") << p.dump();
+    }
+    auto waiting = client().Get("/api/v1/posts/" + first, user_.access_token).Json()["deliveries"][0];
+    if (waiting["attempts"] == 1) {
+        EXPECT_EQ(waiting["error"],
+                  "waiting for the account to be reconnected: the sandbox no longer accepts the "
+                  "account's token (mode auth_expired)");
+    }
+
+    auto missing =
+        client().Put("/api/v1/accounts/" + revoked + "/credentials", nlohmann::json::object(), user_.access_token);
+    EXPECT_EQ(missing.status, 400) << missing.body;
+    // The new grant works: the sandbox is told so through the settings the call may also set.
+    auto reconnected =
+        client().Put("/api/v1/accounts/" + revoked + "/credentials",
+                     {{"credentials", {{"token", "a-new-grant"}}}, {"settings", {{"mode", "ok"}}}}, user_.access_token);
+    ASSERT_EQ(reconnected.status, 200) << reconnected.body;
+    EXPECT_EQ(reconnected.body.find("a-new-grant"), std::string::npos);
+    EXPECT_TRUE(held().empty());
+    for (const auto& id : {first, second}) {
+        auto done = WaitForPostStatus(user_, id, "published", std::chrono::seconds(10));
+        EXPECT_EQ(done["status"], "published") << done.dump();
+    }
+    auto unknown = client().Put("/api/v1/accounts/01a20ce7f23f5ce4d1407945ff/credentials",
+                                {{"credentials", {{"token", "x"}}}}, user_.access_token);
+    EXPECT_EQ(unknown.status, 404);
+}
 
 TEST_F(PostsApiFastRetry, EachSandboxBehaviourEndsInTheRightState) {
     const std::string reject = SandboxAccount(user_, {{"mode", "reject"}, {"reject_reason", "links are not allowed"}});

@@ -137,6 +137,10 @@ HttpResult HttpClient::Patch(const std::string& target, const nlohmann::json& bo
     return Request("PATCH", target, body.dump(), Auth(token));
 }
 
+HttpResult HttpClient::Put(const std::string& target, const nlohmann::json& body, const std::string& token) const {
+    return Request("PUT", target, body.dump(), Auth(token));
+}
+
 struct WsClient::Impl {
     asio::io_context ioc;
     std::optional<websocket::stream<beast::tcp_stream>> ws;

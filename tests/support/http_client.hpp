@@ -34,6 +34,7 @@ class HttpClient {
     HttpResult Delete(const std::string& target, const std::string& token = "") const;
     HttpResult Post(const std::string& target, const nlohmann::json& body, const std::string& token = "") const;
     HttpResult Patch(const std::string& target, const nlohmann::json& body, const std::string& token = "") const;
+    HttpResult Put(const std::string& target, const nlohmann::json& body, const std::string& token = "") const;
 
   private:
     std::map<std::string, std::string> Auth(const std::string& token) const;

@@ -50,15 +50,23 @@ TEST(QueueDecide, RateLimitWaitsExactlyUntilThePlatformSays) {
     EXPECT_FALSE(again.job_dead);
 }
 
-TEST(QueueDecide, RejectedAndAuthExpiredFailAtOnceWithTheReason) {
+TEST(QueueDecide, RejectedFailsAtOnceWithTheReason) {
     auto rejected = Decide(app::Rejected{"text too long for the platform"}, 1, kPolicy, kNow);
     EXPECT_EQ(rejected.status, DeliveryStatus::kFailed);
     EXPECT_TRUE(rejected.job_dead);
     EXPECT_EQ(rejected.error, "text too long for the platform");
-    auto auth = Decide(app::AuthExpired{"token revoked"}, 1, kPolicy, kNow);
-    EXPECT_EQ(auth.status, DeliveryStatus::kFailed);
-    EXPECT_NE(auth.error->find("reconnect the account"), std::string::npos);
-    EXPECT_NE(auth.error->find("token revoked"), std::string::npos);
+}
+
+// A refused grant is the account's problem, not the post's: it waits (the dispatcher pauses
+// the account) instead of failing, whatever attempt it was.
+TEST(QueueDecide, AuthExpiredWaitsForTheAccountToBeReconnected) {
+    for (int attempt : {1, kPolicy.max_attempts}) {
+        auto auth = Decide(app::AuthExpired{"token revoked"}, attempt, kPolicy, kNow);
+        EXPECT_EQ(auth.status, DeliveryStatus::kScheduled);
+        EXPECT_FALSE(auth.job_dead);
+        EXPECT_EQ(auth.next_attempt_at, kNow);
+        EXPECT_EQ(auth.error, "waiting for the account to be reconnected: token revoked");
+    }
 }
 
 TEST(QueueDecide, UnknownIsRetriedOnlyWhenThePlatformDedupesOrCanBeAsked) {

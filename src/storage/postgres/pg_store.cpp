@@ -67,6 +67,11 @@ constexpr PgSql kRevokeApiToken{
 constexpr PgSql kInsertAccount{"insert_account",
                                "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, "
                                "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+constexpr PgSql kAccountCredentialsForUpdate{
+    "account_credentials_for_update",
+    "SELECT credentials FROM accounts WHERE workspace_id = $1 AND id = $2 FOR UPDATE"};
+constexpr PgSql kReconnectAccount{
+    "reconnect_account", "UPDATE accounts SET settings = $3, credentials = $4 WHERE workspace_id = $1 AND id = $2"};
 constexpr PgSql kAccountById{"account_by_id",
                              "SELECT id, workspace_id, platform, name, settings, credentials <> '', created_at "
                              "FROM accounts WHERE workspace_id = $1 AND id = $2"};
@@ -410,6 +415,23 @@ core::Status PgStore::InsertAccount(const domain::Account& a, const std::string&
                                    .Add(sealed_credentials)
                                    .Add(ToUnixMillis(a.created_at)));
         return {};
+    });
+}
+
+core::Result<domain::Account> PgStore::ReconnectAccount(
+    const std::string& workspace_id, const std::string& id, const std::string& settings_json,
+    const std::function<core::Result<std::string>(const std::string&)>& reseal) {
+    return WithConn("reconnect_account", [&](PgConn& c) -> core::Result<domain::Account> {
+        PgTransaction tx(c);
+        auto old = c.Exec(kAccountCredentialsForUpdate, Params().Add(workspace_id).Add(id));
+        if (old.rows() == 0) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", id}});
+        auto sealed = reseal(old.Text(0, 0));
+        if (!sealed) return tl::unexpected(sealed.error());
+        c.Exec(kReconnectAccount, Params().Add(workspace_id).Add(id).Add(settings_json).Add(*sealed));
+        auto r = c.Exec(kAccountById, Params().Add(workspace_id).Add(id));
+        auto account = ReadAccount(PgRow(r, 0));
+        tx.Commit();
+        return account;
     });
 }
 

@@ -75,6 +75,10 @@ constexpr Sql kInsertAccount{
 constexpr Sql kAccountById{"account_by_id",
                            "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                            "FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kAccountCredentials{"account_credentials",
+                                  "SELECT credentials FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kReconnectAccount{
+    "reconnect_account", "UPDATE accounts SET settings = ?3, credentials = ?4 WHERE workspace_id = ?1 AND id = ?2"};
 constexpr Sql kListAccounts{"list_accounts",
                             "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                             "FROM accounts WHERE workspace_id = ?1 ORDER BY id"};
@@ -772,6 +776,23 @@ core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::str
             .Bind(7, ToUnixMillis(a.created_at))
             .Run();
         return {};
+    });
+}
+
+core::Result<domain::Account> SqliteStore::ReconnectAccount(
+    const std::string& workspace_id, const std::string& id, const std::string& settings_json,
+    const std::function<core::Result<std::string>(const std::string&)>& reseal) {
+    return Locked("reconnect_account", [&]() -> core::Result<domain::Account> {
+        auto old = db_->Prepare(kAccountCredentials);
+        old.Bind(1, workspace_id).Bind(2, id);
+        if (!old.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", id}});
+        auto sealed = reseal(old.Text(0));
+        if (!sealed) return tl::unexpected(sealed.error());
+        db_->Prepare(kReconnectAccount).Bind(1, workspace_id).Bind(2, id).Bind(3, settings_json).Bind(4, *sealed).Run();
+        auto s = db_->Prepare(kAccountById);
+        s.Bind(1, workspace_id).Bind(2, id);
+        s.Step();
+        return ReadAccount(s);
     });
 }
 

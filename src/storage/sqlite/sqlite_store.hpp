@@ -53,6 +53,9 @@ class SqliteStore final : public app::Store {
                                 const std::string& token_id) override;
 
     core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) override;
+    core::Result<domain::Account> ReconnectAccount(
+        const std::string& workspace_id, const std::string& id, const std::string& settings_json,
+        const std::function<core::Result<std::string>(const std::string&)>& reseal) override;
     core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) override;
     core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) override;
 
