@@ -14,7 +14,7 @@ net::Response Api::CreateAccount(const net::Request& r, const app::Principal& wh
     if (auto ok = body->Finish(); !ok) return ErrorResponse(ok.error());
     auto a = deps_.accounts.Connect(who, in);
     if (!a) return ErrorResponse(a.error());
-    auto json = AccountJson(who, *a);
+    auto json = AccountJson(who, *a, {});
     if (!json) return ErrorResponse(json.error());
     return JsonResponse(201, *json);
 }
@@ -34,25 +34,42 @@ net::Response Api::ReconnectAccount(const net::Request& r, const app::Principal&
     }
     auto a = deps_.accounts.Reconnect(who, p[0], settings, *credentials);
     if (!a) return ErrorResponse(a.error());
-    auto json = AccountJson(who, *a);
+    auto json = AccountJson(who, *a, ReconnectHolds(who));
     if (!json) return ErrorResponse(json.error());
     return JsonResponse(200, *json);
 }
 
-core::Result<nlohmann::json> Api::AccountJson(const app::Principal& who, const domain::Account& a) {
+core::Result<nlohmann::json> Api::AccountJson(const app::Principal& who, const domain::Account& a,
+                                              const std::map<std::string, std::string>& held) {
     auto limits = deps_.limits.OfAccount(who, a);
     if (!limits) return tl::unexpected(limits.error());
     auto out = app::ToJson(a);
     out["limits"] = app::ToJson(*limits);
+    auto hold = held.find(a.id);
+    out["reconnect_required"] = hold == held.end() ? nlohmann::json(nullptr) : nlohmann::json(hold->second);
     return out;
+}
+
+std::map<std::string, std::string> Api::ReconnectHolds(const app::Principal& who) {
+    std::map<std::string, std::string> held;
+    auto pauses = deps_.store.ListPauses(who.workspace_id);
+    if (!pauses) return held;
+    const std::string prefix = std::string(app::kReconnectRequired) + ": ";
+    for (const auto& p : *pauses) {
+        if (p.scope.account_id && p.reason && p.reason->rfind(prefix, 0) == 0) {
+            held[*p.scope.account_id] = p.reason->substr(prefix.size());
+        }
+    }
+    return held;
 }
 
 net::Response Api::ListAccounts(const net::Request&, const app::Principal& who, const Params&) {
     auto list = deps_.accounts.List(who);
     if (!list) return ErrorResponse(list.error());
     nlohmann::json items = nlohmann::json::array();
+    const auto held = ReconnectHolds(who);
     for (const auto& a : *list) {
-        auto json = AccountJson(who, a);
+        auto json = AccountJson(who, a, held);
         if (!json) return ErrorResponse(json.error());
         items.push_back(std::move(*json));
     }
@@ -62,7 +79,7 @@ net::Response Api::ListAccounts(const net::Request&, const app::Principal& who, 
 net::Response Api::GetAccount(const net::Request&, const app::Principal& who, const Params& p) {
     auto a = deps_.accounts.Get(who, p[0]);
     if (!a) return ErrorResponse(a.error());
-    auto json = AccountJson(who, *a);
+    auto json = AccountJson(who, *a, ReconnectHolds(who));
     if (!json) return ErrorResponse(json.error());
     return JsonResponse(200, *json);
 }

@@ -56,7 +56,11 @@ class Api {
 
   private:
     // An account as the API shows it: with its effective posting limits and warm-up phase.
-    core::Result<nlohmann::json> AccountJson(const app::Principal& who, const domain::Account& a);
+    /// An account as the API shows it. `held`: the workspace's reconnect_required pauses by
+    /// account id (ReconnectHolds), so a list reads them once.
+    core::Result<nlohmann::json> AccountJson(const app::Principal& who, const domain::Account& a,
+                                             const std::map<std::string, std::string>& held);
+    std::map<std::string, std::string> ReconnectHolds(const app::Principal& who);
     using Params = std::vector<std::string>;
     using Authed = std::function<net::Response(const net::Request&, const app::Principal&, const Params&)>;
     using Open = std::function<net::Response(const net::Request&, const Params&)>;

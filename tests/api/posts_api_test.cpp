@@ -291,6 +291,9 @@ TEST_F(PostsApiFastRetry, ARefusedGrantHoldsTheAccountUntilItIsReconnected) {
     };
     for (int i = 0; i < 200 && held().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(held(), "reconnect_required: the sandbox no longer accepts the account's token (mode auth_expired)");
+    auto shown = client().Get("/api/v1/accounts/" + revoked, user_.access_token).Json();
+    EXPECT_EQ(shown["reconnect_required"], "the sandbox no longer accepts the account's token (mode auth_expired)");
+    EXPECT_TRUE(client().Get("/api/v1/accounts/" + fine, user_.access_token).Json()["reconnect_required"].is_null());
     // Past the retry delay (1 s here), nothing failed and nothing went: they wait.
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     for (const auto& id : {first, second}) {
@@ -314,6 +317,7 @@ TEST_F(PostsApiFastRetry, ARefusedGrantHoldsTheAccountUntilItIsReconnected) {
     ASSERT_EQ(reconnected.status, 200) << reconnected.body;
     EXPECT_EQ(reconnected.body.find("a-new-grant"), std::string::npos);
     EXPECT_TRUE(held().empty());
+    EXPECT_TRUE(reconnected.Json()["reconnect_required"].is_null());
     for (const auto& id : {first, second}) {
         auto done = WaitForPostStatus(user_, id, "published", std::chrono::seconds(10));
         EXPECT_EQ(done["status"], "published") << done.dump();
