@@ -125,11 +125,15 @@ core::Result<std::vector<domain::MediaItem>> MediaService::Upload(const Principa
                 undo();
                 return tl::unexpected(existed.error());
             }
+            if (*existed) {
+                RemoveQuietly(path);  // the same bytes are there already: stored once
+                continue;
+            }
             if (auto s = files_.Put(path, *key); !s) {
                 undo();
                 return tl::unexpected(s.error());
             }
-            if (!*existed) placed.push_back(*key);
+            placed.push_back(*key);
         }
     }
     if (auto s = store_.InsertMedia(items); !s) {

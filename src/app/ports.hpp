@@ -133,7 +133,11 @@ class PlatformAdapter {
     }
     /// Only called when Capabilities().lookup: whether the post of `request` (same idempotency
     /// key) exists on the platform. nullopt: it does not; an error: the check itself failed.
-    virtual core::Result<std::optional<Published>> Lookup(const PublishRequest& request) = 0;
+    /// The default serves platforms that cannot be asked (and never are).
+    virtual core::Result<std::optional<Published>> Lookup(const PublishRequest& request) {
+        (void)request;
+        return std::optional<Published>();
+    }
 };
 
 /// Turns the media ids a post names into what an adapter needs (MediaService implements it).
@@ -522,8 +526,9 @@ class MediaInspector {
 class MediaStore {
   public:
     virtual ~MediaStore() = default;
-    /// Moves `file` in under `key`. When the key already holds bytes (same content), the file is
-    /// dropped instead: the same file uploaded twice is stored once.
+    /// Moves `file` in under `key`. Keys name their content, so a key that already holds bytes
+    /// holds the same ones: the caller, which asks Exists first, drops its file instead of
+    /// calling Put; a Put over existing bytes stores them again (harmless).
     virtual core::Status Put(const std::filesystem::path& file, const std::string& key) = 0;
     virtual core::Status Remove(const std::string& key) = 0;
     /// Whether the key holds bytes; an error when the store cannot tell (a remote store that

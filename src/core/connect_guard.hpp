@@ -1,6 +1,6 @@
 #pragma once
 
-// The guard every libcurl transfer to a user-given address goes through (media downloads,
+// libcurl's shared pieces. The guard every libcurl transfer to a user-given address goes through (media downloads,
 // servers an account names): the address is checked as each connection opens, after DNS
 // resolution and on every redirect, so a name cannot resolve past it. Header-only: only the
 // libraries that link libcurl include it.
@@ -8,12 +8,19 @@
 #include <curl/curl.h>
 #include <sys/socket.h>
 
+#include <mutex>
 #include <set>
 #include <string>
 
 #include "core/addresses.hpp"
 
 namespace herald::core {
+
+/// curl_global_init, once per process, before the first transfer of any libcurl user.
+inline void InitCurlOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
 
 /// CURLOPT_OPENSOCKETDATA for GuardedOpenSocket.
 struct ConnectGuard {

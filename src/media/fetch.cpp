@@ -55,8 +55,7 @@ std::string LastSegment(const std::string& url) {
 
 CurlFetcher::CurlFetcher(std::set<std::string> allowed, std::chrono::seconds timeout)
     : allowed_(std::move(allowed)), timeout_(timeout) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    core::InitCurlOnce();
 }
 
 core::Result<app::FetchedFile> CurlFetcher::Fetch(const std::string& url, const std::filesystem::path& dest,

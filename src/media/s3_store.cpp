@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/connect_guard.hpp"
 #include "media/inspect.hpp"
 #include "media/local_store.hpp"
 #include "media/sigv4.hpp"
@@ -71,9 +72,9 @@ uint64_t FolderBytes(const fs::path& dir) {
 }  // namespace
 
 S3MediaStore::S3MediaStore(S3Options options) : options_(std::move(options)) {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+    core::InitCurlOnce();
+    static std::once_flag sodium;
+    std::call_once(sodium, [] {
         if (sodium_init() < 0) spdlog::error("event=sodium_init_failed");
     });
     std::string rest = options_.endpoint;
@@ -223,13 +224,8 @@ core::Result<bool> S3MediaStore::Exists(const std::string& key) const {
 }
 
 core::Status S3MediaStore::Put(const fs::path& file, const std::string& key) {
-    auto found = Exists(key);
-    if (!found) return tl::unexpected(found.error());
+    if (!ValidMediaKey(key)) return core::Fail(ErrorCode::kInternal, "invalid media key: " + key);
     std::error_code ec;
-    if (*found) {
-        fs::remove(file, ec);  // the same bytes are already there
-        return {};
-    }
     auto reply = Send("PUT", key, &file, nullptr);
     if (!reply) return tl::unexpected(reply.error());
     if (reply->status < 200 || reply->status >= 300) return tl::unexpected(StoreError("storing media", *reply));

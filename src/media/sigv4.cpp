@@ -10,12 +10,9 @@ namespace herald::media {
 namespace {
 
 std::string Hex(const unsigned char* bytes, size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out(n * 2, '0');
-    for (size_t i = 0; i < n; ++i) {
-        out[2 * i] = kDigits[bytes[i] >> 4];
-        out[2 * i + 1] = kDigits[bytes[i] & 0xf];
-    }
+    std::string out(n * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), bytes, n);
+    out.pop_back();
     return out;
 }
 

@@ -71,10 +71,7 @@ nlohmann::json HttpResponse::Json() const {
     return j.is_discarded() || j.is_null() ? nlohmann::json::object() : j;
 }
 
-HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { core::InitCurlOnce(); }
 
 HttpResponse HttpClient::Send(const HttpRequest& r) const {
     HttpResponse response;

@@ -30,9 +30,6 @@ class MastodonAdapter final : public app::PlatformAdapter {
                                                const std::string& credentials_json) override;
     app::PublishCapabilities Capabilities(const std::string&) const override { return {true, false}; }
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
-    core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest&) override {
-        return std::optional<app::Published>();  // never asked: idempotent, no lookup
-    }
 
     /// How long to wait between polls of media the instance is still processing, and in all.
     void SetMediaPolling(std::chrono::milliseconds interval, std::chrono::milliseconds total) {

@@ -14,13 +14,9 @@ namespace herald::platforms {
 namespace {
 
 std::string Hex(const unsigned char* b, size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-        out += kDigits[b[i] >> 4];
-        out += kDigits[b[i] & 15];
-    }
+    std::string out(n * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), b, n);
+    out.pop_back();
     return out;
 }
 

@@ -29,9 +29,6 @@ class TelegramAdapter final : public app::PlatformAdapter {
                                                const std::string& credentials_json) override;
     app::PublishCapabilities Capabilities(const std::string&) const override { return {false, false}; }
     app::PublishOutcome Publish(const app::PublishRequest& request) override;
-    core::Result<std::optional<app::Published>> Lookup(const app::PublishRequest&) override {
-        return std::optional<app::Published>();  // never asked: no lookup
-    }
 
   private:
     HttpResponse Call(const std::string& token, const std::string& method, HttpRequest request) const;

@@ -5,9 +5,7 @@
 
 #include "platforms/bluesky.hpp"
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "core/ids.hpp"
 #include "domain/time.hpp"
@@ -18,13 +16,6 @@ namespace herald::testing {
 namespace {
 
 using nlohmann::json;
-
-std::string ReadFile(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::string InSeconds(int64_t s) {
     return domain::FormatRfc3339(std::chrono::time_point_cast<core::Millis>(std::chrono::system_clock::now()) +
@@ -134,7 +125,7 @@ TEST_F(BlueskyTest, PublishesTextFacetsImagesAndAThreadThroughTheQueue) {
     const std::string boundary = "bsky-test-boundary";
     const std::string form =
         "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cat.jpg\"\r\n\r\n" +
-        ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.jpg") + "\r\n--" + boundary +
+        ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.jpg") + "\r\n--" + boundary +
         "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\nA small test picture\r\n--" + boundary + "--\r\n";
     auto up = client().Request("POST", "/api/v1/media", form,
                                {{"Content-Type", "multipart/form-data; boundary=" + boundary},
@@ -202,7 +193,7 @@ TEST_F(BlueskyTest, PublishesTextFacetsImagesAndAThreadThroughTheQueue) {
     const std::string cid = v["embed"]["images"][0]["image"]["ref"]["$link"];
     auto blob = pds_.Call("GET", "com.atproto.sync.getBlob", nullptr, "", "did=" + u.did + "&cid=" + cid);
     EXPECT_EQ(blob.status, 200);
-    EXPECT_EQ(blob.body, ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.jpg"));
+    EXPECT_EQ(blob.body, ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.jpg"));
 }
 
 TEST_F(BlueskyTest, ThePdsLimitsAreRefusedWhenThePostIsWritten) {

@@ -19,13 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 void WriteFile(const fs::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary);
     out << bytes;
@@ -89,13 +82,13 @@ TEST_P(MediaStoreContract, PutReadRemove) {
     EXPECT_EQ(store_->Exists(key), true);
     auto path = store_->ReadablePath(key);
     ASSERT_TRUE(path.has_value()) << path.error().message;
-    EXPECT_EQ(Slurp(*path), "the bytes of a photo");
+    EXPECT_EQ(ReadBinaryFile(*path), "the bytes of a photo");
 
     // The same key again (the same content): the new file is dropped, the stored one stays.
     const auto again = Spooled("the bytes of a photo");
     ASSERT_TRUE(store_->Put(again, key).has_value());
     EXPECT_FALSE(fs::exists(again));
-    EXPECT_EQ(Slurp(*store_->ReadablePath(key)), "the bytes of a photo");
+    EXPECT_EQ(ReadBinaryFile(*store_->ReadablePath(key)), "the bytes of a photo");
 
     ASSERT_TRUE(store_->Remove(key).has_value());
     EXPECT_EQ(store_->Exists(key), false);
@@ -121,7 +114,7 @@ TEST_P(MediaStoreContract, BinaryContentAndNamesWithDotsSurvive) {
     for (auto& c : bytes) c = static_cast<char>(rng());
     const std::string key = "ws_2/2026/01/0f0e.thumb.jpg";
     ASSERT_TRUE(store_->Put(Spooled(bytes), key).has_value());
-    EXPECT_EQ(Slurp(*store_->ReadablePath(key)), bytes);
+    EXPECT_EQ(ReadBinaryFile(*store_->ReadablePath(key)), bytes);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, MediaStoreContract, ::testing::Values("local", "s3"),
@@ -157,7 +150,7 @@ TEST_F(S3MediaStoreTest, TwoNodesShareOneBucket) {
     EXPECT_EQ(b.CacheBytes(), 0u);
     auto path = b.ReadablePath(key);
     ASSERT_TRUE(path.has_value()) << path.error().message;
-    EXPECT_EQ(Slurp(*path), "video bytes");
+    EXPECT_EQ(ReadBinaryFile(*path), "video bytes");
     EXPECT_EQ(path->parent_path().parent_path().parent_path().parent_path(), b.CacheDir());
     EXPECT_EQ(b.CacheBytes(), 11u);
     // Removed through node a, it is gone for node b too.
@@ -184,7 +177,7 @@ TEST_F(S3MediaStoreTest, TheReadCacheStaysWithinItsSize) {
     for (int i = 0; i < 5; ++i) {
         auto path = s.ReadablePath("ws/2026/11/f" + std::to_string(i) + ".png");
         ASSERT_TRUE(path.has_value()) << path.error().message;
-        EXPECT_EQ(Slurp(*path), std::string(100 * 1024, char('a' + i)));
+        EXPECT_EQ(ReadBinaryFile(*path), std::string(100 * 1024, char('a' + i)));
         EXPECT_LE(s.CacheBytes(), o.cache_max_bytes);
     }
 }

@@ -5,9 +5,6 @@
 
 #include "platforms/nostr.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/ids.hpp"
 #include "domain/time.hpp"
 #include "platforms/websocket.hpp"
@@ -111,13 +108,11 @@ TEST_F(NostrTest, PublishesANoteWithMediaLinksAndAThreadThroughTheQueue) {
     ASSERT_EQ(connected.status, 201) << connected.body;
     const std::string account = connected.Json()["id"];
 
-    std::ifstream in(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png", std::ios::binary);
-    std::ostringstream png;
-    png << in.rdbuf();
+    const std::string png = ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png");
     const std::string boundary = "nostr-boundary";
     auto up = client().Request(
         "POST", "/api/v1/media",
-        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p.png\"\r\n\r\n" + png.str() +
+        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p.png\"\r\n\r\n" + png +
             "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\nA tiny picture\r\n--" +
             boundary + "--\r\n",
         {{"Content-Type", "multipart/form-data; boundary=" + boundary},

@@ -4,9 +4,6 @@
 // and each platform's failures (429 with its own way of saying when, revoked tokens, refused
 // content, media still processing) mapped to outcomes a person can act on.
 
-#include <fstream>
-#include <sstream>
-
 #include "core/ids.hpp"
 #include "domain/time.hpp"
 #include "fake_platform.hpp"
@@ -19,13 +16,6 @@ namespace herald::testing {
 namespace {
 
 using nlohmann::json;
-
-std::string ReadFile(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 json Data(const std::string& platform, const std::string& file) { return json::parse(PlatformData(platform, file)); }
 
@@ -85,7 +75,7 @@ class PlatformFakesTest : public ServerFixture {
         auto r = client().Request(
             "POST", "/api/v1/media",
             "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n" +
-                ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png") + "\r\n--" +
+                ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png") + "\r\n--" +
                 boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + alt + "\r\n--" + boundary +
                 "--\r\n",
             {{"Content-Type", "multipart/form-data; boundary=" + boundary},
@@ -161,7 +151,7 @@ TEST_F(PlatformFakesTest, MastodonConnectsPublishesMediaAndAThread) {
     ASSERT_EQ(uploads.size(), 1u);
     EXPECT_EQ(uploads[0].Field("description"), "Waves on a beach");
     EXPECT_EQ(uploads[0].Field("file"),
-              ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
+              ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
     // The status waited for the media: 206 (processing), then 200.
     EXPECT_EQ(mastodon_.RequestsTo("/api/v1/media/").size(), 2u);
 }
@@ -278,7 +268,7 @@ TEST_F(PlatformFakesTest, TelegramConnectsAndPublishesAnAlbumWithAThread) {
     EXPECT_EQ(items[0]["caption"], "Our album");
     EXPECT_FALSE(items[1].contains("caption"));
     EXPECT_EQ(album[0].Field("file1"),
-              ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
+              ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
     const auto replies = telegram_.RequestsTo("/bot123456:good/sendMessage");
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].Json()["reply_parameters"]["message_id"], first);
@@ -353,7 +343,7 @@ TEST_F(PlatformFakesTest, DiscordConnectsAndPostsImagesWithAltText) {
     EXPECT_EQ(payload["attachments"][0]["description"], "A red square");
     EXPECT_EQ(payload["attachments"][0]["id"], 0);
     EXPECT_EQ(sent.Field("files[0]"),
-              ReadFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
+              ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
 }
 
 TEST(DiscordAdapterTest, RateLimitsAndDeletedWebhooks) {

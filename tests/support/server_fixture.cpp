@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace herald::testing {
@@ -71,6 +73,13 @@ nlohmann::json ServerFixture::WaitForPostStatus(const TestUser& u, const std::st
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return last;
+}
+
+std::string ReadBinaryFile(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
 }
 
 }  // namespace herald::testing

@@ -53,4 +53,7 @@ class ServerFixture : public ::testing::Test {
 /// A unique empty temporary directory.
 std::filesystem::path MakeTempDir(const std::string& prefix);
 
+/// A file's bytes; empty when it cannot be read.
+std::string ReadBinaryFile(const std::filesystem::path& path);
+
 }  // namespace herald::testing
