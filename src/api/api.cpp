@@ -89,6 +89,8 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)) {
     AddAuthed("GET", "/api/v1/accounts", authed(&Api::ListAccounts));
     AddAuthed("POST", "/api/v1/accounts", authed(&Api::CreateAccount));
     AddAuthed("GET", "/api/v1/accounts/{}", authed(&Api::GetAccount));
+    AddAuthed("POST", "/api/v1/accounts/oauth", authed(&Api::StartOAuth));
+    AddOpen("GET", "/api/v1/oauth/{}/callback", open(&Api::OAuthCallback));
     AddAuthed("PUT", "/api/v1/accounts/{}/credentials", authed(&Api::ReconnectAccount));
     AddAuthed("GET", "/api/v1/accounts/{}/sandbox/posts", authed(&Api::SandboxPosts));
     AddAuthed("GET", "/api/v1/accounts/{}/schedule", authed(&Api::GetSchedule));

@@ -10,6 +10,7 @@
 #include "app/auth_service.hpp"
 #include "app/limits_service.hpp"
 #include "app/media_service.hpp"
+#include "app/oauth_service.hpp"
 #include "app/post_service.hpp"
 #include "app/queue_service.hpp"
 #include "net/http.hpp"
@@ -38,6 +39,8 @@ struct ApiDeps {
     app::MediaService* media = nullptr;                ///< nullptr: no media library on this node
     bool serve_api = true;                             ///< false (herald worker): only /healthz, /readyz and /metrics
     const app::PlatformRegistry* platforms = nullptr;  ///< for GET /api/v1/platforms
+    app::OAuthService* oauth = nullptr;                ///< connecting accounts through a consent page
+    bool secure_cookies = false;                       ///< the public base URL is https: cookies say Secure
 };
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.
@@ -102,6 +105,9 @@ class Api {
     net::Response ListAccounts(const net::Request&, const app::Principal&, const Params&);
     net::Response GetAccount(const net::Request&, const app::Principal&, const Params&);
     net::Response SandboxPosts(const net::Request&, const app::Principal&, const Params&);
+    // oauth_handlers.cpp
+    net::Response StartOAuth(const net::Request&, const app::Principal&, const Params&);
+    net::Response OAuthCallback(const net::Request&, const Params&);
     // post_handlers.cpp
     net::Response CreatePost(const net::Request&, const app::Principal&, const Params&);
     net::Response ListPosts(const net::Request&, const app::Principal&, const Params&);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "api/api.hpp"
+#include "app/credentials.hpp"
 #include "app/maintenance.hpp"
 #include "auth/secret_key.hpp"
 #include "media/fetch.hpp"
@@ -80,7 +81,19 @@ core::Result<int> LockDatabase(const std::string& url) {
 // The issue also asks for account health checks every 5 minutes and an hourly analytics sync;
 // they are deliberately not registered: no platform adapter has a health or metrics API yet,
 // and a job that reports success without checking anything would be worse than none.
-void AddBuiltinTasks(queue::TaskRegistry& tasks, app::Maintenance& maintenance) {
+void AddBuiltinTasks(queue::TaskRegistry& tasks, app::Maintenance& maintenance, app::CredentialKeeper& credentials) {
+    tasks.Register(
+        domain::JobKind::kRefreshToken,
+        [&credentials](const queue::TaskContext&) -> core::Status {
+            auto r = credentials.RenewDue();
+            if (!r) return tl::unexpected(r.error());
+            if (r->renewed + r->revoked + r->failed > 0) {
+                spdlog::info("event=grants_renewed renewed={} revoked={} failed={}", r->renewed, r->revoked, r->failed);
+            }
+            return {};
+        },
+        // The next run comes 5 minutes later anyway; a grant that failed is still due then.
+        queue::RetryPolicy{1, std::chrono::minutes(1), 0.1});
     tasks.Register(
         domain::JobKind::kCleanup,
         [&maintenance](const queue::TaskContext& ctx) -> core::Status {
@@ -116,6 +129,8 @@ std::vector<domain::PeriodicSchedule> BuiltinSchedules(const queue::TaskRegistry
         schedule("cleanup", domain::JobKind::kCleanup, "0 2 * * *", 2),
         // High priority: a backed-up queue is exactly when this must still run.
         schedule("stalled_check", domain::JobKind::kStalledCheck, "*/15 * * * *", 9),
+        // High priority: a grant that lapses holds every post of its account.
+        schedule("refresh_tokens", domain::JobKind::kRefreshToken, "*/5 * * * *", 8),
     };
 }
 
@@ -196,6 +211,8 @@ struct Host::Parts {
     HostEvents events;
     std::unique_ptr<app::AuthService> auth;
     std::unique_ptr<app::AccountService> accounts;
+    std::unique_ptr<app::CredentialKeeper> credentials;
+    std::unique_ptr<app::OAuthService> oauth;
     std::unique_ptr<app::PostService> posts;
     std::unique_ptr<app::QueueService> queue;
     ratelimit::LimitTable limits;
@@ -262,11 +279,21 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         const auto eq = pair.find('=');
         platform_options.base_urls[pair.substr(0, eq)] = pair.substr(eq + 1);
     }
+    for (const auto& entry : AddressList(config.oauth_clients)) {
+        const auto eq = entry.find('=');
+        const std::string client = entry.substr(eq + 1);
+        const auto colon = client.find(':');
+        platform_options.oauth_clients[entry.substr(0, eq)] =
+            platforms::OAuthClient{client.substr(0, colon), colon == std::string::npos ? "" : client.substr(colon + 1)};
+    }
     p->platforms = platforms::BuiltinRegistry(*p->store, p->clock, platform_options);
     p->auth = std::make_unique<app::AuthService>(
         *p->store, p->clock, *p->signer,
         app::AuthSettings{config.access_token_ttl_seconds, config.refresh_token_ttl_seconds});
     p->accounts = std::make_unique<app::AccountService>(*p->store, p->clock, *p->platforms, *p->vault);
+    p->credentials = std::make_unique<app::CredentialKeeper>(*p->store, p->clock, *p->platforms, *p->vault);
+    p->oauth = std::make_unique<app::OAuthService>(*p->store, p->clock, *p->platforms, *p->vault, *p->accounts,
+                                                   config.public_base_url);
     p->posts = std::make_unique<app::PostService>(*p->store, p->clock, *p->platforms, p->events);
     p->queue = std::make_unique<app::QueueService>(*p->store, p->clock, *p->platforms, p->events);
     auto limits = LoadLimits(config.limits_file);
@@ -295,6 +322,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
 
     queue::DispatcherSettings ds;
     ds.media = p->media.get();
+    ds.credentials = p->credentials.get();
     ds.limits = &p->limits;
     ds.lease = std::chrono::seconds(config.lease_seconds);
     p->planner = std::make_unique<app::Planner>(*p->store, p->clock, p->limits, ds.lease);
@@ -311,7 +339,7 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
     ms.history_retention = std::chrono::hours(24) * config.history_retention_days;
     ms.stalled_after = std::chrono::seconds(config.ready_max_lag_seconds);
     p->maintenance = std::make_unique<app::Maintenance>(*p->store, ms);
-    AddBuiltinTasks(ds.tasks, *p->maintenance);
+    AddBuiltinTasks(ds.tasks, *p->maintenance, *p->credentials);
     if (auto ok = queue::RegisterPeriodic(*p->store, BuiltinSchedules(ds.tasks), p->clock.Now()); !ok) {
         return tl::unexpected(ok.error());
     }
@@ -320,10 +348,10 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
 
     // workers 0: an API-only node; the nodes that run workers publish what it accepts.
     const bool runs_workers = config.workers > 0;
-    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
-                                           p->clock, runs_workers ? p->dispatcher.get() : nullptr,
-                                           config.ready_max_lag_seconds, &p->metrics, p->media.get(), config.serve_api,
-                                           p->platforms.get()});
+    p->api = std::make_unique<Api>(ApiDeps{
+        *p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store, p->clock,
+        runs_workers ? p->dispatcher.get() : nullptr, config.ready_max_lag_seconds, &p->metrics, p->media.get(),
+        config.serve_api, p->platforms.get(), p->oauth.get(), config.public_base_url.rfind("https://", 0) == 0});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;

@@ -16,6 +16,10 @@ net::Response Api::ListPlatforms(const net::Request&, const app::Principal&, con
             for (auto f : m.formats) formats.push_back(domain::MimeType(f));
             auto opt = [](auto v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
             items.push_back({{"name", name},
+                             {"auth",
+                              {{"method", app::ToString(adapter->Auth())},
+                               // OAuth platforms: whether this server can connect accounts now.
+                               {"oauth_ready", adapter->OAuthReady()}}},
                              {"text",
                               {{"max_length", l.max_text_chars},
                                {"counted_in", domain::ToString(l.counting)},

@@ -5,10 +5,20 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "app/credentials.hpp"
 #include "core/ids.hpp"
 #include "domain/text.hpp"
 
 namespace herald::app {
+
+core::Status ValidateAccountName(const std::string& name) {
+    auto len = domain::CountCodePoints(name, "name");
+    if (!len) return tl::unexpected(len.error());
+    if (*len == 0 || *len > 200) {
+        return core::FieldError("name", "length", "name must be between 1 and 200 characters");
+    }
+    return {};
+}
 
 core::Result<domain::Account> AccountService::Connect(const Principal& p, const ConnectAccountInput& in) {
     if (auto ok = Require(p, domain::Role::kAdmin); !ok) return tl::unexpected(ok.error());
@@ -19,11 +29,7 @@ core::Result<domain::Account> AccountService::Connect(const Principal& p, const 
         return core::FieldError("platform", "known_platform",
                                 "platform '" + in.platform + "' is not available; this server has: " + known);
     }
-    auto len = domain::CountCodePoints(in.name, "name");
-    if (!len) return tl::unexpected(len.error());
-    if (*len == 0 || *len > 200) {
-        return core::FieldError("name", "length", "name must be between 1 and 200 characters");
-    }
+    if (auto ok = ValidateAccountName(in.name); !ok) return tl::unexpected(ok.error());
     if (auto ok = adapter->ValidateSettings(in.settings_json); !ok) return tl::unexpected(ok.error());
     auto settings = adapter->VerifyConnection(in.settings_json, in.credentials_json);
     if (!settings) return tl::unexpected(settings.error());
@@ -36,14 +42,15 @@ core::Result<domain::Account> AccountService::Connect(const Principal& p, const 
     a.has_credentials = !in.credentials_json.empty();
     a.created_at = clock_.Now();
     const std::string sealed = in.credentials_json.empty() ? "" : vault_.Seal(in.credentials_json);
-    if (auto ok = store_.InsertAccount(a, sealed); !ok) return tl::unexpected(ok.error());
+    if (auto ok = store_.InsertAccount(a, sealed, in.credentials_refresh_at); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=account_connected workspace_id={} account_id={} platform={}", p.workspace_id, a.id, a.platform);
     return a;
 }
 
 core::Result<domain::Account> AccountService::Reconnect(const Principal& p, const std::string& id,
                                                         const std::optional<std::string>& settings_json,
-                                                        const std::string& credentials_json) {
+                                                        const std::string& credentials_json,
+                                                        std::optional<core::TimePoint> refresh_at) {
     if (auto ok = Require(p, domain::Role::kAdmin); !ok) return tl::unexpected(ok.error());
     auto current = store_.GetAccount(p.workspace_id, id);
     if (!current) return tl::unexpected(current.error());
@@ -60,21 +67,21 @@ core::Result<domain::Account> AccountService::Reconnect(const Principal& p, cons
     if (auto ok = adapter->ValidateSettings(settings); !ok) return tl::unexpected(ok.error());
     auto reseal = [&](const std::string& sealed) -> core::Result<std::string> {
         // Merged over what is stored: what the new grant does not repeat is kept.
-        nlohmann::json merged = nlohmann::json::object();
+        std::string stored;
         if (!sealed.empty()) {
             auto opened = vault_.Open(sealed);
-            if (opened) {
-                auto old = nlohmann::json::parse(*opened, nullptr, false);
-                if (old.is_object()) merged = old;
-            }
+            if (opened) stored = std::move(*opened);
         }
-        merged.update(fresh);
-        return vault_.Seal(merged.dump());
+        return vault_.Seal(MergeCredentials(stored, fresh).dump());
     };
+    // Credentials given by hand with an expiry are renewed a quarter of an hour before it.
+    if (!refresh_at && adapter->Auth() == AuthMethod::kOAuth2) {
+        if (auto expires = CredentialsExpireAt(credentials_json)) refresh_at = *expires - std::chrono::minutes(15);
+    }
     // Checked with the platform as given (a new app password, a new token), before any write.
     auto checked = adapter->VerifyConnection(settings, credentials_json);
     if (!checked) return tl::unexpected(checked.error());
-    auto a = store_.ReconnectAccount(p.workspace_id, id, *checked, reseal);
+    auto a = store_.ReconnectAccount(p.workspace_id, id, *checked, reseal, refresh_at);
     if (!a) return tl::unexpected(a.error());
     // Lift the hold the dispatcher put on the account, and only that one: a person's own
     // pause of the account stays.

@@ -15,7 +15,12 @@ struct ConnectAccountInput {
     std::string name;
     std::string settings_json = "{}";  ///< JSON object, adapter-specific
     std::string credentials_json;      ///< JSON object or empty; sealed before it is stored
+    /// When the credentials are due for renewal (an OAuth grant); nullopt: they do not expire.
+    std::optional<core::TimePoint> credentials_refresh_at;
 };
+
+/// An account's name: 1 to 200 characters.
+core::Status ValidateAccountName(const std::string& name);
 
 class AccountService {
   public:
@@ -31,7 +36,8 @@ class AccountService {
     /// waiting posts go. Admins and owners.
     core::Result<domain::Account> Reconnect(const Principal& p, const std::string& id,
                                             const std::optional<std::string>& settings_json,
-                                            const std::string& credentials_json);
+                                            const std::string& credentials_json,
+                                            std::optional<core::TimePoint> refresh_at = std::nullopt);
     core::Result<domain::Account> Get(const Principal& p, const std::string& id);
     core::Result<std::vector<domain::Account>> List(const Principal& p);
     /// The account's posting schedule (none: no slots), with its next free slots.

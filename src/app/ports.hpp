@@ -98,10 +98,44 @@ struct PublishCapabilities {
     bool lookup = false;
 };
 
+/// What an OAuth 2.0 grant gave, as the adapter keeps it.
+struct OAuthGrant {
+    std::string credentials_json;  ///< handed back to the adapter as PublishRequest::credentials
+    /// When to renew it, ahead of its expiry (the periodic job does); nullopt: it does not expire.
+    std::optional<core::TimePoint> refresh_at;
+};
+
+/// How a platform's accounts are connected (GET /api/v1/platforms says it to the dashboard).
+enum class AuthMethod {
+    kNone,         ///< nothing to give (the sandbox)
+    kOAuth2,       ///< authorization code with PKCE, through the platform's consent page
+    kAppPassword,  ///< handle + app password (Bluesky)
+    kAccessToken,  ///< a token made in the platform's settings (Mastodon)
+    kBotToken,     ///< a bot's token and a chat (Telegram)
+    kWebhookUrl,   ///< a webhook URL (Discord)
+    kPrivateKey,   ///< a signing key (Nostr)
+};
+std::string_view ToString(AuthMethod method);
+
 class PlatformAdapter {
   public:
     virtual ~PlatformAdapter() = default;
     virtual std::string_view Name() const = 0;
+    virtual AuthMethod Auth() const = 0;
+    /// OAuth 2.0 platforms: whether the operator configured Herald's client for it
+    /// (oauth_clients), without which no account can be connected.
+    virtual bool OAuthReady() const { return false; }
+    /// The platform's consent page for a new grant: `state` and the PKCE S256 `code_challenge`
+    /// come from Herald, and the platform sends the person back to `redirect_uri`.
+    virtual core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
+                                                   const std::string& redirect_uri) const;
+    /// Trades the code the platform sent back for tokens.
+    virtual core::Result<OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
+                                                  const std::string& redirect_uri);
+    /// A renewed grant from the stored one. kPermissionDenied: the platform says the grant is
+    /// revoked or expired for good (the account must be reconnected); any other error is
+    /// transient.
+    virtual core::Result<OAuthGrant> RefreshGrant(const std::string& credentials_json);
     virtual domain::PlatformLimits Limits() const = 0;
     /// Checks adapter settings given when connecting or updating an account (JSON object text).
     virtual core::Status ValidateSettings(const std::string& settings_json) const = 0;
@@ -323,6 +357,28 @@ struct DeliveryChange {
 /// A claimed job with what the worker needs to run it. A publish job comes with its delivery,
 /// account, sealed credentials and text; any other kind (a task) has only `job` (kind,
 /// payload), and the rest stays empty.
+/// An account with its sealed credentials (Store::GetCredentials).
+struct StoredCredentials {
+    domain::Account account;
+    std::string sealed;
+};
+
+/// An OAuth consent a person started and the platform has not sent back yet.
+struct OAuthStateRecord {
+    std::string state_hash;  ///< SHA-256 (hex) of the state sent to the platform; the state is not kept
+    std::string workspace_id;
+    std::string user_id;
+    std::string platform;
+    std::optional<std::string> account_id;  ///< reconnecting this account; nullopt: a new one
+    std::string name;                       ///< the new account's name
+    std::string settings_json;
+    std::string sealed_verifier;  ///< the PKCE code verifier, sealed
+    std::string binding_hash;     ///< SHA-256 (hex) of the browser cookie that must come back with it
+    std::string return_to;        ///< path on this server to send the person back to
+    core::TimePoint created_at{};
+    core::TimePoint expires_at{};
+};
+
 struct ClaimedJob {
     domain::Job job;
     domain::Delivery delivery;
@@ -615,7 +671,13 @@ class Store {
                                         const std::string& token_id) = 0;
 
     // accounts
-    virtual core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) = 0;
+    /// `refresh_at`: when the credentials are due for renewal (OAuth grants), for
+    /// CredentialsDueForRefresh; nullopt when they do not expire.
+    virtual core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials,
+                                       std::optional<core::TimePoint> refresh_at) = 0;
+    core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) {
+        return InsertAccount(account, sealed_credentials, std::nullopt);
+    }
     virtual core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) = 0;
     virtual core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) = 0;
     /// Reconnecting: replaces the account's settings and credentials in one transaction.
@@ -623,7 +685,28 @@ class Store {
     /// grant lacks (a refresh token) can be kept. kNotFound when the workspace has no such account.
     virtual core::Result<domain::Account> ReconnectAccount(
         const std::string& workspace_id, const std::string& id, const std::string& settings_json,
-        const std::function<core::Result<std::string>(const std::string& sealed)>& reseal) = 0;
+        const std::function<core::Result<std::string>(const std::string& sealed)>& reseal,
+        std::optional<core::TimePoint> refresh_at) = 0;
+    core::Result<domain::Account> ReconnectAccount(
+        const std::string& workspace_id, const std::string& id, const std::string& settings_json,
+        const std::function<core::Result<std::string>(const std::string& sealed)>& reseal) {
+        return ReconnectAccount(workspace_id, id, settings_json, reseal, std::nullopt);
+    }
+    /// An account with its sealed credentials, whatever its workspace (renewing grants).
+    virtual core::Result<StoredCredentials> GetCredentials(const std::string& account_id) = 0;
+    /// Replaces the credentials only if they are still `expected` (compare and swap): false
+    /// when someone renewed or reconnected them meanwhile, or the account is gone.
+    virtual core::Result<bool> ReplaceCredentials(const std::string& account_id, const std::string& expected_sealed,
+                                                  const std::string& sealed,
+                                                  std::optional<core::TimePoint> refresh_at) = 0;
+    /// Accounts whose credentials are due for renewal at `now`, soonest first.
+    virtual core::Result<std::vector<std::string>> CredentialsDueForRefresh(core::TimePoint now, int limit) = 0;
+
+    // OAuth consent in progress
+    virtual core::Status InsertOAuthState(const OAuthStateRecord& state) = 0;
+    /// Removes and returns the state with that hash, if it has not expired at `now` (a state is
+    /// used once); expired states are dropped on the way. kNotFound otherwise.
+    virtual core::Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, core::TimePoint now) = 0;
 
     // posts and their deliveries; jobs follow from deliveries: a scheduled delivery has one
     // pending publish job due at the post's time, written in the same transaction.

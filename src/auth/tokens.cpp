@@ -27,4 +27,11 @@ std::string HashToken(std::string_view token) {
     return std::string(hex.data(), hex.size() - 1);
 }
 
+std::string PkceChallenge(std::string_view verifier) {
+    detail::EnsureSodium();
+    std::array<unsigned char, crypto_hash_sha256_BYTES> digest;
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size());
+    return detail::EncodeBase64(digest, detail::Base64Variant::kUrlSafeNoPadding);
+}
+
 }  // namespace herald::auth

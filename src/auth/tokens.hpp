@@ -16,4 +16,8 @@ std::string NewOpaqueToken(std::string_view prefix);
 /// leak does not leak usable tokens; the tokens are random enough that no salt or slow hash is needed.
 std::string HashToken(std::string_view token);
 
+/// The PKCE S256 code challenge of a code verifier (RFC 7636 §4.2): base64url, no padding, of
+/// its SHA-256. NewOpaqueToken("") makes a suitable verifier (43 characters of the allowed set).
+std::string PkceChallenge(std::string_view verifier);
+
 }  // namespace herald::auth

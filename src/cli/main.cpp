@@ -89,6 +89,9 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"platform_allowed_addresses",
          "comma-separated IP:PORT pairs where account-named servers (a PDS, an instance) may be although private"},
         {"platform_base_urls", "comma-separated NAME=URL pairs: where a platform's API is, e.g. telegram=https://…"},
+        {"oauth_clients",
+         "comma-separated NAME=CLIENT_ID:CLIENT_SECRET: the OAuth clients registered with the platforms; prefer env "
+         "HERALD_OAUTH_CLIENTS to this flag"},
     };
     std::map<std::string, const char*> help;
     for (const auto& o : opts) help[o.key] = o.help;

@@ -177,6 +177,22 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.platform_base_urls = value;
         return {};
     }
+    if (key == "oauth_clients") {
+        std::stringstream list(value);
+        for (std::string item; std::getline(list, item, ',');) {
+            const auto eq = item.find('=');
+            if (eq == 0 || eq == std::string::npos || eq + 1 >= item.size() || item[eq + 1] == ':') {
+                // The value holds secrets: the message does not repeat it.
+                return Fail(ErrorCode::kInvalidArgument,
+                            "config oauth_clients (from " + source +
+                                ") must be NAME=CLIENT_ID:CLIENT_SECRET entries separated by commas, e.g. "
+                                "x=abc123:s3cret",
+                            {{"field", key}, {"rule", "format"}});
+            }
+        }
+        c.oauth_clients = value;
+        return {};
+    }
     if (key == "media_fetch_timeout_seconds") return assign(c.media_fetch_timeout_seconds, 1, 3600);
     if (key == "media_url_ttl_seconds") return assign(c.media_url_ttl_seconds, 60, 30 * 86400);
     if (key == "upload_rate_grace_seconds") return assign(c.upload_rate_grace_seconds, 1, 3600);
@@ -245,7 +261,8 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "media_fetch_allowed_addresses",
                                                   "media_fetch_timeout_seconds",
                                                   "platform_allowed_addresses",
-                                                  "platform_base_urls"};
+                                                  "platform_base_urls",
+                                                  "oauth_clients"};
     return keys;
 }
 

@@ -68,6 +68,10 @@ struct Config {
     /// platform_base_urls: comma-separated NAME=URL pairs where a platform's API is reached
     /// instead of its own address, e.g. telegram=https://tg-proxy.example.com
     std::string platform_base_urls;
+    /// oauth_clients: comma-separated NAME=CLIENT_ID:CLIENT_SECRET entries, the OAuth clients
+    /// registered with the platforms (x=abc:def); a public client leaves out ":SECRET". Each
+    /// platform's redirect URI is PUBLIC_BASE_URL/api/v1/oauth/NAME/callback. Never logged.
+    std::string oauth_clients;
     int64_t media_fetch_timeout_seconds = 120;      ///< media_fetch_timeout_seconds: a whole download at most
     int64_t media_url_ttl_seconds = 86400;          ///< media_url_ttl_seconds: how long a signed media link works
     uint64_t media_max_image_bytes = 10ull << 20;   ///< media_max_image_bytes: larger images are refused

@@ -1,6 +1,5 @@
 #include "platforms/bluesky.hpp"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -54,13 +53,6 @@ std::string Said(const HttpResponse& r) {
 std::string ErrorName(const HttpResponse& r) {
     auto j = r.Json();
     return j.is_object() && j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : "";
-}
-
-std::string Escape(const std::string& s) {
-    char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-    std::string out = e ? e : "";
-    curl_free(e);
-    return out;
 }
 
 HttpRequest JsonPost(const std::string& url, const json& body) {
@@ -273,7 +265,7 @@ nlohmann::json BlueskyAdapter::Facets(Session& session, const app::PublishReques
                 continue;
             }
             HttpRequest http;
-            http.url = session.service + "/xrpc/com.atproto.identity.resolveHandle?handle=" + Escape(handle);
+            http.url = session.service + "/xrpc/com.atproto.identity.resolveHandle?handle=" + UrlEncode(handle);
             auto r = Xrpc(req, session, http);
             const auto did = r.ok() ? r.Json().value("did", "") : "";
             if (!did.empty()) add(i, end, {{"$type", "app.bsky.richtext.facet#mention"}, {"did", did}});
@@ -334,7 +326,7 @@ app::PublishOutcome BlueskyAdapter::Publish(const app::PublishRequest& req) {
     // Each record under its own key; on a later attempt, one that is already there is reused.
     auto find = [&](const std::string& rkey) -> std::optional<Ref> {
         HttpRequest get;
-        get.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + Escape(session.did) +
+        get.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + UrlEncode(session.did) +
                   "&collection=" + kCollection + "&rkey=" + rkey;
         auto r = Xrpc(req, session, get);
         if (!r.ok()) return std::nullopt;
@@ -401,7 +393,7 @@ core::Result<std::optional<app::Published>> BlueskyAdapter::Lookup(const app::Pu
     // finds what exists and sends the rest.
     auto get = [&](int index) {
         HttpRequest http;
-        http.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + Escape(session.did) +
+        http.url = session.service + "/xrpc/com.atproto.repo.getRecord?repo=" + UrlEncode(session.did) +
                    "&collection=" + kCollection + "&rkey=" + RecordKey(req.delivery_id, index);
         return Xrpc(req, session, http);
     };

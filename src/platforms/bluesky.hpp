@@ -25,6 +25,7 @@ class BlueskyAdapter final : public app::PlatformAdapter {
   public:
     BlueskyAdapter(const core::Clock& clock, HttpOptions http);
     std::string_view Name() const override { return "bluesky"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kAppPassword; }
     /// 300 graphemes and 3,000 bytes; 4 images of at most 1,000,000 bytes, or one MP4 video of
     /// at most 50,000,000 bytes (a PDS's default blob limit) and 3 minutes; threads of 25 replies.
     domain::PlatformLimits Limits() const override;

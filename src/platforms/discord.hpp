@@ -21,6 +21,7 @@ class DiscordAdapter final : public app::PlatformAdapter {
     /// `base_url`: where Discord's API is (https://discord.com); webhook URLs must be under it.
     DiscordAdapter(const core::Clock& clock, HttpOptions http, std::string base_url);
     std::string_view Name() const override { return "discord"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kWebhookUrl; }
     /// 2,000 characters; up to 10 files of at most 10 MiB.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 
@@ -244,6 +245,39 @@ core::Status ValidateServiceUrl(const std::string& url, const std::string& field
                                 field + " must be http(s)://host[:port] with no path, e.g. https://bsky.social");
     }
     return {};
+}
+
+HttpRequest Authorized(const std::string& method, const std::string& url, const std::string& token) {
+    HttpRequest r;
+    r.method = method;
+    r.url = url;
+    r.headers = {{"Authorization", "Bearer " + token}};
+    return r;
+}
+
+std::string UrlEncode(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::string out;
+    for (const auto& [k, v] : pairs) {
+        if (!out.empty()) out += '&';
+        out += UrlEncode(k) + "=" + UrlEncode(v);
+    }
+    return out;
 }
 
 }  // namespace herald::platforms

@@ -95,6 +95,15 @@ core::Result<nlohmann::json> ReadSettings(const std::string& settings_json,
 /// A string member of a JSON object text; empty when absent.
 std::string JsonString(const std::string& object_text, const std::string& key);
 
+/// A request carrying an OAuth bearer token (Authorization: Bearer …).
+HttpRequest Authorized(const std::string& method, const std::string& url, const std::string& token);
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (a query value, a path part).
+std::string UrlEncode(std::string_view s);
+
+/// application/x-www-form-urlencoded of the pairs (also a URL's query).
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& pairs);
+
 /// http(s)://host[:port] with no path, query or credentials; an error naming `field` otherwise.
 core::Status ValidateServiceUrl(const std::string& url, const std::string& field);
 

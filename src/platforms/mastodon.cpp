@@ -20,14 +20,6 @@ std::string Said(const HttpResponse& r) {
     return r.status ? "" : r.error;
 }
 
-HttpRequest Authorized(const std::string& method, const std::string& url, const std::string& token) {
-    HttpRequest r;
-    r.method = method;
-    r.url = url;
-    r.headers = {{"Authorization", "Bearer " + token}};
-    return r;
-}
-
 }  // namespace
 
 MastodonAdapter::MastodonAdapter(const core::Clock& clock, HttpOptions http) : clock_(clock), http_(std::move(http)) {}

@@ -22,6 +22,7 @@ class MastodonAdapter final : public app::PlatformAdapter {
   public:
     MastodonAdapter(const core::Clock& clock, HttpOptions http);
     std::string_view Name() const override { return "mastodon"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kAccessToken; }
     /// 500 characters (an instance's default; graphemes, every link 23), 4 media:
     /// images up to 16 MiB, videos up to 99 MiB; threads of 25 replies.
     domain::PlatformLimits Limits() const override;

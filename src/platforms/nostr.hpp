@@ -62,6 +62,7 @@ class NostrAdapter final : public app::PlatformAdapter {
   public:
     NostrAdapter(const core::Clock& clock, HttpOptions connections);
     std::string_view Name() const override { return "nostr"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kPrivateKey; }
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
     core::Result<std::string> VerifyConnection(const std::string& settings_json,

@@ -6,6 +6,7 @@
 #include "platforms/nostr.hpp"
 #include "platforms/sandbox.hpp"
 #include "platforms/telegram.hpp"
+#include "platforms/x.hpp"
 
 namespace herald::platforms {
 
@@ -42,6 +43,12 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
     };
     r->Add(std::make_unique<TelegramAdapter>(clock, account_servers, base("telegram", "https://api.telegram.org")));
     r->Add(std::make_unique<DiscordAdapter>(clock, account_servers, base("discord", "https://discord.com")));
+    auto client = [&](const std::string& name) -> std::optional<OAuthClient> {
+        auto it = options.oauth_clients.find(name);
+        if (it == options.oauth_clients.end()) return std::nullopt;
+        return it->second;
+    };
+    r->Add(std::make_unique<XAdapter>(clock, account_servers, base("x", "https://api.x.com"), client("x")));
     return r;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/ports.hpp"
+#include "platforms/oauth.hpp"
 
 namespace herald::platforms {
 
@@ -27,6 +28,9 @@ struct PlatformOptions {
     /// Where a platform's API is, by platform name, where it is not the platform's own address
     /// (a proxy, a regional endpoint, the tests' fakes): "telegram" → https://api.telegram.org.
     std::map<std::string, std::string> base_urls;
+    /// The OAuth clients the operator registered with the platforms, by platform name; a
+    /// platform without one cannot have accounts connected.
+    std::map<std::string, OAuthClient> oauth_clients;
 };
 
 /// Every adapter this build has, wired to its dependencies.

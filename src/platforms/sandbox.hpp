@@ -46,6 +46,7 @@ class SandboxAdapter final : public app::PlatformAdapter {
   public:
     SandboxAdapter(app::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
     std::string_view Name() const override { return "sandbox"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kNone; }
     /// Threads of up to 25 replies, and first comments. Media like Bluesky's: up to 4 images
     /// of at most 1,000,000 bytes, or one video up to 3 minutes, not both.
     domain::PlatformLimits Limits() const override;

@@ -21,6 +21,7 @@ class TelegramAdapter final : public app::PlatformAdapter {
     /// `base_url`: where the Bot API is (https://api.telegram.org).
     TelegramAdapter(const core::Clock& clock, HttpOptions http, std::string base_url);
     std::string_view Name() const override { return "telegram"; }
+    app::AuthMethod Auth() const override { return app::AuthMethod::kBotToken; }
     /// 4,096 characters, counted as Telegram does in UTF-16 units; up to 10 images and videos, mixed (photos 10 MB,
     /// videos 50 MB: the Bot API's upload limits); threads of 25 replies.
     domain::PlatformLimits Limits() const override;

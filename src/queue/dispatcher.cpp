@@ -242,6 +242,17 @@ void Dispatcher::WorkerLoop() {
     }
 }
 
+std::optional<app::PublishOutcome> Dispatcher::RenewGrant(const app::ClaimedJob& c, std::string& credentials) {
+    if (settings_.credentials == nullptr) return app::AuthExpired{"the platform refused the account's token"};
+    auto renewed = settings_.credentials->Renew(c.account.id, c.sealed_credentials);
+    if (renewed) {
+        credentials = std::move(*renewed);
+        return std::nullopt;
+    }
+    if (renewed.error().code == core::ErrorCode::kPermissionDenied) return app::AuthExpired{renewed.error().message};
+    return app::Retryable{"could not renew the account's sign-in: " + renewed.error().message};
+}
+
 std::optional<app::PublishOutcome> Dispatcher::AttachMedia(const app::ClaimedJob& c, app::PublishRequest& req) {
     if (settings_.media == nullptr) {
         return app::Rejected{"this post has media, and this Herald node has no media store to read it from"};
@@ -478,6 +489,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         std::optional<app::PublishOutcome> outcome;
         core::TimePoint started{};
         bool permit = false;
+        bool renewed = false;  ///< the grant was renewed for this attempt already
     };
     std::vector<Attempt> attempts;
     attempts.reserve(jobs.size());
@@ -504,6 +516,14 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
             }
         }
         if (a.adapter != nullptr) a.caps = a.adapter->Capabilities(c.account.settings_json);
+        // A grant past its expiry (the periodic renewal did not get to it) is renewed first.
+        if (!a.outcome && a.adapter != nullptr && a.adapter->Auth() == app::AuthMethod::kOAuth2) {
+            const auto expires = app::CredentialsExpireAt(credentials);
+            if (expires && *expires <= clock_.Now() + std::chrono::minutes(1)) {
+                a.outcome = RenewGrant(c, credentials);
+                a.renewed = true;
+            }
+        }
         a.req =
             app::PublishRequest{c.delivery.id, c.account.id,    c.account.settings_json, std::move(credentials), c.text,
                                 c.thread,      c.first_comment, c.delivery.id,           c.job.attempts};
@@ -548,6 +568,27 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
         }
     }
 
+    // A token the platform refused (401) is renewed and the post sent once more: the refusal
+    // means nothing was published.
+    for (auto& a : attempts) {
+        if (a.renewed || a.adapter == nullptr || a.adapter->Auth() != app::AuthMethod::kOAuth2 ||
+            !std::holds_alternative<app::AuthExpired>(*a.outcome)) {
+            continue;
+        }
+        a.renewed = true;
+        auto renewed = RenewGrant(*a.claimed, a.req.credentials);
+        if (renewed) {
+            a.outcome = std::move(renewed);
+            continue;
+        }
+        try {
+            a.outcome = a.adapter->Publish(a.req);
+        } catch (const std::exception& e) {
+            spdlog::error("event=adapter_threw platform={} jobs=1 error=\"{}\"", a.claimed->account.platform, e.what());
+            a.outcome = app::Unknown{"the publish call failed unexpectedly"};
+        }
+    }
+
     const auto finished = clock_.Now();
     std::vector<app::Store::Completion> completions;
     completions.reserve(attempts.size());
@@ -572,16 +613,7 @@ void Dispatcher::RunBatch(const std::vector<app::ClaimedJob>& jobs) {
     // by one. Paused before the outcome is recorded, so the job waits as it goes back.
     for (const auto& a : attempts) {
         const auto* auth = std::get_if<app::AuthExpired>(&*a.outcome);
-        if (auth == nullptr) continue;
-        const auto& account = a.claimed->account;
-        auto paused = store_.Pause({account.workspace_id, account.id, std::nullopt},
-                                   std::string(app::kReconnectRequired) + ": " + auth->reason, std::nullopt, finished);
-        if (!paused) {
-            spdlog::error("event=reconnect_pause_failed account_id={} error=\"{}\"", account.id,
-                          paused.error().message);
-        } else {
-            spdlog::warn("event=account_reconnect_required account_id={} platform={}", account.id, account.platform);
-        }
+        if (auth != nullptr) (void)app::HoldForReconnect(store_, a.claimed->account, auth->reason, finished);
     }
     if (completions.empty()) return;
     auto changes = records_.Submit(completions);

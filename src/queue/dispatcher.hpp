@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "app/credentials.hpp"
 #include "app/ports.hpp"
 #include "auth/vault.hpp"
 #include "queue/decide.hpp"
@@ -58,6 +59,9 @@ struct DispatcherSettings {
     /// Reads the media of posts that carry some; nullptr: such posts are refused, saying this
     /// node has no media store. Must outlive the dispatcher.
     app::MediaResolver* media = nullptr;
+    /// Renews OAuth grants that expired or that a platform refused (then the post is sent
+    /// once more); nullptr: a refused token holds the account for reconnection at once.
+    app::CredentialKeeper* credentials = nullptr;
 };
 
 /// The scheduler and its workers. The scheduler sleeps until the next job or periodic tick is
@@ -101,6 +105,10 @@ class Dispatcher {
     /// Fills `req.media` from the post's media ids; an outcome when that fails (an item deleted
     /// since: rejected; the store not answering: retried).
     std::optional<app::PublishOutcome> AttachMedia(const app::ClaimedJob& c, app::PublishRequest& req);
+    /// Renews the job's account's OAuth grant into `credentials`: nullopt when it worked, else
+    /// the outcome to record (AuthExpired when the grant is gone, Retryable when the platform
+    /// could not be asked).
+    std::optional<app::PublishOutcome> RenewGrant(const app::ClaimedJob& c, std::string& credentials);
     // For a job whose earlier attempt may have landed: the outcome to record without sending,
     // or nullopt when sending (again) is safe.
     std::optional<app::PublishOutcome> Reconcile(app::PlatformAdapter& adapter, const app::PublishCapabilities& caps,

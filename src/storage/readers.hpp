@@ -29,6 +29,24 @@ inline std::optional<core::TimePoint> OptTime(const std::optional<int64_t>& ms) 
     return core::FromUnixMillis(*ms);
 }
 
+/// Columns: state_hash, workspace_id, user_id, platform, account_id, name, settings,
+/// verifier, binding_hash, return_to, created_at, expires_at.
+template <typename Row>
+app::OAuthStateRecord ReadOAuthState(const Row& r) {
+    return app::OAuthStateRecord{r.Text(0),
+                                 r.Text(1),
+                                 r.Text(2),
+                                 r.Text(3),
+                                 r.OptText(4),
+                                 r.Text(5),
+                                 r.Text(6),
+                                 r.Text(7),
+                                 r.Text(8),
+                                 r.Text(9),
+                                 core::FromUnixMillis(r.Int(10)),
+                                 core::FromUnixMillis(r.Int(11))};
+}
+
 inline domain::DeliveryStatus ParseStatus(const std::string& s) {
     auto st = domain::ParseDeliveryStatus(s);
     if (!st) throw StoreError("unknown delivery status in database: " + s);

@@ -16,6 +16,7 @@
 #include "platforms/mastodon.hpp"
 #include "platforms/nostr.hpp"
 #include "platforms/telegram.hpp"
+#include "platforms/x.hpp"
 
 namespace herald::testing {
 namespace {
@@ -58,6 +59,9 @@ TEST_P(LiveSmokeTest, PublishesOneRealPost) {
     }
     if (live.platform == "discord")
         made = std::make_unique<platforms::DiscordAdapter>(clock, http, "https://discord.com");
+    if (live.platform == "x") {
+        made = std::make_unique<platforms::XAdapter>(clock, http, "https://api.x.com", std::nullopt);
+    }
     ASSERT_NE(made, nullptr);
     app::PlatformAdapter* adapter = made.get();
     const std::string settings = live.settings().dump();
@@ -116,6 +120,13 @@ INSTANTIATE_TEST_SUITE_P(
              },
              [] {
                  return json{{"bot_token", Env("HERALD_LIVE_TELEGRAM_BOT_TOKEN")}};
+             }},
+        // An OAuth 2.0 user access token with tweet.write (X's developer portal can make one).
+        Live{"x",
+             {"HERALD_LIVE_X_ACCESS_TOKEN"},
+             [] { return json::object(); },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_X_ACCESS_TOKEN")}};
              }},
         Live{"discord",
              {"HERALD_LIVE_DISCORD_WEBHOOK_URL"},

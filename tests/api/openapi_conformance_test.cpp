@@ -55,6 +55,8 @@ const std::vector<Route> kRoutes = {
     {"POST", "/api/v1/accounts", false},
     {"GET", "/api/v1/accounts/{}", false},
     {"PUT", "/api/v1/accounts/{}/credentials", false},
+    {"POST", "/api/v1/accounts/oauth", false},
+    {"GET", "/api/v1/oauth/{}/callback", true},
     {"GET", "/api/v1/accounts/{}/sandbox/posts", false},
     {"GET", "/api/v1/accounts/{}/schedule", false},
     {"PUT", "/api/v1/accounts/{}/schedule", false},
@@ -264,7 +266,7 @@ TEST(OpenApiDocument, RequestBodiesRefuseUnknownFields) {
         EXPECT_TRUE(Mentions(problems, "\"no_such_field\" is not allowed"))
             << r.method << " " << r.pattern << Join(problems);
     }
-    EXPECT_EQ(bodies, 24);
+    EXPECT_EQ(bodies, 25);
 }
 
 // The header is read for every POST that needs a token (Api::Dispatch), so each of them must
@@ -300,7 +302,7 @@ TEST(OpenApiDocument, AuthenticatedPostsTakeAnIdempotencyKey) {
             }
         }
     }
-    EXPECT_EQ(posts, 15);
+    EXPECT_EQ(posts, 16);
 }
 
 // ---- the validator: it must be able to fail -------------------------------------------------
@@ -469,6 +471,7 @@ class OpenApiConformance : public ServerFixture {
         c.public_base_url = "https://herald.example.test";
         remote_ = std::make_unique<TinyHttpServer>(std::map<std::string, std::string>{{"/card.png", SmallPng()}});
         c.media_fetch_allowed_addresses = "127.0.0.1:" + std::to_string(remote_->port());
+        c.oauth_clients = "x=conformance-client:conformance-secret";
     }
     static std::string SmallPng() {
         std::ifstream in(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png", std::ios::binary);
@@ -492,7 +495,8 @@ class OpenApiConformance : public ServerFixture {
             Spec().CheckResponse(method, path_template, r.status, body, json ? "application/json" : media_type);
         EXPECT_TRUE(problems.empty()) << "the answer to " << method << " " << path_template
                                       << " does not conform:" << Join(problems) << "\nbody: " << r.body;
-        if (r.status == 101 || (r.status >= 200 && r.status < 300)) exercised_.insert(Key(method, path_template));
+        // A redirect is how the OAuth callback succeeds.
+        if (r.status == 101 || (r.status >= 200 && r.status < 400)) exercised_.insert(Key(method, path_template));
         return body;
     }
 
@@ -613,6 +617,14 @@ TEST_F(OpenApiConformance, EveryOperationAnswersAsDocumented) {
     Expect(200, "GET", "/api/v1/accounts/{account_id}", client().Get("/api/v1/accounts/" + account_id, token));
     Send(200, "PUT", "/api/v1/accounts/{account_id}/credentials", "/api/v1/accounts/" + account_id + "/credentials",
          {{"credentials", {{"api_key", "k2"}}}}, token);
+    // Through a consent page: started, then declined there (no token call, no platform needed).
+    auto consent = Send(200, "POST", "/api/v1/accounts/oauth", "/api/v1/accounts/oauth",
+                        {{"platform", "x"}, {"name", "On X"}, {"return_to", "/accounts"}}, token);
+    const std::string authorize = consent.value("authorize_url", "");
+    std::string state = authorize.substr(authorize.find("state=") + 6);
+    state = state.substr(0, state.find('&'));
+    auto declined = client().Request("GET", "/api/v1/oauth/x/callback?error=access_denied&state=" + state);
+    Expect(302, "GET", "/api/v1/oauth/{platform}/callback", declined);
 
     // Live events: listen before anything changes, so every kind of message arrives.
     WsClient ws;
@@ -966,7 +978,7 @@ TEST_F(OpenApiConformance, MissingOrBadTokensGet401) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 43 * 4);
+    EXPECT_EQ(checked, 44 * 4);
 
     // A revoked API token stops working at once.
     auto created =
@@ -1548,7 +1560,7 @@ TEST_F(OpenApiConformance, WrongContentTypeGets415) {
         EXPECT_EQ(res.Json()["error"]["details"].value("rule", ""), "content_type");
         ++checked;
     }
-    EXPECT_EQ(checked, 25);
+    EXPECT_EQ(checked, 26);
 }
 
 TEST_F(OpenApiConformance, WrongMethodGets405) {

@@ -70,19 +70,7 @@ class PlatformFakesTest : public ServerFixture {
         if (status != 201) return r.body;
         return r.Json().value("id", "");
     }
-    std::string UploadImage(const std::string& alt) {
-        const std::string boundary = "fake-platform-boundary";
-        auto r = client().Request(
-            "POST", "/api/v1/media",
-            "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n" +
-                ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png") + "\r\n--" +
-                boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + alt + "\r\n--" + boundary +
-                "--\r\n",
-            {{"Content-Type", "multipart/form-data; boundary=" + boundary},
-             {"Authorization", "Bearer " + user_.access_token}});
-        EXPECT_EQ(r.status, 201) << r.body;
-        return r.Json()["items"][0].value("id", "");
-    }
+    std::string UploadImage(const std::string& alt) { return UploadSmallImage(user_, alt); }
     json PublishAndWait(const json& body) {
         json post = body;
         post["scheduled_at"] = domain::FormatRfc3339(core::SystemClock().Now());

@@ -315,25 +315,10 @@ void SqliteExec(const std::string& path, const std::string& sql) {
 }
 
 const std::vector<std::string> kAllTables = {
-    "users",
-    "workspaces",
-    "members",
-    "refresh_tokens",
-    "api_tokens",
-    "accounts",
-    "posts",
-    "deliveries",
-    "jobs",
-    "job_history",
-    "pauses",
-    "idempotency_keys",
-    "periodic_jobs",
-    "rate_log",
-    "rate_holds",
-    "rate_quotas",
-    "posting_schedules",
-    "sandbox_posts",
-    "media",
+    "oauth_states",     "users",         "workspaces", "members",    "refresh_tokens", "api_tokens",
+    "accounts",         "posts",         "deliveries", "jobs",       "job_history",    "pauses",
+    "idempotency_keys", "periodic_jobs", "rate_log",   "rate_holds", "rate_quotas",    "posting_schedules",
+    "sandbox_posts",    "media",
 };
 
 class CopyStoreTest : public ::testing::Test {
@@ -470,12 +455,14 @@ TEST_F(CopyStoreTest, AnOlderSchemaIsMigratedFirst) {
     const std::string src = sqlite_.path().string();
     SqliteExec(
         src,
-        "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE media; ALTER TABLE posts DROP COLUMN media; "
+        "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE oauth_states; DROP INDEX accounts_refresh_due; "
+        "ALTER TABLE accounts DROP COLUMN credentials_refresh_at; DROP TABLE media; ALTER TABLE posts DROP COLUMN "
+        "media; "
         "ALTER TABLE posts DROP COLUMN thread; ALTER TABLE posts DROP COLUMN first_comment; "
         "ALTER TABLE jobs DROP COLUMN replies; ALTER TABLE jobs DROP COLUMN comments;");
     auto report = CopyStore(sqlite_.url(), pg_->url(), {});
     ASSERT_TRUE(report.has_value()) << report.error().message;
-    EXPECT_EQ(report->source_migrations, 3);
+    EXPECT_EQ(report->source_migrations, 4);
     EXPECT_GE(report->destination_migrations, 1);
     EXPECT_EQ(PgCount(pg_->url(), "posts"), 13);
 }

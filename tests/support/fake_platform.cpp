@@ -33,16 +33,6 @@ std::string UrlDecode(const std::string& s) {
     return out;
 }
 
-std::map<std::string, std::string> ParseQuery(const std::string& q) {
-    std::map<std::string, std::string> out;
-    std::stringstream in(q);
-    for (std::string pair; std::getline(in, pair, '&');) {
-        const auto eq = pair.find('=');
-        out[UrlDecode(pair.substr(0, eq))] = eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1));
-    }
-    return out;
-}
-
 // Parameter `name` of a header value such as `form-data; name="x"; filename="y"`.
 std::string Param(const std::string& header, const std::string& name) {
     const auto at = header.find(name + "=\"");
@@ -89,6 +79,16 @@ std::vector<FakeRequest::Part> ParseMultipart(const std::string& body, const std
 }
 
 }  // namespace
+
+std::map<std::string, std::string> ParseQuery(const std::string& q) {
+    std::map<std::string, std::string> out;
+    std::stringstream in(q);
+    for (std::string pair; std::getline(in, pair, '&');) {
+        const auto eq = pair.find('=');
+        out[UrlDecode(pair.substr(0, eq))] = eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    }
+    return out;
+}
 
 std::string FakeRequest::Header(const std::string& name) const {
     auto it = headers.find(Lower(name));

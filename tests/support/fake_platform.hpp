@@ -80,6 +80,9 @@ class FakePlatform {
 /// tests/data/platforms/<platform>/<file>: a documented response's shape, with our values.
 std::string PlatformData(const std::string& platform, const std::string& file);
 
+/// A query string or form body (a=1&b=2), decoded.
+std::map<std::string, std::string> ParseQuery(const std::string& q);
+
 /// A JSON answer with `status`.
 FakeResponse JsonAnswer(int status, const nlohmann::json& body,
                         std::vector<std::pair<std::string, std::string>> headers = {});

@@ -60,6 +60,19 @@ std::string ServerFixture::SandboxAccount(const TestUser& u, const nlohmann::jso
     return r.Json().value("id", "");
 }
 
+std::string ServerFixture::UploadSmallImage(const TestUser& u, const std::string& alt) {
+    const std::string boundary = "herald-test-boundary";
+    auto r = client().Request(
+        "POST", "/api/v1/media",
+        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n" +
+            ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png") + "\r\n--" +
+            boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + alt + "\r\n--" + boundary +
+            "--\r\n",
+        {{"Content-Type", "multipart/form-data; boundary=" + boundary}, {"Authorization", "Bearer " + u.access_token}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? r.Json()["items"][0].value("id", "") : "";
+}
+
 nlohmann::json ServerFixture::WaitForPostStatus(const TestUser& u, const std::string& post_id,
                                                 const std::string& status, std::chrono::milliseconds timeout) {
     // Polling the public API is what a client does; the wait is bounded and ends as soon as

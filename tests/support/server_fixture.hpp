@@ -39,6 +39,8 @@ class ServerFixture : public ::testing::Test {
     /// Connects a sandbox account with the given settings; returns its id.
     std::string SandboxAccount(const TestUser& u, const nlohmann::json& settings = nlohmann::json::object(),
                                const std::string& name = "sandbox");
+    /// Uploads tests/data/media/small.png with `alt` as its alt text; returns the media id.
+    std::string UploadSmallImage(const TestUser& u, const std::string& alt);
     /// Polls GET /posts/{id} until its status is `status` or `timeout` passes; returns the last body.
     nlohmann::json WaitForPostStatus(const TestUser& u, const std::string& post_id, const std::string& status,
                                      std::chrono::milliseconds timeout);

@@ -46,5 +46,22 @@ TEST(AuthTokens, HashIsDeterministicLowercaseHexSha256) {
     EXPECT_EQ(HashToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// RFC 7636, Appendix B: the example verifier and the S256 challenge it must give.
+TEST(PkceTest, ChallengeMatchesTheRfcExample) {
+    EXPECT_EQ(PkceChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+              "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}
+
+TEST(PkceTest, FreshVerifiersAreValidAndDiffer) {
+    const std::string a = NewOpaqueToken("");
+    const std::string b = NewOpaqueToken("");
+    EXPECT_NE(a, b);
+    // 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1).
+    EXPECT_GE(a.size(), 43u);
+    EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"),
+              std::string::npos);
+    EXPECT_NE(PkceChallenge(a), PkceChallenge(b));
+}
+
 }  // namespace
 }  // namespace herald::auth

@@ -312,6 +312,26 @@ const std::vector<Migration> kMigrations = {
     {3, "media", kMediaSql},
     // A post's media: a JSON array of media ids, in order; NULL for none.
     {4, "post_media", "ALTER TABLE posts ADD COLUMN media TEXT;"},
+    // As the SQLite schema's version 10.
+    {5, "oauth", R"SQL(
+ALTER TABLE accounts ADD COLUMN credentials_refresh_at BIGINT;
+CREATE INDEX accounts_refresh_due ON accounts(credentials_refresh_at) WHERE credentials_refresh_at IS NOT NULL;
+CREATE TABLE oauth_states (
+    state_hash TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account_id TEXT,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    binding_hash TEXT NOT NULL,
+    return_to TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX oauth_states_by_expiry ON oauth_states(expires_at);
+)SQL"},
 };
 
 // Any number to serialise migrations across nodes starting at once.

@@ -66,12 +66,31 @@ constexpr PgSql kRevokeApiToken{
 
 constexpr PgSql kInsertAccount{"insert_account",
                                "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, "
-                               "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+                               "created_at, credentials_refresh_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
 constexpr PgSql kAccountCredentialsForUpdate{
     "account_credentials_for_update",
     "SELECT credentials FROM accounts WHERE workspace_id = $1 AND id = $2 FOR UPDATE"};
-constexpr PgSql kReconnectAccount{
-    "reconnect_account", "UPDATE accounts SET settings = $3, credentials = $4 WHERE workspace_id = $1 AND id = $2"};
+constexpr PgSql kReconnectAccount{"reconnect_account",
+                                  "UPDATE accounts SET settings = $3, credentials = $4, credentials_refresh_at = $5 "
+                                  "WHERE workspace_id = $1 AND id = $2"};
+constexpr PgSql kCredentialsOfAccount{"credentials_of_account",
+                                      "SELECT id, workspace_id, platform, name, settings, credentials <> '', "
+                                      "created_at, credentials FROM accounts WHERE id = $1"};
+constexpr PgSql kReplaceCredentials{"replace_credentials",
+                                    "UPDATE accounts SET credentials = $3, credentials_refresh_at = $4 "
+                                    "WHERE id = $1 AND credentials = $2"};
+constexpr PgSql kCredentialsDue{"credentials_due",
+                                "SELECT id FROM accounts WHERE credentials_refresh_at <= $1 "
+                                "ORDER BY credentials_refresh_at LIMIT $2"};
+constexpr PgSql kInsertOAuthState{
+    "insert_oauth_state",
+    "INSERT INTO oauth_states(state_hash, workspace_id, user_id, platform, account_id, name, settings, verifier, "
+    "binding_hash, return_to, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"};
+constexpr PgSql kDropExpiredOAuthStates{"drop_expired_oauth_states", "DELETE FROM oauth_states WHERE expires_at <= $1"};
+constexpr PgSql kTakeOAuthState{"take_oauth_state",
+                                "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING state_hash, workspace_id, "
+                                "user_id, platform, account_id, name, settings, verifier, binding_hash, return_to, "
+                                "created_at, expires_at"};
 constexpr PgSql kAccountById{"account_by_id",
                              "SELECT id, workspace_id, platform, name, settings, credentials <> '', created_at "
                              "FROM accounts WHERE workspace_id = $1 AND id = $2"};
@@ -404,7 +423,8 @@ core::Status PgStore::RevokeApiToken(const std::string& workspace_id, const std:
 
 // ---- accounts -------------------------------------------------------------------------------
 
-core::Status PgStore::InsertAccount(const domain::Account& a, const std::string& sealed_credentials) {
+core::Status PgStore::InsertAccount(const domain::Account& a, const std::string& sealed_credentials,
+                                    std::optional<core::TimePoint> refresh_at) {
     return WithConn("insert_account", [&](PgConn& c) -> core::Status {
         c.Exec(kInsertAccount, Params()
                                    .Add(a.id)
@@ -413,21 +433,78 @@ core::Status PgStore::InsertAccount(const domain::Account& a, const std::string&
                                    .Add(a.name)
                                    .Add(a.settings_json)
                                    .Add(sealed_credentials)
-                                   .Add(ToUnixMillis(a.created_at)));
+                                   .Add(ToUnixMillis(a.created_at))
+                                   .Add(OptMillis(refresh_at)));
         return {};
+    });
+}
+
+core::Result<app::StoredCredentials> PgStore::GetCredentials(const std::string& account_id) {
+    return WithConn("get_credentials", [&](PgConn& c) -> core::Result<app::StoredCredentials> {
+        auto r = c.Exec(kCredentialsOfAccount, Params().Add(account_id));
+        if (r.rows() == 0) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", account_id}});
+        return app::StoredCredentials{ReadAccount(PgRow(r, 0)), r.Text(0, 7)};
+    });
+}
+
+core::Result<bool> PgStore::ReplaceCredentials(const std::string& account_id, const std::string& expected_sealed,
+                                               const std::string& sealed, std::optional<core::TimePoint> refresh_at) {
+    return WithConn("replace_credentials", [&](PgConn& c) -> core::Result<bool> {
+        auto r = c.Exec(kReplaceCredentials,
+                        Params().Add(account_id).Add(expected_sealed).Add(sealed).Add(OptMillis(refresh_at)));
+        return r.affected() > 0;
+    });
+}
+
+core::Result<std::vector<std::string>> PgStore::CredentialsDueForRefresh(core::TimePoint now, int limit) {
+    return WithConn("credentials_due", [&](PgConn& c) -> core::Result<std::vector<std::string>> {
+        auto r = c.Exec(kCredentialsDue, Params().Add(ToUnixMillis(now)).Add(limit));
+        std::vector<std::string> out;
+        for (int i = 0; i < r.rows(); ++i) out.push_back(r.Text(i, 0));
+        return out;
+    });
+}
+
+core::Status PgStore::InsertOAuthState(const app::OAuthStateRecord& st) {
+    return WithConn("insert_oauth_state", [&](PgConn& c) -> core::Status {
+        c.Exec(kInsertOAuthState, Params()
+                                      .Add(st.state_hash)
+                                      .Add(st.workspace_id)
+                                      .Add(st.user_id)
+                                      .Add(st.platform)
+                                      .Add(st.account_id)
+                                      .Add(st.name)
+                                      .Add(st.settings_json)
+                                      .Add(st.sealed_verifier)
+                                      .Add(st.binding_hash)
+                                      .Add(st.return_to)
+                                      .Add(ToUnixMillis(st.created_at))
+                                      .Add(ToUnixMillis(st.expires_at)));
+        return {};
+    });
+}
+
+core::Result<app::OAuthStateRecord> PgStore::TakeOAuthState(const std::string& state_hash, core::TimePoint now) {
+    return WithConn("take_oauth_state", [&](PgConn& c) -> core::Result<app::OAuthStateRecord> {
+        c.Exec(kDropExpiredOAuthStates, Params().Add(ToUnixMillis(now)));
+        auto r = c.Exec(kTakeOAuthState, Params().Add(state_hash));
+        if (r.rows() == 0) return Fail(ErrorCode::kNotFound, "no such OAuth consent in progress");
+        return ReadOAuthState(PgRow(r, 0));
     });
 }
 
 core::Result<domain::Account> PgStore::ReconnectAccount(
     const std::string& workspace_id, const std::string& id, const std::string& settings_json,
-    const std::function<core::Result<std::string>(const std::string&)>& reseal) {
+    const std::function<core::Result<std::string>(const std::string&)>& reseal,
+    std::optional<core::TimePoint> refresh_at) {
     return WithConn("reconnect_account", [&](PgConn& c) -> core::Result<domain::Account> {
         PgTransaction tx(c);
         auto old = c.Exec(kAccountCredentialsForUpdate, Params().Add(workspace_id).Add(id));
         if (old.rows() == 0) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", id}});
         auto sealed = reseal(old.Text(0, 0));
         if (!sealed) return tl::unexpected(sealed.error());
-        c.Exec(kReconnectAccount, Params().Add(workspace_id).Add(id).Add(settings_json).Add(*sealed));
+        c.Exec(kReconnectAccount,
+               Params().Add(workspace_id).Add(id).Add(settings_json).Add(*sealed).Add(OptMillis(refresh_at)));
         auto r = c.Exec(kAccountById, Params().Add(workspace_id).Add(id));
         auto account = ReadAccount(PgRow(r, 0));
         tx.Commit();

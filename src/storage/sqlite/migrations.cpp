@@ -364,6 +364,28 @@ CREATE INDEX media_by_key ON media(storage_key);
 -- A post's media: a JSON array of media ids, in order; NULL for none.
 ALTER TABLE posts ADD COLUMN media TEXT;
 )SQL"},
+    {10, "oauth", R"SQL(
+-- When an account's OAuth grant is due for renewal (Unix ms); NULL: it does not expire.
+ALTER TABLE accounts ADD COLUMN credentials_refresh_at INTEGER;
+CREATE INDEX accounts_refresh_due ON accounts(credentials_refresh_at) WHERE credentials_refresh_at IS NOT NULL;
+-- Consents started and not yet come back; the state itself and the browser cookie are kept
+-- only as hashes, the PKCE verifier sealed.
+CREATE TABLE oauth_states (
+    state_hash TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account_id TEXT,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    binding_hash TEXT NOT NULL,
+    return_to TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX oauth_states_by_expiry ON oauth_states(expires_at);
+)SQL"},
 };
 
 }  // namespace

@@ -70,15 +70,34 @@ constexpr Sql kRevokeApiToken{"revoke_api_token",
 
 constexpr Sql kInsertAccount{
     "insert_account",
-    "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+    "INSERT INTO accounts(id, workspace_id, platform, name, settings, credentials, created_at, "
+    "credentials_refresh_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 constexpr Sql kAccountById{"account_by_id",
                            "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                            "FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
 constexpr Sql kAccountCredentials{"account_credentials",
                                   "SELECT credentials FROM accounts WHERE workspace_id = ?1 AND id = ?2"};
-constexpr Sql kReconnectAccount{
-    "reconnect_account", "UPDATE accounts SET settings = ?3, credentials = ?4 WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kReconnectAccount{"reconnect_account",
+                                "UPDATE accounts SET settings = ?3, credentials = ?4, credentials_refresh_at = ?5 "
+                                "WHERE workspace_id = ?1 AND id = ?2"};
+constexpr Sql kCredentialsOfAccount{"credentials_of_account",
+                                    "SELECT id, workspace_id, platform, name, settings, credentials != '', "
+                                    "created_at, credentials FROM accounts WHERE id = ?1"};
+constexpr Sql kReplaceCredentials{"replace_credentials",
+                                  "UPDATE accounts SET credentials = ?3, credentials_refresh_at = ?4 "
+                                  "WHERE id = ?1 AND credentials = ?2"};
+constexpr Sql kCredentialsDue{"credentials_due",
+                              "SELECT id FROM accounts WHERE credentials_refresh_at <= ?1 "
+                              "ORDER BY credentials_refresh_at LIMIT ?2"};
+constexpr Sql kInsertOAuthState{
+    "insert_oauth_state",
+    "INSERT INTO oauth_states(state_hash, workspace_id, user_id, platform, account_id, name, settings, verifier, "
+    "binding_hash, return_to, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"};
+constexpr Sql kDropExpiredOAuthStates{"drop_expired_oauth_states", "DELETE FROM oauth_states WHERE expires_at <= ?1"};
+constexpr Sql kTakeOAuthState{"take_oauth_state",
+                              "DELETE FROM oauth_states WHERE state_hash = ?1 RETURNING state_hash, workspace_id, "
+                              "user_id, platform, account_id, name, settings, verifier, binding_hash, return_to, "
+                              "created_at, expires_at"};
 constexpr Sql kListAccounts{"list_accounts",
                             "SELECT id, workspace_id, platform, name, settings, credentials != '', created_at "
                             "FROM accounts WHERE workspace_id = ?1 ORDER BY id"};
@@ -764,7 +783,8 @@ core::Status SqliteStore::RevokeApiToken(const std::string& workspace_id, const 
 
 // ---- accounts -------------------------------------------------------------------------------
 
-core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::string& sealed_credentials) {
+core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::string& sealed_credentials,
+                                        std::optional<core::TimePoint> refresh_at) {
     return Locked("insert_account", [&]() -> core::Status {
         db_->Prepare(kInsertAccount)
             .Bind(1, a.id)
@@ -774,6 +794,7 @@ core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::str
             .Bind(5, a.settings_json)
             .Bind(6, sealed_credentials)
             .Bind(7, ToUnixMillis(a.created_at))
+            .Bind(8, OptMillis(refresh_at))
             .Run();
         return {};
     });
@@ -781,18 +802,90 @@ core::Status SqliteStore::InsertAccount(const domain::Account& a, const std::str
 
 core::Result<domain::Account> SqliteStore::ReconnectAccount(
     const std::string& workspace_id, const std::string& id, const std::string& settings_json,
-    const std::function<core::Result<std::string>(const std::string&)>& reseal) {
+    const std::function<core::Result<std::string>(const std::string&)>& reseal,
+    std::optional<core::TimePoint> refresh_at) {
     return Locked("reconnect_account", [&]() -> core::Result<domain::Account> {
         auto old = db_->Prepare(kAccountCredentials);
         old.Bind(1, workspace_id).Bind(2, id);
         if (!old.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", id}});
         auto sealed = reseal(old.Text(0));
         if (!sealed) return tl::unexpected(sealed.error());
-        db_->Prepare(kReconnectAccount).Bind(1, workspace_id).Bind(2, id).Bind(3, settings_json).Bind(4, *sealed).Run();
+        db_->Prepare(kReconnectAccount)
+            .Bind(1, workspace_id)
+            .Bind(2, id)
+            .Bind(3, settings_json)
+            .Bind(4, *sealed)
+            .Bind(5, OptMillis(refresh_at))
+            .Run();
         auto s = db_->Prepare(kAccountById);
         s.Bind(1, workspace_id).Bind(2, id);
         s.Step();
         return ReadAccount(s);
+    });
+}
+
+core::Result<app::StoredCredentials> SqliteStore::GetCredentials(const std::string& account_id) {
+    return Locked("get_credentials", [&]() -> core::Result<app::StoredCredentials> {
+        auto s = db_->Prepare(kCredentialsOfAccount);
+        s.Bind(1, account_id);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "account not found", {{"account_id", account_id}});
+        return app::StoredCredentials{ReadAccount(s), s.Text(7)};
+    });
+}
+
+core::Result<bool> SqliteStore::ReplaceCredentials(const std::string& account_id, const std::string& expected_sealed,
+                                                   const std::string& sealed,
+                                                   std::optional<core::TimePoint> refresh_at) {
+    return Locked("replace_credentials", [&]() -> core::Result<bool> {
+        return db_->Prepare(kReplaceCredentials)
+                   .Bind(1, account_id)
+                   .Bind(2, expected_sealed)
+                   .Bind(3, sealed)
+                   .Bind(4, OptMillis(refresh_at))
+                   .Run() > 0;
+    });
+}
+
+core::Result<std::vector<std::string>> SqliteStore::CredentialsDueForRefresh(core::TimePoint now, int limit) {
+    return Locked("credentials_due", [&]() -> core::Result<std::vector<std::string>> {
+        auto s = db_->Prepare(kCredentialsDue);
+        s.Bind(1, ToUnixMillis(now)).Bind(2, limit);
+        std::vector<std::string> out;
+        while (s.Step()) out.push_back(s.Text(0));
+        return out;
+    });
+}
+
+core::Status SqliteStore::InsertOAuthState(const app::OAuthStateRecord& st) {
+    return Locked("insert_oauth_state", [&]() -> core::Status {
+        db_->Prepare(kInsertOAuthState)
+            .Bind(1, st.state_hash)
+            .Bind(2, st.workspace_id)
+            .Bind(3, st.user_id)
+            .Bind(4, st.platform)
+            .Bind(5, st.account_id)
+            .Bind(6, st.name)
+            .Bind(7, st.settings_json)
+            .Bind(8, st.sealed_verifier)
+            .Bind(9, st.binding_hash)
+            .Bind(10, st.return_to)
+            .Bind(11, ToUnixMillis(st.created_at))
+            .Bind(12, ToUnixMillis(st.expires_at))
+            .Run();
+        return {};
+    });
+}
+
+core::Result<app::OAuthStateRecord> SqliteStore::TakeOAuthState(const std::string& state_hash, core::TimePoint now) {
+    return Locked("take_oauth_state", [&]() -> core::Result<app::OAuthStateRecord> {
+        db_->Prepare(kDropExpiredOAuthStates).Bind(1, ToUnixMillis(now)).Run();
+        auto s = db_->Prepare(kTakeOAuthState);
+        s.Bind(1, state_hash);
+        if (!s.Step()) return Fail(ErrorCode::kNotFound, "no such OAuth consent in progress");
+        auto st = ReadOAuthState(s);
+        while (s.Step()) {
+        }
+        return st;
     });
 }
 

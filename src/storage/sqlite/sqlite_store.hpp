@@ -52,10 +52,21 @@ class SqliteStore final : public app::Store {
     core::Status RevokeApiToken(const std::string& workspace_id, const std::string& user_id,
                                 const std::string& token_id) override;
 
-    core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials) override;
+    using app::Store::InsertAccount;
+    using app::Store::ReconnectAccount;
+    core::Status InsertAccount(const domain::Account& account, const std::string& sealed_credentials,
+                               std::optional<core::TimePoint> refresh_at) override;
     core::Result<domain::Account> ReconnectAccount(
         const std::string& workspace_id, const std::string& id, const std::string& settings_json,
-        const std::function<core::Result<std::string>(const std::string&)>& reseal) override;
+        const std::function<core::Result<std::string>(const std::string&)>& reseal,
+        std::optional<core::TimePoint> refresh_at) override;
+    core::Result<app::StoredCredentials> GetCredentials(const std::string& account_id) override;
+    core::Result<bool> ReplaceCredentials(const std::string& account_id, const std::string& expected_sealed,
+                                          const std::string& sealed,
+                                          std::optional<core::TimePoint> refresh_at) override;
+    core::Result<std::vector<std::string>> CredentialsDueForRefresh(core::TimePoint now, int limit) override;
+    core::Status InsertOAuthState(const app::OAuthStateRecord& state) override;
+    core::Result<app::OAuthStateRecord> TakeOAuthState(const std::string& state_hash, core::TimePoint now) override;
     core::Result<domain::Account> GetAccount(const std::string& workspace_id, const std::string& id) override;
     core::Result<std::vector<domain::Account>> ListAccounts(const std::string& workspace_id) override;
 
