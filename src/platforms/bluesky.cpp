@@ -229,15 +229,7 @@ HttpResponse BlueskyAdapter::Xrpc(const app::PublishRequest& req, Session& sessi
         HttpResponse out;
         out.status = std::holds_alternative<app::AuthExpired>(*failed) ? 401 : 0;
         out.sent = false;
-        out.error = "the session expired and could not be renewed: " + std::visit(
-                                                                           [](const auto& o) -> std::string {
-                                                                               if constexpr (requires { o.reason; }) {
-                                                                                   return o.reason;
-                                                                               } else {
-                                                                                   return "";
-                                                                               }
-                                                                           },
-                                                                           *failed);
+        out.error = "the session expired and could not be renewed: " + ReasonOf(*failed);
         return out;
     }
     http.headers.back() = {"Authorization", "Bearer " + session.access};

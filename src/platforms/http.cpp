@@ -207,6 +207,38 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
     return app::Rejected{who + " refused the post (HTTP " + std::to_string(r.status) + ")" + said};
 }
 
+std::string ReasonOf(const app::PublishOutcome& outcome) {
+    return std::visit(
+        [](const auto& o) -> std::string {
+            if constexpr (requires { o.reason; }) {
+                return o.reason;
+            } else {
+                return "";
+            }
+        },
+        outcome);
+}
+
+std::optional<app::PublishOutcome> PostReplies(
+    const app::PublishRequest& req, const std::string& head_id, const std::string& head_url,
+    const std::function<ReplyStep(const std::string& text, const std::string& parent_id)>& reply) {
+    std::string parent = head_id;
+    for (size_t i = 0; i <= req.thread.size(); ++i) {
+        const bool comment = i == req.thread.size();
+        if (comment && !req.first_comment) break;
+        // The first comment answers the post, not the thread's last reply.
+        auto step = reply(comment ? *req.first_comment : req.thread[i], comment ? head_id : parent);
+        if (auto* outcome = std::get_if<app::PublishOutcome>(&step)) {
+            const std::string what =
+                comment ? "its first comment" : "reply " + std::to_string(i + 1) + " of its thread";
+            return app::Rejected{"the post is published at " + head_url + ", but " + what +
+                                 " did not go out: " + ReasonOf(*outcome)};
+        }
+        parent = std::get<std::string>(step);
+    }
+    return std::nullopt;
+}
+
 nlohmann::json JsonObject(const std::string& text) {
     auto j = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
     return j.is_object() ? j : nlohmann::json::object();

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -80,6 +81,20 @@ class HttpClient {
 /// `detail` is the platform's own message, added in words.
 app::PublishOutcome OutcomeOf(const HttpResponse& response, std::string_view platform, const std::string& detail,
                               core::TimePoint now);
+
+/// The reason an outcome gives, in words; empty for Published.
+std::string ReasonOf(const app::PublishOutcome& outcome);
+
+/// One reply: the new post's id, or why it did not go out.
+using ReplyStep = std::variant<std::string, app::PublishOutcome>;
+
+/// After a post is out (`head_id`, at `head_url`): its thread's replies, each answering the one
+/// before, then the first comment answering the post itself. `reply(text, parent_id)` posts
+/// one. For platforms without idempotency: a failure now is Rejected, saying where the post
+/// is, since a retry would publish the post again. nullopt: all went out.
+std::optional<app::PublishOutcome> PostReplies(
+    const app::PublishRequest& request, const std::string& head_id, const std::string& head_url,
+    const std::function<ReplyStep(const std::string& text, const std::string& parent_id)>& reply);
 
 /// `text` as a JSON object; an empty object when it is empty or not an object.
 nlohmann::json JsonObject(const std::string& text);

@@ -2,10 +2,12 @@
 
 #include "platforms/bluesky.hpp"
 #include "platforms/discord.hpp"
+#include "platforms/instagram.hpp"
 #include "platforms/mastodon.hpp"
 #include "platforms/nostr.hpp"
 #include "platforms/sandbox.hpp"
 #include "platforms/telegram.hpp"
+#include "platforms/threads.hpp"
 #include "platforms/x.hpp"
 
 namespace herald::platforms {
@@ -49,6 +51,12 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
         return it->second;
     };
     r->Add(std::make_unique<XAdapter>(clock, account_servers, base("x", "https://api.x.com"), client("x")));
+    // Meta's APIs carry their version in the base URL: an operator moves to a newer one there.
+    r->Add(std::make_unique<ThreadsAdapter>(clock, account_servers, base("threads", "https://graph.threads.net/v1.0"),
+                                            client("threads")));
+    r->Add(std::make_unique<InstagramAdapter>(
+        clock, account_servers, base("instagram", "https://graph.instagram.com/v23.0"),
+        base("instagram_oauth", "https://api.instagram.com"), client("instagram")));
     return r;
 }
 

@@ -247,30 +247,10 @@ app::PublishOutcome XAdapter::Publish(const app::PublishRequest& req) {
     const std::string head_id = std::get<std::string>(head);
     // Replies: the post is out already, and X has no idempotency key: whatever goes wrong
     // now is told, never retried (a retry would post the whole thread again).
-    std::string parent = head_id;
-    std::vector<std::string> replies = req.thread;
-    if (req.first_comment) replies.push_back(*req.first_comment);
-    for (size_t i = 0; i < replies.size(); ++i) {
-        auto item = post(replies[i], {}, parent);
-        if (auto* outcome = std::get_if<app::PublishOutcome>(&item)) {
-            std::string why = std::visit(
-                [](const auto& o) -> std::string {
-                    if constexpr (requires { o.reason; }) {
-                        return o.reason;
-                    } else {
-                        return "";
-                    }
-                },
-                *outcome);
-            const std::string what =
-                i < req.thread.size() ? "reply " + std::to_string(i + 1) + " of its thread" : "its first comment";
-            return app::Rejected{"the post is published at " + url_of(head_id) + ", but " + what +
-                                 " did not go out: " + why};
-        }
-        // The first comment answers the post itself, not the thread's last reply.
-        if (i + 1 < req.thread.size()) parent = std::get<std::string>(item);
-        if (i + 1 == req.thread.size()) parent = head_id;
-    }
+    auto replies = PostReplies(req, head_id, url_of(head_id), [&](const std::string& text, const std::string& parent) {
+        return post(text, {}, parent);
+    });
+    if (replies) return *replies;
     return app::Published{head_id, url_of(head_id), std::nullopt};
 }
 

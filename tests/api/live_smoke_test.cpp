@@ -78,15 +78,7 @@ TEST_P(LiveSmokeTest, PublishesOneRealPost) {
     req.credentials = credentials;
     req.text = "Herald live smoke test, " + domain::FormatRfc3339(clock.Now());
     auto outcome = adapter->Publish(req);
-    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << std::visit(
-        [](const auto& o) -> std::string {
-            if constexpr (requires { o.reason; }) {
-                return o.reason;
-            } else {
-                return "";
-            }
-        },
-        outcome);
+    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << platforms::ReasonOf(outcome);
     const auto& published = std::get<app::Published>(outcome);
     EXPECT_FALSE(published.remote_id.empty());
     std::cout << live.platform << ": published " << published.remote_id << " " << published.url << "\n";
