@@ -279,6 +279,10 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
         const auto eq = pair.find('=');
         platform_options.base_urls[pair.substr(0, eq)] = pair.substr(eq + 1);
     }
+    for (const auto& pair : AddressList(config.platform_api_versions)) {
+        const auto eq = pair.find('=');
+        platform_options.api_versions[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
     for (const auto& entry : AddressList(config.oauth_clients)) {
         const auto eq = entry.find('=');
         const std::string client = entry.substr(eq + 1);

@@ -89,6 +89,8 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"platform_allowed_addresses",
          "comma-separated IP:PORT pairs where account-named servers (a PDS, an instance) may be although private"},
         {"platform_base_urls", "comma-separated NAME=URL pairs: where a platform's API is, e.g. telegram=https://…"},
+        {"platform_api_versions",
+         "comma-separated NAME=VERSION pairs: the API version asked of a platform, e.g. linkedin=202605"},
         {"oauth_clients",
          "comma-separated NAME=CLIENT_ID:CLIENT_SECRET: the OAuth clients registered with the platforms; prefer env "
          "HERALD_OAUTH_CLIENTS to this flag"},

@@ -177,6 +177,23 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.platform_base_urls = value;
         return {};
     }
+    if (key == "platform_api_versions") {
+        std::stringstream list(value);
+        for (std::string item; std::getline(list, item, ',');) {
+            const auto eq = item.find('=');
+            const bool ok = eq != 0 && eq != std::string::npos && eq + 1 < item.size() &&
+                            item.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                                                   eq + 1) == std::string::npos;
+            if (!ok) {
+                return Fail(ErrorCode::kInvalidArgument,
+                            "config platform_api_versions (from " + source +
+                                ") must be NAME=VERSION pairs separated by commas, e.g. linkedin=202605",
+                            {{"field", key}, {"rule", "format"}});
+            }
+        }
+        c.platform_api_versions = value;
+        return {};
+    }
     if (key == "oauth_clients") {
         std::stringstream list(value);
         for (std::string item; std::getline(list, item, ',');) {
@@ -262,6 +279,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "media_fetch_timeout_seconds",
                                                   "platform_allowed_addresses",
                                                   "platform_base_urls",
+                                                  "platform_api_versions",
                                                   "oauth_clients"};
     return keys;
 }

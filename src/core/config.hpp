@@ -68,6 +68,10 @@ struct Config {
     /// platform_base_urls: comma-separated NAME=URL pairs where a platform's API is reached
     /// instead of its own address, e.g. telegram=https://tg-proxy.example.com
     std::string platform_base_urls;
+    /// platform_api_versions: comma-separated NAME=VERSION pairs, the API version Herald asks a
+    /// platform for where it is not in the base URL (linkedin=202605). Platforms retire old
+    /// versions (LinkedIn answers 426): a newer one here needs no new Herald.
+    std::string platform_api_versions;
     /// oauth_clients: comma-separated NAME=CLIENT_ID:CLIENT_SECRET entries, the OAuth clients
     /// registered with the platforms (x=abc:def); a public client leaves out ":SECRET". Each
     /// platform's redirect URI is PUBLIC_BASE_URL/api/v1/oauth/NAME/callback. Never logged.

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace herald::platforms {
 
 namespace {
@@ -65,11 +67,12 @@ core::Result<std::string> OAuth2::AuthorizeUrl(const std::string& state, const s
 
 core::Result<app::OAuthGrant> OAuth2::Exchange(const std::string& code, const std::string& code_verifier,
                                                const std::string& redirect_uri) const {
-    return TokenCall({{"grant_type", "authorization_code"},
-                      {"code", code},
-                      {"redirect_uri", redirect_uri},
-                      {"code_verifier", code_verifier}},
-                     "finish connecting");
+    std::vector<std::pair<std::string, std::string>> form = {{"grant_type", "authorization_code"},
+                                                             {"code", code},
+                                                             {"redirect_uri", redirect_uri},
+                                                             {"code_verifier", code_verifier}};
+    form.insert(form.end(), spec_.exchange_extra.begin(), spec_.exchange_extra.end());
+    return TokenCall(std::move(form), false);
 }
 
 core::Result<app::OAuthGrant> OAuth2::Refresh(const std::string& credentials_json) const {
@@ -79,11 +82,11 @@ core::Result<app::OAuthGrant> OAuth2::Refresh(const std::string& credentials_jso
             core::ErrorCode::kPermissionDenied,
             spec_.label + " gave no refresh token, so the sign-in cannot be renewed: reconnect the account");
     }
-    return TokenCall({{"grant_type", "refresh_token"}, {"refresh_token", refresh}}, "renew the sign-in");
+    return TokenCall({{"grant_type", "refresh_token"}, {"refresh_token", refresh}}, true);
 }
 
 core::Result<app::OAuthGrant> OAuth2::TokenCall(std::vector<std::pair<std::string, std::string>> form,
-                                                std::string_view doing) const {
+                                                bool renewing) const {
     if (!client_) {
         return core::Fail(core::ErrorCode::kFailedPrecondition, "no OAuth client is configured for " + spec_.label);
     }
@@ -101,7 +104,10 @@ core::Result<app::OAuthGrant> OAuth2::TokenCall(std::vector<std::pair<std::strin
     }
     req.body = FormEncode(form);
     auto r = http_.Send(req);
-    if (!r.ok()) return tl::unexpected(TokenError(r, doing));
+    const auto body = r.Json();
+    if (!r.ok() || (body.contains("error") && !body.contains("access_token"))) {
+        return tl::unexpected(TokenError(r, renewing));
+    }
     return GrantOf(r);
 }
 
@@ -129,34 +135,39 @@ core::Result<app::OAuthGrant> OAuth2::GrantOf(const HttpResponse& r) const {
     return grant;
 }
 
-core::Error OAuth2::TokenError(const HttpResponse& r, std::string_view doing) const {
-    const std::string what = "could not " + std::string(doing) + " with " + spec_.label;
+core::Error OAuth2::TokenError(const HttpResponse& r, bool renewing) const {
+    const std::string what =
+        "could not " + std::string(renewing ? "renew the sign-in" : "finish connecting") + " with " + spec_.label;
     if (r.status == 0) return core::Error{core::ErrorCode::kUnavailable, what + ": " + r.error, {}};
     auto body = r.Json();
     const std::string code =
         body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : "";
-    const std::string detail = Describe(body);
-    if (code == "invalid_grant") {
+    std::string detail = Describe(body);
+    if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
+    const bool dead =
+        std::find(spec_.revoked_errors.begin(), spec_.revoked_errors.end(), code) != spec_.revoked_errors.end() ||
+        (spec_.refused_refresh_is_revoked && (r.status == 400 || r.status == 401));
+    if (renewing && dead) {
         return core::Error{core::ErrorCode::kPermissionDenied,
                            spec_.label + " no longer accepts this account's sign-in (" + detail +
                                "): it was revoked or has expired; reconnect the account",
                            {}};
     }
-    if (code == "invalid_client" || code == "unauthorized_client") {
+    if (!renewing && code == "invalid_grant") {
+        return core::Error{core::ErrorCode::kFailedPrecondition,
+                           spec_.label + " did not accept the authorization code (" + detail +
+                               "): it was used already or has expired; start connecting the account again",
+                           {}};
+    }
+    if (code == "invalid_client" || code == "unauthorized_client" || (r.status == 401 && code.empty())) {
         return core::Error{core::ErrorCode::kFailedPrecondition,
                            spec_.label + " refused Herald's OAuth client (" + detail +
                                "): the operator checks the client id and secret in oauth_clients",
                            {}};
     }
-    if (r.status == 429 || r.status >= 500) {
-        return core::Error{
-            core::ErrorCode::kUnavailable,
-            what + ": it answered " + std::to_string(r.status) + (detail.empty() ? "" : " (" + detail + ")"),
-            {}};
-    }
-    return core::Error{core::ErrorCode::kFailedPrecondition,
-                       what + ": it answered " + std::to_string(r.status) + (detail.empty() ? "" : " (" + detail + ")"),
-                       {}};
+    const auto kind =
+        r.status == 429 || r.status >= 500 ? core::ErrorCode::kUnavailable : core::ErrorCode::kFailedPrecondition;
+    return core::Error{kind, what + ": " + detail, {}};
 }
 
 std::string AccessToken(const std::string& credentials_json) { return JsonString(credentials_json, "access_token"); }

@@ -31,6 +31,12 @@ struct OAuthSpec {
     bool basic_auth = true;
     std::string client_id_param = "client_id";                         ///< TikTok calls it client_key
     std::vector<std::pair<std::string, std::string>> authorize_extra;  ///< access_type=offline, …
+    std::vector<std::pair<std::string, std::string>> exchange_extra;   ///< continuous_refresh=true, …
+    /// The token endpoint's error codes that mean a refresh token is dead (revoked, expired,
+    /// spent): the account must be reconnected. X and Reddit say invalid_request.
+    std::vector<std::string> revoked_errors = {"invalid_grant"};
+    /// Any 400 or 401 to a refresh means the grant is dead (Pinterest, whose errors name no code).
+    bool refused_refresh_is_revoked = false;
 };
 
 /// Credentials JSON kept for an OAuth account: access_token, refresh_token (when the platform
@@ -51,12 +57,12 @@ class OAuth2 {
 
     /// A token endpoint's answer as a grant: every field it gave is kept, expires_in turned into expires_at.
     core::Result<app::OAuthGrant> GrantOf(const HttpResponse& r) const;
-    /// The error a failed token call means (see Refresh), in words.
-    core::Error TokenError(const HttpResponse& r, std::string_view doing) const;
 
   private:
-    core::Result<app::OAuthGrant> TokenCall(std::vector<std::pair<std::string, std::string>> form,
-                                            std::string_view doing) const;
+    /// The error a failed token call means (see Refresh), in words. A platform may refuse with
+    /// HTTP 200 and an error in the body (Reddit).
+    core::Error TokenError(const HttpResponse& r, bool renewing) const;
+    core::Result<app::OAuthGrant> TokenCall(std::vector<std::pair<std::string, std::string>> form, bool renewing) const;
 
     OAuthSpec spec_;
     std::optional<OAuthClient> client_;

@@ -3,12 +3,16 @@
 #include "platforms/bluesky.hpp"
 #include "platforms/discord.hpp"
 #include "platforms/instagram.hpp"
+#include "platforms/linkedin.hpp"
 #include "platforms/mastodon.hpp"
 #include "platforms/nostr.hpp"
+#include "platforms/pinterest.hpp"
+#include "platforms/reddit.hpp"
 #include "platforms/sandbox.hpp"
 #include "platforms/telegram.hpp"
 #include "platforms/threads.hpp"
 #include "platforms/x.hpp"
+#include "platforms/youtube.hpp"
 
 namespace herald::platforms {
 
@@ -57,6 +61,20 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
     r->Add(std::make_unique<InstagramAdapter>(
         clock, account_servers, base("instagram", "https://graph.instagram.com/v23.0"),
         base("instagram_oauth", "https://api.instagram.com"), client("instagram")));
+    auto version = [&](const std::string& name, const std::string& fallback) {
+        auto it = options.api_versions.find(name);
+        return it == options.api_versions.end() ? fallback : it->second;
+    };
+    r->Add(std::make_unique<LinkedInAdapter>(clock, account_servers, base("linkedin", "https://api.linkedin.com"),
+                                             base("linkedin_oauth", "https://www.linkedin.com"),
+                                             version("linkedin", "202605"), client("linkedin")));
+    r->Add(std::make_unique<YouTubeAdapter>(clock, account_servers, base("youtube", "https://www.googleapis.com"),
+                                            base("youtube_token", "https://oauth2.googleapis.com/token"),
+                                            client("youtube")));
+    r->Add(std::make_unique<RedditAdapter>(clock, account_servers, base("reddit", "https://oauth.reddit.com"),
+                                           base("reddit_www", "https://www.reddit.com"), client("reddit")));
+    r->Add(std::make_unique<PinterestAdapter>(clock, account_servers, base("pinterest", "https://api.pinterest.com"),
+                                              client("pinterest")));
     return r;
 }
 

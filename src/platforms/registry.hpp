@@ -28,6 +28,8 @@ struct PlatformOptions {
     /// Where a platform's API is, by platform name, where it is not the platform's own address
     /// (a proxy, a regional endpoint, the tests' fakes): "telegram" → https://api.telegram.org.
     std::map<std::string, std::string> base_urls;
+    /// API versions by platform name, where not in the base URL: "linkedin" → "202605".
+    std::map<std::string, std::string> api_versions;
     /// The OAuth clients the operator registered with the platforms, by platform name; a
     /// platform without one cannot have accounts connected.
     std::map<std::string, OAuthClient> oauth_clients;

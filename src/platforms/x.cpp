@@ -62,13 +62,17 @@ XAdapter::XAdapter(const core::Clock& clock, HttpOptions http, std::string api_b
     : clock_(clock),
       http_(http),
       api_(std::move(api_base)),
+      // X answers a revoked or spent refresh token with invalid_request ("Value passed for the
+      // token was invalid"), not invalid_grant.
       oauth_(OAuthSpec{"X",
                        "https://x.com/i/oauth2/authorize",
                        api_ + "/2/oauth2/token",
                        "tweet.read tweet.write users.read media.write offline.access",
                        true,
                        "client_id",
-                       {}},
+                       {},
+                       {},
+                       {"invalid_grant", "invalid_request"}},
              std::move(client), clock, http) {}
 
 core::Result<std::string> XAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
@@ -82,15 +86,7 @@ core::Result<app::OAuthGrant> XAdapter::ExchangeCode(const std::string& code, co
 }
 
 core::Result<app::OAuthGrant> XAdapter::RefreshGrant(const std::string& credentials_json) {
-    auto grant = oauth_.Refresh(credentials_json);
-    // X answers a revoked or spent refresh token with invalid_request, "Value passed for the
-    // token was invalid", not invalid_grant.
-    if (!grant && grant.error().message.find("Value passed for the token was invalid") != std::string::npos) {
-        return core::Fail(core::ErrorCode::kPermissionDenied,
-                          "X no longer accepts this account's sign-in (the refresh token was revoked or has expired): "
-                          "reconnect the account");
-    }
-    return grant;
+    return oauth_.Refresh(credentials_json);
 }
 
 domain::PlatformLimits XAdapter::Limits() const {
