@@ -22,20 +22,21 @@ std::vector<std::pair<std::string, std::string>> MediaParams(const app::PublishM
 
 InstagramAdapter::InstagramAdapter(const core::Clock& clock, HttpOptions http, std::string api_base,
                                    std::string oauth_base, std::optional<OAuthClient> client)
-    : clock_(clock),
+    : OAuthAdapter(meta::LongLivedTokens(
+          OAuthSpec{"Instagram",
+                    "https://www.instagram.com/oauth/authorize",
+                    oauth_base + "/oauth/access_token",
+                    "instagram_business_basic,instagram_business_content_publish,"
+                    "instagram_business_manage_comments",
+                    false,
+                    "client_id",
+                    {}},
+          meta::TokenEndpoints{"Instagram", meta::Origin(api_base) + "/access_token", "ig_exchange_token",
+                               meta::Origin(api_base) + "/refresh_access_token", "ig_refresh_token"},
+          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
       api_(std::move(api_base)),
-      tokens_(OAuthSpec{"Instagram",
-                        "https://www.instagram.com/oauth/authorize",
-                        oauth_base + "/oauth/access_token",
-                        "instagram_business_basic,instagram_business_content_publish,"
-                        "instagram_business_manage_comments",
-                        false,
-                        "client_id",
-                        {}},
-              meta::TokenEndpoints{"Instagram", meta::Origin(api_) + "/access_token", "ig_exchange_token",
-                                   meta::Origin(api_) + "/refresh_access_token", "ig_refresh_token"},
-              std::move(client), clock, http),
       containers_(meta::ContainerApi{"Instagram", api_, "media", "media_publish", "status_code"}, http_, clock) {}
 
 domain::PlatformLimits InstagramAdapter::Limits() const {

@@ -21,26 +21,13 @@ namespace herald::platforms {
 /// has no threads, no idempotency key and no lookup: an unanswered publish is shown as
 /// unconfirmed, never sent again blindly. Meta's error codes are said in words ("Instagram
 /// could not download the media: the media URL must be publicly reachable").
-class InstagramAdapter final : public app::PlatformAdapter {
+class InstagramAdapter final : public OAuthAdapter<meta::LongLivedTokens> {
   public:
     /// `api_base`: https://graph.instagram.com/v23.0, the version included; `oauth_base`:
     /// https://api.instagram.com, where the code is traded.
     InstagramAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string oauth_base,
                      std::optional<OAuthClient> client);
     std::string_view Name() const override { return "instagram"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return tokens_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override {
-        return tokens_.AuthorizeUrl(state, code_challenge, redirect_uri);
-    }
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override {
-        return tokens_.Exchange(code, code_verifier, redirect_uri);
-    }
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override {
-        return tokens_.Renew(credentials_json);
-    }
     /// A caption of 2,200; 1 to 10 JPEG images (8 MiB, 4:5 to 1.91:1) or videos; no threads.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
@@ -57,7 +44,6 @@ class InstagramAdapter final : public app::PlatformAdapter {
     const core::Clock& clock_;
     HttpClient http_;
     std::string api_;
-    meta::LongLivedTokens tokens_;
     meta::Containers containers_;
 };
 

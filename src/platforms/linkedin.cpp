@@ -73,37 +73,21 @@ std::string LinkedInLittleText(std::string_view text) {
 LinkedInAdapter::LinkedInAdapter(const core::Clock& clock, HttpOptions http, std::string api_base,
                                  std::string oauth_base, std::string version, std::optional<OAuthClient> client,
                                  std::string scopes)
-    : clock_(clock),
+    :  // LinkedIn wants the client id and secret in the token request's form. It takes PKCE
+       // only from apps it enabled it for (native clients); a web app's code is bound by its
+       // secret, and the challenge Herald adds is ignored.
+      OAuthAdapter(OAuth2(OAuthSpec{"LinkedIn",
+                                    "https://www.linkedin.com/oauth/v2/authorization",
+                                    oauth_base + "/oauth/v2/accessToken",
+                                    std::move(scopes),
+                                    false,
+                                    "client_id",
+                                    {}},
+                          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
       api_(std::move(api_base)),
-      version_(std::move(version)),
-      // LinkedIn wants the client id and secret in the token request's form. It takes PKCE
-      // only from apps it enabled it for (native clients); a web app's code is bound by its
-      // secret, and the challenge Herald adds is ignored.
-      oauth_(OAuthSpec{"LinkedIn",
-                       "https://www.linkedin.com/oauth/v2/authorization",
-                       oauth_base + "/oauth/v2/accessToken",
-                       std::move(scopes),
-                       false,
-                       "client_id",
-                       {}},
-             std::move(client), clock, http) {}
-
-core::Result<std::string> LinkedInAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                                        const std::string& redirect_uri) const {
-    return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> LinkedInAdapter::ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                                            const std::string& redirect_uri) {
-    return oauth_.Exchange(code, code_verifier, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> LinkedInAdapter::RefreshGrant(const std::string& credentials_json) {
-    // Only apps LinkedIn approved get refresh tokens; for the others Refresh says there is
-    // none (kPermissionDenied), and the account waits for its member to reconnect it.
-    return oauth_.Refresh(credentials_json);
-}
+      version_(std::move(version)) {}
 
 domain::PlatformLimits LinkedInAdapter::Limits() const {
     domain::PlatformLimits l;

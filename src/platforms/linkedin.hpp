@@ -26,7 +26,7 @@ namespace herald::platforms {
 /// one as content.media, two to twenty as content.multiImage. No videos, no threads, no first
 /// comments. LinkedIn offers no idempotency key and no way to find a post by a marker: an
 /// unanswered send is shown as unconfirmed, never sent again blindly.
-class LinkedInAdapter final : public app::PlatformAdapter {
+class LinkedInAdapter final : public OAuthAdapter<OAuth2> {
   public:
     /// The scopes asked for unless the operator's build says otherwise: enough to post as the
     /// member and learn who it is. Posting as an organization needs w_organization_social too;
@@ -39,13 +39,6 @@ class LinkedInAdapter final : public app::PlatformAdapter {
     LinkedInAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string oauth_base,
                     std::string version, std::optional<OAuthClient> client, std::string scopes = kMemberScopes);
     std::string_view Name() const override { return "linkedin"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return oauth_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override;
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override;
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// 3,000 code points; up to 20 images (JPEG, PNG, GIF); no video, threads or comments.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
@@ -66,7 +59,6 @@ class LinkedInAdapter final : public app::PlatformAdapter {
     HttpClient http_;
     std::string api_;
     std::string version_;
-    OAuth2 oauth_;
 };
 
 /// `text` in LinkedIn's "little" text format, which the Posts API reads commentary in: the

@@ -122,7 +122,7 @@ core::Result<app::OAuthGrant> LongLivedTokens::Exchange(const std::string& code,
     return LongLived(req, keep, "finish connecting");
 }
 
-core::Result<app::OAuthGrant> LongLivedTokens::Renew(const std::string& credentials_json) const {
+core::Result<app::OAuthGrant> LongLivedTokens::Refresh(const std::string& credentials_json) const {
     const std::string token = AccessToken(credentials_json);
     if (token.empty()) {
         return core::Fail(core::ErrorCode::kPermissionDenied,

@@ -51,7 +51,7 @@ class LongLivedTokens {
     core::Result<app::OAuthGrant> Exchange(const std::string& code, const std::string& verifier,
                                            const std::string& redirect_uri) const;
     /// A renewed long-lived token; kPermissionDenied when Meta says the grant is gone (190).
-    core::Result<app::OAuthGrant> Renew(const std::string& credentials_json) const;
+    core::Result<app::OAuthGrant> Refresh(const std::string& credentials_json) const;
 
   private:
     core::Result<app::OAuthGrant> LongLived(const HttpRequest& req, const nlohmann::json& keep,

@@ -70,6 +70,30 @@ class OAuth2 {
     HttpClient http_;
 };
 
+/// What every adapter of a platform connected through its consent page has, forwarded to
+/// `Grants`: OAuth2, or meta::LongLivedTokens (Ready, AuthorizeUrl, Exchange, Refresh).
+template <typename Grants>
+class OAuthAdapter : public app::PlatformAdapter {
+  public:
+    app::AuthMethod Auth() const final { return app::AuthMethod::kOAuth2; }
+    bool OAuthReady() const final { return oauth_.Ready(); }
+    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
+                                           const std::string& redirect_uri) const final {
+        return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
+    }
+    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
+                                               const std::string& redirect_uri) final {
+        return oauth_.Exchange(code, code_verifier, redirect_uri);
+    }
+    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) final {
+        return oauth_.Refresh(credentials_json);
+    }
+
+  protected:
+    explicit OAuthAdapter(Grants grants) : oauth_(std::move(grants)) {}
+    Grants oauth_;
+};
+
 /// "access_token" of credentials JSON text; empty when absent.
 std::string AccessToken(const std::string& credentials_json);
 

@@ -92,38 +92,24 @@ app::PublishOutcome Refusal(const HttpResponse& r, const std::string& board, cor
 
 PinterestAdapter::PinterestAdapter(const core::Clock& clock, HttpOptions http, std::string api_base,
                                    std::optional<OAuthClient> client)
-    : clock_(clock),
+    :  // The code is traded with continuous_refresh=true: a refresh token renewed with each use,
+       // instead of the legacy one that ends a year after connecting. Pinterest documents no code
+       // for a dead grant: a refresh it refuses outright (400, 401) means reconnecting.
+      OAuthAdapter(OAuth2(OAuthSpec{"Pinterest",
+                                    "https://www.pinterest.com/oauth/",
+                                    api_base + "/v5/oauth/token",
+                                    // Comma-separated on the consent page, as Pinterest's own examples do.
+                                    "boards:read,pins:read,pins:write,user_accounts:read",
+                                    true,
+                                    "client_id",
+                                    {},
+                                    {{"continuous_refresh", "true"}},
+                                    {"invalid_grant"},
+                                    true},
+                          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
-      api_(std::move(api_base)),
-      // The code is traded with continuous_refresh=true: a refresh token renewed with each use,
-      // instead of the legacy one that ends a year after connecting. Pinterest documents no code
-      // for a dead grant: a refresh it refuses outright (400, 401) means reconnecting.
-      oauth_(OAuthSpec{"Pinterest",
-                       "https://www.pinterest.com/oauth/",
-                       api_ + "/v5/oauth/token",
-                       // Comma-separated on the consent page, as Pinterest's own examples do.
-                       "boards:read,pins:read,pins:write,user_accounts:read",
-                       true,
-                       "client_id",
-                       {},
-                       {{"continuous_refresh", "true"}},
-                       {"invalid_grant"},
-                       true},
-             std::move(client), clock, http) {}
-
-core::Result<std::string> PinterestAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                                         const std::string& redirect_uri) const {
-    return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> PinterestAdapter::ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                                             const std::string& redirect_uri) {
-    return oauth_.Exchange(code, code_verifier, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> PinterestAdapter::RefreshGrant(const std::string& credentials_json) {
-    return oauth_.Refresh(credentials_json);
-}
+      api_(std::move(api_base)) {}
 
 domain::PlatformLimits PinterestAdapter::Limits() const {
     domain::PlatformLimits l;

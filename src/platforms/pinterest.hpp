@@ -26,20 +26,13 @@ namespace herald::platforms {
 /// points the platform there (platform_base_urls pinterest=https://api-sandbox.pinterest.com).
 /// Pinterest offers no idempotency key and no way to find a Pin by a marker: an unanswered
 /// send is shown as unconfirmed, never sent again blindly.
-class PinterestAdapter final : public app::PlatformAdapter {
+class PinterestAdapter final : public OAuthAdapter<OAuth2> {
   public:
     /// `api_base`: https://api.pinterest.com (or the sandbox, the tests' fake); the token
     /// endpoint is under it.
     PinterestAdapter(const core::Clock& clock, HttpOptions http, std::string api_base,
                      std::optional<OAuthClient> client);
     std::string_view Name() const override { return "pinterest"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return oauth_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override;
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override;
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// 800 characters; one to five JPEG or PNG images, required, fetched from a public link; no
     /// videos, threads or first comments.
     domain::PlatformLimits Limits() const override;
@@ -53,7 +46,6 @@ class PinterestAdapter final : public app::PlatformAdapter {
     const core::Clock& clock_;
     HttpClient http_;
     std::string api_;
-    OAuth2 oauth_;
 };
 
 }  // namespace herald::platforms

@@ -212,39 +212,23 @@ app::PublishOutcome Failed(const HttpResponse& r, const std::string& sr, const s
 
 RedditAdapter::RedditAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string www_base,
                              std::optional<OAuthClient> client)
-    : clock_(clock),
+    :  // Reddit refuses a dead refresh token with invalid_request (and, seen since, invalid_grant),
+       // sometimes with HTTP 200: OAuth2 reads the error from the body either way.
+      OAuthAdapter(OAuth2(OAuthSpec{"Reddit",
+                                    "https://www.reddit.com/api/v1/authorize",
+                                    www_base + "/api/v1/access_token",
+                                    "identity submit read",
+                                    true,
+                                    "client_id",
+                                    {{"duration", "permanent"}},
+                                    {},
+                                    {"invalid_grant", "invalid_request"}},
+                          std::move(client), clock, WithUserAgent(http))),
+      clock_(clock),
       options_(WithUserAgent(std::move(http))),
       http_(options_),
       api_(std::move(api_base)),
-      www_(std::move(www_base)),
-      // Reddit refuses a dead refresh token with invalid_request (and, seen since, invalid_grant),
-      // sometimes with HTTP 200: OAuth2 reads the error from the body either way.
-      oauth_(OAuthSpec{"Reddit",
-                       "https://www.reddit.com/api/v1/authorize",
-                       www_ + "/api/v1/access_token",
-                       "identity submit read",
-                       true,
-                       "client_id",
-                       {{"duration", "permanent"}},
-                       {},
-                       {"invalid_grant", "invalid_request"}},
-             std::move(client), clock, options_) {}
-
-core::Result<std::string> RedditAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                                      const std::string& redirect_uri) const {
-    return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> RedditAdapter::ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                                          const std::string& redirect_uri) {
-    return oauth_.Exchange(code, code_verifier, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> RedditAdapter::RefreshGrant(const std::string& credentials_json) {
-    // Reddit may rotate the refresh token or keep it; a new one in the answer replaces the
-    // stored one (credentials are merged), and without one the stored one stays.
-    return oauth_.Refresh(credentials_json);
-}
+      www_(std::move(www_base)) {}
 
 domain::PlatformLimits RedditAdapter::Limits() const {
     domain::PlatformLimits l;

@@ -26,7 +26,7 @@ namespace herald::platforms {
 /// Reddit answers form calls with HTTP 200 even when it refuses them; the reasons come inside
 /// (json.errors). It offers no idempotency key and no way to find a post by a marker: an
 /// unanswered send is shown as unconfirmed, never sent again blindly.
-class RedditAdapter final : public app::PlatformAdapter {
+class RedditAdapter final : public OAuthAdapter<OAuth2> {
   public:
     /// `api_base`: https://oauth.reddit.com, where posts go; `www_base`: https://www.reddit.com,
     /// where the token endpoint is (the consent page is always on www.reddit.com). Reddit
@@ -34,13 +34,6 @@ class RedditAdapter final : public app::PlatformAdapter {
     RedditAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string www_base,
                   std::optional<OAuthClient> client);
     std::string_view Name() const override { return "reddit"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return oauth_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override;
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override;
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// Text only: 40,000 characters (a self post's body, with its title line); no media, no
     /// threads; a first comment.
     domain::PlatformLimits Limits() const override;
@@ -63,7 +56,6 @@ class RedditAdapter final : public app::PlatformAdapter {
     HttpClient http_;
     std::string api_;
     std::string www_;
-    OAuth2 oauth_;
 };
 
 }  // namespace herald::platforms

@@ -18,19 +18,20 @@ std::vector<std::pair<std::string, std::string>> MediaParams(const app::PublishM
 
 ThreadsAdapter::ThreadsAdapter(const core::Clock& clock, HttpOptions http, std::string api_base,
                                std::optional<OAuthClient> client)
-    : clock_(clock),
+    : OAuthAdapter(meta::LongLivedTokens(
+          OAuthSpec{"Threads",
+                    "https://threads.net/oauth/authorize",
+                    meta::Origin(api_base) + "/oauth/access_token",
+                    "threads_basic,threads_content_publish,threads_manage_replies",
+                    false,
+                    "client_id",
+                    {}},
+          meta::TokenEndpoints{"Threads", meta::Origin(api_base) + "/access_token", "th_exchange_token",
+                               meta::Origin(api_base) + "/refresh_access_token", "th_refresh_token"},
+          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
       api_(std::move(api_base)),
-      tokens_(OAuthSpec{"Threads",
-                        "https://threads.net/oauth/authorize",
-                        meta::Origin(api_) + "/oauth/access_token",
-                        "threads_basic,threads_content_publish,threads_manage_replies",
-                        false,
-                        "client_id",
-                        {}},
-              meta::TokenEndpoints{"Threads", meta::Origin(api_) + "/access_token", "th_exchange_token",
-                                   meta::Origin(api_) + "/refresh_access_token", "th_refresh_token"},
-              std::move(client), clock, http),
       containers_(meta::ContainerApi{"Threads", api_, "threads", "threads_publish", "status"}, http_, clock) {}
 
 domain::PlatformLimits ThreadsAdapter::Limits() const {

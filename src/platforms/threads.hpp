@@ -19,25 +19,12 @@ namespace herald::platforms {
 /// are replies (reply_to_id). Threads has no idempotency key and no lookup: an unanswered
 /// publish is shown as unconfirmed, never sent again blindly. Requests carry the token as an
 /// Authorization: Bearer header rather than the access_token parameter of Meta's examples.
-class ThreadsAdapter final : public app::PlatformAdapter {
+class ThreadsAdapter final : public OAuthAdapter<meta::LongLivedTokens> {
   public:
     /// `api_base`: https://graph.threads.net/v1.0, the version included (an operator moves to a
     /// newer one with platform_base_urls); the token endpoints are on its host.
     ThreadsAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::optional<OAuthClient> client);
     std::string_view Name() const override { return "threads"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return tokens_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override {
-        return tokens_.AuthorizeUrl(state, code_challenge, redirect_uri);
-    }
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override {
-        return tokens_.Exchange(code, code_verifier, redirect_uri);
-    }
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override {
-        return tokens_.Renew(credentials_json);
-    }
     /// 500 (UTF-8 bytes for emoji); up to 20 images and videos (a carousel); threads of 25.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
@@ -54,7 +41,6 @@ class ThreadsAdapter final : public app::PlatformAdapter {
     const core::Clock& clock_;
     HttpClient http_;
     std::string api_;
-    meta::LongLivedTokens tokens_;
     meta::Containers containers_;
 };
 

@@ -59,35 +59,21 @@ std::string DataId(const HttpResponse& r) {
 }  // namespace
 
 XAdapter::XAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::optional<OAuthClient> client)
-    : clock_(clock),
+    :  // X answers a revoked or spent refresh token with invalid_request ("Value passed for the
+       // token was invalid"), not invalid_grant.
+      OAuthAdapter(OAuth2(OAuthSpec{"X",
+                                    "https://x.com/i/oauth2/authorize",
+                                    api_base + "/2/oauth2/token",
+                                    "tweet.read tweet.write users.read media.write offline.access",
+                                    true,
+                                    "client_id",
+                                    {},
+                                    {},
+                                    {"invalid_grant", "invalid_request"}},
+                          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
-      api_(std::move(api_base)),
-      // X answers a revoked or spent refresh token with invalid_request ("Value passed for the
-      // token was invalid"), not invalid_grant.
-      oauth_(OAuthSpec{"X",
-                       "https://x.com/i/oauth2/authorize",
-                       api_ + "/2/oauth2/token",
-                       "tweet.read tweet.write users.read media.write offline.access",
-                       true,
-                       "client_id",
-                       {},
-                       {},
-                       {"invalid_grant", "invalid_request"}},
-             std::move(client), clock, http) {}
-
-core::Result<std::string> XAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                                 const std::string& redirect_uri) const {
-    return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> XAdapter::ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                                     const std::string& redirect_uri) {
-    return oauth_.Exchange(code, code_verifier, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> XAdapter::RefreshGrant(const std::string& credentials_json) {
-    return oauth_.Refresh(credentials_json);
-}
+      api_(std::move(api_base)) {}
 
 domain::PlatformLimits XAdapter::Limits() const {
     domain::PlatformLimits l;

@@ -18,18 +18,11 @@ namespace herald::platforms {
 /// POST /2/media/metadata. Threads and first comments are replies. X offers no idempotency
 /// key and no way to find a post by a marker: an unanswered send is shown as unconfirmed, never
 /// sent again blindly (X itself refuses identical text as a duplicate).
-class XAdapter final : public app::PlatformAdapter {
+class XAdapter final : public OAuthAdapter<OAuth2> {
   public:
     /// `api_base`: https://api.x.com (or a proxy, the tests' fake); the token endpoint is under it.
     XAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::optional<OAuthClient> client);
     std::string_view Name() const override { return "x"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return oauth_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override;
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override;
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// 280 in X's weighted count (links 23); 4 images, or 1 video or GIF; threads of 25.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
@@ -51,7 +44,6 @@ class XAdapter final : public app::PlatformAdapter {
     const core::Clock& clock_;
     HttpClient http_;
     std::string api_;
-    OAuth2 oauth_;
     std::chrono::milliseconds poll_max_interval_{5000};
     std::chrono::milliseconds poll_total_{300000};
 };

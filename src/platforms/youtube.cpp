@@ -144,38 +144,21 @@ core::TimePoint NextPacificMidnight(core::TimePoint now) {
 
 YouTubeAdapter::YouTubeAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string token_url,
                                std::optional<OAuthClient> client)
-    : clock_(clock),
+    :  // Google wants the client id and secret in the token request's form. access_type=offline
+       // brings a refresh token, and prompt=consent brings one on every connection, not only the
+       // first (Google gives it once per person and client otherwise).
+      OAuthAdapter(OAuth2(OAuthSpec{"YouTube",
+                                    "https://accounts.google.com/o/oauth2/v2/auth",
+                                    std::move(token_url),
+                                    "https://www.googleapis.com/auth/youtube.upload "
+                                    "https://www.googleapis.com/auth/youtube.readonly",
+                                    false,
+                                    "client_id",
+                                    {{"access_type", "offline"}, {"prompt", "consent"}}},
+                          std::move(client), clock, http)),
+      clock_(clock),
       http_(http),
-      api_(std::move(api_base)),
-      // Google wants the client id and secret in the token request's form. access_type=offline
-      // brings a refresh token, and prompt=consent brings one on every connection, not only the
-      // first (Google gives it once per person and client otherwise).
-      oauth_(OAuthSpec{"YouTube",
-                       "https://accounts.google.com/o/oauth2/v2/auth",
-                       std::move(token_url),
-                       "https://www.googleapis.com/auth/youtube.upload "
-                       "https://www.googleapis.com/auth/youtube.readonly",
-                       false,
-                       "client_id",
-                       {{"access_type", "offline"}, {"prompt", "consent"}}},
-             std::move(client), clock, http) {}
-
-core::Result<std::string> YouTubeAdapter::AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                                       const std::string& redirect_uri) const {
-    return oauth_.AuthorizeUrl(state, code_challenge, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> YouTubeAdapter::ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                                           const std::string& redirect_uri) {
-    return oauth_.Exchange(code, code_verifier, redirect_uri);
-}
-
-core::Result<app::OAuthGrant> YouTubeAdapter::RefreshGrant(const std::string& credentials_json) {
-    // Google answers a revoked or expired grant with invalid_grant ("Token has been expired
-    // or revoked."), which Refresh turns into kPermissionDenied: reconnect. Its renewal carries
-    // no refresh_token; the stored one is kept when the grants are merged.
-    return oauth_.Refresh(credentials_json);
-}
+      api_(std::move(api_base)) {}
 
 domain::PlatformLimits YouTubeAdapter::Limits() const {
     domain::PlatformLimits l;

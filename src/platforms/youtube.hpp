@@ -25,20 +25,13 @@ namespace herald::platforms {
 /// answers with the video. The session lives only within one attempt, so an attempt that ends
 /// without an answer is shown as unconfirmed, never uploaded again blindly (there is no
 /// idempotency key and no lookup).
-class YouTubeAdapter final : public app::PlatformAdapter {
+class YouTubeAdapter final : public OAuthAdapter<OAuth2> {
   public:
     /// `api_base`: https://www.googleapis.com (the API and its upload endpoint);
     /// `token_url`: Google's token endpoint, https://oauth2.googleapis.com/token.
     YouTubeAdapter(const core::Clock& clock, HttpOptions http, std::string api_base, std::string token_url,
                    std::optional<OAuthClient> client);
     std::string_view Name() const override { return "youtube"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
-    bool OAuthReady() const override { return oauth_.Ready(); }
-    core::Result<std::string> AuthorizeUrl(const std::string& state, const std::string& code_challenge,
-                                           const std::string& redirect_uri) const override;
-    core::Result<app::OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
-                                               const std::string& redirect_uri) override;
-    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// One video, required; a description of 5,000 UTF-8 bytes.
     domain::PlatformLimits Limits() const override;
     core::Status ValidateSettings(const std::string& settings_json) const override;
@@ -59,7 +52,6 @@ class YouTubeAdapter final : public app::PlatformAdapter {
     const core::Clock& clock_;
     HttpClient http_;
     std::string api_;
-    OAuth2 oauth_;
     std::chrono::milliseconds backoff_{1000};
 };
 
