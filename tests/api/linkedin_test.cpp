@@ -50,13 +50,6 @@ void ServeImages(FakePlatform& fake) {
     });
 }
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 app::PublishRequest Request(const std::string& text, json settings = {{"person_urn", kPersonUrn}}) {
     app::PublishRequest r;
     r.delivery_id = core::NewId(core::SystemClock().Now());
@@ -80,7 +73,7 @@ app::PublishMedia Image(const std::string& id, const std::string& file, const st
 
 platforms::LinkedInAdapter Adapter(const core::Clock& clock, const FakePlatform& fake,
                                    std::optional<platforms::OAuthClient> client = std::nullopt) {
-    return platforms::LinkedInAdapter(clock, To(fake), fake.Url(), fake.Url(), kVersion, std::move(client));
+    return platforms::LinkedInAdapter(clock, AllowingFake(fake), fake.Url(), fake.Url(), kVersion, std::move(client));
 }
 
 void ExpectVersioned(const FakeRequest& r) {
@@ -180,15 +173,7 @@ TEST(LinkedInAdapterTest, FailuresAreTypedAndSaid) {
     auto adapter = Adapter(clock, fake);
     auto said = [&](const std::string& text) {
         auto outcome = adapter.Publish(Request(text));
-        return std::visit(
-            [](const auto& o) -> std::string {
-                if constexpr (requires { o.reason; }) {
-                    return o.reason;
-                } else {
-                    return "";
-                }
-            },
-            outcome);
+        return platforms::ReasonOf(outcome);
     };
 
     auto old = adapter.Publish(Request("old"));
@@ -366,23 +351,13 @@ class LinkedInTest : public ServerFixture {
 };
 
 TEST_F(LinkedInTest, ConnectsThroughTheConsentPageAndPublishesAnImagePost) {
-    auto start = client().Post("/api/v1/accounts/oauth",
-                               {{"platform", "linkedin"}, {"name", "Our LinkedIn"}, {"return_to", "/accounts"}},
-                               user_.access_token);
-    ASSERT_EQ(start.status, 200) << start.body;
-    const std::string url = start.Json().value("authorize_url", "");
-    ASSERT_EQ(url.rfind("https://www.linkedin.com/oauth/v2/authorization?", 0), 0u) << url;
-    auto query = ParseQuery(url.substr(url.find('?') + 1));
-    EXPECT_EQ(query["client_id"], "li-client");
-    EXPECT_EQ(query["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/linkedin/callback");
-    const std::string set_cookie = start.headers["set-cookie"];
-    const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
-    auto back = client().Request("GET", "/api/v1/oauth/linkedin/callback?state=" + query["state"] + "&code=good-code",
-                                 "", {{"Cookie", cookie}});
-    ASSERT_EQ(back.status, 302) << back.body;
-    const std::string location = back.headers["location"];
-    ASSERT_EQ(location.rfind("/accounts?connected=", 0), 0u) << location;
-    const std::string account = location.substr(std::string("/accounts?connected=").size());
+    auto consent =
+        ConnectThroughConsent(user_, {{"platform", "linkedin"}, {"name", "Our LinkedIn"}, {"return_to", "/accounts"}});
+    ASSERT_EQ(consent.authorize_url.rfind("https://www.linkedin.com/oauth/v2/authorization?", 0), 0u);
+    EXPECT_EQ(consent.authorize["client_id"], "li-client");
+    EXPECT_EQ(consent.authorize["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/linkedin/callback");
+    ASSERT_EQ(consent.location.rfind("/accounts?connected=", 0), 0u) << consent.location;
+    const std::string account = consent.account_id;
     auto shown = client().Get("/api/v1/accounts/" + account, user_.access_token);
     ASSERT_EQ(shown.status, 200) << shown.body;
     EXPECT_EQ(shown.Json()["platform"], "linkedin");

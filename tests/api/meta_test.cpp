@@ -99,21 +99,13 @@ class ThreadsTest : public ServerFixture {
 
 TEST_F(ThreadsTest, ConnectsAndPublishesAnImageWithAReplyAndAFirstComment) {
     const TestUser user = Register();
-    auto start =
-        client().Post("/api/v1/accounts/oauth", {{"platform", "threads"}, {"name", "Our Threads"}}, user.access_token);
-    ASSERT_EQ(start.status, 200) << start.body;
-    const std::string url = start.Json()["authorize_url"];
-    EXPECT_EQ(url.rfind("https://threads.net/oauth/authorize?", 0), 0u);
-    auto query = ParseQuery(url.substr(url.find('?') + 1));
-    EXPECT_EQ(query["scope"], "threads_basic,threads_content_publish,threads_manage_replies");
-    const std::string cookie = start.headers["set-cookie"].substr(0, start.headers["set-cookie"].find(';'));
     // Meta appends "#_" to the code.
-    auto back = client().Request("GET", "/api/v1/oauth/threads/callback?code=good-code%23_&state=" + query["state"], "",
-                                 {{"Cookie", cookie}});
-    ASSERT_EQ(back.status, 302) << back.body;
-    const std::string location = back.headers["location"];
-    ASSERT_EQ(location.rfind("/?connected=", 0), 0u) << location;
-    const std::string account = location.substr(std::string("/?connected=").size());
+    auto consent =
+        ConnectThroughConsent(user, {{"platform", "threads"}, {"name", "Our Threads"}}, "code=good-code%23_");
+    EXPECT_EQ(consent.authorize_url.rfind("https://threads.net/oauth/authorize?", 0), 0u);
+    EXPECT_EQ(consent.authorize["scope"], "threads_basic,threads_content_publish,threads_manage_replies");
+    ASSERT_EQ(consent.location.rfind("/?connected=", 0), 0u) << consent.location;
+    const std::string account = consent.account_id;
     EXPECT_EQ(meta_.fake.RequestsTo("/access_token").at(0).query.at("grant_type"), "th_exchange_token");
     EXPECT_EQ(meta_.fake.RequestsTo("/access_token").at(0).query.at("client_secret"), "meta-secret");
     auto shown = client().Get("/api/v1/accounts/" + account, user.access_token).Json();
@@ -149,13 +141,6 @@ TEST_F(ThreadsTest, ConnectsAndPublishesAnImageWithAReplyAndAFirstComment) {
 
 // ---- Instagram, adapter alone --------------------------------------------------------------
 
-platforms::HttpOptions Allowing(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 app::PublishMedia Jpeg(const std::string& id, const std::string& alt) {
     app::PublishMedia m;
     m.id = id;
@@ -181,7 +166,7 @@ TEST(InstagramAdapterTest, ACarouselWaitsForEachItemThenGetsItsFirstComment) {
     meta.Serve("instagram", "/v23.0", "media", "media_publish", "status_code");
     meta.fake.On("POST", "/v23.0/1807", [](const FakeRequest&) { return JsonAnswer(200, {{"id", "17900001"}}); });
     core::SystemClock clock;
-    platforms::InstagramAdapter adapter(clock, Allowing(meta.fake), meta.fake.Url("/v23.0"), meta.fake.Url(),
+    platforms::InstagramAdapter adapter(clock, AllowingFake(meta.fake), meta.fake.Url("/v23.0"), meta.fake.Url(),
                                         std::nullopt);
     adapter.SetMediaPolling(std::chrono::milliseconds(5), std::chrono::seconds(5));
     auto req = IgRequest("Two views #harbour");
@@ -219,7 +204,7 @@ TEST(InstagramAdapterTest, MetasErrorCodesAreSaidInWords) {
         return JsonAnswer(200, failed);
     });
     core::SystemClock clock;
-    platforms::InstagramAdapter adapter(clock, Allowing(fake), fake.Url("/v23.0"), fake.Url(), std::nullopt);
+    platforms::InstagramAdapter adapter(clock, AllowingFake(fake), fake.Url("/v23.0"), fake.Url(), std::nullopt);
     adapter.SetMediaPolling(std::chrono::milliseconds(5), std::chrono::milliseconds(50));
     auto send = [&](const std::string& m) {
         mode = m;
@@ -256,7 +241,7 @@ TEST(InstagramAdapterTest, TheLongLivedTokenIsRenewedAndARevokedOneSaysReconnect
         return JsonAnswer(200, Data("instagram", "token_long_lived.json"));
     });
     core::SystemClock clock;
-    platforms::InstagramAdapter adapter(clock, Allowing(fake), fake.Url("/v23.0"), fake.Url(),
+    platforms::InstagramAdapter adapter(clock, AllowingFake(fake), fake.Url("/v23.0"), fake.Url(),
                                         platforms::OAuthClient{"meta-app", "meta-secret"});
     auto renewed = adapter.RefreshGrant(json({{"access_token", "old"}, {"user_id", "1"}}).dump());
     ASSERT_TRUE(renewed.has_value()) << renewed.error().message;

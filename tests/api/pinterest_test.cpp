@@ -103,24 +103,15 @@ TEST_F(PinterestTest, ConnectsThroughTheConsentPageAndPinsAnImageByItsPublicLink
                                user_.access_token);
     EXPECT_EQ(wrong.status, 400) << wrong.body;
 
-    auto started = client().Post(
-        "/api/v1/accounts/oauth",
-        {{"platform", "pinterest"}, {"name", "Our boards"}, {"settings", {{"board_id", kBoard}}}}, user_.access_token);
-    ASSERT_EQ(started.status, 200) << started.body;
-    const std::string url = started.Json().value("authorize_url", "");
-    ASSERT_EQ(url.rfind("https://www.pinterest.com/oauth/?", 0), 0u) << url;
-    auto query = ParseQuery(url.substr(url.find('?') + 1));
-    EXPECT_EQ(query["client_id"], kClientId);
-    EXPECT_EQ(query["response_type"], "code");
-    EXPECT_EQ(query["scope"], Data("authorize_params.json")["scope"]);
-    EXPECT_EQ(query["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/pinterest/callback");
-    const std::string set_cookie = started.headers["set-cookie"];
-    auto back = client().Request("GET", "/api/v1/oauth/pinterest/callback?state=" + query["state"] + "&code=good-code",
-                                 "", {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}});
-    ASSERT_EQ(back.status, 302) << back.body;
-    const std::string location = back.headers["location"];
-    ASSERT_EQ(location.rfind("/?connected=", 0), 0u) << location;
-    const std::string account = location.substr(std::string("/?connected=").size());
+    auto consent = ConnectThroughConsent(
+        user_, {{"platform", "pinterest"}, {"name", "Our boards"}, {"settings", {{"board_id", kBoard}}}});
+    ASSERT_EQ(consent.authorize_url.rfind("https://www.pinterest.com/oauth/?", 0), 0u);
+    EXPECT_EQ(consent.authorize["client_id"], kClientId);
+    EXPECT_EQ(consent.authorize["response_type"], "code");
+    EXPECT_EQ(consent.authorize["scope"], Data("authorize_params.json")["scope"]);
+    EXPECT_EQ(consent.authorize["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/pinterest/callback");
+    ASSERT_EQ(consent.location.rfind("/?connected=", 0), 0u) << consent.location;
+    const std::string account = consent.account_id;
     auto shown = client().Get("/api/v1/accounts/" + account, user_.access_token).Json();
     EXPECT_EQ(shown["platform"], "pinterest");
     EXPECT_EQ(shown["settings"]["username"], "heraldbrand");
@@ -184,20 +175,13 @@ app::PublishRequest Request(const std::string& text) {
     return r;
 }
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 const core::TimePoint kNow = core::FromUnixMillis(1'767'225'600'000);
 
 TEST(PinterestAdapterTest, APinCarriesTheBoardTheWordsAndTheImageLink) {
     FakePlatform fake;
     fake.On("POST", "/v5/pins", [](const FakeRequest&) { return JsonAnswer(201, Data("pin_created.json")); });
     core::FakeClock clock(kNow);
-    platforms::PinterestAdapter adapter(clock, To(fake), fake.Url(), std::nullopt);
+    platforms::PinterestAdapter adapter(clock, AllowingFake(fake), fake.Url(), std::nullopt);
     const json expected = Data("pin_create_request_image_url.json");
     auto req = Request(expected["title"].get<std::string>() + "\n" + expected["description"].get<std::string>());
     req.account_settings_json =
@@ -256,7 +240,7 @@ TEST(PinterestAdapterTest, FailuresAreTypedAndSaid) {
         return JsonAnswer(201, Data("pin_created.json"));
     });
     core::FakeClock clock(kNow);
-    platforms::PinterestAdapter adapter(clock, To(fake), fake.Url(), std::nullopt);
+    platforms::PinterestAdapter adapter(clock, AllowingFake(fake), fake.Url(), std::nullopt);
     auto rejected = [&](const app::PublishRequest& req) {
         auto outcome = adapter.Publish(req);
         EXPECT_TRUE(std::holds_alternative<app::Rejected>(outcome)) << req.text;
@@ -304,7 +288,7 @@ TEST(PinterestAdapterTest, SettingsNameABoardAndConnectingAddsTheUsername) {
         return JsonAnswer(200, Data("user_account.json"));
     });
     core::SystemClock clock;
-    platforms::PinterestAdapter adapter(clock, To(fake), fake.Url(), std::nullopt);
+    platforms::PinterestAdapter adapter(clock, AllowingFake(fake), fake.Url(), std::nullopt);
     EXPECT_TRUE(adapter.ValidateSettings(json({{"board_id", kBoard}}).dump()).has_value());
     EXPECT_TRUE(
         adapter.ValidateSettings(json({{"board_id", kBoard}, {"board_section_id", "4937392011"}}).dump()).has_value());
@@ -335,7 +319,7 @@ TEST(PinterestAdapterTest, ARefusedRefreshMeansReconnecting) {
         return JsonAnswer(200, Data("token_refreshed_continuous.json"));
     });
     core::FakeClock clock(kNow);
-    platforms::PinterestAdapter adapter(clock, To(fake), fake.Url(),
+    platforms::PinterestAdapter adapter(clock, AllowingFake(fake), fake.Url(),
                                         std::optional<platforms::OAuthClient>{{"id", "secret"}});
     EXPECT_TRUE(adapter.OAuthReady());
     auto creds = [](const std::string& refresh) {

@@ -19,13 +19,6 @@ using nlohmann::json;
 
 json Data(const std::string& platform, const std::string& file) { return json::parse(PlatformData(platform, file)); }
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 // A file of a media item, as the queue hands it to an adapter.
 app::PublishMedia Media(const std::string& file, const std::string& alt) {
     app::PublishMedia m;
@@ -149,7 +142,7 @@ TEST(MastodonAdapterTest, ResendsAreOneStatusAndFailuresSayWhatToDo) {
     std::atomic<int> statuses{0};
     ServeMastodon(fake, &statuses);
     core::SystemClock clock;
-    platforms::MastodonAdapter adapter(clock, To(fake));
+    platforms::MastodonAdapter adapter(clock, AllowingFake(fake));
     adapter.SetMediaPolling(std::chrono::milliseconds(10), std::chrono::seconds(2));
     auto req = Request({{"instance", fake.Url()}}, {{"access_token", "good-token"}}, "once");
     auto first = adapter.Publish(req);
@@ -173,7 +166,7 @@ TEST(MastodonAdapterTest, ResendsAreOneStatusAndFailuresSayWhatToDo) {
         if (text == "broken") return JsonAnswer(500, {{"error", "boom"}});
         return JsonAnswer(422, Data("mastodon", "error_422.json"));
     });
-    platforms::MastodonAdapter other(clock, To(failing));
+    platforms::MastodonAdapter other(clock, AllowingFake(failing));
     auto send = [&](const std::string& text) {
         return other.Publish(Request({{"instance", failing.Url()}}, {{"access_token", "t"}}, text));
     };
@@ -197,7 +190,7 @@ TEST(MastodonAdapterTest, MediaStillProcessingIsRetriedLater) {
     fake.On("GET", "/api/v1/media/",
             [](const FakeRequest&) { return JsonAnswer(206, Data("mastodon", "media_processing.json")); });
     core::SystemClock clock;
-    platforms::MastodonAdapter adapter(clock, To(fake));
+    platforms::MastodonAdapter adapter(clock, AllowingFake(fake));
     adapter.SetMediaPolling(std::chrono::milliseconds(10), std::chrono::milliseconds(100));
     auto req = Request({{"instance", fake.Url()}}, {{"access_token", "t"}}, "video");
     req.media.push_back(Media("small.png", ""));
@@ -268,7 +261,7 @@ TEST(TelegramAdapterTest, FloodControlRevokedTokensAndLongCaptions) {
     fake.On("POST", "/bot123456:flood/sendMessage",
             [](const FakeRequest&) { return JsonAnswer(429, Data("telegram", "error_429.json")); });
     core::SystemClock clock;
-    platforms::TelegramAdapter adapter(clock, To(fake), fake.Url());
+    platforms::TelegramAdapter adapter(clock, AllowingFake(fake), fake.Url());
     const json chat = {{"chat_id", "@herald_test_channel"}, {"chat_username", "herald_test_channel"}};
     const auto before = clock.Now();
     auto flood = adapter.Publish(Request(chat, {{"bot_token", "123456:flood"}}, "hi"));
@@ -345,7 +338,7 @@ TEST(DiscordAdapterTest, RateLimitsAndDeletedWebhooks) {
     fake.On("POST", "/api/webhooks/1/bad",
             [](const FakeRequest&) { return JsonAnswer(400, Data("discord", "error_400.json")); });
     core::SystemClock clock;
-    platforms::DiscordAdapter adapter(clock, To(fake), fake.Url());
+    platforms::DiscordAdapter adapter(clock, AllowingFake(fake), fake.Url());
     auto send = [&](const std::string& hook) {
         return adapter.Publish(Request(json::object(), {{"webhook_url", fake.Url("/api/webhooks/1/" + hook)}}, "hi"));
     };

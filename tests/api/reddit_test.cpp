@@ -98,19 +98,14 @@ class RedditTest : public ServerFixture {
 
     // Starts connecting, checks the consent page's address, and comes back with `code`.
     HttpResult Connect(const json& body, const std::string& code) {
-        auto r = client().Post("/api/v1/accounts/oauth", body, user_.access_token);
-        EXPECT_EQ(r.status, 200) << r.body;
-        const std::string url = r.Json().value("authorize_url", "");
-        EXPECT_EQ(url.rfind("https://www.reddit.com/api/v1/authorize?", 0), 0u) << url;
-        auto query = ParseQuery(url.substr(url.find('?') + 1));
-        EXPECT_EQ(query["client_id"], kClientId);
-        EXPECT_EQ(query["response_type"], "code");
-        EXPECT_EQ(query["duration"], "permanent");
-        EXPECT_EQ(query["scope"], "identity submit read");
-        EXPECT_EQ(query["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/reddit/callback");
-        const std::string set_cookie = r.headers["set-cookie"];
-        return client().Request("GET", "/api/v1/oauth/reddit/callback?state=" + query["state"] + "&code=" + code, "",
-                                {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}});
+        auto consent = ConnectThroughConsent(user_, body, "code=" + code);
+        EXPECT_EQ(consent.authorize_url.rfind("https://www.reddit.com/api/v1/authorize?", 0), 0u);
+        EXPECT_EQ(consent.authorize["client_id"], kClientId);
+        EXPECT_EQ(consent.authorize["response_type"], "code");
+        EXPECT_EQ(consent.authorize["duration"], "permanent");
+        EXPECT_EQ(consent.authorize["scope"], "identity submit read");
+        EXPECT_EQ(consent.authorize["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/reddit/callback");
+        return consent.callback;
     }
     json Publish(const json& body, const std::string& status) {
         json post = body;
@@ -228,13 +223,6 @@ app::PublishRequest Request(const std::string& text) {
     return r;
 }
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 const core::TimePoint kNow = core::FromUnixMillis(1'767'225'600'000);
 
 TEST(RedditAdapterTest, ATextPostTakesItsFirstLineAsTitle) {
@@ -242,7 +230,7 @@ TEST(RedditAdapterTest, ATextPostTakesItsFirstLineAsTitle) {
     fake.On("POST", "/api/submit", [](const FakeRequest&) { return JsonAnswer(200, Data("submit_ok.json")); });
     fake.On("POST", "/api/comment", [](const FakeRequest&) { return JsonAnswer(200, Data("comment_ok.json")); });
     core::FakeClock clock(kNow);
-    platforms::RedditAdapter adapter(clock, To(fake), fake.Url(), fake.Url(), std::nullopt);
+    platforms::RedditAdapter adapter(clock, AllowingFake(fake), fake.Url(), fake.Url(), std::nullopt);
     const json self = Data("submit_form_self.json");
     auto req = Request(self["title"].get<std::string>() + "\n\n" + self["text"].get<std::string>() + "\n");
     req.first_comment = "thanks for reading";
@@ -321,7 +309,7 @@ TEST(RedditAdapterTest, FailuresAreTypedAndSaid) {
     fake.On("POST", "/api/comment",
             [](const FakeRequest&) { return JsonAnswer(200, Data("submit_error_ratelimit.json")); });
     core::FakeClock clock(kNow);
-    platforms::RedditAdapter adapter(clock, To(fake), fake.Url(), fake.Url(), std::nullopt);
+    platforms::RedditAdapter adapter(clock, AllowingFake(fake), fake.Url(), fake.Url(), std::nullopt);
     auto rejected = [&](const std::string& title) {
         auto outcome = adapter.Publish(Request(title));
         EXPECT_TRUE(std::holds_alternative<app::Rejected>(outcome)) << title;
@@ -377,7 +365,7 @@ TEST(RedditAdapterTest, SettingsNameASubredditAndConnectingAddsTheUsername) {
         return JsonAnswer(200, Data("me.json"));
     });
     core::SystemClock clock;
-    platforms::RedditAdapter adapter(clock, To(fake), fake.Url(), fake.Url(), std::nullopt);
+    platforms::RedditAdapter adapter(clock, AllowingFake(fake), fake.Url(), fake.Url(), std::nullopt);
     for (const char* ok : {"heraldtest", "r/heraldtest", "/r/heraldtest", "u/herald_bot", "r/de"}) {
         EXPECT_TRUE(adapter.ValidateSettings(json({{"subreddit", ok}}).dump()).has_value()) << ok;
     }
@@ -415,7 +403,7 @@ TEST(RedditAdapterTest, ADeadRefreshTokenMeansReconnecting) {
         return JsonAnswer(200, Data("token_refreshed_with_refresh_token.json"));
     });
     core::FakeClock clock(kNow);
-    platforms::RedditAdapter adapter(clock, To(fake), fake.Url(), fake.Url(),
+    platforms::RedditAdapter adapter(clock, AllowingFake(fake), fake.Url(), fake.Url(),
                                      std::optional<platforms::OAuthClient>{{"id", "secret"}});
     auto creds = [](const std::string& refresh) {
         return json({{"access_token", "a"}, {"refresh_token", refresh}}).dump();

@@ -315,13 +315,6 @@ app::PublishRequest Request(const FakePlatform&, const std::string& text) {
     return r;
 }
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 TEST(XAdapterTest, AVideoGoesUpInChunksAndWaitsForProcessing) {
     FakePlatform fake;
     auto polls = std::make_shared<std::atomic<int>>(0);
@@ -338,7 +331,7 @@ TEST(XAdapterTest, AVideoGoesUpInChunksAndWaitsForProcessing) {
     });
     fake.On("POST", "/2/tweets", [](const FakeRequest&) { return JsonAnswer(201, Data("tweet_created.json")); });
     core::SystemClock clock;
-    platforms::XAdapter adapter(clock, To(fake), fake.Url(), std::nullopt);
+    platforms::XAdapter adapter(clock, AllowingFake(fake), fake.Url(), std::nullopt);
     adapter.SetMediaPolling(std::chrono::milliseconds(10), std::chrono::seconds(5));
     auto req = Request(fake, "A clip");
     app::PublishMedia video;
@@ -382,7 +375,7 @@ TEST(XAdapterTest, FailuresAreTypedAndSaid) {
         return JsonAnswer(400, Data("error_400_invalid.json"));
     });
     core::SystemClock clock;
-    platforms::XAdapter adapter(clock, To(fake), fake.Url(), std::nullopt);
+    platforms::XAdapter adapter(clock, AllowingFake(fake), fake.Url(), std::nullopt);
     auto limited = adapter.Publish(Request(fake, "limit"));
     ASSERT_TRUE(std::holds_alternative<app::RateLimited>(limited));
     EXPECT_EQ(std::get<app::RateLimited>(limited).until, core::TimePoint(std::chrono::seconds(reset)));

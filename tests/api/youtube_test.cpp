@@ -26,13 +26,6 @@ json Data(const std::string& file) { return json::parse(PlatformData("youtube", 
 const std::filesystem::path kClip = std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/clip.mp4";
 constexpr const char* kSessionPath = "/upload/youtube/v3/videos";
 
-platforms::HttpOptions To(const FakePlatform& fake) {
-    platforms::HttpOptions o;
-    o.guard_private = true;
-    o.allowed = {fake.Address()};
-    return o;
-}
-
 FakeResponse Empty(int status, std::vector<std::pair<std::string, std::string>> headers = {}) {
     FakeResponse r;
     r.status = status;
@@ -79,21 +72,9 @@ app::PublishRequest Request(const std::string& text, json settings = {{"privacy"
 
 platforms::YouTubeAdapter Adapter(const core::Clock& clock, const FakePlatform& fake,
                                   std::optional<platforms::OAuthClient> client = std::nullopt) {
-    platforms::YouTubeAdapter adapter(clock, To(fake), fake.Url(), fake.Url("/token"), std::move(client));
+    platforms::YouTubeAdapter adapter(clock, AllowingFake(fake), fake.Url(), fake.Url("/token"), std::move(client));
     adapter.SetResumeBackoff(std::chrono::milliseconds(1));
     return adapter;
-}
-
-std::string ReasonOf(const app::PublishOutcome& outcome) {
-    return std::visit(
-        [](const auto& o) -> std::string {
-            if constexpr (requires { o.reason; }) {
-                return o.reason;
-            } else {
-                return "";
-            }
-        },
-        outcome);
 }
 
 // ---- the adapter alone ----------------------------------------------------------------------
@@ -106,7 +87,7 @@ TEST(YouTubeAdapterTest, UploadsTheVideoInAResumableSession) {
     auto adapter = Adapter(clock, fake);
     const std::string text = "Herald launch clip\nPosted by Herald. Chapters:\n00:00 Intro\n00:30 Demo";
     auto outcome = adapter.Publish(Request(text));
-    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << ReasonOf(outcome);
+    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << platforms::ReasonOf(outcome);
     EXPECT_EQ(std::get<app::Published>(outcome).remote_id, "dQw4HeraldA");
     EXPECT_EQ(std::get<app::Published>(outcome).url, "https://www.youtube.com/watch?v=dQw4HeraldA");
 
@@ -154,7 +135,7 @@ TEST(YouTubeAdapterTest, AnInterruptedUploadAsksTheSessionAndSendsTheRest) {
     core::SystemClock clock;
     auto adapter = Adapter(clock, fake);
     auto outcome = adapter.Publish(Request("Herald launch clip"));
-    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << ReasonOf(outcome);
+    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << platforms::ReasonOf(outcome);
     EXPECT_EQ(std::get<app::Published>(outcome).remote_id, "dQw4HeraldA");
     const auto puts = fake.RequestsTo(kSessionPath);
     ASSERT_EQ(puts.size(), 4u);  // start, the file, the question, the rest
@@ -177,19 +158,19 @@ TEST(YouTubeAdapterTest, ASessionThatHasItAllAnswersWithTheVideoAndSilenceIsUnkn
     core::SystemClock clock;
     auto adapter = Adapter(clock, fake);
     auto finished = adapter.Publish(Request("Herald launch clip"));
-    ASSERT_TRUE(std::holds_alternative<app::Published>(finished)) << ReasonOf(finished);
+    ASSERT_TRUE(std::holds_alternative<app::Published>(finished)) << platforms::ReasonOf(finished);
     EXPECT_EQ(fake.RequestsTo(kSessionPath).size(), 3u);  // start, the file, the question
 
     *mode = "expired";
     auto expired = adapter.Publish(Request("Herald launch clip"));
-    ASSERT_TRUE(std::holds_alternative<app::Retryable>(expired)) << ReasonOf(expired);
-    EXPECT_NE(ReasonOf(expired).find("expired"), std::string::npos);
+    ASSERT_TRUE(std::holds_alternative<app::Retryable>(expired)) << platforms::ReasonOf(expired);
+    EXPECT_NE(platforms::ReasonOf(expired).find("expired"), std::string::npos);
 
     // The session never says: the video may be on the channel.
     *mode = "silent";
     auto silent = adapter.Publish(Request("Herald launch clip"));
-    ASSERT_TRUE(std::holds_alternative<app::Unknown>(silent)) << ReasonOf(silent);
-    EXPECT_NE(ReasonOf(silent).find("may be on the channel"), std::string::npos);
+    ASSERT_TRUE(std::holds_alternative<app::Unknown>(silent)) << platforms::ReasonOf(silent);
+    EXPECT_NE(platforms::ReasonOf(silent).find("may be on the channel"), std::string::npos);
 
     // It says nothing arrived, and the rest (all of it) fails again: no video, start again.
     *mode = "nothing";
@@ -200,7 +181,7 @@ TEST(YouTubeAdapterTest, ASessionThatHasItAllAnswersWithTheVideoAndSilenceIsUnkn
         return JsonAnswer(500, {{"error", {{"code", 500}}}});
     });
     auto nothing = adapter.Publish(Request("Herald launch clip"));
-    ASSERT_TRUE(std::holds_alternative<app::Retryable>(nothing)) << ReasonOf(nothing);
+    ASSERT_TRUE(std::holds_alternative<app::Retryable>(nothing)) << platforms::ReasonOf(nothing);
 }
 
 TEST(YouTubeAdapterTest, FailuresAreTypedAndSaid) {
@@ -211,15 +192,15 @@ TEST(YouTubeAdapterTest, FailuresAreTypedAndSaid) {
 
     // The project's daily quota: until midnight Pacific time (PST in January: 08:00 UTC).
     auto quota = adapter.Publish(Request("quota"));
-    ASSERT_TRUE(std::holds_alternative<app::RateLimited>(quota)) << ReasonOf(quota);
+    ASSERT_TRUE(std::holds_alternative<app::RateLimited>(quota)) << platforms::ReasonOf(quota);
     EXPECT_EQ(std::get<app::RateLimited>(quota).until, *domain::ParseRfc3339("2026-01-16T08:00:00Z"));
-    EXPECT_NE(ReasonOf(quota).find("daily YouTube API quota"), std::string::npos);
-    EXPECT_EQ(ReasonOf(quota).find("<a href"), std::string::npos);  // Google's HTML is not shown
+    EXPECT_NE(platforms::ReasonOf(quota).find("daily YouTube API quota"), std::string::npos);
+    EXPECT_EQ(platforms::ReasonOf(quota).find("<a href"), std::string::npos);  // Google's HTML is not shown
 
     auto uploads = adapter.Publish(Request("too many"));
-    ASSERT_TRUE(std::holds_alternative<app::RateLimited>(uploads)) << ReasonOf(uploads);
+    ASSERT_TRUE(std::holds_alternative<app::RateLimited>(uploads)) << platforms::ReasonOf(uploads);
     EXPECT_EQ(std::get<app::RateLimited>(uploads).until, clock.Now() + std::chrono::hours(24));
-    EXPECT_NE(ReasonOf(uploads).find("exceeded the number of videos"), std::string::npos);
+    EXPECT_NE(platforms::ReasonOf(uploads).find("exceeded the number of videos"), std::string::npos);
 
     auto slow = adapter.Publish(Request("slow"));
     ASSERT_TRUE(std::holds_alternative<app::RateLimited>(slow));
@@ -228,10 +209,10 @@ TEST(YouTubeAdapterTest, FailuresAreTypedAndSaid) {
     EXPECT_TRUE(std::holds_alternative<app::AuthExpired>(adapter.Publish(Request("lapsed"))));
     auto scope = adapter.Publish(Request("scope"));
     ASSERT_TRUE(std::holds_alternative<app::Rejected>(scope));
-    EXPECT_NE(ReasonOf(scope).find("reconnect the account"), std::string::npos);
+    EXPECT_NE(platforms::ReasonOf(scope).find("reconnect the account"), std::string::npos);
     auto title = adapter.Publish(Request("bad title"));
     ASSERT_TRUE(std::holds_alternative<app::Rejected>(title));
-    EXPECT_NE(ReasonOf(title).find("title, which is the post's first line"), std::string::npos);
+    EXPECT_NE(platforms::ReasonOf(title).find("title, which is the post's first line"), std::string::npos);
     // No video exists before its bytes: a failed start is tried again.
     EXPECT_TRUE(std::holds_alternative<app::Retryable>(adapter.Publish(Request("busy"))));
 
@@ -242,10 +223,10 @@ TEST(YouTubeAdapterTest, FailuresAreTypedAndSaid) {
     EXPECT_TRUE(std::holds_alternative<app::Rejected>(adapter.Publish(no_video)));
     auto no_title = adapter.Publish(Request(" \n \n"));
     ASSERT_TRUE(std::holds_alternative<app::Rejected>(no_title));
-    EXPECT_NE(ReasonOf(no_title).find("first line"), std::string::npos);
+    EXPECT_NE(platforms::ReasonOf(no_title).find("first line"), std::string::npos);
     auto angles = adapter.Publish(Request("a\n" + std::string(4997, '<')));
     ASSERT_TRUE(std::holds_alternative<app::Rejected>(angles));
-    EXPECT_NE(ReasonOf(angles).find("5000 bytes"), std::string::npos);
+    EXPECT_NE(platforms::ReasonOf(angles).find("5000 bytes"), std::string::npos);
     auto no_token = Request("A post");
     no_token.credentials = "{}";
     EXPECT_TRUE(std::holds_alternative<app::AuthExpired>(adapter.Publish(no_token)));
@@ -419,27 +400,16 @@ class YouTubeTest : public ServerFixture {
 };
 
 TEST_F(YouTubeTest, ConnectsThroughGooglesConsentPageAndPublishesAVideo) {
-    auto start = client().Post("/api/v1/accounts/oauth",
-                               {{"platform", "youtube"},
-                                {"name", "Our channel"},
-                                {"settings", {{"privacy", "unlisted"}}},
-                                {"return_to", "/accounts"}},
-                               user_.access_token);
-    ASSERT_EQ(start.status, 200) << start.body;
-    const std::string url = start.Json().value("authorize_url", "");
-    ASSERT_EQ(url.rfind("https://accounts.google.com/o/oauth2/v2/auth?", 0), 0u) << url;
-    auto query = ParseQuery(url.substr(url.find('?') + 1));
-    EXPECT_EQ(query["client_id"], "yt-client");
-    EXPECT_EQ(query["access_type"], "offline");
-    EXPECT_EQ(query["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/youtube/callback");
-    const std::string set_cookie = start.headers["set-cookie"];
-    const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
-    auto back = client().Request("GET", "/api/v1/oauth/youtube/callback?state=" + query["state"] + "&code=good-code",
-                                 "", {{"Cookie", cookie}});
-    ASSERT_EQ(back.status, 302) << back.body;
-    const std::string location = back.headers["location"];
-    ASSERT_EQ(location.rfind("/accounts?connected=", 0), 0u) << location;
-    const std::string account = location.substr(std::string("/accounts?connected=").size());
+    auto consent = ConnectThroughConsent(user_, {{"platform", "youtube"},
+                                                 {"name", "Our channel"},
+                                                 {"settings", {{"privacy", "unlisted"}}},
+                                                 {"return_to", "/accounts"}});
+    ASSERT_EQ(consent.authorize_url.rfind("https://accounts.google.com/o/oauth2/v2/auth?", 0), 0u);
+    EXPECT_EQ(consent.authorize["client_id"], "yt-client");
+    EXPECT_EQ(consent.authorize["access_type"], "offline");
+    EXPECT_EQ(consent.authorize["redirect_uri"], std::string(kPublicBase) + "/api/v1/oauth/youtube/callback");
+    ASSERT_EQ(consent.location.rfind("/accounts?connected=", 0), 0u) << consent.location;
+    const std::string account = consent.account_id;
     auto shown = client().Get("/api/v1/accounts/" + account, user_.access_token);
     ASSERT_EQ(shown.status, 200) << shown.body;
     EXPECT_EQ(shown.Json()["settings"]["channel_id"], "UCfakeHeraldChannel000001");

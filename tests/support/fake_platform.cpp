@@ -80,6 +80,13 @@ std::vector<FakeRequest::Part> ParseMultipart(const std::string& body, const std
 
 }  // namespace
 
+platforms::HttpOptions AllowingFake(const FakePlatform& fake) {
+    platforms::HttpOptions o;
+    o.guard_private = true;
+    o.allowed = {fake.Address()};
+    return o;
+}
+
 std::map<std::string, std::string> ParseQuery(const std::string& q) {
     std::map<std::string, std::string> out;
     std::stringstream in(q);

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "platforms/http.hpp"
+
 namespace herald::testing {
 
 struct FakeRequest {
@@ -79,6 +81,10 @@ class FakePlatform {
 
 /// tests/data/platforms/<platform>/<file>: a documented response's shape, with our values.
 std::string PlatformData(const std::string& platform, const std::string& file);
+
+/// HTTP options that let an adapter reach `fake` on loopback, as an operator allows a
+/// private address (platform_allowed_addresses), with the private-address guard on.
+platforms::HttpOptions AllowingFake(const FakePlatform& fake);
 
 /// A query string or form body (a=1&b=2), decoded.
 std::map<std::string, std::string> ParseQuery(const std::string& q);

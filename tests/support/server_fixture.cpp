@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "fake_platform.hpp"
+
 namespace herald::testing {
 
 std::filesystem::path MakeTempDir(const std::string& prefix) {
@@ -58,6 +60,26 @@ std::string ServerFixture::SandboxAccount(const TestUser& u, const nlohmann::jso
                            u.access_token);
     EXPECT_EQ(r.status, 201) << r.body;
     return r.Json().value("id", "");
+}
+
+Consent ServerFixture::ConnectThroughConsent(const TestUser& u, const nlohmann::json& body,
+                                             const std::string& callback_query) {
+    Consent c;
+    auto started = client().Post("/api/v1/accounts/oauth", body, u.access_token);
+    EXPECT_EQ(started.status, 200) << started.body;
+    if (started.status != 200) return c;
+    c.authorize_url = started.Json().value("authorize_url", "");
+    c.authorize = ParseQuery(c.authorize_url.substr(c.authorize_url.find('?') + 1));
+    const std::string set_cookie = started.headers["set-cookie"];
+    const std::string platform = body.value("platform", "");
+    c.callback = client().Request(
+        "GET", "/api/v1/oauth/" + platform + "/callback?state=" + c.authorize["state"] + "&" + callback_query, "",
+        {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}});
+    EXPECT_EQ(c.callback.status, 302) << c.callback.body;
+    c.location = c.callback.headers["location"];
+    const auto at = c.location.find("connected=");
+    if (at != std::string::npos) c.account_id = c.location.substr(at + 10);
+    return c;
 }
 
 std::string ServerFixture::UploadSmallImage(const TestUser& u, const std::string& alt) {

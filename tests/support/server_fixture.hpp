@@ -23,6 +23,15 @@ struct TestUser {
     std::string workspace_id;
 };
 
+/// Connecting an account through a platform's consent page, as a browser does it.
+struct Consent {
+    std::string authorize_url;                     ///< the consent page the server sent to
+    std::map<std::string, std::string> authorize;  ///< its query, decoded
+    HttpResult callback;                           ///< the callback's answer (a redirect)
+    std::string location;                          ///< where that redirect goes
+    std::string account_id;                        ///< from connected=…; empty when it did not connect
+};
+
 class ServerFixture : public ::testing::Test {
   protected:
     void SetUp() override;
@@ -39,6 +48,10 @@ class ServerFixture : public ::testing::Test {
     /// Connects a sandbox account with the given settings; returns its id.
     std::string SandboxAccount(const TestUser& u, const nlohmann::json& settings = nlohmann::json::object(),
                                const std::string& name = "sandbox");
+    /// POST /api/v1/accounts/oauth with `body`, then the platform's redirect back to the
+    /// callback with `callback_query` (a code, or an error) and the state, carrying the cookie.
+    Consent ConnectThroughConsent(const TestUser& u, const nlohmann::json& body,
+                                  const std::string& callback_query = "code=good-code");
     /// Uploads tests/data/media/small.png with `alt` as its alt text; returns the media id.
     std::string UploadSmallImage(const TestUser& u, const std::string& alt);
     /// Polls GET /posts/{id} until its status is `status` or `timeout` passes; returns the last body.
