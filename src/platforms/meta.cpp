@@ -114,12 +114,8 @@ core::Result<app::OAuthGrant> LongLivedTokens::Exchange(const std::string& code,
         keep["user_id"] =
             first["user_id"].is_string() ? first["user_id"].get<std::string>() : std::to_string(Int(first, "user_id"));
     }
-    HttpRequest req;
-    req.url = endpoints_.exchange_url + "?" +
-              FormEncode({{"grant_type", endpoints_.exchange_grant},
-                          {"client_secret", client_ ? client_->secret : ""},
-                          {"access_token", first.value("access_token", "")}});
-    return LongLived(req, keep, "finish connecting");
+    return LongLived(endpoints_.exchange_url, endpoints_.exchange_grant, first.value("access_token", ""), keep,
+                     "finish connecting");
 }
 
 core::Result<app::OAuthGrant> LongLivedTokens::Refresh(const std::string& credentials_json) const {
@@ -128,15 +124,25 @@ core::Result<app::OAuthGrant> LongLivedTokens::Refresh(const std::string& creden
         return core::Fail(core::ErrorCode::kPermissionDenied,
                           "no " + endpoints_.label + " token is stored: reconnect the account");
     }
-    HttpRequest req;
-    req.url =
-        endpoints_.refresh_url + "?" + FormEncode({{"grant_type", endpoints_.refresh_grant}, {"access_token", token}});
-    return LongLived(req, json::object(), "renew the sign-in");
+    return LongLived(endpoints_.refresh_url, endpoints_.refresh_grant, token, json::object(), "renew the sign-in");
 }
 
-core::Result<app::OAuthGrant> LongLivedTokens::LongLived(const HttpRequest& req, const json& keep,
+core::Result<app::OAuthGrant> LongLivedTokens::LongLived(const std::string& url, const std::string& grant_type,
+                                                         const std::string& token, const json& keep,
                                                          std::string_view doing) const {
-    HttpRequest r = req;
+    std::vector<std::pair<std::string, std::string>> query = {{"grant_type", grant_type}};
+    if (endpoints_.facebook_style) {
+        query.emplace_back("client_id", client_ ? client_->id : "");
+        query.emplace_back("client_secret", client_ ? client_->secret : "");
+        query.emplace_back("fb_exchange_token", token);
+    } else {
+        // Threads and Instagram want the secret only to trade the first token.
+        if (grant_type == endpoints_.exchange_grant)
+            query.emplace_back("client_secret", client_ ? client_->secret : "");
+        query.emplace_back("access_token", token);
+    }
+    HttpRequest r;
+    r.url = url + "?" + FormEncode(query);
     r.timeout = std::chrono::seconds(30);
     auto answer = http_.Send(r);
     if (!answer.ok()) {

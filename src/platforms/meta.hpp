@@ -34,7 +34,10 @@ struct TokenEndpoints {
     std::string exchange_url;    ///< GET …/access_token
     std::string exchange_grant;  ///< th_exchange_token, ig_exchange_token
     std::string refresh_url;     ///< GET …/refresh_access_token
-    std::string refresh_grant;   ///< th_refresh_token, ig_refresh_token
+    std::string refresh_grant;   ///< th_refresh_token, ig_refresh_token, fb_exchange_token
+    /// Facebook: the token goes as fb_exchange_token (not access_token), and both calls carry
+    /// the app's id and secret.
+    bool facebook_style = false;
 };
 
 class LongLivedTokens {
@@ -54,8 +57,8 @@ class LongLivedTokens {
     core::Result<app::OAuthGrant> Refresh(const std::string& credentials_json) const;
 
   private:
-    core::Result<app::OAuthGrant> LongLived(const HttpRequest& req, const nlohmann::json& keep,
-                                            std::string_view doing) const;
+    core::Result<app::OAuthGrant> LongLived(const std::string& url, const std::string& grant, const std::string& token,
+                                            const nlohmann::json& keep, std::string_view doing) const;
 
     OAuth2 oauth_;
     TokenEndpoints endpoints_;

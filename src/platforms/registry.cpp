@@ -2,6 +2,7 @@
 
 #include "platforms/bluesky.hpp"
 #include "platforms/discord.hpp"
+#include "platforms/facebook.hpp"
 #include "platforms/instagram.hpp"
 #include "platforms/linkedin.hpp"
 #include "platforms/mastodon.hpp"
@@ -65,6 +66,8 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
         auto it = options.api_versions.find(name);
         return it == options.api_versions.end() ? fallback : it->second;
     };
+    r->Add(std::make_unique<FacebookAdapter>(clock, account_servers,
+                                             base("facebook", "https://graph.facebook.com/v23.0"), client("facebook")));
     r->Add(std::make_unique<LinkedInAdapter>(clock, account_servers, base("linkedin", "https://api.linkedin.com"),
                                              base("linkedin_oauth", "https://www.linkedin.com"),
                                              version("linkedin", "202605"), client("linkedin")));

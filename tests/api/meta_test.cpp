@@ -9,6 +9,7 @@
 #include "core/ids.hpp"
 #include "domain/time.hpp"
 #include "fake_platform.hpp"
+#include "platforms/facebook.hpp"
 #include "platforms/instagram.hpp"
 #include "platforms/threads.hpp"
 #include "server_fixture.hpp"
@@ -255,6 +256,138 @@ TEST(InstagramAdapterTest, TheLongLivedTokenIsRenewedAndARevokedOneSaysReconnect
     ASSERT_FALSE(gone.has_value());
     EXPECT_EQ(gone.error().code, core::ErrorCode::kPermissionDenied);
     EXPECT_NE(gone.error().message.find("reconnect the account"), std::string::npos);
+}
+
+// ---- Facebook Pages ------------------------------------------------------------------------
+
+constexpr const char* kPage = "104200000000001";
+
+// A fake Graph API for Pages: Facebook Login's tokens, two Pages, the Page's own token, photos
+// and feed posts as documented (tests/data/platforms/facebook).
+void ServeFacebook(FakePlatform& fake) {
+    fake.On("POST", "/v23.0/oauth/access_token", [](const FakeRequest& r) {
+        if (r.Field("client_id") != "fb-app" || r.Field("code") != "good-code") {
+            return JsonAnswer(400, Data("facebook", "error_190_expired.json"));
+        }
+        return JsonAnswer(200, {{"access_token", "EAA-short"}, {"token_type", "bearer"}, {"expires_in", 3600}});
+    });
+    fake.On("GET", "/v23.0/oauth/access_token", [](const FakeRequest& r) {
+        const bool ok = r.query.count("fb_exchange_token") && r.query.at("grant_type") == "fb_exchange_token" &&
+                        r.query.at("client_id") == "fb-app" && r.query.at("client_secret") == "fb-secret";
+        if (!ok) return JsonAnswer(400, Data("facebook", "error_190_revoked.json"));
+        return JsonAnswer(200, Data("facebook", "token_long_lived.json"));
+    });
+    const std::string user_token = Data("facebook", "token_long_lived.json")["access_token"];
+    fake.On("GET", "/v23.0/", [user_token](const FakeRequest& r) {
+        const std::string auth = r.Header("authorization");
+        if (r.path == "/v23.0/me/accounts") {
+            if (auth != "Bearer " + user_token) return JsonAnswer(400, Data("facebook", "error_190_expired.json"));
+            return JsonAnswer(
+                200, {{"data", {{{"id", kPage}, {"name", "Acme"}}, {{"id", "104200000000002"}, {"name", "Other"}}}}});
+        }
+        if (r.path == std::string("/v23.0/") + kPage) {
+            if (auth != "Bearer " + user_token) return JsonAnswer(400, Data("facebook", "error_190_revoked.json"));
+            return JsonAnswer(200, {{"id", kPage}, {"access_token", "EAA-page-token"}});
+        }
+        return JsonAnswer(200, Data("facebook", "post_permalink.json"));
+    });
+    fake.On("POST", std::string("/v23.0/") + kPage + "/photos", [](const FakeRequest& r) {
+        if (r.Header("authorization") != "Bearer EAA-page-token")
+            return JsonAnswer(400, Data("facebook", "error_190_expired.json"));
+        if (r.Field("published") == "false")
+            return JsonAnswer(200, {{"id", "9990" + std::to_string(r.Field("source").size())}});
+        return JsonAnswer(200, Data("facebook", "photo.json"));
+    });
+    fake.On("POST", std::string("/v23.0/") + kPage + "/feed", [](const FakeRequest& r) {
+        if (r.Field("message") == "again") return JsonAnswer(400, Data("facebook", "error_duplicate_506.json"));
+        return JsonAnswer(200, Data("facebook", "feed_post.json"));
+    });
+    fake.On("POST", "/v23.0/1042", [](const FakeRequest&) { return JsonAnswer(200, {{"id", "c-1"}}); });
+}
+
+class FacebookTest : public ServerFixture {
+  protected:
+    void Configure(core::Config& c) override {
+        ServeFacebook(fb_);
+        c.platform_allowed_addresses = fb_.Address();
+        c.platform_base_urls = "facebook=" + fb_.Url("/v23.0");
+        c.oauth_clients = "facebook=fb-app:fb-secret";
+        c.public_base_url = kPublicBase;
+    }
+    FakePlatform fb_;
+};
+
+TEST_F(FacebookTest, ConnectsAPageAndPublishesAPhotoWithAFirstComment) {
+    const TestUser user = Register();
+    // Two Pages and none named: the person is told which ids there are; nothing is connected.
+    auto unnamed = ConnectThroughConsent(user, {{"platform", "facebook"}, {"name", "Acme"}});
+    EXPECT_NE(unnamed.location.find("oauth_error="), std::string::npos) << unnamed.location;
+    EXPECT_NE(unnamed.location.find(kPage), std::string::npos) << unnamed.location;
+    EXPECT_TRUE(unnamed.account_id.empty());
+
+    auto consent =
+        ConnectThroughConsent(user, {{"platform", "facebook"}, {"name", "Acme"}, {"settings", {{"page_id", kPage}}}});
+    EXPECT_EQ(consent.authorize_url.rfind("https://www.facebook.com/v23.0/dialog/oauth?", 0), 0u);
+    ASSERT_FALSE(consent.account_id.empty()) << consent.location;
+    auto shown = client().Get("/api/v1/accounts/" + consent.account_id, user.access_token).Json();
+    EXPECT_EQ(shown["settings"]["page_name"], "Acme");
+
+    const std::string media = UploadSmallImage(user, "Our shop");
+    json post = {{"text", "Open today"},
+                 {"account_ids", {consent.account_id}},
+                 {"media_ids", {media}},
+                 {"first_comment", "Until 6 pm"},
+                 {"scheduled_at", domain::FormatRfc3339(core::SystemClock().Now())}};
+    auto created = client().Post("/api/v1/posts", post, user.access_token);
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto done = WaitForPostStatus(user, created.Json()["id"], "published", std::chrono::seconds(20));
+    ASSERT_EQ(done["status"], "published") << done.dump();
+    EXPECT_EQ(done["deliveries"][0]["remote_id"], Data("facebook", "photo.json")["post_id"]);
+    EXPECT_EQ(done["deliveries"][0]["url"], Data("facebook", "post_permalink.json")["permalink_url"]);
+    const auto photos = fb_.RequestsTo(std::string("/v23.0/") + kPage + "/photos");
+    ASSERT_EQ(photos.size(), 1u);
+    EXPECT_EQ(photos[0].Field("caption"), "Open today");
+    EXPECT_EQ(photos[0].Field("source"),
+              ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
+    const std::string post_id = Data("facebook", "photo.json")["post_id"];
+    const auto comments = fb_.RequestsTo("/v23.0/" + post_id + "/comments");
+    ASSERT_EQ(comments.size(), 1u);
+    EXPECT_EQ(comments[0].Field("message"), "Until 6 pm");
+}
+
+TEST(FacebookAdapterTest, SeveralImagesAreOnePostAndRefusalsAreSaid) {
+    FakePlatform fake;
+    ServeFacebook(fake);
+    core::SystemClock clock;
+    platforms::FacebookAdapter adapter(clock, AllowingFake(fake), fake.Url("/v23.0"),
+                                       platforms::OAuthClient{"fb-app", "fb-secret"});
+    auto req = IgRequest("Two pictures");
+    req.account_settings_json = json({{"page_id", kPage}}).dump();
+    req.credentials = json({{"access_token", Data("facebook", "token_long_lived.json")["access_token"]}}).dump();
+    app::PublishMedia a = Jpeg("m1", ""), b = Jpeg("m2", "");
+    a.path = b.path = std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png";
+    req.media = {a, b};
+    auto outcome = adapter.Publish(req);
+    ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << platforms::ReasonOf(outcome);
+    const auto feed = fake.RequestsTo(std::string("/v23.0/") + kPage + "/feed");
+    ASSERT_EQ(feed.size(), 1u);
+    EXPECT_EQ(feed[0].Field("message"), "Two pictures");
+    EXPECT_FALSE(json::parse(feed[0].Field("attached_media[1]"))["media_fbid"].get<std::string>().empty());
+
+    auto again = IgRequest("again");
+    again.account_settings_json = req.account_settings_json;
+    again.credentials = req.credentials;
+    auto duplicate = adapter.Publish(again);
+    ASSERT_TRUE(std::holds_alternative<app::Rejected>(duplicate));
+    EXPECT_NE(platforms::ReasonOf(duplicate).find("duplicate"), std::string::npos);
+
+    again.credentials = json({{"access_token", "revoked"}}).dump();
+    EXPECT_TRUE(std::holds_alternative<app::AuthExpired>(adapter.Publish(again)));
+
+    // Renewing the user grant: fb_exchange_token with the app's id and secret.
+    auto renewed = adapter.RefreshGrant(req.credentials);
+    ASSERT_TRUE(renewed.has_value()) << renewed.error().message;
+    EXPECT_TRUE(renewed->refresh_at.has_value());
 }
 
 }  // namespace
