@@ -12,8 +12,6 @@ std::string_view ToString(AuthMethod method) {
             return "oauth2";
         case AuthMethod::kAppPassword:
             return "app_password";
-        case AuthMethod::kAccessToken:
-            return "access_token";
         case AuthMethod::kBotToken:
             return "bot_token";
         case AuthMethod::kWebhookUrl:
@@ -41,6 +39,20 @@ core::Result<OAuthGrant> PlatformAdapter::ExchangeCode(const std::string&, const
 }
 
 core::Result<OAuthGrant> PlatformAdapter::RefreshGrant(const std::string&) { return tl::unexpected(NotOAuth(*this)); }
+
+core::Result<PlatformAdapter::OAuthStart> PlatformAdapter::BeginOAuth(const std::string& state,
+                                                                      const std::string& code_challenge,
+                                                                      const std::string& redirect_uri,
+                                                                      const std::string&) {
+    auto url = AuthorizeUrl(state, code_challenge, redirect_uri);
+    if (!url) return tl::unexpected(url.error());
+    return OAuthStart{std::move(*url), ""};
+}
+
+core::Result<OAuthGrant> PlatformAdapter::FinishOAuth(const std::string& code, const std::string& code_verifier,
+                                                      const std::string& redirect_uri, const std::string&) {
+    return ExchangeCode(code, code_verifier, redirect_uri);
+}
 
 nlohmann::json MergeCredentials(const std::string& stored, const nlohmann::json& fresh) {
     nlohmann::json merged = nlohmann::json::object();

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "app/credentials.hpp"
 #include "auth/tokens.hpp"
 
@@ -67,14 +69,15 @@ core::Result<OAuthStarted> OAuthService::Start(const Principal& p, const OAuthSt
     const std::string state = auth::NewOpaqueToken("");
     const std::string verifier = auth::NewOpaqueToken("");
     const std::string binding = auth::NewOpaqueToken("");
-    auto url = adapter->AuthorizeUrl(state, auth::PkceChallenge(verifier), RedirectUri(in.platform));
-    if (!url) return tl::unexpected(url.error());
+    auto begun = adapter->BeginOAuth(state, auth::PkceChallenge(verifier), RedirectUri(in.platform), st.settings_json);
+    if (!begun) return tl::unexpected(begun.error());
     const auto now = clock_.Now();
     st.state_hash = auth::HashToken(state);
     st.workspace_id = p.workspace_id;
     st.user_id = p.user_id;
     st.platform = in.platform;
-    st.sealed_verifier = vault_.Seal(verifier);
+    // The verifier and what the adapter keeps, sealed together.
+    st.sealed_verifier = vault_.Seal(nlohmann::json({{"verifier", verifier}, {"context", begun->context}}).dump());
     st.binding_hash = auth::HashToken(binding);
     st.return_to = in.return_to;
     st.created_at = now;
@@ -82,7 +85,7 @@ core::Result<OAuthStarted> OAuthService::Start(const Principal& p, const OAuthSt
     if (auto ok = store_.InsertOAuthState(st); !ok) return tl::unexpected(ok.error());
     spdlog::info("event=oauth_started workspace_id={} user_id={} platform={} reconnect={}", p.workspace_id, p.user_id,
                  in.platform, st.account_id.value_or("-"));
-    return OAuthStarted{*url, state, binding, st.expires_at};
+    return OAuthStarted{begun->url, state, binding, st.expires_at};
 }
 
 core::Result<OAuthFinished> OAuthService::Finish(const std::string& platform, const std::string& state,
@@ -130,9 +133,12 @@ core::Result<OAuthFinished> OAuthService::Finish(const std::string& platform, co
     auto membership = store_.GetMembership(st->user_id, st->workspace_id);
     if (!membership) return refuse("you are no longer a member of the workspace this connection was started in");
     const Principal p{st->user_id, st->workspace_id, membership->role};
-    auto verifier = vault_.Open(st->sealed_verifier);
-    if (!verifier) return tl::unexpected(verifier.error());
-    auto grant = adapter->ExchangeCode(code, *verifier, RedirectUri(platform));
+    auto opened = vault_.Open(st->sealed_verifier);
+    if (!opened) return tl::unexpected(opened.error());
+    const auto kept = nlohmann::json::parse(*opened, nullptr, false);
+    if (!kept.is_object()) return core::Fail(core::ErrorCode::kInternal, "the stored consent cannot be read");
+    auto grant =
+        adapter->FinishOAuth(code, kept.value("verifier", ""), RedirectUri(platform), kept.value("context", ""));
     if (!grant) return refuse(grant.error().message);
     core::Result<domain::Account> account =
         st->account_id

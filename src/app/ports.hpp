@@ -110,7 +110,6 @@ enum class AuthMethod {
     kNone,         ///< nothing to give (the sandbox)
     kOAuth2,       ///< authorization code with PKCE, through the platform's consent page
     kAppPassword,  ///< handle + app password (Bluesky)
-    kAccessToken,  ///< a token made in the platform's settings (Mastodon)
     kBotToken,     ///< a bot's token and a chat (Telegram)
     kWebhookUrl,   ///< a webhook URL (Discord)
     kPrivateKey,   ///< a signing key (Nostr)
@@ -132,6 +131,19 @@ class PlatformAdapter {
     /// Trades the code the platform sent back for tokens.
     virtual core::Result<OAuthGrant> ExchangeCode(const std::string& code, const std::string& code_verifier,
                                                   const std::string& redirect_uri);
+    /// Starting a consent: the page's address, and anything the adapter needs kept (sealed,
+    /// with the state) until the platform sends the person back. The default is AuthorizeUrl
+    /// and nothing kept; a platform whose client is registered per server (each Mastodon
+    /// instance) registers here and keeps that client.
+    struct OAuthStart {
+        std::string url;
+        std::string context;  ///< handed back to FinishOAuth
+    };
+    virtual core::Result<OAuthStart> BeginOAuth(const std::string& state, const std::string& code_challenge,
+                                                const std::string& redirect_uri, const std::string& settings_json);
+    /// The person came back with `code`: the default is ExchangeCode.
+    virtual core::Result<OAuthGrant> FinishOAuth(const std::string& code, const std::string& code_verifier,
+                                                 const std::string& redirect_uri, const std::string& context);
     /// A renewed grant from the stored one. kPermissionDenied: the platform says the grant is
     /// revoked or expired for good (the account must be reconnected); any other error is
     /// transient.
@@ -372,7 +384,7 @@ struct OAuthStateRecord {
     std::optional<std::string> account_id;  ///< reconnecting this account; nullopt: a new one
     std::string name;                       ///< the new account's name
     std::string settings_json;
-    std::string sealed_verifier;  ///< the PKCE code verifier, sealed
+    std::string sealed_verifier;  ///< the PKCE code verifier and the adapter's context (JSON), sealed
     std::string binding_hash;     ///< SHA-256 (hex) of the browser cookie that must come back with it
     std::string return_to;        ///< path on this server to send the person back to
     core::TimePoint created_at{};

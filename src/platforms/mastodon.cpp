@@ -22,7 +22,8 @@ std::string Said(const HttpResponse& r) {
 
 }  // namespace
 
-MastodonAdapter::MastodonAdapter(const core::Clock& clock, HttpOptions http) : clock_(clock), http_(std::move(http)) {}
+MastodonAdapter::MastodonAdapter(const core::Clock& clock, HttpOptions http)
+    : clock_(clock), http_options_(http), http_(std::move(http)) {}
 
 domain::PlatformLimits MastodonAdapter::Limits() const {
     domain::PlatformLimits l;
@@ -82,6 +83,69 @@ core::Result<std::string> MastodonAdapter::VerifyConnection(const std::string& s
     settings["account_id"] = r.Json().value("id", "");
     settings["acct"] = r.Json().value("acct", "");
     return settings.dump();
+}
+
+namespace {
+constexpr const char* kScopes = "read write:statuses write:media";
+
+OAuthSpec MastodonSpec(const std::string& instance) {
+    return OAuthSpec{"Mastodon", instance + "/oauth/authorize", instance + "/oauth/token", kScopes, false, "client_id",
+                     {}};
+}
+}  // namespace
+
+core::Result<app::PlatformAdapter::OAuthStart> MastodonAdapter::BeginOAuth(const std::string& state,
+                                                                           const std::string& code_challenge,
+                                                                           const std::string& redirect_uri,
+                                                                           const std::string& settings_json) {
+    const std::string instance = InstanceOf(settings_json);
+    // Herald as an app of this instance (POST /api/v1/apps): its client is kept with the
+    // consent, so it is the same one when the person comes back.
+    HttpRequest reg;
+    reg.method = "POST";
+    reg.url = instance + "/api/v1/apps";
+    reg.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    reg.body = FormEncode({{"client_name", "Herald"}, {"redirect_uris", redirect_uri}, {"scopes", kScopes}});
+    auto r = http_.Send(reg);
+    if (!r.ok()) {
+        return core::Fail(core::ErrorCode::kUnavailable,
+                          "the Mastodon server " + instance + " did not register Herald as an app: " +
+                              (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r) : r.error),
+                          {{"field", "settings.instance"}});
+    }
+    const json app = r.Json();
+    const OAuthClient client{app.value("client_id", ""), app.value("client_secret", "")};
+    if (client.id.empty()) {
+        return core::Fail(core::ErrorCode::kUnavailable,
+                          "the Mastodon server " + instance + " registered Herald without a client id");
+    }
+    auto url =
+        OAuth2(MastodonSpec(instance), client, clock_, http_options_).AuthorizeUrl(state, code_challenge, redirect_uri);
+    if (!url) return tl::unexpected(url.error());
+    return OAuthStart{
+        *url, json({{"instance", instance}, {"client_id", client.id}, {"client_secret", client.secret}}).dump()};
+}
+
+core::Result<app::OAuthGrant> MastodonAdapter::FinishOAuth(const std::string& code, const std::string& code_verifier,
+                                                           const std::string& redirect_uri,
+                                                           const std::string& context) {
+    const json kept = JsonObject(context);
+    const OAuthClient client{kept.value("client_id", ""), kept.value("client_secret", "")};
+    auto grant = OAuth2(MastodonSpec(kept.value("instance", "")), client, clock_, http_options_)
+                     .Exchange(code, code_verifier, redirect_uri);
+    if (!grant) return grant;
+    // Kept with the token: the app it belongs to (to revoke it, or to see it in the instance's
+    // list of authorized apps).
+    json creds = json::parse(grant->credentials_json);
+    creds["client_id"] = client.id;
+    grant->credentials_json = creds.dump();
+    return grant;
+}
+
+core::Result<app::OAuthGrant> MastodonAdapter::RefreshGrant(const std::string&) {
+    return core::Fail(core::ErrorCode::kPermissionDenied,
+                      "Mastodon tokens cannot be renewed: the instance no longer accepts this one; reconnect the "
+                      "account");
 }
 
 app::PublishOutcome MastodonAdapter::Publish(const app::PublishRequest& req) {

@@ -2,10 +2,12 @@
 
 #include "app/ports.hpp"
 #include "platforms/http.hpp"
+#include "platforms/oauth.hpp"
 
 namespace herald::platforms {
 
-/// Mastodon (any instance), through its REST API with an access token.
+/// Mastodon (any instance), through its REST API with an access token: from the instance's
+/// consent page (OAuth 2.0, the app registered per instance), or made by hand.
 ///
 /// Settings: {"instance": "https://mastodon.social", "visibility": "public"} (visibility:
 /// public, unlisted, private or direct; default public); Herald adds "account_id" and "acct"
@@ -22,7 +24,18 @@ class MastodonAdapter final : public app::PlatformAdapter {
   public:
     MastodonAdapter(const core::Clock& clock, HttpOptions http);
     std::string_view Name() const override { return "mastodon"; }
-    app::AuthMethod Auth() const override { return app::AuthMethod::kAccessToken; }
+    /// Through the instance's consent page (Herald registers itself as an app on each instance
+    /// the first time one of its accounts connects); a token made by hand also works, given to
+    /// POST /api/v1/accounts.
+    app::AuthMethod Auth() const override { return app::AuthMethod::kOAuth2; }
+    /// No operator setup: the client is registered with each instance.
+    bool OAuthReady() const override { return true; }
+    core::Result<OAuthStart> BeginOAuth(const std::string& state, const std::string& code_challenge,
+                                        const std::string& redirect_uri, const std::string& settings_json) override;
+    core::Result<app::OAuthGrant> FinishOAuth(const std::string& code, const std::string& code_verifier,
+                                              const std::string& redirect_uri, const std::string& context) override;
+    /// Mastodon's tokens do not expire and cannot be renewed: a refused one needs reconnecting.
+    core::Result<app::OAuthGrant> RefreshGrant(const std::string& credentials_json) override;
     /// 500 characters (an instance's default; graphemes, every link 23), 4 media:
     /// images up to 16 MiB, videos up to 99 MiB; threads of 25 replies.
     domain::PlatformLimits Limits() const override;
@@ -40,6 +53,7 @@ class MastodonAdapter final : public app::PlatformAdapter {
 
   private:
     const core::Clock& clock_;
+    HttpOptions http_options_;
     HttpClient http_;
     std::chrono::milliseconds poll_interval_{1000};
     std::chrono::milliseconds poll_total_{120000};

@@ -12,6 +12,7 @@
 #include "platforms/sandbox.hpp"
 #include "platforms/telegram.hpp"
 #include "platforms/threads.hpp"
+#include "platforms/tiktok.hpp"
 #include "platforms/x.hpp"
 #include "platforms/youtube.hpp"
 
@@ -74,6 +75,8 @@ std::unique_ptr<Registry> BuiltinRegistry(app::Store& store, const core::Clock& 
     r->Add(std::make_unique<YouTubeAdapter>(clock, account_servers, base("youtube", "https://www.googleapis.com"),
                                             base("youtube_token", "https://oauth2.googleapis.com/token"),
                                             client("youtube")));
+    r->Add(std::make_unique<TikTokAdapter>(clock, account_servers, base("tiktok", "https://open.tiktokapis.com"),
+                                           client("tiktok")));
     r->Add(std::make_unique<RedditAdapter>(clock, account_servers, base("reddit", "https://oauth.reddit.com"),
                                            base("reddit_www", "https://www.reddit.com"), client("reddit")));
     r->Add(std::make_unique<PinterestAdapter>(clock, account_servers, base("pinterest", "https://api.pinterest.com"),

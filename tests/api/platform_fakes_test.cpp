@@ -49,6 +49,7 @@ class PlatformFakesTest : public ServerFixture {
     void Configure(core::Config& c) override {
         c.platform_allowed_addresses = mastodon_.Address() + "," + telegram_.Address() + "," + discord_.Address();
         c.platform_base_urls = "telegram=" + telegram_.Url() + ",discord=" + discord_.Url();
+        c.public_base_url = "https://herald.example.com";
     }
     void SetUp() override {
         ServerFixture::SetUp();
@@ -135,6 +136,44 @@ TEST_F(PlatformFakesTest, MastodonConnectsPublishesMediaAndAThread) {
               ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png"));
     // The status waited for the media: 206 (processing), then 200.
     EXPECT_EQ(mastodon_.RequestsTo("/api/v1/media/").size(), 2u);
+}
+
+// Through the instance's consent page: Herald registers itself as an app on the instance
+// (POST /api/v1/apps), sends the person to /oauth/authorize with that client, and trades the
+// code with the same client; no operator setup is needed.
+TEST_F(PlatformFakesTest, MastodonConnectsThroughTheInstancesConsentPage) {
+    std::atomic<int> statuses{0};
+    ServeMastodon(mastodon_, &statuses);
+    mastodon_.On("POST", "/api/v1/apps", [](const FakeRequest& r) {
+        return JsonAnswer(200, {{"id", "563419"},
+                                {"name", r.Field("client_name")},
+                                {"redirect_uri", r.Field("redirect_uris")},
+                                {"client_id", "instance-client"},
+                                {"client_secret", "instance-secret"}});
+    });
+    mastodon_.On("POST", "/oauth/token", [](const FakeRequest& r) {
+        if (r.Field("client_id") != "instance-client" || r.Field("client_secret") != "instance-secret" ||
+            r.Field("code") != "good-code" || r.Field("grant_type") != "authorization_code") {
+            return JsonAnswer(400, {{"error", "invalid_grant"},
+                                    {"error_description", "The provided authorization grant is invalid"}});
+        }
+        return JsonAnswer(200, {{"access_token", "good-token"},
+                                {"token_type", "Bearer"},
+                                {"scope", "read write:statuses write:media"},
+                                {"created_at", 1732400000}});
+    });
+    auto consent = ConnectThroughConsent(
+        user_, {{"platform", "mastodon"}, {"name", "Fediverse"}, {"settings", {{"instance", mastodon_.Url()}}}});
+    EXPECT_EQ(consent.authorize_url.rfind(mastodon_.Url("/oauth/authorize?"), 0), 0u) << consent.authorize_url;
+    EXPECT_EQ(consent.authorize["client_id"], "instance-client");
+    EXPECT_EQ(consent.authorize["scope"], "read write:statuses write:media");
+    const auto apps = mastodon_.RequestsTo("/api/v1/apps");
+    ASSERT_EQ(apps.size(), 1u);
+    EXPECT_EQ(apps[0].Field("redirect_uris"), std::string(config_.public_base_url) + "/api/v1/oauth/mastodon/callback");
+    ASSERT_FALSE(consent.account_id.empty()) << consent.location;
+    auto shown = client().Get("/api/v1/accounts/" + consent.account_id, user_.access_token).Json();
+    EXPECT_EQ(shown["settings"]["acct"], "alice");  // verify_credentials took the new token
+    EXPECT_EQ(mastodon_.RequestsTo("/oauth/token").back().Field("code_verifier").size(), 43u);
 }
 
 TEST(MastodonAdapterTest, ResendsAreOneStatusAndFailuresSayWhatToDo) {

@@ -382,19 +382,6 @@ class YouTubeTest : public ServerFixture {
         user_ = Register();
     }
 
-    std::string UploadClip() {
-        const std::string boundary = "herald-test-boundary";
-        auto r = client().Request("POST", "/api/v1/media",
-                                  "--" + boundary +
-                                      "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"clip.mp4\"\r\n"
-                                      "Content-Type: video/mp4\r\n\r\n" +
-                                      ReadBinaryFile(kClip) + "\r\n--" + boundary + "--\r\n",
-                                  {{"Content-Type", "multipart/form-data; boundary=" + boundary},
-                                   {"Authorization", "Bearer " + user_.access_token}});
-        EXPECT_EQ(r.status, 201) << r.body;
-        return r.status == 201 ? r.Json()["items"][0].value("id", "") : "";
-    }
-
     FakePlatform yt_;
     TestUser user_;
 };
@@ -421,7 +408,7 @@ TEST_F(YouTubeTest, ConnectsThroughGooglesConsentPageAndPublishesAVideo) {
     text_only["scheduled_at"] = domain::FormatRfc3339(core::SystemClock().Now());
     EXPECT_EQ(client().Post("/api/v1/posts", text_only, user_.access_token).status, 400);
 
-    const std::string clip = UploadClip();
+    const std::string clip = UploadTestMedia(user_, "clip.mp4");
     ASSERT_FALSE(clip.empty());
     json post = {{"text", "Herald launch clip\nPosted by Herald."}, {"account_ids", {account}}, {"media_ids", {clip}}};
     post["scheduled_at"] = domain::FormatRfc3339(core::SystemClock().Now());

@@ -82,14 +82,17 @@ Consent ServerFixture::ConnectThroughConsent(const TestUser& u, const nlohmann::
     return c;
 }
 
-std::string ServerFixture::UploadSmallImage(const TestUser& u, const std::string& alt) {
+std::string ServerFixture::UploadTestMedia(const TestUser& u, const std::string& file, const std::string& alt) {
     const std::string boundary = "herald-test-boundary";
+    std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + file +
+                       "\"\r\n\r\n" +
+                       ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media" / file) + "\r\n";
+    if (!alt.empty()) {
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + alt + "\r\n";
+    }
+    body += "--" + boundary + "--\r\n";
     auto r = client().Request(
-        "POST", "/api/v1/media",
-        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n" +
-            ReadBinaryFile(std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/small.png") + "\r\n--" +
-            boundary + "\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\n" + alt + "\r\n--" + boundary +
-            "--\r\n",
+        "POST", "/api/v1/media", body,
         {{"Content-Type", "multipart/form-data; boundary=" + boundary}, {"Authorization", "Bearer " + u.access_token}});
     EXPECT_EQ(r.status, 201) << r.body;
     return r.status == 201 ? r.Json()["items"][0].value("id", "") : "";

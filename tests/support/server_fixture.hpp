@@ -52,8 +52,11 @@ class ServerFixture : public ::testing::Test {
     /// callback with `callback_query` (a code, or an error) and the state, carrying the cookie.
     Consent ConnectThroughConsent(const TestUser& u, const nlohmann::json& body,
                                   const std::string& callback_query = "code=good-code");
-    /// Uploads tests/data/media/small.png with `alt` as its alt text; returns the media id.
-    std::string UploadSmallImage(const TestUser& u, const std::string& alt);
+    /// Uploads tests/data/media/`file` with `alt` as its alt text; returns the media id.
+    std::string UploadTestMedia(const TestUser& u, const std::string& file, const std::string& alt = "");
+    std::string UploadSmallImage(const TestUser& u, const std::string& alt) {
+        return UploadTestMedia(u, "small.png", alt);
+    }
     /// Polls GET /posts/{id} until its status is `status` or `timeout` passes; returns the last body.
     nlohmann::json WaitForPostStatus(const TestUser& u, const std::string& post_id, const std::string& status,
                                      std::chrono::milliseconds timeout);
