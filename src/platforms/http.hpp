@@ -62,6 +62,9 @@ struct HttpOptions {
     std::set<std::string> allowed;  ///< "ip:port" let through the guard (an intranet server, tests)
     std::string user_agent = "Herald (self-hosted social media publishing)";
     size_t max_response_bytes = 16u << 20;
+    /// Caps every request's own timeout (the tests' fakes that answer too late: a timeout after
+    /// the request was sent must read as "the platform may have it").
+    std::chrono::milliseconds max_timeout = std::chrono::hours(1);
 };
 
 class HttpClient {

@@ -1,6 +1,8 @@
 // Live smoke tests: one real post per platform, run only when that platform's credentials are
 // in the environment (see the README, "Live smoke tests"); skipped with a message otherwise.
-// They connect (VerifyConnection) and publish a short text through the real adapter.
+// They connect (VerifyConnection) and publish a short text through the real adapter, with the
+// media a platform requires (a public JPEG for Instagram and Pinterest, a public MP4 for
+// TikTok, tests/data/media/clip.mp4 uploaded to YouTube).
 
 #include <gtest/gtest.h>
 
@@ -13,10 +15,18 @@
 #include "domain/time.hpp"
 #include "platforms/bluesky.hpp"
 #include "platforms/discord.hpp"
+#include "platforms/facebook.hpp"
+#include "platforms/instagram.hpp"
+#include "platforms/linkedin.hpp"
 #include "platforms/mastodon.hpp"
 #include "platforms/nostr.hpp"
+#include "platforms/pinterest.hpp"
+#include "platforms/reddit.hpp"
 #include "platforms/telegram.hpp"
+#include "platforms/threads.hpp"
+#include "platforms/tiktok.hpp"
 #include "platforms/x.hpp"
+#include "platforms/youtube.hpp"
 
 namespace herald::testing {
 namespace {
@@ -33,7 +43,19 @@ struct Live {
     std::vector<const char*> needs;  // environment variables, all required
     std::function<json()> settings;
     std::function<json()> credentials;
+    /// The post's media, for the platforms whose posts need some; none by default.
+    std::function<std::vector<app::PublishMedia>()> media = [] { return std::vector<app::PublishMedia>{}; };
 };
+
+// An image or video the platform downloads from `url` (it must be public).
+std::vector<app::PublishMedia> Linked(const std::string& url, domain::MediaKind kind, domain::MediaFormat format) {
+    app::PublishMedia m;
+    m.id = "live-media";
+    m.kind = kind;
+    m.format = format;
+    m.public_url = url;
+    return {m};
+}
 
 void PrintTo(const Live& live, std::ostream* os) { *os << live.platform; }
 
@@ -62,6 +84,35 @@ TEST_P(LiveSmokeTest, PublishesOneRealPost) {
     if (live.platform == "x") {
         made = std::make_unique<platforms::XAdapter>(clock, http, "https://api.x.com", std::nullopt);
     }
+    if (live.platform == "linkedin") {
+        made = std::make_unique<platforms::LinkedInAdapter>(clock, http, "https://api.linkedin.com",
+                                                            "https://www.linkedin.com", "202605", std::nullopt);
+    }
+    if (live.platform == "youtube") {
+        made = std::make_unique<platforms::YouTubeAdapter>(clock, http, "https://www.googleapis.com",
+                                                           "https://oauth2.googleapis.com/token", std::nullopt);
+    }
+    if (live.platform == "tiktok") {
+        made = std::make_unique<platforms::TikTokAdapter>(clock, http, "https://open.tiktokapis.com", std::nullopt);
+    }
+    if (live.platform == "reddit") {
+        made = std::make_unique<platforms::RedditAdapter>(clock, http, "https://oauth.reddit.com",
+                                                          "https://www.reddit.com", std::nullopt);
+    }
+    if (live.platform == "pinterest") {
+        made = std::make_unique<platforms::PinterestAdapter>(clock, http, "https://api.pinterest.com", std::nullopt);
+    }
+    if (live.platform == "facebook") {
+        made =
+            std::make_unique<platforms::FacebookAdapter>(clock, http, "https://graph.facebook.com/v23.0", std::nullopt);
+    }
+    if (live.platform == "threads") {
+        made = std::make_unique<platforms::ThreadsAdapter>(clock, http, "https://graph.threads.net/v1.0", std::nullopt);
+    }
+    if (live.platform == "instagram") {
+        made = std::make_unique<platforms::InstagramAdapter>(clock, http, "https://graph.instagram.com/v23.0",
+                                                             "https://api.instagram.com", std::nullopt);
+    }
     ASSERT_NE(made, nullptr);
     app::PlatformAdapter* adapter = made.get();
     const std::string settings = live.settings().dump();
@@ -77,6 +128,7 @@ TEST_P(LiveSmokeTest, PublishesOneRealPost) {
     req.account_settings_json = *connected;
     req.credentials = credentials;
     req.text = "Herald live smoke test, " + domain::FormatRfc3339(clock.Now());
+    req.media = live.media();
     auto outcome = adapter->Publish(req);
     ASSERT_TRUE(std::holds_alternative<app::Published>(outcome)) << platforms::ReasonOf(outcome);
     const auto& published = std::get<app::Published>(outcome);
@@ -136,6 +188,84 @@ INSTANTIATE_TEST_SUITE_P(
              },
              [] {
                  return json{{"secret_key", Env("HERALD_LIVE_NOSTR_SECRET_KEY")}};
+             }},
+        // Each below: an OAuth 2.0 access token of a test account, with the scopes Herald asks
+        // for when it connects one (see the platform's adapter).
+        Live{"linkedin",
+             {"HERALD_LIVE_LINKEDIN_ACCESS_TOKEN"},
+             [] { return json::object(); },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_LINKEDIN_ACCESS_TOKEN")}};
+             }},
+        // Uploads tests/data/media/clip.mp4, private.
+        Live{"youtube",
+             {"HERALD_LIVE_YOUTUBE_ACCESS_TOKEN"},
+             [] {
+                 return json{{"privacy", "private"}};
+             },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_YOUTUBE_ACCESS_TOKEN")}};
+             },
+             [] {
+                 app::PublishMedia m;
+                 m.id = "live-clip";
+                 m.kind = domain::MediaKind::kVideo;
+                 m.format = domain::MediaFormat::kMp4;
+                 m.path = std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/clip.mp4";
+                 m.bytes = std::filesystem::file_size(m.path);
+                 return std::vector<app::PublishMedia>{m};
+             }},
+        // TikTok pulls the video from HERALD_LIVE_VIDEO_URL, whose domain must be verified for
+        // the app; an app TikTok has not audited posts SELF_ONLY, to a private account.
+        Live{"tiktok",
+             {"HERALD_LIVE_TIKTOK_ACCESS_TOKEN", "HERALD_LIVE_VIDEO_URL"},
+             [] { return json::object(); },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_TIKTOK_ACCESS_TOKEN")}};
+             },
+             [] { return Linked(Env("HERALD_LIVE_VIDEO_URL"), domain::MediaKind::kVideo, domain::MediaFormat::kMp4); }},
+        Live{"reddit",
+             {"HERALD_LIVE_REDDIT_ACCESS_TOKEN", "HERALD_LIVE_REDDIT_SUBREDDIT"},
+             [] {
+                 return json{{"subreddit", Env("HERALD_LIVE_REDDIT_SUBREDDIT")}};
+             },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_REDDIT_ACCESS_TOKEN")}};
+             }},
+        Live{
+            "pinterest",
+            {"HERALD_LIVE_PINTEREST_ACCESS_TOKEN", "HERALD_LIVE_PINTEREST_BOARD_ID", "HERALD_LIVE_MEDIA_URL"},
+            [] {
+                return json{{"board_id", Env("HERALD_LIVE_PINTEREST_BOARD_ID")}};
+            },
+            [] {
+                return json{{"access_token", Env("HERALD_LIVE_PINTEREST_ACCESS_TOKEN")}};
+            },
+            [] { return Linked(Env("HERALD_LIVE_MEDIA_URL"), domain::MediaKind::kImage, domain::MediaFormat::kJpeg); }},
+        // A user access token of someone who manages the Page (Herald asks for the Page's own).
+        Live{"facebook",
+             {"HERALD_LIVE_FACEBOOK_ACCESS_TOKEN", "HERALD_LIVE_FACEBOOK_PAGE_ID"},
+             [] {
+                 return json{{"page_id", Env("HERALD_LIVE_FACEBOOK_PAGE_ID")}};
+             },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_FACEBOOK_ACCESS_TOKEN")}};
+             }},
+        Live{"threads",
+             {"HERALD_LIVE_THREADS_ACCESS_TOKEN"},
+             [] { return json::object(); },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_THREADS_ACCESS_TOKEN")}};
+             }},
+        // Instagram downloads the JPEG from HERALD_LIVE_MEDIA_URL (aspect ratio 4:5 to 1.91:1).
+        Live{"instagram",
+             {"HERALD_LIVE_INSTAGRAM_ACCESS_TOKEN", "HERALD_LIVE_MEDIA_URL"},
+             [] { return json::object(); },
+             [] {
+                 return json{{"access_token", Env("HERALD_LIVE_INSTAGRAM_ACCESS_TOKEN")}};
+             },
+             [] {
+                 return Linked(Env("HERALD_LIVE_MEDIA_URL"), domain::MediaKind::kImage, domain::MediaFormat::kJpeg);
              }}),
     [](const auto& info) { return info.param.platform; });
 

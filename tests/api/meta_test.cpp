@@ -140,6 +140,65 @@ TEST_F(ThreadsTest, ConnectsAndPublishesAnImageWithAReplyAndAFirstComment) {
     EXPECT_GE(meta_.fake.RequestsTo("/v1.0/c").size(), 6u);
 }
 
+// ---- Instagram, through the queue ----------------------------------------------------------
+
+class InstagramTest : public ServerFixture {
+  protected:
+    void Configure(core::Config& c) override {
+        meta_.Serve("instagram", "/v23.0", "media", "media_publish", "status_code");
+        // Comments on a published post (ids 1807…).
+        meta_.fake.On("POST", "/v23.0/1807", [](const FakeRequest&) { return JsonAnswer(200, {{"id", "17900001"}}); });
+        c.platform_allowed_addresses = meta_.fake.Address();
+        c.platform_base_urls = "instagram=" + meta_.fake.Url("/v23.0") + ",instagram_oauth=" + meta_.fake.Url();
+        c.oauth_clients = "instagram=meta-app:meta-secret";
+        c.public_base_url = kPublicBase;
+    }
+    MetaFake meta_;
+};
+
+TEST_F(InstagramTest, ConnectsAndPublishesAJpegWithAFirstComment) {
+    const TestUser user = Register();
+    // Meta appends "#_" to the code.
+    auto consent =
+        ConnectThroughConsent(user, {{"platform", "instagram"}, {"name", "Our Instagram"}}, "code=good-code%23_");
+    EXPECT_EQ(consent.authorize_url.rfind("https://www.instagram.com/oauth/authorize?", 0), 0u)
+        << consent.authorize_url;
+    ASSERT_EQ(consent.location.rfind("/?connected=", 0), 0u) << consent.location;
+    EXPECT_EQ(meta_.fake.RequestsTo("/oauth/access_token").at(0).Field("code"), "good-code");
+    EXPECT_EQ(meta_.fake.RequestsTo("/access_token").at(0).query.at("grant_type"), "ig_exchange_token");
+    auto shown = client().Get("/api/v1/accounts/" + consent.account_id, user.access_token).Json();
+    EXPECT_EQ(shown["settings"]["user_id"], "26000000000000001");
+    EXPECT_EQ(shown["settings"]["username"], "herald_demo");
+
+    // 64×48: within Instagram's 4:5 to 1.91:1.
+    const std::string media = UploadTestMedia(user, "small.jpg", "A harbour at night");
+    json post = {{"text", "Hello Instagram #harbour"},
+                 {"account_ids", {consent.account_id}},
+                 {"media_ids", {media}},
+                 {"first_comment", "first!"},
+                 {"scheduled_at", domain::FormatRfc3339(core::SystemClock().Now())}};
+    auto created = client().Post("/api/v1/posts", post, user.access_token);
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto done = WaitForPostStatus(user, created.Json()["id"], "published", std::chrono::seconds(30));
+    ASSERT_EQ(done["status"], "published") << done.dump();
+    const std::string id = done["deliveries"][0]["remote_id"];
+
+    const auto containers = To(meta_.fake, "/v23.0/26000000000000001/media");
+    ASSERT_EQ(containers.size(), 1u);
+    EXPECT_EQ(containers[0].Header("authorization"), "Bearer " + meta_.long_lived);
+    EXPECT_EQ(containers[0].Field("image_url").rfind(std::string(kPublicBase) + "/api/v1/public/media/", 0), 0u)
+        << containers[0].Field("image_url");
+    EXPECT_EQ(containers[0].Field("alt_text"), "A harbour at night");
+    EXPECT_EQ(containers[0].Field("caption"), "Hello Instagram #harbour");
+    const auto publishes = meta_.fake.RequestsTo("/v23.0/26000000000000001/media_publish");
+    ASSERT_EQ(publishes.size(), 1u);
+    EXPECT_EQ(publishes[0].Field("creation_id"), "c100");
+    EXPECT_GE(meta_.fake.RequestsTo("/v23.0/c100").size(), 2u);  // IN_PROGRESS, then FINISHED
+    const auto comments = meta_.fake.RequestsTo("/v23.0/" + id + "/comments");
+    ASSERT_EQ(comments.size(), 1u);
+    EXPECT_EQ(comments[0].Field("message"), "first!");
+}
+
 // ---- Instagram, adapter alone --------------------------------------------------------------
 
 app::PublishMedia Jpeg(const std::string& id, const std::string& alt) {

@@ -32,17 +32,6 @@ app::PublishMedia Media(const std::string& file, const std::string& alt) {
     return m;
 }
 
-app::PublishRequest Request(const json& settings, const json& credentials, const std::string& text) {
-    app::PublishRequest r;
-    r.delivery_id = core::NewId(core::SystemClock().Now());
-    r.idempotency_key = r.delivery_id;
-    r.account_id = "acct";
-    r.account_settings_json = settings.dump();
-    r.credentials = credentials.dump();
-    r.text = text;
-    return r;
-}
-
 // Through Herald's API and queue, with the fakes allowed and named as the platforms' homes.
 class PlatformFakesTest : public ServerFixture {
   protected:
@@ -183,7 +172,7 @@ TEST(MastodonAdapterTest, ResendsAreOneStatusAndFailuresSayWhatToDo) {
     core::SystemClock clock;
     platforms::MastodonAdapter adapter(clock, AllowingFake(fake));
     adapter.SetMediaPolling(std::chrono::milliseconds(10), std::chrono::seconds(2));
-    auto req = Request({{"instance", fake.Url()}}, {{"access_token", "good-token"}}, "once");
+    auto req = AdapterRequest({{"instance", fake.Url()}}, {{"access_token", "good-token"}}, "once");
     auto first = adapter.Publish(req);
     ASSERT_TRUE(std::holds_alternative<app::Published>(first));
     req.attempt = 2;  // the answer was lost: the same Idempotency-Key finds the same status
@@ -207,7 +196,7 @@ TEST(MastodonAdapterTest, ResendsAreOneStatusAndFailuresSayWhatToDo) {
     });
     platforms::MastodonAdapter other(clock, AllowingFake(failing));
     auto send = [&](const std::string& text) {
-        return other.Publish(Request({{"instance", failing.Url()}}, {{"access_token", "t"}}, text));
+        return other.Publish(AdapterRequest({{"instance", failing.Url()}}, {{"access_token", "t"}}, text));
     };
     auto limited = send("limit");
     ASSERT_TRUE(std::holds_alternative<app::RateLimited>(limited));
@@ -231,7 +220,7 @@ TEST(MastodonAdapterTest, MediaStillProcessingIsRetriedLater) {
     core::SystemClock clock;
     platforms::MastodonAdapter adapter(clock, AllowingFake(fake));
     adapter.SetMediaPolling(std::chrono::milliseconds(10), std::chrono::milliseconds(100));
-    auto req = Request({{"instance", fake.Url()}}, {{"access_token", "t"}}, "video");
+    auto req = AdapterRequest({{"instance", fake.Url()}}, {{"access_token", "t"}}, "video");
     req.media.push_back(Media("small.png", ""));
     auto outcome = adapter.Publish(req);
     ASSERT_TRUE(std::holds_alternative<app::Retryable>(outcome));
@@ -303,14 +292,14 @@ TEST(TelegramAdapterTest, FloodControlRevokedTokensAndLongCaptions) {
     platforms::TelegramAdapter adapter(clock, AllowingFake(fake), fake.Url());
     const json chat = {{"chat_id", "@herald_test_channel"}, {"chat_username", "herald_test_channel"}};
     const auto before = clock.Now();
-    auto flood = adapter.Publish(Request(chat, {{"bot_token", "123456:flood"}}, "hi"));
+    auto flood = adapter.Publish(AdapterRequest(chat, {{"bot_token", "123456:flood"}}, "hi"));
     ASSERT_TRUE(std::holds_alternative<app::RateLimited>(flood));
     EXPECT_GE(std::get<app::RateLimited>(flood).until, before + std::chrono::seconds(7));
-    auto revoked = adapter.Publish(Request(chat, {{"bot_token", "123456:gone"}}, "hi"));
+    auto revoked = adapter.Publish(AdapterRequest(chat, {{"bot_token", "123456:gone"}}, "hi"));
     ASSERT_TRUE(std::holds_alternative<app::AuthExpired>(revoked));
     EXPECT_NE(std::get<app::AuthExpired>(revoked).reason.find("bot token"), std::string::npos);
     // Over 1,024 characters: the photo goes without a caption, the text as a reply to it.
-    auto req = Request(chat, {{"bot_token", "123456:good"}}, std::string(1500, 'x'));
+    auto req = AdapterRequest(chat, {{"bot_token", "123456:good"}}, std::string(1500, 'x'));
     req.media.push_back(Media("small.png", "ignored: Telegram has no alt text"));
     auto posted = adapter.Publish(req);
     ASSERT_TRUE(std::holds_alternative<app::Published>(posted));
@@ -379,7 +368,8 @@ TEST(DiscordAdapterTest, RateLimitsAndDeletedWebhooks) {
     core::SystemClock clock;
     platforms::DiscordAdapter adapter(clock, AllowingFake(fake), fake.Url());
     auto send = [&](const std::string& hook) {
-        return adapter.Publish(Request(json::object(), {{"webhook_url", fake.Url("/api/webhooks/1/" + hook)}}, "hi"));
+        return adapter.Publish(
+            AdapterRequest(json::object(), {{"webhook_url", fake.Url("/api/webhooks/1/" + hook)}}, "hi"));
     };
     const auto before = clock.Now();
     auto limited = send("limited");

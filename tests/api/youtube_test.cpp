@@ -26,14 +26,6 @@ json Data(const std::string& file) { return json::parse(PlatformData("youtube", 
 const std::filesystem::path kClip = std::filesystem::path(HERALD_SOURCE_DIR) / "tests/data/media/clip.mp4";
 constexpr const char* kSessionPath = "/upload/youtube/v3/videos";
 
-FakeResponse Empty(int status, std::vector<std::pair<std::string, std::string>> headers = {}) {
-    FakeResponse r;
-    r.status = status;
-    r.content_type.clear();
-    r.headers = std::move(headers);
-    return r;
-}
-
 // The start of a session: 200, an empty body, the session's address in Location.
 void ServeSessionStart(FakePlatform& fake) {
     fake.On("POST", kSessionPath, [&fake](const FakeRequest& r) {
@@ -47,7 +39,7 @@ void ServeSessionStart(FakePlatform& fake) {
         if (title == "scope") return JsonAnswer(403, Data("error_insufficient_permissions.json"));
         if (title == "bad title") return JsonAnswer(400, Data("error_invalid_title.json"));
         if (title == "busy") return JsonAnswer(500, {{"error", {{"code", 500}, {"message", "Backend Error"}}}});
-        return Empty(
+        return EmptyAnswer(
             200, {{"Location", fake.Url(std::string(kSessionPath) +
                                         "?uploadType=resumable&part=snippet,status&upload_id=xa298sd_fake_HERALD")}});
     });
@@ -126,7 +118,7 @@ TEST(YouTubeAdapterTest, AnInterruptedUploadAsksTheSessionAndSendsTheRest) {
     fake.On("PUT", kSessionPath, [&](const FakeRequest& r) {
         const std::string range = r.Header("content-range");
         if (range.empty()) return JsonAnswer(503, Data("error_backend_503.json"));  // the whole file
-        if (range == "bytes */" + total) return Empty(308, {{"Range", "bytes=0-999"}});
+        if (range == "bytes */" + total) return EmptyAnswer(308, {{"Range", "bytes=0-999"}});
         if (range == "bytes 1000-" + std::to_string(bytes.size() - 1) + "/" + total) {
             return JsonAnswer(201, Data("video_inserted.json"));
         }
@@ -151,8 +143,8 @@ TEST(YouTubeAdapterTest, ASessionThatHasItAllAnswersWithTheVideoAndSilenceIsUnkn
     fake.On("PUT", kSessionPath, [mode](const FakeRequest& r) {
         if (r.Header("content-range").empty()) return JsonAnswer(500, {{"error", {{"code", 500}}}});
         if (*mode == "finished") return JsonAnswer(200, Data("video_inserted.json"));  // the lost answer
-        if (*mode == "expired") return Empty(404);
-        if (*mode == "nothing") return Empty(308);  // no Range: nothing arrived
+        if (*mode == "expired") return EmptyAnswer(404);
+        if (*mode == "nothing") return EmptyAnswer(308);  // no Range: nothing arrived
         return JsonAnswer(503, Data("error_backend_503.json"));
     });
     core::SystemClock clock;
@@ -176,8 +168,8 @@ TEST(YouTubeAdapterTest, ASessionThatHasItAllAnswersWithTheVideoAndSilenceIsUnkn
     *mode = "nothing";
     fake.On("PUT", kSessionPath, [](const FakeRequest& r) {
         const std::string range = r.Header("content-range");
-        if (range.rfind("bytes */", 0) == 0) return Empty(308);
-        if (range.rfind("bytes 0-", 0) == 0) return Empty(308);  // took none of it
+        if (range.rfind("bytes */", 0) == 0) return EmptyAnswer(308);
+        if (range.rfind("bytes 0-", 0) == 0) return EmptyAnswer(308);  // took none of it
         return JsonAnswer(500, {{"error", {{"code", 500}}}});
     });
     auto nothing = adapter.Publish(Request("Herald launch clip"));

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/ids.hpp"
+
 namespace herald::testing {
 namespace {
 
@@ -79,6 +81,26 @@ std::vector<FakeRequest::Part> ParseMultipart(const std::string& body, const std
 }
 
 }  // namespace
+
+FakeResponse EmptyAnswer(int status, std::vector<std::pair<std::string, std::string>> headers) {
+    FakeResponse r;
+    r.status = status;
+    r.content_type.clear();
+    r.headers = std::move(headers);
+    return r;
+}
+
+app::PublishRequest AdapterRequest(const nlohmann::json& settings, const nlohmann::json& credentials,
+                                   const std::string& text) {
+    app::PublishRequest r;
+    r.delivery_id = core::NewId(core::SystemClock().Now());
+    r.idempotency_key = r.delivery_id;
+    r.account_id = "acct";
+    r.account_settings_json = settings.dump();
+    r.credentials = credentials.dump();
+    r.text = text;
+    return r;
+}
 
 platforms::HttpOptions AllowingFake(const FakePlatform& fake) {
     platforms::HttpOptions o;

@@ -89,6 +89,13 @@ platforms::HttpOptions AllowingFake(const FakePlatform& fake);
 /// A query string or form body (a=1&b=2), decoded.
 std::map<std::string, std::string> ParseQuery(const std::string& q);
 
+/// An answer with no body (YouTube's session answers).
+FakeResponse EmptyAnswer(int status, std::vector<std::pair<std::string, std::string>> headers = {});
+
+/// What the queue hands an adapter for one delivery: a fresh delivery id as its key.
+app::PublishRequest AdapterRequest(const nlohmann::json& settings, const nlohmann::json& credentials,
+                                   const std::string& text);
+
 /// A JSON answer with `status`.
 FakeResponse JsonAnswer(int status, const nlohmann::json& body,
                         std::vector<std::pair<std::string, std::string>> headers = {});
