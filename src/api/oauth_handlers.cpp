@@ -56,9 +56,10 @@ net::Response Api::StartOAuth(const net::Request& r, const app::Principal& who, 
     auto res = JsonResponse(
         200, {{"authorize_url", started->authorize_url}, {"expires_at", domain::FormatRfc3339(started->expires_at)}});
     // The cookie proves that the browser coming back is the one that started.
-    res.headers.emplace_back("Set-Cookie", CookieName(started->state) + "=" + started->binding +
-                                               "; Path=/api/v1/oauth; Max-Age=600; HttpOnly; SameSite=Lax" +
-                                               (deps_.secure_cookies ? "; Secure" : ""));
+    res.headers.emplace_back("Set-Cookie",
+                             CookieName(started->state) + "=" + started->binding + "; Path=/api/v1/oauth; Max-Age=" +
+                                 std::to_string(std::chrono::seconds(app::OAuthService::kStateLifetime).count()) +
+                                 "; HttpOnly; SameSite=Lax" + (deps_.secure_cookies ? "; Secure" : ""));
     res.headers.emplace_back("Cache-Control", "no-store");
     return res;
 }

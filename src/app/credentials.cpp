@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 namespace herald::app {
 
 std::string_view ToString(AuthMethod method) {
@@ -97,12 +99,22 @@ core::Result<std::string> CredentialKeeper::Renew(const std::string& account_id,
     }
     auto plain = vault_.Open(stored->sealed);
     if (!plain) return tl::unexpected(plain.error());
-    auto grant = adapter->RefreshGrant(*plain);
+    core::Result<OAuthGrant> grant = core::Fail(core::ErrorCode::kUnavailable, "the renewal did not run");
+    try {
+        grant = adapter->RefreshGrant(*plain);
+    } catch (const std::exception& e) {
+        grant = core::Fail(core::ErrorCode::kUnavailable, std::string("the renewal failed unexpectedly: ") + e.what());
+    }
     if (!grant) {
         // A rotating refresh token another node used a moment ago is refused as if revoked:
-        // look again before calling the grant gone.
-        auto again = store_.GetCredentials(account_id);
-        if (again && again->sealed != stored->sealed) return vault_.Open(again->sealed);
+        // look again before calling the grant gone, and once more after a moment, in case that
+        // node had its answer but had not stored it yet.
+        for (int look = 0; look < 2; ++look) {
+            if (look > 0 && grant.error().code != core::ErrorCode::kPermissionDenied) break;
+            if (look > 0) std::this_thread::sleep_for(std::chrono::seconds(2));
+            auto again = store_.GetCredentials(account_id);
+            if (again && again->sealed != stored->sealed) return vault_.Open(again->sealed);
+        }
         spdlog::warn("event=grant_renewal_failed account_id={} platform={} code={} error=\"{}\"", account_id,
                      stored->account.platform, core::ToString(grant.error().code), grant.error().message);
         return tl::unexpected(grant.error());
@@ -111,7 +123,12 @@ core::Result<std::string> CredentialKeeper::Renew(const std::string& account_id,
     if (!fresh.is_object()) {
         return core::Fail(core::ErrorCode::kInternal, "the renewed credentials are not a JSON object");
     }
-    const std::string merged = MergeCredentials(*plain, fresh).dump();
+    nlohmann::json merged_json = MergeCredentials(*plain, fresh);
+    // An answer that says no expiry leaves none behind: a stale one would have every publish
+    // renew again.
+    if (!fresh.contains("expires_at")) merged_json.erase("expires_at");
+    if (!fresh.contains("refresh_expires_at")) merged_json.erase("refresh_expires_at");
+    const std::string merged = merged_json.dump();
     const std::string sealed = vault_.Seal(merged);
     auto replaced = store_.ReplaceCredentials(account_id, stored->sealed, sealed, grant->refresh_at);
     if (!replaced) return tl::unexpected(replaced.error());
@@ -142,6 +159,11 @@ core::Result<CredentialKeeper::Report> CredentialKeeper::RenewDue() {
             (void)store_.ReplaceCredentials(id, stored->sealed, stored->sealed, std::nullopt);
         } else {
             ++report.failed;
+            // Tried again in a quarter of an hour, not on every run: grants that keep failing
+            // (a platform down, its client removed from oauth_clients) must not hold the head of
+            // the queue. A grant that expires meanwhile is renewed by the next publish.
+            (void)store_.ReplaceCredentials(id, stored->sealed, stored->sealed,
+                                            clock_.Now() + std::chrono::minutes(15));
         }
     }
     return report;

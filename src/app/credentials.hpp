@@ -55,8 +55,12 @@ class CredentialKeeper {
     const core::Clock& clock_;
     const PlatformRegistry& platforms_;
     const auth::TokenVault& vault_;
-    /// One renewal at a time in this process. Across nodes, ReplaceCredentials compares and
-    /// swaps, and a refused renewal first checks whether someone else renewed.
+    /// One renewal at a time in this process (held across the token call: renewals are rare).
+    /// Across nodes, ReplaceCredentials compares and swaps, and a refused renewal looks twice
+    /// (at once, and two seconds later) whether another node renewed. Two nodes renewing the
+    /// same rotating refresh token within those two seconds of each other's store can still
+    /// hold an account for reconnection that did not need it; a claim in the database before
+    /// the token call would close that.
     std::mutex mu_;
 };
 

@@ -12,10 +12,11 @@ namespace herald::app {
 namespace {
 
 // A path on this server: "/", "/accounts?x=1". Never another host ("//evil.example",
-// "https://…", "/\evil"), so the callback cannot be used to send people elsewhere.
+// "https://…", "/\evil"), so the callback cannot be used to send people elsewhere. No
+// fragment either: the result is added to the query, which must come before one.
 bool IsLocalPath(const std::string& path) {
     return !path.empty() && path.size() <= 2000 && path.front() == '/' && path.rfind("//", 0) != 0 &&
-           path.find_first_of("\\\r\n\t ") == std::string::npos;
+           path.find_first_of("\\\r\n\t #") == std::string::npos;
 }
 
 }  // namespace
@@ -31,18 +32,18 @@ core::Result<OAuthStarted> OAuthService::Start(const Principal& p, const OAuthSt
         return core::FieldError("platform", "known_platform", "platform '" + in.platform + "' is not available");
     }
     if (adapter->Auth() != AuthMethod::kOAuth2) return tl::unexpected(NotOAuth(*adapter));
+    if (public_base_url_.empty()) {
+        return core::Fail(core::ErrorCode::kFailedPrecondition,
+                          "this server has no public_base_url, so the platform cannot send you back to it: the "
+                          "operator sets public_base_url to the address browsers use",
+                          {{"rule", "public_base_url"}});
+    }
     if (!adapter->OAuthReady()) {
         return core::Fail(core::ErrorCode::kFailedPrecondition,
                           "this server has no OAuth client for " + in.platform + ": the operator adds " + in.platform +
                               "=CLIENT_ID:CLIENT_SECRET to oauth_clients, with " + RedirectUri(in.platform) +
                               " registered as its redirect URI",
                           {{"field", "platform"}, {"rule", "oauth_configured"}});
-    }
-    if (public_base_url_.empty()) {
-        return core::Fail(core::ErrorCode::kFailedPrecondition,
-                          "this server has no public_base_url, so the platform cannot send you back to it: the "
-                          "operator sets public_base_url to the address browsers use",
-                          {{"rule", "public_base_url"}});
     }
     if (!IsLocalPath(in.return_to)) {
         return core::FieldError("return_to", "local_path",

@@ -366,9 +366,6 @@ struct DeliveryChange {
     domain::Delivery delivery;
 };
 
-/// A claimed job with what the worker needs to run it. A publish job comes with its delivery,
-/// account, sealed credentials and text; any other kind (a task) has only `job` (kind,
-/// payload), and the rest stays empty.
 /// An account with its sealed credentials (Store::GetCredentials).
 struct StoredCredentials {
     domain::Account account;
@@ -391,6 +388,9 @@ struct OAuthStateRecord {
     core::TimePoint expires_at{};
 };
 
+/// A claimed job with what the worker needs to run it. A publish job comes with its delivery,
+/// account, sealed credentials and text; any other kind (a task) has only `job` (kind,
+/// payload), and the rest stays empty.
 struct ClaimedJob {
     domain::Job job;
     domain::Delivery delivery;

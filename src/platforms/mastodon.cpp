@@ -99,25 +99,34 @@ core::Result<app::PlatformAdapter::OAuthStart> MastodonAdapter::BeginOAuth(const
                                                                            const std::string& redirect_uri,
                                                                            const std::string& settings_json) {
     const std::string instance = InstanceOf(settings_json);
-    // Herald as an app of this instance (POST /api/v1/apps): its client is kept with the
-    // consent, so it is the same one when the person comes back.
-    HttpRequest reg;
-    reg.method = "POST";
-    reg.url = instance + "/api/v1/apps";
-    reg.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    reg.body = FormEncode({{"client_name", "Herald"}, {"redirect_uris", redirect_uri}, {"scopes", kScopes}});
-    auto r = http_.Send(reg);
-    if (!r.ok()) {
-        return core::Fail(core::ErrorCode::kUnavailable,
-                          "the Mastodon server " + instance + " did not register Herald as an app: " +
-                              (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r) : r.error),
-                          {{"field", "settings.instance"}});
+    // Herald as an app of this instance (POST /api/v1/apps), registered once per instance; the
+    // client is also kept with the consent, so a restart in between does not lose it.
+    OAuthClient client;
+    {
+        std::lock_guard lock(apps_mu_);
+        if (auto it = apps_.find({instance, redirect_uri}); it != apps_.end()) client = it->second;
     }
-    const json app = r.Json();
-    const OAuthClient client{app.value("client_id", ""), app.value("client_secret", "")};
     if (client.id.empty()) {
-        return core::Fail(core::ErrorCode::kUnavailable,
-                          "the Mastodon server " + instance + " registered Herald without a client id");
+        HttpRequest reg;
+        reg.method = "POST";
+        reg.url = instance + "/api/v1/apps";
+        reg.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+        reg.body = FormEncode({{"client_name", "Herald"}, {"redirect_uris", redirect_uri}, {"scopes", kScopes}});
+        auto r = http_.Send(reg);
+        if (!r.ok()) {
+            return core::Fail(core::ErrorCode::kUnavailable,
+                              "the Mastodon server " + instance + " did not register Herald as an app: " +
+                                  (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r) : r.error),
+                              {{"field", "settings.instance"}});
+        }
+        const json app = r.Json();
+        client = OAuthClient{app.value("client_id", ""), app.value("client_secret", "")};
+        if (client.id.empty()) {
+            return core::Fail(core::ErrorCode::kUnavailable,
+                              "the Mastodon server " + instance + " registered Herald without a client id");
+        }
+        std::lock_guard lock(apps_mu_);
+        apps_[{instance, redirect_uri}] = client;
     }
     auto url =
         OAuth2(MastodonSpec(instance), client, clock_, http_options_).AuthorizeUrl(state, code_challenge, redirect_uri);

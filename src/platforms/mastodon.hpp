@@ -1,5 +1,8 @@
 #pragma once
 
+#include <map>
+#include <mutex>
+
 #include "app/ports.hpp"
 #include "platforms/http.hpp"
 #include "platforms/oauth.hpp"
@@ -52,6 +55,10 @@ class MastodonAdapter final : public app::PlatformAdapter {
     }
 
   private:
+    /// The client Herald registered with each instance, by instance and redirect URI: one
+    /// registration per instance, not one per consent.
+    std::mutex apps_mu_;
+    std::map<std::pair<std::string, std::string>, OAuthClient> apps_;
     const core::Clock& clock_;
     HttpOptions http_options_;
     HttpClient http_;

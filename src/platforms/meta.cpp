@@ -55,7 +55,8 @@ app::PublishOutcome Outcome(const HttpResponse& r, std::string_view label, const
             return app::Retryable{std::get<app::Unknown>(o).reason};
         return o;
     }
-    const json e = r.Json().value("error", json::object());
+    json e = r.Json().value("error", json::object());
+    if (!e.is_object()) e = json::object();
     const int64_t code = Int(e, "code");
     const int64_t subcode = Int(e, "error_subcode");
     std::string said = e.value("error_user_msg", "");
@@ -146,7 +147,8 @@ core::Result<app::OAuthGrant> LongLivedTokens::LongLived(const std::string& url,
     r.timeout = std::chrono::seconds(30);
     auto answer = http_.Send(r);
     if (!answer.ok()) {
-        const json e = answer.Json().value("error", json::object());
+        json e = answer.Json().value("error", json::object());
+        if (!e.is_object()) e = json::object();
         if (Int(e, "code") == 190) {
             return core::Fail(core::ErrorCode::kPermissionDenied,
                               endpoints_.label + " no longer accepts this account's sign-in (" +

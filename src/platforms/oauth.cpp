@@ -72,7 +72,11 @@ core::Result<app::OAuthGrant> OAuth2::Exchange(const std::string& code, const st
                                                              {"redirect_uri", redirect_uri},
                                                              {"code_verifier", code_verifier}};
     form.insert(form.end(), spec_.exchange_extra.begin(), spec_.exchange_extra.end());
-    return TokenCall(std::move(form), false);
+    auto grant = TokenCall(std::move(form), false);
+    // Without a refresh token there is nothing to renew ahead of time (LinkedIn gives most apps
+    // none): the grant is used until it expires, and then the account is held for reconnection.
+    if (grant && JsonString(grant->credentials_json, "refresh_token").empty()) grant->refresh_at.reset();
+    return grant;
 }
 
 core::Result<app::OAuthGrant> OAuth2::Refresh(const std::string& credentials_json) const {
@@ -144,9 +148,13 @@ core::Error OAuth2::TokenError(const HttpResponse& r, bool renewing) const {
         body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : "";
     std::string detail = Describe(body);
     if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
+    // Pinterest answers a dead refresh token and a wrong client secret alike (401, "Authentication
+    // failed"); its README says a refused refresh means reconnecting, so there a 401 is the grant.
+    const bool client_refused = code == "invalid_client" || code == "unauthorized_client" ||
+                                (r.status == 401 && code.empty() && !spec_.refused_refresh_is_revoked);
     const bool dead =
         std::find(spec_.revoked_errors.begin(), spec_.revoked_errors.end(), code) != spec_.revoked_errors.end() ||
-        (spec_.refused_refresh_is_revoked && (r.status == 400 || r.status == 401));
+        (spec_.refused_refresh_is_revoked && !client_refused && (r.status == 400 || r.status == 401));
     if (renewing && dead) {
         return core::Error{core::ErrorCode::kPermissionDenied,
                            spec_.label + " no longer accepts this account's sign-in (" + detail +
@@ -159,7 +167,7 @@ core::Error OAuth2::TokenError(const HttpResponse& r, bool renewing) const {
                                "): it was used already or has expired; start connecting the account again",
                            {}};
     }
-    if (code == "invalid_client" || code == "unauthorized_client" || (r.status == 401 && code.empty())) {
+    if (client_refused) {
         return core::Error{core::ErrorCode::kFailedPrecondition,
                            spec_.label + " refused Herald's OAuth client (" + detail +
                                "): the operator checks the client id and secret in oauth_clients",

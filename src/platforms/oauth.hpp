@@ -35,7 +35,7 @@ struct OAuthSpec {
     /// The token endpoint's error codes that mean a refresh token is dead (revoked, expired,
     /// spent): the account must be reconnected. X and Reddit say invalid_request.
     std::vector<std::string> revoked_errors = {"invalid_grant"};
-    /// Any 400 or 401 to a refresh means the grant is dead (Pinterest, whose errors name no code).
+    /// A 400 or 401 to a refresh means the grant is dead (Pinterest, whose errors name no code).
     bool refused_refresh_is_revoked = false;
 };
 

@@ -149,6 +149,7 @@ std::variant<std::string, app::PublishOutcome> XAdapter::Upload(const app::Publi
                                          {"media_category", category}}));
         if (!init.ok()) return failed(init, "starting the upload of");
         id = DataId(init);
+        if (id.empty()) return app::Retryable{"X answered the start of the upload of media " + m.id + " without an id"};
         std::ifstream in(m.path, std::ios::binary);
         std::string chunk(kChunkBytes, '\0');
         for (int segment = 0; in; ++segment) {
