@@ -208,6 +208,45 @@ app::PublishOutcome OutcomeOf(const HttpResponse& r, std::string_view platform, 
     return app::Rejected{who + " refused the post (HTTP " + std::to_string(r.status) + ")" + said};
 }
 
+std::string StringMember(const nlohmann::json& j, const char* key) {
+    if (!j.is_object()) return "";
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string Trim(std::string_view s) {
+    const size_t b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return "";
+    return std::string(s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1));
+}
+
+std::string CutText(const std::string& s, size_t n, bool utf16_units, bool ellipsis) {
+    auto lead = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+    auto units = [&](char c) -> size_t { return utf16_units && static_cast<unsigned char>(c) >= 0xF0 ? 2 : 1; };
+    size_t total = 0;
+    for (char c : s) total += lead(c) ? units(c) : 0;
+    if (total <= n) return s;
+    const size_t room = ellipsis && n > 0 ? n - 1 : n;
+    size_t seen = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (!lead(s[i])) continue;
+        if (seen + units(s[i]) > room) return s.substr(0, i) + (ellipsis ? "\u2026" : "");
+        seen += units(s[i]);
+    }
+    return s;
+}
+
+bool AllDigits(const std::string& s, size_t max_digits) {
+    return !s.empty() && s.size() <= max_digits && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+HttpRequest BearerJson(const std::string& url, const std::string& token, const nlohmann::json& body) {
+    HttpRequest r = Authorized("POST", url, token);
+    r.headers.emplace_back("Content-Type", "application/json; charset=UTF-8");
+    r.body = body.dump();
+    return r;
+}
+
 std::string ReasonOf(const app::PublishOutcome& outcome) {
     return std::visit(
         [](const auto& o) -> std::string {

@@ -85,6 +85,24 @@ class HttpClient {
 app::PublishOutcome OutcomeOf(const HttpResponse& response, std::string_view platform, const std::string& detail,
                               core::TimePoint now);
 
+/// A string member of a JSON value (an answer read without trusting its shape); empty when
+/// absent or not a string.
+std::string StringMember(const nlohmann::json& j, const char* key);
+
+/// `s` without spaces, tabs and line breaks at either end.
+std::string Trim(std::string_view s);
+
+/// Valid UTF-8 `s` cut to at most `n` units, only where a character starts: code points, or
+/// UTF-16 units (a character beyond U+FFFF counts 2: TikTok). With `ellipsis`, a text that had
+/// to be cut ends in "…" (one unit) within the `n`.
+std::string CutText(const std::string& s, size_t n, bool utf16_units = false, bool ellipsis = true);
+
+/// 1 to `max_digits` ASCII digits (a platform's numeric id).
+bool AllDigits(const std::string& s, size_t max_digits = 32);
+
+/// A POST with a bearer token and a JSON body.
+HttpRequest BearerJson(const std::string& url, const std::string& token, const nlohmann::json& body);
+
 /// The reason an outcome gives, in words; empty for Published.
 std::string ReasonOf(const app::PublishOutcome& outcome);
 

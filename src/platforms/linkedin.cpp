@@ -28,16 +28,11 @@ std::string ErrorCode(const HttpResponse& r) {
     return j.contains("code") && j["code"].is_string() ? j["code"].get<std::string>() : "";
 }
 
-bool Digits(const std::string& s) {
-    return !s.empty() && s.size() <= 20 &&
-           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
-
 // "123" or "urn:li:organization:123" → "123"; empty when it is neither.
 std::string OrganizationId(const std::string& given) {
     static const std::string kUrn = "urn:li:organization:";
     const std::string id = given.rfind(kUrn, 0) == 0 ? given.substr(kUrn.size()) : given;
-    return Digits(id) ? id : "";
+    return AllDigits(id, 20) ? id : "";
 }
 
 bool StartsWord(std::string_view text, size_t i) {

@@ -11,42 +11,12 @@ constexpr size_t kMaxTitle = 100;  // code points (PinCreate.title)
 constexpr size_t kMaxAlt = 500;    // PinCreate.alt_text
 constexpr int kMaxImages = 5;      // multiple_image_urls: 2 to 5
 
-// A member that is a string; empty otherwise.
-std::string Text(const json& j, const char* key) {
-    if (!j.is_object()) return "";
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool Lead(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
-
-// Valid UTF-8 `s` cut to at most `n` code points, only where a character starts; a cut one
-// ends in an ellipsis.
-std::string Cut(const std::string& s, size_t n) {
-    if (static_cast<size_t>(std::count_if(s.begin(), s.end(), Lead)) <= n) return s;
-    size_t seen = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (Lead(s[i]) && seen++ == n - 1) return s.substr(0, i) + "\u2026";
-    }
-    return s;
-}
-
-std::string Trim(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-bool Digits(const std::string& s) {
-    return !s.empty() && s.size() <= 32 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
 // Pinterest's errors: {"code": 40, "message": "Board not found."}, some with message_detail.
 std::string Said(const HttpResponse& r) {
     if (r.status == 0) return r.error;
     auto j = r.Json();
-    std::string out = Text(j, "message");
-    if (const std::string detail = Text(j, "message_detail"); !detail.empty()) {
+    std::string out = StringMember(j, "message");
+    if (const std::string detail = StringMember(j, "message_detail"); !detail.empty()) {
         out += (out.empty() ? "" : ": ") + detail;
     }
     return out;
@@ -131,11 +101,11 @@ core::Status PinterestAdapter::ValidateSettings(const std::string& settings_json
     auto read = ReadSettings(settings_json, {"board_id", "board_section_id", "username"}, "Pinterest",
                              "board_id (required) and board_section_id");
     if (!read) return tl::unexpected(read.error());
-    if (!Digits(read->value("board_id", ""))) {
+    if (!AllDigits(read->value("board_id", ""))) {
         return core::FieldError("settings.board_id", read->contains("board_id") ? "board_id" : "required",
                                 "settings.board_id is the id of the board Pins go to, its digits, e.g. 549755885175");
     }
-    if (read->contains("board_section_id") && !Digits(read->value("board_section_id", ""))) {
+    if (read->contains("board_section_id") && !AllDigits(read->value("board_section_id", ""))) {
         return core::FieldError("settings.board_section_id", "board_section_id",
                                 "settings.board_section_id is the id of a section of the board, its digits");
     }
@@ -159,7 +129,7 @@ core::Result<std::string> PinterestAdapter::VerifyConnection(const std::string& 
             core::ErrorCode::kUnavailable,
             "could not reach Pinterest: " + (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r) : r.error));
     }
-    const std::string username = Text(r.Json(), "username");
+    const std::string username = StringMember(r.Json(), "username");
     if (username.empty()) {
         return core::Fail(core::ErrorCode::kUnavailable, "Pinterest answered without the account's username");
     }
@@ -172,7 +142,7 @@ app::PublishOutcome PinterestAdapter::Publish(const app::PublishRequest& req) {
     const std::string token = AccessToken(req.credentials);
     if (token.empty()) return app::AuthExpired{"no Pinterest access token is stored for this account"};
     const auto settings = JsonObject(req.account_settings_json);
-    const std::string board = Text(settings, "board_id");
+    const std::string board = StringMember(settings, "board_id");
     if (board.empty()) return app::Rejected{"the account has no board_id setting: set the board Pins go to"};
     if (req.media.empty()) return app::Rejected{"a Pin needs an image: add one to the post"};
     if (req.media.size() > static_cast<size_t>(kMaxImages)) {
@@ -193,15 +163,15 @@ app::PublishOutcome PinterestAdapter::Publish(const app::PublishRequest& req) {
     const auto now = clock_.Now();
 
     json body = {{"board_id", board}};
-    if (const std::string section = Text(settings, "board_section_id"); !section.empty()) {
+    if (const std::string section = StringMember(settings, "board_section_id"); !section.empty()) {
         body["board_section_id"] = section;
     }
     const std::string text = Trim(req.text);
     if (!text.empty()) {
-        body["title"] = Cut(Trim(text.substr(0, text.find('\n'))), kMaxTitle);
+        body["title"] = CutText(Trim(text.substr(0, text.find('\n'))), kMaxTitle);
         body["description"] = text;
     }
-    if (!req.media.front().alt_text.empty()) body["alt_text"] = Cut(req.media.front().alt_text, kMaxAlt);
+    if (!req.media.front().alt_text.empty()) body["alt_text"] = CutText(req.media.front().alt_text, kMaxAlt);
     if (items.size() == 1) {
         body["media_source"] = {{"source_type", "image_url"}, {"url", items[0]["url"]}};
     } else {

@@ -26,32 +26,6 @@ json Object(const json& j, const char* key) {
     return it != j.end() && it->is_object() ? *it : json::object();
 }
 
-// A member that is a string; empty otherwise.
-std::string Text(const json& j, const char* key) {
-    if (!j.is_object()) return "";
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool Lead(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
-
-size_t CodePoints(const std::string& s) { return static_cast<size_t>(std::count_if(s.begin(), s.end(), Lead)); }
-
-// The first `n` code points of valid UTF-8 `s`: cut only where a character starts.
-std::string FirstCodePoints(const std::string& s, size_t n) {
-    size_t seen = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (Lead(s[i]) && seen++ == n) return s.substr(0, i);
-    }
-    return s;
-}
-
-std::string Trim(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 // "heraldtest", "r/heraldtest", "/r/heraldtest" → "heraldtest"; "u/name", "/u/name", "u_name" →
 // "u_name" (the account's profile, which takes posts like a subreddit). Empty when it is not a
 // name Reddit could have: 3–21 letters, digits and underscores (a few old ones have 2, r/de),
@@ -83,9 +57,9 @@ std::string Where(const std::string& sr) {
 std::string Said(const HttpResponse& r) {
     if (r.status == 0) return r.error;
     auto j = r.Json();
-    std::string out = Text(j, "message");
+    std::string out = StringMember(j, "message");
     for (const char* key : {"explanation", "reason"}) {
-        if (const std::string more = Text(j, key); !more.empty()) {
+        if (const std::string more = StringMember(j, key); !more.empty()) {
             out += (out.empty() ? "" : ": ") + more;
             break;
         }
@@ -282,13 +256,13 @@ core::Result<std::string> RedditAdapter::VerifyConnection(const std::string& set
             "could not reach Reddit: " + (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r) : r.error));
     }
     auto me = r.Json();
-    const std::string name = Text(me, "name");
+    const std::string name = StringMember(me, "name");
     if (name.empty()) return core::Fail(core::ErrorCode::kUnavailable, "Reddit answered without the account's name");
     if (me.is_object() && me.contains("is_suspended") && me["is_suspended"] == true) {
         return core::FieldError("credentials", "suspended", "the Reddit account u/" + name + " is suspended");
     }
     auto settings = JsonObject(settings_json);
-    const std::string sr = Subreddit(Text(settings, "subreddit"));
+    const std::string sr = Subreddit(StringMember(settings, "subreddit"));
     if (!sr.empty()) settings["subreddit"] = sr;  // kept as Reddit's API takes it
     settings["username"] = name;
     return settings.dump();
@@ -305,16 +279,17 @@ RedditAdapter::TitledText RedditAdapter::SplitTitle(const std::string& text) {
         if (space && (title.empty() || title.back() == ' ')) continue;
         title += space ? ' ' : c;
     }
-    if (CodePoints(title) <= kMaxTitle) return {title, eol == std::string::npos ? "" : Trim(all.substr(eol + 1))};
+    if (CutText(title, kMaxTitle, false, false) == title)
+        return {title, eol == std::string::npos ? "" : Trim(all.substr(eol + 1))};
     // Too long for a title: its beginning is the title, and the body keeps every word.
-    return {Trim(FirstCodePoints(title, kMaxTitle - 1)) + "\u2026", all};
+    return {Trim(CutText(title, kMaxTitle - 1, false, false)) + "\u2026", all};
 }
 
 app::PublishOutcome RedditAdapter::Publish(const app::PublishRequest& req) {
     const std::string token = AccessToken(req.credentials);
     if (token.empty()) return app::AuthExpired{"no Reddit access token is stored for this account"};
     auto settings = JsonObject(req.account_settings_json);
-    const std::string sr = Subreddit(Text(settings, "subreddit"));
+    const std::string sr = Subreddit(StringMember(settings, "subreddit"));
     if (sr.empty()) return app::Rejected{"the account has no valid subreddit setting: set settings.subreddit"};
     if (!req.media.empty()) return app::Rejected{"Herald posts only text to Reddit; remove the media for Reddit"};
     if (!req.thread.empty()) return app::Rejected{"Reddit posts take no thread; post the replies as comments"};
@@ -324,18 +299,18 @@ app::PublishOutcome RedditAdapter::Publish(const app::PublishRequest& req) {
     std::vector<std::pair<std::string, std::string>> form = {
         {"api_type", "json"}, {"sr", sr},           {"kind", "self"},       {"title", title},
         {"text", body},       {"resubmit", "true"}, {"sendreplies", "true"}};
-    const std::string flair = Text(settings, "flair_id");
+    const std::string flair = StringMember(settings, "flair_id");
     if (!flair.empty()) form.emplace_back("flair_id", flair);
     auto r = http_.Send(FormCall(api_ + "/api/submit", token, form));
     if (!r.ok()) return Failed(r, sr, "the post", now);
     auto answer = r.Json();
     if (auto errors = FormErrors(answer); !errors.empty()) return Refused(errors, answer, sr, "the post", now);
     const json data = Object(Object(answer, "json"), "data");
-    const std::string id = Text(data, "id");
-    std::string name = Text(data, "name");
+    const std::string id = StringMember(data, "id");
+    std::string name = StringMember(data, "name");
     if (name.empty() && !id.empty()) name = "t3_" + id;
     if (name.empty()) return app::Unknown{"Reddit accepted the post but answered without its id"};
-    std::string url = Text(data, "url");
+    std::string url = StringMember(data, "url");
     if (url.empty()) url = "https://www.reddit.com/comments/" + name.substr(name.find('_') + 1) + "/";
 
     // The first comment: the post is out already, and Reddit has no idempotency key, so a
@@ -347,7 +322,8 @@ app::PublishOutcome RedditAdapter::Publish(const app::PublishRequest& req) {
         auto said = c.Json();
         if (auto errors = FormErrors(said); !errors.empty()) return Refused(errors, said, sr, "the first comment", now);
         const json things = Object(Object(said, "json"), "data").value("things", json::array());
-        const std::string made = things.is_array() && !things.empty() ? Text(Object(things[0], "data"), "name") : "";
+        const std::string made =
+            things.is_array() && !things.empty() ? StringMember(Object(things[0], "data"), "name") : "";
         return made.empty() ? std::string("t1_") : made;
     });
     if (comment) return *comment;

@@ -25,18 +25,13 @@ struct TikTokError {
     std::string log_id;
 };
 
-std::string Text(const json& j, const char* key) {
-    if (!j.is_object()) return "";
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 TikTokError ErrorOf(const HttpResponse& r) {
     if (r.status == 0) return {"", r.error, ""};
     const auto body = r.Json();
     const json e = body.is_object() ? body.value("error", json::object()) : json::object();
-    if (e.is_string()) return {e.get<std::string>(), Text(body, "error_description"), Text(body, "log_id")};
-    return {Text(e, "code"), Text(e, "message"), Text(e, "log_id")};
+    if (e.is_string())
+        return {e.get<std::string>(), StringMember(body, "error_description"), StringMember(body, "log_id")};
+    return {StringMember(e, "code"), StringMember(e, "message"), StringMember(e, "log_id")};
 }
 
 bool Succeeded(const HttpResponse& r, const TikTokError& e) { return r.ok() && e.code == "ok"; }
@@ -56,37 +51,12 @@ std::string Said(const HttpResponse& r, const TikTokError& e) {
     return out;
 }
 
+// TikTok's calls: JSON, or no body at all (creator_info).
 HttpRequest JsonCall(const std::string& url, const std::string& token, const json* body) {
-    HttpRequest r = Authorized("POST", url, token);
-    r.headers.emplace_back("Content-Type", "application/json; charset=UTF-8");
-    if (body) r.body = body->dump();
+    HttpRequest r = BearerJson(url, token, body ? *body : json::object());
+    if (body == nullptr) r.body.clear();
     r.timeout = std::chrono::seconds(60);
     return r;
-}
-
-bool Lead(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
-// UTF-16 units of the character whose UTF-8 lead byte is `c`: 2 beyond U+FFFF.
-size_t Units(char c) { return static_cast<unsigned char>(c) >= 0xF0 ? 2 : 1; }
-
-// Valid UTF-8 `s` cut to at most `n` UTF-16 units, only where a character starts; a cut one
-// ends in an ellipsis (one unit).
-std::string CutUtf16(const std::string& s, size_t n) {
-    size_t total = 0;
-    for (char c : s) total += Lead(c) ? Units(c) : 0;
-    if (total <= n) return s;
-    size_t seen = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (!Lead(s[i])) continue;
-        if (seen + Units(s[i]) > n - 1) return s.substr(0, i) + "\u2026";
-        seen += Units(s[i]);
-    }
-    return s;
-}
-
-std::string Trim(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 std::vector<std::string> Options(const json& settings) {
@@ -108,7 +78,7 @@ std::string Joined(const std::vector<std::string>& items) {
 // The privacy level a post goes out with: the account's setting, else SELF_ONLY where the
 // account offers it (or nothing is known), else the first level it offers.
 std::string PrivacyOf(const json& settings) {
-    if (const std::string set = Text(settings, "privacy_level"); !set.empty()) return set;
+    if (const std::string set = StringMember(settings, "privacy_level"); !set.empty()) return set;
     const auto options = Options(settings);
     if (options.empty() || std::find(options.begin(), options.end(), "SELF_ONLY") != options.end()) {
         return "SELF_ONLY";
@@ -345,7 +315,7 @@ core::Result<std::string> TikTokAdapter::VerifyConnection(const std::string& set
             "could not reach TikTok: " + (r.status ? "HTTP " + std::to_string(r.status) + " " + Said(r, e) : r.error));
     }
     const json data = DataOf(r);
-    const std::string username = Text(data, "creator_username");
+    const std::string username = StringMember(data, "creator_username");
     json options = json::array();
     if (auto it = data.find("privacy_level_options"); it != data.end() && it->is_array()) {
         for (const auto& o : *it) {
@@ -358,7 +328,7 @@ core::Result<std::string> TikTokAdapter::VerifyConnection(const std::string& set
     }
     auto settings = JsonObject(settings_json);
     settings["creator_username"] = username;
-    settings["creator_nickname"] = Text(data, "creator_nickname");
+    settings["creator_nickname"] = StringMember(data, "creator_nickname");
     settings["privacy_level_options"] = options;
     if (auto it = data.find("max_video_post_duration_sec"); it != data.end() && it->is_number_integer()) {
         settings["max_video_post_duration_sec"] = it->get<int64_t>();
@@ -381,7 +351,7 @@ app::PublishOutcome TikTokAdapter::Publish(const app::PublishRequest& req) {
     const std::string token = AccessToken(req.credentials);
     if (token.empty()) return app::AuthExpired{"no TikTok access token is stored for this account"};
     const json settings = JsonObject(req.account_settings_json);
-    const std::string username = Text(settings, "creator_username");
+    const std::string username = StringMember(settings, "creator_username");
     const std::string privacy = PrivacyOf(settings);
     if (req.media.empty()) return app::Rejected{"a TikTok post needs a video or images: add one to the post"};
 
@@ -439,7 +409,7 @@ app::PublishOutcome TikTokAdapter::Publish(const app::PublishRequest& req) {
                           {"brand_content_toggle", false},
                           {"brand_organic_toggle", false}};
         if (!text.empty()) {
-            post_info["title"] = CutUtf16(Trim(text.substr(0, text.find('\n'))), kMaxPhotoTitle);
+            post_info["title"] = CutText(Trim(text.substr(0, text.find('\n'))), kMaxPhotoTitle, true);
             post_info["description"] = text;
         }
         body = {{"media_type", "PHOTO"},
@@ -470,7 +440,7 @@ app::PublishOutcome TikTokAdapter::AwaitPublish(const std::string& token, const 
         const TikTokError e = ErrorOf(r);
         if (Succeeded(r, e)) {
             const json data = DataOf(r);
-            const std::string status = Text(data, "status");
+            const std::string status = StringMember(data, "status");
             if (status == "PUBLISH_COMPLETE" || status == "SEND_TO_USER_INBOX") {
                 std::string post_id;
                 if (auto it = data.find("publicaly_available_post_id"); it != data.end()) {  // sic
@@ -482,7 +452,7 @@ app::PublishOutcome TikTokAdapter::AwaitPublish(const std::string& token, const 
                                       (username.empty() ? ProfileUrl("") : ProfileUrl(username) + "/video/" + post_id),
                                       std::nullopt};
             }
-            if (status == "FAILED") return Failure(Text(data, "fail_reason"), publish_id);
+            if (status == "FAILED") return Failure(StringMember(data, "fail_reason"), publish_id);
             last = status.empty() ? "no status given" : status;
         } else if (r.status == 0 || r.status == 429 || r.status >= 500 || e.code == "rate_limit_exceeded" ||
                    e.code == "internal_error") {

@@ -24,13 +24,6 @@ std::string Said(const HttpResponse& r) {
     return "";
 }
 
-HttpRequest JsonCall(const std::string& url, const std::string& token, const json& body) {
-    HttpRequest r = Authorized("POST", url, token);
-    r.headers.emplace_back("Content-Type", "application/json");
-    r.body = body.dump();
-    return r;
-}
-
 // What X's refusal of a post means, in words.
 app::PublishOutcome Refusal(const HttpResponse& r, const std::string& doing, core::TimePoint now) {
     const std::string said = Said(r);
@@ -143,10 +136,10 @@ std::variant<std::string, app::PublishOutcome> XAdapter::Upload(const app::Publi
         id = DataId(r);
     } else {
         const std::string category = m.kind == domain::MediaKind::kVideo ? "tweet_video" : "tweet_gif";
-        auto init = http_.Send(JsonCall(api_ + "/2/media/upload/initialize", token,
-                                        {{"media_type", std::string(domain::MimeType(m.format))},
-                                         {"total_bytes", m.bytes},
-                                         {"media_category", category}}));
+        auto init = http_.Send(BearerJson(api_ + "/2/media/upload/initialize", token,
+                                          {{"media_type", std::string(domain::MimeType(m.format))},
+                                           {"total_bytes", m.bytes},
+                                           {"media_category", category}}));
         if (!init.ok()) return failed(init, "starting the upload of");
         id = DataId(init);
         if (id.empty()) return app::Retryable{"X answered the start of the upload of media " + m.id + " without an id"};
@@ -189,8 +182,8 @@ std::variant<std::string, app::PublishOutcome> XAdapter::Upload(const app::Publi
     }
     if (id.empty()) return app::Retryable{"X answered the upload of media " + m.id + " without an id"};
     if (!m.alt_text.empty()) {
-        auto r = http_.Send(JsonCall(api_ + "/2/media/metadata", token,
-                                     {{"id", id}, {"metadata", {{"alt_text", {{"text", m.alt_text}}}}}}));
+        auto r = http_.Send(BearerJson(api_ + "/2/media/metadata", token,
+                                       {{"id", id}, {"metadata", {{"alt_text", {{"text", m.alt_text}}}}}}));
         if (!r.ok()) return failed(r, "adding the alt text of");
     }
     return id;
@@ -214,7 +207,7 @@ app::PublishOutcome XAdapter::Publish(const app::PublishRequest& req) {
         json body = {{"text", text}};
         if (!media.empty()) body["media"] = {{"media_ids", media}};
         if (!reply_to.empty()) body["reply"] = {{"in_reply_to_tweet_id", reply_to}};
-        auto r = http_.Send(JsonCall(api_ + "/2/tweets", token, body));
+        auto r = http_.Send(BearerJson(api_ + "/2/tweets", token, body));
         if (r.ok()) {
             const std::string id = DataId(r);
             if (!id.empty()) return id;
