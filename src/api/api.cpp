@@ -5,6 +5,8 @@
 #include <chrono>
 #include <sstream>
 
+#include "net/static_files.hpp"
+
 namespace herald::api {
 namespace {
 
@@ -236,6 +238,10 @@ net::Response Api::Dispatch(const net::Request& r) {
             core::Error{core::ErrorCode::kMethodNotAllowed, r.method + " is not allowed here; use " + allow, {}});
         resp.headers.emplace_back("Allow", allow);
         return resp;
+    }
+    // Everything else a browser asks for is the dashboard's.
+    if (r.method == "GET" && !deps_.web_dir.empty()) {
+        if (auto page = net::ServeStatic(deps_.web_dir, r.path)) return std::move(*page);
     }
     return ErrorResponse(core::Error{core::ErrorCode::kNotFound, "no such endpoint: " + r.method + " " + r.path, {}});
 }

@@ -41,6 +41,7 @@ struct ApiDeps {
     const app::PlatformRegistry* platforms = nullptr;  ///< for GET /api/v1/platforms
     app::OAuthService* oauth = nullptr;                ///< connecting accounts through a consent page
     bool secure_cookies = false;                       ///< the public base URL is https: cookies say Secure
+    std::string web_dir;                               ///< the dashboard's built files; empty: none
 };
 
 /// The HTTP API: routing, authentication, and one handler per endpoint.

@@ -352,10 +352,11 @@ core::Result<std::unique_ptr<Host>> Host::Start(const core::Config& config) {
 
     // workers 0: an API-only node; the nodes that run workers publish what it accepts.
     const bool runs_workers = config.workers > 0;
-    p->api = std::make_unique<Api>(ApiDeps{
-        *p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store, p->clock,
-        runs_workers ? p->dispatcher.get() : nullptr, config.ready_max_lag_seconds, &p->metrics, p->media.get(),
-        config.serve_api, p->platforms.get(), p->oauth.get(), config.public_base_url.rfind("https://", 0) == 0});
+    p->api = std::make_unique<Api>(ApiDeps{*p->auth, *p->accounts, *p->posts, *p->queue, *p->limits_service, *p->store,
+                                           p->clock, runs_workers ? p->dispatcher.get() : nullptr,
+                                           config.ready_max_lag_seconds, &p->metrics, p->media.get(), config.serve_api,
+                                           p->platforms.get(), p->oauth.get(),
+                                           config.public_base_url.rfind("https://", 0) == 0, config.web_dir});
     net::ServerOptions so;
     so.host = config.listen_host;
     so.port = config.listen_port;

@@ -65,6 +65,7 @@ void AddConfigOptions(CLI::App* cmd, ConfigFlags& flags) {
         {"history_retention_days",
          "keep finished jobs (and dead tasks) this many days; the daily cleanup purges older ones (default 30)"},
         {"log_level", "trace, debug, info, warn or error (default info)"},
+        {"web_dir", "the dashboard's built files, served at every path that is not the API's (default: none)"},
         {"limits_file", "the platforms' posting caps, JSON as GET /api/v1/limits shows (default: the shipped table)"},
         {"media_dir", "uploaded media; with media_store s3 this node's spool and cache (default DATA_DIR/media)"},
         {"media_store", "local (files under media_dir, one node) or s3 (a bucket all nodes share) (default local)"},

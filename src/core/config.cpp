@@ -62,6 +62,10 @@ Status Apply(Config& c, const std::string& key, const std::string& value, const 
         c.database_url = value;
         return {};
     }
+    if (key == "web_dir") {
+        c.web_dir = value;
+        return {};
+    }
     if (key == "limits_file") {
         c.limits_file = value;
         return {};
@@ -259,6 +263,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                   "history_retention_days",
                                                   "limits_file",
                                                   "log_level",
+                                                  "web_dir",
                                                   "media_dir",
                                                   "media_store",
                                                   "media_s3_endpoint",

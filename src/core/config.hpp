@@ -41,6 +41,9 @@ struct Config {
     /// means the limits Herald ships. A workspace may lower them, never raise them.
     std::string limits_file;
     std::string log_level = "info";  ///< log_level: trace, debug, info, warn, error
+    /// web_dir: the dashboard's built files (web/, built into web/dist), served at every path
+    /// that is not the API's; empty: no dashboard on this node.
+    std::string web_dir;
     /// media_dir: where uploaded media is stored (media_store local), or this node's spool and
     /// read cache (media_store s3); empty: DATA_DIR/media
     std::string media_dir;
