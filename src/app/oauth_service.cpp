@@ -138,6 +138,9 @@ core::Result<OAuthFinished> OAuthService::Finish(const std::string& platform, co
     if (!opened) return tl::unexpected(opened.error());
     const auto kept = nlohmann::json::parse(*opened, nullptr, false);
     if (!kept.is_object()) return core::Fail(core::ErrorCode::kInternal, "the stored consent cannot be read");
+    // From here the platform has granted Herald access. Should connecting fail below (the
+    // account was deleted meanwhile, the platform refuses the token's use), that grant is left
+    // to expire at the platform: nothing revokes it.
     auto grant =
         adapter->FinishOAuth(code, kept.value("verifier", ""), RedirectUri(platform), kept.value("context", ""));
     if (!grant) return refuse(grant.error().message);
