@@ -61,11 +61,7 @@ core::Result<std::string> FacebookAdapter::VerifyConnection(const std::string& s
     }
     auto r = http_.Send(Authorized("GET", api_ + "/me/accounts?fields=id,name&limit=100", token));
     if (!r.ok()) {
-        auto outcome = meta::Outcome(r, "Facebook", "listing your Pages", false, clock_.Now());
-        if (std::holds_alternative<app::AuthExpired>(outcome)) {
-            return core::FieldError("credentials", "rejected", ReasonOf(outcome));
-        }
-        return core::Fail(core::ErrorCode::kUnavailable, ReasonOf(outcome));
+        return tl::unexpected(meta::ConnectionError(r, "Facebook", "listing your Pages", clock_.Now()));
     }
     auto settings = JsonObject(settings_json);
     const std::string wanted = settings.value("page_id", "");

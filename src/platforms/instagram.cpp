@@ -14,7 +14,6 @@ std::vector<std::pair<std::string, std::string>> MediaParams(const app::PublishM
         p = {{"image_url", *m.public_url}};
         if (!m.alt_text.empty()) p.emplace_back("alt_text", m.alt_text);
     }
-    if (carousel_item) p.emplace_back("is_carousel_item", "true");
     return p;
 }
 
@@ -76,11 +75,7 @@ core::Result<std::string> InstagramAdapter::VerifyConnection(const std::string& 
     }
     auto r = http_.Send(Authorized("GET", api_ + "/me?fields=user_id,username", token));
     if (!r.ok()) {
-        auto outcome = meta::Outcome(r, "Instagram", "checking the account", false, clock_.Now());
-        if (std::holds_alternative<app::AuthExpired>(outcome)) {
-            return core::FieldError("credentials", "rejected", ReasonOf(outcome));
-        }
-        return core::Fail(core::ErrorCode::kUnavailable, ReasonOf(outcome));
+        return tl::unexpected(meta::ConnectionError(r, "Instagram", "checking the account", clock_.Now()));
     }
     const json me = r.Json();
     auto settings = JsonObject(settings_json);
@@ -102,26 +97,18 @@ app::PublishOutcome InstagramAdapter::Publish(const app::PublishRequest& req) {
         }
     }
     const std::string user = JsonString(req.account_settings_json, "user_id");
-    std::vector<std::pair<std::string, std::string>> params;
+    meta::Containers::Params params;
     if (req.media.size() > 1) {
-        std::string children;
-        for (const auto& m : req.media) {
-            auto item = containers_.Create(user, token, MediaParams(m, true));
-            if (auto* o = std::get_if<app::PublishOutcome>(&item)) return *o;
-            auto ready = containers_.WaitReady(std::get<std::string>(item), token);
-            if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
-            children += (children.empty() ? "" : ",") + std::get<std::string>(item);
-        }
-        params = {{"media_type", "CAROUSEL"}, {"children", children}};
+        std::vector<meta::Containers::Params> items;
+        for (const auto& m : req.media) items.push_back(MediaParams(m, true));
+        auto children = containers_.Carousel(user, token, items);
+        if (auto* o = std::get_if<app::PublishOutcome>(&children)) return *o;
+        params = {{"media_type", "CAROUSEL"}, {"children", std::get<std::string>(children)}};
     } else {
         params = MediaParams(req.media[0], false);
     }
     params.emplace_back("caption", req.text);
-    auto container = containers_.Create(user, token, params);
-    if (auto* o = std::get_if<app::PublishOutcome>(&container)) return *o;
-    auto ready = containers_.WaitReady(std::get<std::string>(container), token);
-    if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
-    auto published = containers_.Publish(user, token, std::get<std::string>(container));
+    auto published = containers_.Post(user, token, params);
     if (auto* o = std::get_if<app::PublishOutcome>(&published)) return *o;
     const std::string id = std::get<std::string>(published);
     std::string url = containers_.Permalink(id, token);

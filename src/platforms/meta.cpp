@@ -92,6 +92,16 @@ std::string Origin(const std::string& url) {
     return url.substr(0, url.find('/', scheme + 3));
 }
 
+core::Error ConnectionError(const HttpResponse& r, std::string_view label, const std::string& doing,
+                            core::TimePoint now) {
+    auto outcome = Outcome(r, label, doing, false, now);
+    if (std::holds_alternative<app::AuthExpired>(outcome)) {
+        return core::Error{
+            core::ErrorCode::kInvalidArgument, ReasonOf(outcome), {{"field", "credentials"}, {"rule", "rejected"}}};
+    }
+    return core::Error{core::ErrorCode::kUnavailable, ReasonOf(outcome), {}};
+}
+
 // ---- long-lived tokens ----------------------------------------------------------------------
 
 LongLivedTokens::LongLivedTokens(OAuthSpec spec, TokenEndpoints endpoints, std::optional<OAuthClient> client,
@@ -226,6 +236,28 @@ Containers::Step Containers::Publish(const std::string& user_id, const std::stri
     const std::string id = r.Json().value("id", "");
     if (id.empty()) return app::Unknown{api_.label + " accepted the post but answered without its id"};
     return id;
+}
+
+Containers::Step Containers::Carousel(const std::string& user_id, const std::string& token,
+                                      const std::vector<Params>& items) {
+    std::string children;
+    for (Params item : items) {
+        item.emplace_back("is_carousel_item", "true");
+        auto created = Create(user_id, token, item);
+        if (auto* o = std::get_if<app::PublishOutcome>(&created)) return *o;
+        auto ready = WaitReady(std::get<std::string>(created), token);
+        if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
+        children += (children.empty() ? "" : ",") + std::get<std::string>(created);
+    }
+    return children;
+}
+
+Containers::Step Containers::Post(const std::string& user_id, const std::string& token, const Params& params) {
+    auto created = Create(user_id, token, params);
+    if (auto* o = std::get_if<app::PublishOutcome>(&created)) return *o;
+    auto ready = WaitReady(std::get<std::string>(created), token);
+    if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
+    return Publish(user_id, token, std::get<std::string>(created));
 }
 
 std::string Containers::Permalink(const std::string& id, const std::string& token) {

@@ -27,6 +27,11 @@ app::PublishOutcome Outcome(const HttpResponse& r, std::string_view label, const
 /// for the endpoints Meta keeps outside the version (tokens).
 std::string Origin(const std::string& url);
 
+/// Connecting: a Graph refusal of the account check as the error to show. An expired or
+/// revoked token is the credentials' fault (a field error), anything else the platform's.
+core::Error ConnectionError(const HttpResponse& r, std::string_view label, const std::string& doing,
+                            core::TimePoint now);
+
 /// Long-lived tokens (60 days): the code's short-lived token is exchanged for one, and it is
 /// renewed (not refreshed: there is no refresh token) before it lapses.
 struct TokenEndpoints {
@@ -94,6 +99,12 @@ class Containers {
     Step WaitReady(const std::string& container_id, const std::string& token);
     /// POST /{user}/{publish_edge}?creation_id=…: the post's id. No answer: Unknown.
     Step Publish(const std::string& user_id, const std::string& token, const std::string& container_id);
+    using Params = std::vector<std::pair<std::string, std::string>>;
+    /// A carousel's items, each created (with is_carousel_item) and waited for: their ids,
+    /// comma-separated, for the parent's `children`.
+    Step Carousel(const std::string& user_id, const std::string& token, const std::vector<Params>& items);
+    /// Create, WaitReady, then Publish: the post's id, or why not.
+    Step Post(const std::string& user_id, const std::string& token, const Params& params);
     /// GET /{id}?fields=permalink; empty when Meta does not say.
     std::string Permalink(const std::string& id, const std::string& token);
 

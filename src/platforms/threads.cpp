@@ -68,11 +68,7 @@ core::Result<std::string> ThreadsAdapter::VerifyConnection(const std::string& se
     }
     auto r = http_.Send(Authorized("GET", api_ + "/me?fields=id,username", token));
     if (!r.ok()) {
-        auto outcome = meta::Outcome(r, "Threads", "checking the account", false, clock_.Now());
-        if (std::holds_alternative<app::AuthExpired>(outcome)) {
-            return core::FieldError("credentials", "rejected", ReasonOf(outcome));
-        }
-        return core::Fail(core::ErrorCode::kUnavailable, ReasonOf(outcome));
+        return tl::unexpected(meta::ConnectionError(r, "Threads", "checking the account", clock_.Now()));
     }
     auto settings = JsonObject(settings_json);
     settings["user_id"] = r.Json().value("id", JsonString(credentials_json, "user_id"));
@@ -92,19 +88,13 @@ app::PublishOutcome ThreadsAdapter::Publish(const app::PublishRequest& req) {
     // A post (or a reply): its container(s), ready, then published.
     auto publish = [&](const std::string& text, const std::vector<app::PublishMedia>& media,
                        const std::string& reply_to) -> ReplyStep {
-        std::vector<std::pair<std::string, std::string>> params;
+        meta::Containers::Params params;
         if (media.size() > 1) {
-            std::string children;
-            for (const auto& m : media) {
-                auto item_params = MediaParams(m);
-                item_params.emplace_back("is_carousel_item", "true");
-                auto item = containers_.Create(user, token, item_params);
-                if (auto* o = std::get_if<app::PublishOutcome>(&item)) return *o;
-                auto ready = containers_.WaitReady(std::get<std::string>(item), token);
-                if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
-                children += (children.empty() ? "" : ",") + std::get<std::string>(item);
-            }
-            params = {{"media_type", "CAROUSEL"}, {"children", children}};
+            std::vector<meta::Containers::Params> items;
+            for (const auto& m : media) items.push_back(MediaParams(m));
+            auto children = containers_.Carousel(user, token, items);
+            if (auto* o = std::get_if<app::PublishOutcome>(&children)) return *o;
+            params = {{"media_type", "CAROUSEL"}, {"children", std::get<std::string>(children)}};
         } else if (media.size() == 1) {
             params = MediaParams(media[0]);
         } else {
@@ -112,11 +102,7 @@ app::PublishOutcome ThreadsAdapter::Publish(const app::PublishRequest& req) {
         }
         params.emplace_back("text", text);
         if (!reply_to.empty()) params.emplace_back("reply_to_id", reply_to);
-        auto container = containers_.Create(user, token, params);
-        if (auto* o = std::get_if<app::PublishOutcome>(&container)) return *o;
-        auto ready = containers_.WaitReady(std::get<std::string>(container), token);
-        if (auto* o = std::get_if<app::PublishOutcome>(&ready)) return *o;
-        return containers_.Publish(user, token, std::get<std::string>(container));
+        return containers_.Post(user, token, params);
     };
     auto head = publish(req.text, req.media, "");
     if (auto* o = std::get_if<app::PublishOutcome>(&head)) return *o;
